@@ -1,1 +1,15 @@
-//! placeholder
+//! Kiku's domain: the rules of call data, call status, upload signatures and job retries.
+//! Pure logic with no I/O, so every rule is testable on its own.
+
+pub mod call_data;
+pub mod call_status;
+pub mod datetime;
+pub mod ids;
+pub mod job_retry;
+pub mod upload_signature;
+
+pub use call_data::{
+    AudioFileType, CallData, ChannelType, EventType, Participant, Problem, Side, StereoChannel,
+};
+pub use call_status::CallStatus;
+pub use ids::{CallId, CompanyId, JobId, UserId};

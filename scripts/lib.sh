@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# shellcheck shell=bash
+# Shared helpers for the scripts in this directory. Source it, don't run it:
+#
+#   source "$(dirname "$0")/lib.sh"
+#
+# Everything here is quiet on success and prints the relevant log on failure.
+
+if [[ -n "${KIKU_LIB_SOURCED:-}" ]]; then
+    return 0
+fi
+KIKU_LIB_SOURCED=1
+
+# shellcheck disable=SC2034 # used by the scripts that source this file
+KIKU_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+kiku_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+kiku_die() {
+    kiku_log "error: $*"
+    exit 1
+}
+
+# --- exit hooks --------------------------------------------------------------
+# Several helpers need cleanup when the shell exits. A single EXIT trap runs
+# every registered hook, newest first, so helpers don't clobber each other's
+# traps. INT/TERM/HUP are turned into an ordinary exit so the hooks run then
+# too.
+KIKU_EXIT_HOOKS=()
+
+kiku_run_exit_hooks() {
+    local i
+    for ((i = ${#KIKU_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
+        eval "${KIKU_EXIT_HOOKS[i]}" || true
+    done
+    KIKU_EXIT_HOOKS=()
+}
+
+# kiku_on_exit COMMAND: run COMMAND (a string, eval'd) when the shell exits.
+kiku_on_exit() {
+    if ((${#KIKU_EXIT_HOOKS[@]} == 0)); then
+        trap kiku_run_exit_hooks EXIT
+        trap 'exit 130' INT
+        trap 'exit 143' TERM
+        trap 'exit 129' HUP
+    fi
+    KIKU_EXIT_HOOKS+=("$1")
+}
+
+# --- build -------------------------------------------------------------------
+
+# Build output lives outside the checkout so repeated runs (and fresh CI
+# clones on the same machine) reuse it.
+kiku_target_dir() {
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kiku/target}"
+    mkdir -p "$CARGO_TARGET_DIR"
+}
+
+# --- packages ----------------------------------------------------------------
+
+# Run a command as root: directly when we are root, through sudo otherwise.
+kiku_as_root() {
+    if ((EUID == 0)); then
+        "$@"
+    elif command -v sudo >/dev/null; then
+        sudo -- "$@"
+    else
+        kiku_die "need root (or sudo) to run: $*"
+    fi
+}
+
+kiku_apt_is_installed() {
+    [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
+}
+
+# Run an apt-get command quietly; show its output only if it fails.
+kiku_apt_get() {
+    local log rc=0
+    log="$(mktemp)"
+    kiku_as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get -y -q -o DPkg::Lock::Timeout=300 "$@" >"$log" 2>&1 || rc=$?
+    if ((rc != 0)); then
+        cat "$log" >&2
+        rm -f "$log"
+        kiku_die "apt-get $* failed (exit $rc)"
+    fi
+    rm -f "$log"
+}
+
+# ensure_apt_packages PKG...: install whichever of PKG are not installed yet.
+# `apt-get update` runs (once per shell) only when something is missing.
+ensure_apt_packages() {
+    local pkg missing=()
+    for pkg in "$@"; do
+        kiku_apt_is_installed "$pkg" || missing+=("$pkg")
+    done
+    ((${#missing[@]} > 0)) || return 0
+
+    kiku_log "installing Debian packages: ${missing[*]}"
+    if [[ -z "${KIKU_APT_UPDATED:-}" ]]; then
+        kiku_apt_get update
+        KIKU_APT_UPDATED=1
+    fi
+    kiku_apt_get install --no-install-recommends "${missing[@]}"
+}
+
+# --- throwaway PostgreSQL ----------------------------------------------------
+
+# Print the newest PostgreSQL server bin directory, or nothing.
+kiku_pg_bindir() {
+    local dir
+    if command -v pg_config >/dev/null; then
+        dir="$(pg_config --bindir 2>/dev/null || true)"
+        # pg_config comes with libpq-dev too, which has no server binaries.
+        if [[ -n "$dir" && -x "$dir/initdb" && -x "$dir/pg_ctl" ]]; then
+            printf '%s\n' "$dir"
+            return 0
+        fi
+    fi
+    for dir in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV); do
+        if [[ -x "$dir/initdb" && -x "$dir/pg_ctl" ]]; then
+            printf '%s\n' "$dir"
+            return 0
+        fi
+    done
+    return 0
+}
+
+# Print a TCP port on 127.0.0.1 that is free right now.
+kiku_free_port() {
+    if command -v python3 >/dev/null; then
+        python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+    else
+        # No python3: a random high port; the caller retries on a clash.
+        echo $((20000 + RANDOM % 40000))
+    fi
+}
+
+# kiku_as_pg DIR CMD...: run CMD from DIR as the user owning the database
+# files. The server refuses to run as root, so as root that is the `postgres`
+# system user; DIR is a directory that user can read, to run from.
+kiku_as_pg() {
+    local dir="$1"
+    shift
+    if ((EUID == 0)); then
+        (cd "$dir" && runuser -u postgres -- "$@")
+    else
+        (cd "$dir" && "$@")
+    fi
+}
+
+kiku_stop_postgres() {
+    local dir="$1" bindir="$2"
+    if [[ -f "$dir/data/postmaster.pid" ]]; then
+        kiku_as_pg "$dir" "$bindir/pg_ctl" stop -D "$dir/data" \
+            -m immediate -w -t 30 >/dev/null 2>&1 || true
+    fi
+    rm -rf -- "$dir"
+}
+
+# start_throwaway_postgres: start a private, disposable PostgreSQL server on
+# 127.0.0.1, stopped and deleted when the shell exits, and export
+# KIKU_TEST_POSTGRES_URL pointing at it. The `kiku` role is a superuser with
+# trust auth, so tests can CREATE DATABASE freely. Durability is switched off:
+# never put anything you want to keep in it.
+start_throwaway_postgres() {
+    local bindir dir port attempt ready=0
+
+    bindir="$(kiku_pg_bindir)"
+    if [[ -z "$bindir" ]] || { ((EUID == 0)) && ! id -u postgres >/dev/null 2>&1; }; then
+        ensure_apt_packages postgresql
+        bindir="$(kiku_pg_bindir)"
+        [[ -n "$bindir" ]] || kiku_die "no PostgreSQL server binaries found after installing postgresql"
+    fi
+
+    dir="$(mktemp -d "${TMPDIR:-/tmp}/kiku-pg.XXXX")"
+    kiku_on_exit "kiku_stop_postgres $(printf '%q %q' "$dir" "$bindir")"
+    chmod 700 "$dir"
+    if ((EUID == 0)); then
+        chown postgres: "$dir"
+        kiku_as_pg "$dir" test -w "$dir" ||
+            kiku_die "user postgres cannot write to $dir (set TMPDIR to a directory it can reach, e.g. /tmp)"
+    fi
+
+    if ! kiku_as_pg "$dir" "$bindir/initdb" -D "$dir/data" --auth=trust -U kiku \
+        --encoding=UTF8 --no-locale >"$dir/initdb.log" 2>&1; then
+        cat "$dir/initdb.log" >&2
+        kiku_die "initdb failed"
+    fi
+
+    # Another process can grab the port between choosing and binding it, so
+    # try a few ports before giving up.
+    for attempt in 1 2 3 4 5; do
+        port="$(kiku_free_port)"
+        rm -f "$dir/server.log"
+        # unix_socket_directories='': TCP only, so nothing is needed in
+        # /var/run/postgresql and long TMPDIR paths don't matter.
+        if kiku_as_pg "$dir" "$bindir/pg_ctl" start -D "$dir/data" -w -t 60 \
+            -l "$dir/server.log" \
+            -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+            >"$dir/pg_ctl.log" 2>&1; then
+            ready=1
+            break
+        fi
+        if ! grep -q 'could not bind\|already in use' "$dir/server.log" 2>/dev/null; then
+            break
+        fi
+        kiku_log "port $port was taken, retrying (attempt $attempt)"
+    done
+    if ((ready == 0)); then
+        cat "$dir/pg_ctl.log" "$dir/server.log" >&2 2>/dev/null || true
+        kiku_die "could not start PostgreSQL"
+    fi
+
+    ready=0
+    for attempt in $(seq 1 300); do
+        if "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port" -U kiku -d postgres; then
+            ready=1
+            break
+        fi
+        sleep 0.1
+    done
+    if ((ready == 0)); then
+        cat "$dir/server.log" >&2 2>/dev/null || true
+        kiku_die "PostgreSQL on port $port did not become ready"
+    fi
+
+    export KIKU_TEST_POSTGRES_URL="postgres://kiku@127.0.0.1:$port/postgres"
+}
