@@ -1,1 +1,127 @@
-//! placeholder
+//! Kiku's database: narrow storage traits the rest of the system depends on, and one SQL
+//! implementation of them that runs on SQLite (embedded default) and PostgreSQL.
+
+mod error;
+mod models;
+mod sql;
+#[cfg(feature = "test-support")]
+pub mod test_support;
+
+use async_trait::async_trait;
+use kiku_domain::{CallData, CallId, CompanyId, JobId, UserId};
+use time::OffsetDateTime;
+
+pub use error::StorageError;
+pub use models::*;
+pub use sql::SqlStore;
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Tenants, their users and sign-in sessions.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Creates a company together with its first admin, atomically.
+    async fn create_company(&self, name: &str, admin: NewUser) -> Result<(Company, User)>;
+    async fn company(&self, id: CompanyId) -> Result<Option<Company>>;
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+    async fn users(&self, company: CompanyId) -> Result<Vec<User>>;
+    async fn user(&self, company: CompanyId, id: UserId) -> Result<Option<User>>;
+    /// A user and their password hash, for signing in.
+    async fn user_by_email(&self, email: &str) -> Result<Option<(User, Option<String>)>>;
+    async fn update_user(
+        &self,
+        company: CompanyId,
+        id: UserId,
+        patch: UserPatch,
+    ) -> Result<Option<User>>;
+    /// Those of `ids` that are users of `company` with Use Incoming Webhook on.
+    async fn webhook_users(&self, company: CompanyId, ids: &[UserId]) -> Result<Vec<UserId>>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        expires_at: OffsetDateTime,
+    ) -> Result<()>;
+    /// The user of an unexpired session.
+    async fn session_user(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<User>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+}
+
+/// The company's Incoming Webhook URL secret: at most one per company.
+#[async_trait]
+pub trait WebhookUrlStore: Send + Sync {
+    /// Fails with [`StorageError::Conflict`] when the company already has one.
+    async fn create_webhook_secret(
+        &self,
+        company: CompanyId,
+        secret: &str,
+        now: OffsetDateTime,
+    ) -> Result<WebhookSecret>;
+    async fn webhook_secret(&self, company: CompanyId) -> Result<Option<WebhookSecret>>;
+    /// `false` when there was none.
+    async fn delete_webhook_secret(&self, company: CompanyId) -> Result<bool>;
+}
+
+/// Call histories and their recordings' metadata.
+#[async_trait]
+pub trait CallStore: Send + Sync {
+    /// Stores a batch atomically. A `call_data_id` already stored with the same content
+    /// gives back the stored call; with other content the whole batch fails with
+    /// [`StorageError::CallDataConflict`] and nothing is written.
+    async fn ingest_calls(
+        &self,
+        company: CompanyId,
+        calls: &[CallData],
+        now: OffsetDateTime,
+    ) -> Result<Vec<IngestedCall>>;
+    async fn call(&self, company: CompanyId, id: CallId) -> Result<Option<CallRecord>>;
+    async fn calls(&self, company: CompanyId, filter: &CallFilter) -> Result<CallPage>;
+    /// What an upload needs to know about a call, whatever its company.
+    async fn upload_target(&self, id: CallId) -> Result<Option<UploadTarget>>;
+    /// Points the call at a newly stored recording and enqueues its analysis job, in one
+    /// transaction — unless analysis has already started.
+    async fn attach_audio(
+        &self,
+        id: CallId,
+        audio: NewAudio,
+        now: OffsetDateTime,
+    ) -> Result<AttachOutcome>;
+}
+
+/// Durable background jobs, claimed with leases.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Takes the oldest ready job (or one whose lease expired) for `worker` until `lease_until`.
+    async fn claim_job(
+        &self,
+        worker: &str,
+        lease_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Option<Job>>;
+    /// Extends a held lease; `false` when the worker no longer holds the job.
+    async fn heartbeat_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+    async fn complete_job(&self, id: JobId, worker: &str, now: OffsetDateTime) -> Result<bool>;
+    /// Records a failure: queued again at `retry_at`, or dead when `None`.
+    async fn fail_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+    async fn jobs_for_call(&self, call: CallId) -> Result<Vec<Job>>;
+}
+
+/// Everything the server needs from its database.
+#[async_trait]
+pub trait Store: AccountStore + WebhookUrlStore + CallStore + JobStore {
+    /// Cheap liveness check for `/health`.
+    async fn ping(&self) -> Result<()>;
+}

@@ -1,0 +1,163 @@
+//! Values going in and out of storage.
+
+use kiku_domain::{CallData, CallId, CallStatus, CompanyId, EventType, JobId, UserId};
+use time::OffsetDateTime;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Company {
+    pub id: CompanyId,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    pub id: UserId,
+    pub company_id: CompanyId,
+    pub name: String,
+    pub email: String,
+    pub admin: bool,
+    pub use_incoming_webhook: bool,
+    pub created_at: OffsetDateTime,
+}
+
+/// A user to create; `email` is stored lower-cased and unique across companies.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub company_id: CompanyId,
+    pub name: String,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub admin: bool,
+    pub use_incoming_webhook: bool,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct UserPatch {
+    pub admin: Option<bool>,
+    pub use_incoming_webhook: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookSecret {
+    pub company_id: CompanyId,
+    pub secret: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// The result of storing one call of a batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IngestedCall {
+    pub id: CallId,
+    /// `false` when the same call was stored by an earlier request.
+    pub created: bool,
+    pub status: CallStatus,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AudioInfo {
+    pub key: String,
+    pub bytes: u64,
+    pub uploaded_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallRecord {
+    pub id: CallId,
+    pub company_id: CompanyId,
+    pub data: CallData,
+    pub status: CallStatus,
+    pub status_reason: Option<String>,
+    pub audio: Option<AudioInfo>,
+    pub created_at: OffsetDateTime,
+}
+
+/// List filters; `None` means any. Times bound `call_starts_at`: `from` inclusive, `to` exclusive.
+#[derive(Clone, Debug)]
+pub struct CallFilter {
+    pub status: Option<CallStatus>,
+    pub event_type: Option<EventType>,
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+    /// 1-based.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct CallPage {
+    pub items: Vec<CallRecord>,
+    pub total: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UploadTarget {
+    pub id: CallId,
+    pub company_id: CompanyId,
+    pub status: CallStatus,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewAudio {
+    pub key: String,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttachOutcome {
+    /// Stored; `replaced` is the previous recording's key, now unreferenced.
+    Attached {
+        replaced: Option<String>,
+    },
+    /// Analysis has started (or finished): the recording can no longer change.
+    Closed(CallStatus),
+    NotFound,
+}
+
+/// The analysis job kind; the only kind so far.
+pub const ANALYSE_CALL: &str = "analyse_call";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Dead,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Dead => "dead",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Done,
+            JobState::Dead,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: String,
+    pub company_id: CompanyId,
+    pub call_id: CallId,
+    pub state: JobState,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub run_at: OffsetDateTime,
+    pub lease_owner: Option<String>,
+    pub last_error: Option<String>,
+}

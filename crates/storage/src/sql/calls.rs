@@ -1,0 +1,267 @@
+//! Call histories: atomic idempotent ingest, reads scoped by company, audio attachment.
+
+use async_trait::async_trait;
+use kiku_domain::job_retry::RetryPolicy;
+use kiku_domain::{CallData, CallId, CallStatus, CompanyId, JobId};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use super::{from_ms, ms, parsed, SqlStore};
+use crate::{
+    AttachOutcome, AudioInfo, CallFilter, CallPage, CallRecord, CallStore, IngestedCall, NewAudio,
+    Result, StorageError, UploadTarget, ANALYSE_CALL,
+};
+
+const CALL_COLUMNS: &str =
+    "id, company_id, call_data, status, status_reason, audio_key, audio_bytes, audio_uploaded_at_ms, created_at_ms";
+
+fn status_of(row: &AnyRow) -> Result<CallStatus> {
+    let text: String = row.try_get("status")?;
+    CallStatus::parse(&text).ok_or_else(|| StorageError::corrupt(format!("call status {text:?}")))
+}
+
+fn call_from_row(row: &AnyRow) -> Result<CallRecord> {
+    let data: String = row.try_get("call_data")?;
+    let audio = match row.try_get::<Option<String>, _>("audio_key")? {
+        Some(key) => Some(AudioInfo {
+            key,
+            bytes: u64::try_from(
+                row.try_get::<Option<i64>, _>("audio_bytes")?
+                    .unwrap_or_default(),
+            )
+            .unwrap_or_default(),
+            uploaded_at: from_ms(
+                row.try_get::<Option<i64>, _>("audio_uploaded_at_ms")?
+                    .unwrap_or_default(),
+            )?,
+        }),
+        None => None,
+    };
+    Ok(CallRecord {
+        id: parsed(row, "id")?,
+        company_id: parsed(row, "company_id")?,
+        data: serde_json::from_str::<CallData>(&data).map_err(StorageError::corrupt)?,
+        status: status_of(row)?,
+        status_reason: row.try_get("status_reason")?,
+        audio,
+        created_at: from_ms(row.try_get("created_at_ms")?)?,
+    })
+}
+
+/// `WHERE` clause and its text arguments for a list filter; arguments start at `$2`.
+fn filter_sql(filter: &CallFilter) -> (String, Vec<Arg>) {
+    let mut sql = String::from("company_id = $1");
+    let mut args = Vec::new();
+    let mut push = |clause: &str, arg: Arg, args: &mut Vec<Arg>| {
+        args.push(arg);
+        sql.push_str(&format!(" AND {clause} ${}", args.len() + 1));
+    };
+    if let Some(status) = filter.status {
+        push("status =", Arg::Text(status.as_str().into()), &mut args);
+    }
+    if let Some(event) = filter.event_type {
+        push("event_type =", Arg::Text(event.as_str().into()), &mut args);
+    }
+    if let Some(from) = filter.from {
+        push("starts_at_ms >=", Arg::Int(ms(from)), &mut args);
+    }
+    if let Some(to) = filter.to {
+        push("starts_at_ms <", Arg::Int(ms(to)), &mut args);
+    }
+    (sql, args)
+}
+
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    company: CompanyId,
+    args: &'q [Arg],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query = query.bind(company.to_string());
+    for arg in args {
+        query = match arg {
+            Arg::Text(t) => query.bind(t.as_str()),
+            Arg::Int(i) => query.bind(*i),
+        };
+    }
+    query
+}
+
+#[async_trait]
+impl CallStore for SqlStore {
+    async fn ingest_calls(
+        &self,
+        company: CompanyId,
+        calls: &[CallData],
+        now: OffsetDateTime,
+    ) -> Result<Vec<IngestedCall>> {
+        let mut tx = self.write.begin().await?;
+        let mut out: Vec<IngestedCall> = Vec::with_capacity(calls.len());
+        let mut conflicts = Vec::new();
+        for (index, call) in calls.iter().enumerate() {
+            // A repeat inside this batch was checked equal by validation: reuse the first.
+            if let Some(first) = calls[..index]
+                .iter()
+                .position(|c| c.call_data_id == call.call_data_id)
+            {
+                let again = out[first].clone();
+                out.push(IngestedCall {
+                    created: false,
+                    ..again
+                });
+                continue;
+            }
+            let fingerprint = call.fingerprint();
+            let existing = sqlx::query("SELECT id, fingerprint, status FROM calls WHERE company_id = $1 AND call_data_id = $2")
+                .bind(company.to_string())
+                .bind(&call.call_data_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(row) = existing {
+                let stored: String = row.try_get("fingerprint")?;
+                if stored == fingerprint {
+                    out.push(IngestedCall {
+                        id: parsed(&row, "id")?,
+                        created: false,
+                        status: status_of(&row)?,
+                    });
+                } else {
+                    conflicts.push((index, call.call_data_id.clone()));
+                }
+                continue;
+            }
+            let id = CallId::new();
+            sqlx::query(
+                "INSERT INTO calls (id, company_id, call_data_id, fingerprint, call_data, event_type, starts_at_ms, status, created_at_ms, updated_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            )
+            .bind(id.to_string())
+            .bind(company.to_string())
+            .bind(&call.call_data_id)
+            .bind(&fingerprint)
+            .bind(call.canonical_json())
+            .bind(call.event_type.as_str())
+            .bind(ms(call.call_starts_at))
+            .bind(CallStatus::AwaitingUpload.as_str())
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+            out.push(IngestedCall {
+                id,
+                created: true,
+                status: CallStatus::AwaitingUpload,
+            });
+        }
+        if !conflicts.is_empty() {
+            tx.rollback().await?;
+            return Err(StorageError::CallDataConflict(conflicts));
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn call(&self, company: CompanyId, id: CallId) -> Result<Option<CallRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CALL_COLUMNS} FROM calls WHERE company_id = $1 AND id = $2"
+        ))
+        .bind(company.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(call_from_row).transpose()
+    }
+
+    async fn calls(&self, company: CompanyId, filter: &CallFilter) -> Result<CallPage> {
+        let (clause, args) = filter_sql(filter);
+        let total_sql = format!("SELECT COUNT(*) AS n FROM calls WHERE {clause}");
+        let total: i64 = bind_all(sqlx::query(&total_sql), company, &args)
+            .fetch_one(&self.read)
+            .await?
+            .try_get("n")?;
+        let per_page = i64::from(filter.per_page.max(1));
+        let offset = i64::from(filter.page.max(1) - 1) * per_page;
+        let list_sql = format!(
+            "SELECT {CALL_COLUMNS} FROM calls WHERE {clause} ORDER BY starts_at_ms DESC, id DESC LIMIT {per_page} OFFSET {offset}"
+        );
+        let rows = bind_all(sqlx::query(&list_sql), company, &args)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(CallPage {
+            items: rows.iter().map(call_from_row).collect::<Result<_>>()?,
+            total: u64::try_from(total).unwrap_or_default(),
+        })
+    }
+
+    async fn upload_target(&self, id: CallId) -> Result<Option<UploadTarget>> {
+        let row = sqlx::query("SELECT id, company_id, status FROM calls WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|row| {
+            Ok(UploadTarget {
+                id: parsed(&row, "id")?,
+                company_id: parsed(&row, "company_id")?,
+                status: status_of(&row)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn attach_audio(
+        &self,
+        id: CallId,
+        audio: NewAudio,
+        now: OffsetDateTime,
+    ) -> Result<AttachOutcome> {
+        let mut tx = self.write.begin().await?;
+        let Some(row) =
+            sqlx::query("SELECT company_id, status, audio_key FROM calls WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?
+        else {
+            return Ok(AttachOutcome::NotFound);
+        };
+        let status = status_of(&row)?;
+        if !status.accepts_upload() {
+            return Ok(AttachOutcome::Closed(status));
+        }
+        let company: String = row.try_get("company_id")?;
+        let replaced: Option<String> = row.try_get("audio_key")?;
+        sqlx::query(
+            "UPDATE calls SET audio_key = $1, audio_bytes = $2, audio_uploaded_at_ms = $3, status = $4, updated_at_ms = $3 WHERE id = $5",
+        )
+        .bind(&audio.key)
+        .bind(i64::try_from(audio.bytes).unwrap_or(i64::MAX))
+        .bind(ms(now))
+        .bind(CallStatus::Queued.as_str())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let queued = sqlx::query("SELECT 1 FROM jobs WHERE call_id = $1 AND state = 'queued'")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if queued.is_none() {
+            sqlx::query(
+                "INSERT INTO jobs (id, kind, company_id, call_id, state, attempts, max_attempts, run_at_ms, created_at_ms, updated_at_ms) \
+                 VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6, $6)",
+            )
+            .bind(JobId::new().to_string())
+            .bind(ANALYSE_CALL)
+            .bind(company)
+            .bind(id.to_string())
+            .bind(i64::from(RetryPolicy::default().max_attempts))
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(AttachOutcome::Attached { replaced })
+    }
+}

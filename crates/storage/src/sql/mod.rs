@@ -1,0 +1,119 @@
+//! The SQL implementation of the storage traits, shared by SQLite and PostgreSQL through
+//! sqlx's `Any` driver. Only job claiming differs by dialect.
+
+mod accounts;
+mod calls;
+mod jobs;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+use time::OffsetDateTime;
+
+use crate::{Result, StorageError, Store};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// One database, reached through a read pool and a write pool. On SQLite the write pool
+/// has one connection, so writers queue in-process instead of failing with `SQLITE_BUSY`.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    read: AnyPool,
+    write: AnyPool,
+    dialect: Dialect,
+}
+
+impl SqlStore {
+    /// Connects to `sqlite://path` or `postgres://…` and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Dialect::Postgres
+        } else {
+            return Err(StorageError::UnsupportedUrl(format!(
+                "scheme {:?}; use sqlite:// or postgres://",
+                url.split(':').next().unwrap_or_default()
+            )));
+        };
+        let store = match dialect {
+            Dialect::Sqlite => {
+                let options = || {
+                    AnyPoolOptions::new().after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the writer; FULL makes every commit durable.
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;").await?;
+                            Ok(())
+                        })
+                    })
+                };
+                let write = options().max_connections(1).connect(url).await?;
+                let read = options().max_connections(8).connect(url).await?;
+                Self {
+                    read,
+                    write,
+                    dialect,
+                }
+            }
+            Dialect::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?;
+                Self {
+                    read: pool.clone(),
+                    write: pool,
+                    dialect,
+                }
+            }
+        };
+        MIGRATOR.run(&store.write).await?;
+        Ok(store)
+    }
+
+    /// Closes both pools, waiting for connections in use.
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+}
+
+pub(crate) fn ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub(crate) fn from_ms(ms: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|_| StorageError::corrupt(format!("timestamp {ms}")))
+}
+
+/// Reads a text column and parses it into a typed value.
+pub(crate) fn parsed<T: FromStr>(row: &AnyRow, column: &str) -> Result<T> {
+    let text: String = row.try_get(column)?;
+    text.parse()
+        .map_err(|_| StorageError::corrupt(format!("{column} = {text:?}")))
+}
+
+/// True when a database error is a unique-constraint violation.
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}

@@ -1,0 +1,60 @@
+//! Throwaway databases for tests: a temporary SQLite file always, and a fresh PostgreSQL
+//! database when `KIKU_TEST_POSTGRES_URL` names a server we may create databases on.
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::Executor;
+
+/// A database that lives as long as this value (the SQLite file is deleted on drop; the
+/// PostgreSQL server is thrown away whole by the test script).
+pub struct TestDatabase {
+    pub backend: &'static str,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// One fresh database per available backend. Panics when `KIKU_TEST_REQUIRE_POSTGRES=1`
+/// but no PostgreSQL URL is set, so CI can never silently skip PostgreSQL.
+pub async fn test_databases() -> Vec<TestDatabase> {
+    let mut out = vec![sqlite().await];
+    match std::env::var("KIKU_TEST_POSTGRES_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => out.push(postgres(&admin_url).await),
+        _ if std::env::var("KIKU_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+            panic!("KIKU_TEST_REQUIRE_POSTGRES=1 but KIKU_TEST_POSTGRES_URL is not set")
+        }
+        _ => {}
+    }
+    out
+}
+
+pub async fn sqlite() -> TestDatabase {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("kiku.db").display());
+    TestDatabase {
+        backend: "sqlite",
+        url,
+        _dir: Some(dir),
+    }
+}
+
+async fn postgres(admin_url: &str) -> TestDatabase {
+    sqlx::any::install_default_drivers();
+    let name = format!("kiku_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(admin_url)
+        .await
+        .expect("connect to test PostgreSQL");
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create test database");
+    admin.close().await;
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url, |(base, _)| base);
+    TestDatabase {
+        backend: "postgres",
+        url: format!("{base}/{name}"),
+        _dir: None,
+    }
+}
