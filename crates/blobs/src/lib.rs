@@ -1,1 +1,201 @@
-//! placeholder
+//! Audio storage behind one small interface: streamed in with a size cap, durable before
+//! success is reported. A local folder by default; any `object_store` backend by config.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, WriteMultipart};
+
+/// Part size for streamed writes; memory per upload stays near `PART_BYTES × IN_FLIGHT`.
+const PART_BYTES: usize = 8 * 1024 * 1024;
+const IN_FLIGHT: usize = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("the upload is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("reading the upload failed: {0}")]
+    Source(String),
+    #[error("invalid blob key: {0}")]
+    Key(String),
+    #[error(transparent)]
+    Store(#[from] object_store::Error),
+    #[error("making the upload durable failed: {0}")]
+    Sync(#[from] std::io::Error),
+}
+
+/// Where recordings live.
+#[async_trait]
+pub trait Blobs: Send + Sync {
+    /// Streams `body` to `key`, failing with [`BlobError::TooLarge`] past `limit` bytes
+    /// (nothing is left behind then). Returns the size once the data is durable.
+    async fn put_stream(
+        &self,
+        key: &str,
+        body: BoxStream<'static, Result<Bytes, String>>,
+        limit: u64,
+    ) -> Result<u64, BlobError>;
+    async fn get(&self, key: &str) -> Result<Bytes, BlobError>;
+    /// Removing a missing key is not an error.
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
+}
+
+/// [`Blobs`] on an `object_store` backend.
+pub struct ObjectBlobs {
+    store: Arc<dyn ObjectStore>,
+    /// Set for the local backend, whose writes `object_store` does not fsync.
+    local_root: Option<PathBuf>,
+}
+
+impl ObjectBlobs {
+    /// A local folder, created if missing.
+    pub fn local(root: impl Into<PathBuf>) -> Result<Self, BlobError> {
+        let root = root.into();
+        std::fs::create_dir_all(&root)?;
+        let root = root.canonicalize()?;
+        let store = LocalFileSystem::new_with_prefix(&root)?;
+        Ok(Self {
+            store: Arc::new(store),
+            local_root: Some(root),
+        })
+    }
+
+    /// Any other backend (e.g. S3), whose completed writes are already durable.
+    pub fn remote(store: Arc<dyn ObjectStore>) -> Self {
+        Self {
+            store,
+            local_root: None,
+        }
+    }
+
+    fn path(key: &str) -> Result<Path, BlobError> {
+        Path::parse(key).map_err(|e| BlobError::Key(e.to_string()))
+    }
+
+    /// fsyncs the file and its directory so a completed upload survives a power cut.
+    async fn sync_local(&self, key: &str) -> Result<(), BlobError> {
+        let Some(root) = &self.local_root else {
+            return Ok(());
+        };
+        let file = root.join(key);
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            std::fs::File::open(&file)?.sync_all()?;
+            if let Some(dir) = file.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| BlobError::Sync(std::io::Error::other(e)))??;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Blobs for ObjectBlobs {
+    async fn put_stream(
+        &self,
+        key: &str,
+        mut body: BoxStream<'static, Result<Bytes, String>>,
+        limit: u64,
+    ) -> Result<u64, BlobError> {
+        let path = Self::path(key)?;
+        let upload = self.store.put_multipart(&path).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let mut total: u64 = 0;
+        while let Some(chunk) = body.next().await {
+            let failure = match chunk {
+                Ok(bytes) => {
+                    total += bytes.len() as u64;
+                    if total > limit {
+                        Some(BlobError::TooLarge { limit })
+                    } else {
+                        writer.write(&bytes);
+                        match writer.wait_for_capacity(IN_FLIGHT).await {
+                            Ok(()) => None,
+                            Err(e) => Some(e.into()),
+                        }
+                    }
+                }
+                Err(e) => Some(BlobError::Source(e)),
+            };
+            if let Some(err) = failure {
+                if let Err(abort) = writer.abort().await {
+                    tracing::warn!(error = %abort, "aborting a failed upload left parts behind");
+                }
+                return Err(err);
+            }
+        }
+        writer.finish().await?;
+        self.sync_local(key).await?;
+        Ok(total)
+    }
+
+    async fn get(&self, key: &str) -> Result<Bytes, BlobError> {
+        Ok(self.store.get(&Self::path(key)?).await?.bytes().await?)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        match self.store.delete(&Self::path(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::stream;
+
+    fn body(parts: Vec<&'static [u8]>) -> BoxStream<'static, Result<Bytes, String>> {
+        stream::iter(parts.into_iter().map(|p| Ok(Bytes::from_static(p)))).boxed()
+    }
+
+    #[tokio::test]
+    async fn stores_replaces_and_deletes() {
+        let dir = tempfile::tempdir().expect("dir");
+        let blobs = ObjectBlobs::local(dir.path()).expect("local");
+        assert_eq!(
+            blobs
+                .put_stream("c/a.wav", body(vec![b"ab", b"cd"]), 10)
+                .await
+                .expect("put"),
+            4
+        );
+        assert_eq!(
+            blobs.get("c/a.wav").await.expect("get"),
+            Bytes::from_static(b"abcd")
+        );
+        blobs.delete("c/a.wav").await.expect("delete");
+        blobs.delete("c/a.wav").await.expect("delete missing");
+        assert!(blobs.get("c/a.wav").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn over_the_limit_leaves_nothing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let blobs = ObjectBlobs::local(dir.path()).expect("local");
+        let err = blobs
+            .put_stream("c/b.wav", body(vec![b"abc", b"def"]), 5)
+            .await;
+        assert!(matches!(err, Err(BlobError::TooLarge { limit: 5 })));
+        assert!(blobs.get("c/b.wav").await.is_err());
+        let failing = stream::iter(vec![
+            Ok(Bytes::from_static(b"x")),
+            Err("client went away".to_string()),
+        ])
+        .boxed();
+        assert!(matches!(
+            blobs.put_stream("c/b.wav", failing, 100).await,
+            Err(BlobError::Source(_))
+        ));
+        assert!(blobs.get("c/b.wav").await.is_err());
+    }
+}

@@ -1,0 +1,50 @@
+//! The errors every service returns; HTTP and the CLI each map them in one place.
+
+use kiku_domain::{CallStatus, Problem};
+use kiku_storage::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("wrong e-mail or password")]
+    WrongCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("call data conflicts with calls stored earlier under the same call_data_id")]
+    CallDataConflict(Vec<Problem>),
+    #[error("the call data is invalid")]
+    InvalidCallData(Vec<Problem>),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    #[error("the body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(u64),
+    #[error("analysis of this call has started ({status}); the recording can no longer be replaced", status = .0.as_str())]
+    UploadClosed(CallStatus),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl AppError {
+    pub fn internal(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        AppError::Internal(Box::new(err))
+    }
+}
+
+impl From<StorageError> for AppError {
+    fn from(err: StorageError) -> Self {
+        match err {
+            StorageError::Conflict(what) => AppError::Conflict(what),
+            StorageError::NotFound(what) => AppError::NotFound(what),
+            other => AppError::internal(other),
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! `PUT <upload URL>`: check the signature and expiry, stream the recording to blob
+//! storage within the size limit, then attach it and enqueue analysis atomically.
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use kiku_blobs::BlobError;
+use kiku_domain::upload_signature::{SignatureError, UPLOAD_URL_LIFETIME};
+use kiku_domain::{CallId, CallStatus};
+use kiku_storage::{AttachOutcome, NewAudio};
+use time::OffsetDateTime;
+
+use super::{App, AppError};
+
+/// A signed upload URL for `call`, valid for three hours from `now`, and its expiry.
+pub fn signed_url(app: &App, call: CallId, now: OffsetDateTime) -> (String, OffsetDateTime) {
+    let expires_at = now + UPLOAD_URL_LIFETIME;
+    let expires = expires_at.unix_timestamp();
+    let signature = app.signing_key.sign(call, expires);
+    (
+        format!(
+            "{}/uploads/{call}?expires={expires}&signature={signature}",
+            app.public_url
+        ),
+        expires_at,
+    )
+}
+
+/// The URL's parts as received; any may be missing or garbage.
+pub struct UploadRequest<'a> {
+    pub call_id: &'a str,
+    pub expires: Option<&'a str>,
+    pub signature: Option<&'a str>,
+    pub content_length: Option<u64>,
+}
+
+pub struct Uploaded {
+    pub call_id: CallId,
+    pub bytes: u64,
+    pub status: CallStatus,
+}
+
+/// Verifies the URL; every failure is the same 403 apart from the expiry message.
+fn verify(app: &App, req: &UploadRequest<'_>) -> Result<CallId, AppError> {
+    let invalid = || AppError::Forbidden("this upload URL is not valid".into());
+    let call: CallId = req.call_id.parse().map_err(|_| invalid())?;
+    let expires: i64 = req
+        .expires
+        .and_then(|e| e.parse().ok())
+        .ok_or_else(invalid)?;
+    let signature = req.signature.ok_or_else(invalid)?;
+    app.signing_key
+        .verify(call, expires, signature, app.clock.now())
+        .map_err(|e| match e {
+            SignatureError::Expired => AppError::Forbidden(
+                "this upload URL has expired (3 hours); post the call data again for a new one"
+                    .into(),
+            ),
+            SignatureError::BadSignature => invalid(),
+        })?;
+    Ok(call)
+}
+
+pub async fn receive(
+    app: &App,
+    req: UploadRequest<'_>,
+    body: BoxStream<'static, Result<Bytes, String>>,
+) -> Result<Uploaded, AppError> {
+    let call = verify(app, &req)?;
+    let target = app
+        .store
+        .upload_target(call)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such call".into()))?;
+    if !target.status.accepts_upload() {
+        return Err(AppError::UploadClosed(target.status));
+    }
+    if req.content_length.is_some_and(|n| n > app.max_upload_bytes) {
+        return Err(AppError::PayloadTooLarge(app.max_upload_bytes));
+    }
+    // A new key per upload: the previous recording stays intact until the swap commits.
+    let key = format!(
+        "{}/calls/{call}/{}",
+        target.company_id,
+        uuid::Uuid::new_v4().simple()
+    );
+    let bytes = app
+        .blobs
+        .put_stream(&key, body, app.max_upload_bytes)
+        .await
+        .map_err(|e| match e {
+            BlobError::TooLarge { limit } => AppError::PayloadTooLarge(limit),
+            BlobError::Source(reason) => {
+                AppError::InvalidRequest(format!("the upload was interrupted: {reason}"))
+            }
+            other => AppError::internal(other),
+        })?;
+    let outcome = app
+        .store
+        .attach_audio(
+            call,
+            NewAudio {
+                key: key.clone(),
+                bytes,
+            },
+            app.clock.now(),
+        )
+        .await;
+    let discard = |key: String| async move {
+        if let Err(e) = app.blobs.delete(&key).await {
+            tracing::warn!(error = %e, "could not delete an unreferenced recording");
+        }
+    };
+    match outcome {
+        Ok(AttachOutcome::Attached { replaced }) => {
+            if let Some(old) = replaced {
+                discard(old).await;
+            }
+            tracing::info!(call_id = %call, size_bytes = bytes, "recording stored");
+            Ok(Uploaded {
+                call_id: call,
+                bytes,
+                status: CallStatus::Queued,
+            })
+        }
+        Ok(AttachOutcome::Closed(status)) => {
+            discard(key).await;
+            Err(AppError::UploadClosed(status))
+        }
+        Ok(AttachOutcome::NotFound) => {
+            discard(key).await;
+            Err(AppError::NotFound("no such call".into()))
+        }
+        Err(e) => {
+            discard(key).await;
+            Err(e.into())
+        }
+    }
+}

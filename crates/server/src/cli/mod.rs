@@ -1,0 +1,102 @@
+//! The operator CLI. Every command but `serve` prints one JSON object on stdout; failures
+//! print `{"error": {"code", "message"}}` and exit with status 1.
+
+mod accounts;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+
+use crate::app::{App, AppError};
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "kiku",
+    version,
+    about = "Self-hosted call-recording analytics server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (KIKU_LISTEN, KIKU_PUBLIC_URL, KIKU_DATA_DIR, KIKU_DATABASE_URL).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Companies (tenants).
+    #[command(subcommand)]
+    Company(accounts::CompanyCommand),
+    /// Users of a company.
+    #[command(subcommand)]
+    User(accounts::UserCommand),
+    /// The company's Incoming Webhook URL.
+    #[command(subcommand, name = "webhook-url")]
+    WebhookUrl(accounts::WebhookUrlCommand),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(message) => return fail("invalid_configuration", &message),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail("internal", &format!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => match crate::serve::run(config).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => fail("serve_failed", &message),
+            },
+            command => match App::open(&config).await {
+                Err(message) => fail("cannot_open", &message),
+                Ok(app) => match run(&app, command).await {
+                    Ok(out) => {
+                        println!("{out}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(err) => fail(code(&err), &err.to_string()),
+                },
+            },
+        }
+    })
+}
+
+async fn run(app: &App, command: Command) -> Result<Value, AppError> {
+    match command {
+        Command::Serve => unreachable!("handled before opening the app"),
+        Command::Migrate => Ok(json!({"migrated": true})),
+        Command::Company(c) => accounts::company(app, c).await,
+        Command::User(c) => accounts::user(app, c).await,
+        Command::WebhookUrl(c) => accounts::webhook_url(app, c).await,
+    }
+}
+
+fn code(err: &AppError) -> &'static str {
+    match err {
+        AppError::NotFound(_) => "not_found",
+        AppError::Conflict(_) => "conflict",
+        AppError::InvalidRequest(_) => "invalid_request",
+        AppError::Internal(e) => {
+            eprintln!("kiku: {e}");
+            "internal"
+        }
+        _ => "failed",
+    }
+}
+
+fn fail(code: &str, message: &str) -> ExitCode {
+    println!("{}", json!({"error": {"code": code, "message": message}}));
+    eprintln!("kiku: {message}");
+    ExitCode::FAILURE
+}

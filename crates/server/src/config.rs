@@ -1,0 +1,223 @@
+//! Configuration: compiled-in defaults, then an optional TOML file (`KIKU_CONFIG`), then
+//! `KIKU_*` environment variables; validated once at start with readable messages.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Folder for the SQLite database, recordings and generated keys.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to `kiku.db` in `data_dir`.
+    pub database_url: Option<String>,
+    pub listen: SocketAddr,
+    /// Base of the URLs handed out (webhook and upload URLs); defaults to `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Largest accepted recording, in bytes.
+    pub max_upload_bytes: u64,
+    /// Largest accepted JSON request body, in bytes.
+    pub max_request_bytes: usize,
+    /// Hex key (≥ 32 bytes) signing upload URLs; generated into `data_dir` when absent.
+    /// Set it explicitly when several processes on different machines hand out URLs.
+    pub signing_key: Option<String>,
+    /// How long a sign-in lasts, in hours.
+    pub session_hours: u32,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database",
+                &self
+                    .database_url
+                    .as_ref()
+                    .map(|u| u.split(':').next().unwrap_or_default()),
+            )
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field(
+                "signing_key",
+                &self.signing_key.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./kiku-data"),
+            database_url: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            max_upload_bytes: 2 * 1024 * 1024 * 1024,
+            max_request_bytes: 10 * 1024 * 1024,
+            signing_key: None,
+            session_hours: 24 * 14,
+            log_format: "text".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults → `KIKU_CONFIG` file → `KIKU_*` variables, and validates.
+    pub fn load() -> Result<Self, String> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = std::env::var_os("KIKU_CONFIG") {
+            let path = PathBuf::from(file);
+            if !path.is_file() {
+                return Err(format!(
+                    "KIKU_CONFIG names {} which is not a readable file",
+                    path.display()
+                ));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("KIKU_").ignore(&["config"]));
+        let config: Config = figment
+            .extract()
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_upload_bytes == 0 {
+            return Err("max_upload_bytes (KIKU_MAX_UPLOAD_BYTES) must be positive".into());
+        }
+        if self.max_request_bytes < 1024 {
+            return Err("max_request_bytes (KIKU_MAX_REQUEST_BYTES) must be at least 1024".into());
+        }
+        if let Some(url) = &self.public_url {
+            let ok = (url.starts_with("http://") || url.starts_with("https://"))
+                && !url.contains(['?', '#', ' ']);
+            if !ok {
+                return Err(format!("public_url (KIKU_PUBLIC_URL) must be an http(s) URL without query, got {url:?}"));
+            }
+        }
+        if let Some(key) = &self.signing_key {
+            match hex::decode(key.trim()) {
+                Ok(bytes) if bytes.len() >= 32 => {}
+                _ => {
+                    return Err(
+                        "signing_key (KIKU_SIGNING_KEY) must be at least 32 bytes written as hex"
+                            .into(),
+                    )
+                }
+            }
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(format!(
+                "log_format (KIKU_LOG_FORMAT) must be text or json, got {:?}",
+                self.log_format
+            ));
+        }
+        if self.session_hours == 0 {
+            return Err("session_hours (KIKU_SESSION_HOURS) must be positive".into());
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("kiku.db").display()
+            )
+        })
+    }
+
+    pub fn public_url(&self) -> String {
+        let url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen));
+        url.trim_end_matches('/').to_string()
+    }
+
+    pub fn audio_dir(&self) -> PathBuf {
+        self.data_dir.join("audio")
+    }
+
+    pub fn signing_key_file(&self) -> PathBuf {
+        self.data_dir.join("upload-signing.key")
+    }
+}
+
+/// Reads the signing key, generating one into `path` on first use (mode 0600).
+pub fn load_or_create_key(path: &Path) -> Result<Vec<u8>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => hex::decode(text.trim())
+            .map_err(|_| format!("{} does not hold a hex key", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key: [u8; 32] = rand::random();
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            write_private(path, &hex::encode(key))
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(key.to_vec())
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_are_explained() {
+        assert!(Config::default().validate().is_ok());
+        let bad = Config {
+            public_url: Some("ftp://x".into()),
+            ..Config::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("KIKU_PUBLIC_URL"));
+        let bad = Config {
+            signing_key: Some("abcd".into()),
+            ..Config::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("32 bytes"));
+        assert!(!format!(
+            "{:?}",
+            Config {
+                signing_key: Some("ab".repeat(32)),
+                ..Config::default()
+            }
+        )
+        .contains("abab"));
+    }
+
+    #[test]
+    fn key_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("k");
+        let a = load_or_create_key(&path).expect("create");
+        let b = load_or_create_key(&path).expect("reuse");
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 32);
+    }
+}

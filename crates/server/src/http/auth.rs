@@ -1,0 +1,117 @@
+//! Sign-in for the REST API: a session token as the `kiku_session` cookie or a bearer
+//! token, and the extractors that require a signed-in user or an admin.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kiku_domain::datetime;
+use kiku_storage::User;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::json::ApiJson;
+use super::users::UserOut;
+use super::{ApiError, AppState};
+use crate::app::{accounts, AppError};
+
+const COOKIE: &str = "kiku_session";
+
+fn token(headers: &HeaderMap) -> Option<String> {
+    if let Some(bearer) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(bearer.trim().to_string());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            pair.trim()
+                .strip_prefix(COOKIE)
+                .and_then(|rest| rest.strip_prefix('='))
+        })
+        .map(str::to_string)
+}
+
+/// A signed-in user of some company.
+pub struct CurrentUser(pub User);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = token(&parts.headers).ok_or(AppError::Unauthenticated)?;
+        Ok(CurrentUser(accounts::authenticate(app, &token).await?))
+    }
+}
+
+/// A signed-in admin: only admins change settings.
+pub struct Admin(pub User);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, app).await?;
+        if !user.admin {
+            return Err(AppError::Forbidden("only admins can do this".into()).into());
+        }
+        Ok(Admin(user))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginIn {
+    email: String,
+    password: String,
+}
+
+pub async fn login(
+    State(app): State<AppState>,
+    ApiJson(input): ApiJson<LoginIn>,
+) -> Result<Response, ApiError> {
+    let session = accounts::sign_in(&app, &input.email, &input.password).await?;
+    let max_age = (session.expires_at - app.clock.now())
+        .whole_seconds()
+        .max(0);
+    let cookie = format!(
+        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}",
+        session.token
+    );
+    let body = json!({
+        "token": session.token,
+        "user_id": session.user.id,
+        "company_id": session.user.company_id,
+        "expires_at": datetime::format(session.expires_at),
+    });
+    let mut response = Json(body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+pub async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let token = token(&headers).ok_or(AppError::Unauthenticated)?;
+    accounts::authenticate(&app, &token).await?;
+    accounts::sign_out(&app, &token).await?;
+    let clear =
+        HeaderValue::from_static("kiku_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+}
+
+pub async fn me(CurrentUser(user): CurrentUser) -> Json<UserOut> {
+    Json(UserOut::from(user))
+}

@@ -1,0 +1,142 @@
+//! Call histories of the signed-in user's company: a filtered, paged list and the detail.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use kiku_domain::{datetime, CallId, CallStatus, EventType, Participant};
+use kiku_storage::{CallFilter, CallRecord};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::auth::CurrentUser;
+use super::{ApiError, AppState};
+use crate::app::AppError;
+
+const MAX_PER_PAGE: u32 = 200;
+
+/// A call history as the API shows it.
+#[derive(Serialize)]
+pub struct CallHistoryOut {
+    call_id: CallId,
+    call_data_id: String,
+    status: CallStatus,
+    status_message: String,
+    event_type: EventType,
+    audio_file_type: kiku_domain::AudioFileType,
+    audio_channel_type: kiku_domain::ChannelType,
+    group_name: Option<String>,
+    queue_name: Option<String>,
+    circuit_number: Option<String>,
+    call_starts_at: String,
+    call_answered_at: Option<String>,
+    call_ends_at: String,
+    participants: Vec<Participant>,
+    tags: Vec<String>,
+    flags: Vec<&'static str>,
+    audio: Option<Value>,
+    created_at: String,
+}
+
+impl From<CallRecord> for CallHistoryOut {
+    fn from(c: CallRecord) -> Self {
+        let d = c.data;
+        let mut flags = Vec::new();
+        if d.stereo_channels_ambiguous() {
+            flags.push("stereo_channels_ambiguous");
+        }
+        Self {
+            call_id: c.id,
+            status_message: c.status.message(c.status_reason.as_deref()),
+            status: c.status,
+            event_type: d.event_type,
+            audio_file_type: d.audio_file_type,
+            audio_channel_type: d.audio_channel_type,
+            call_starts_at: datetime::format(d.call_starts_at),
+            call_answered_at: d.call_answered_at.map(datetime::format),
+            call_ends_at: datetime::format(d.call_ends_at),
+            call_data_id: d.call_data_id,
+            group_name: d.group_name,
+            queue_name: d.queue_name,
+            circuit_number: d.circuit_number,
+            participants: d.participants,
+            tags: d.tags,
+            flags,
+            audio: c
+                .audio
+                .map(|a| json!({"bytes": a.bytes, "uploaded_at": datetime::format(a.uploaded_at)})),
+            created_at: datetime::format(c.created_at),
+        }
+    }
+}
+
+fn filter(query: &HashMap<String, String>) -> Result<CallFilter, AppError> {
+    let bad = |what: &str| AppError::InvalidRequest(what.to_string());
+    if let Some(key) = query.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "status" | "event_type" | "from" | "to" | "page" | "per_page"
+        )
+    }) {
+        return Err(bad(&format!("unknown query parameter {key:?}")));
+    }
+    let get = |k: &str| query.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let time = |k: &str| {
+        get(k)
+            .map(|v| datetime::parse_lenient(v).map_err(|e| bad(&format!("{k} {e}"))))
+            .transpose()
+    };
+    let number = |k: &str, default: u32| -> Result<u32, AppError> {
+        get(k).map_or(Ok(default), |v| {
+            v.parse()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| bad(&format!("{k} must be a positive integer")))
+        })
+    };
+    let per_page = number("per_page", 50)?;
+    if per_page > MAX_PER_PAGE {
+        return Err(bad(&format!("per_page must be at most {MAX_PER_PAGE}")));
+    }
+    Ok(CallFilter {
+        status: get("status")
+            .map(|s| CallStatus::parse(s).ok_or_else(|| bad("status is not a known status")))
+            .transpose()?,
+        event_type: get("event_type")
+            .map(|s| EventType::parse(s).ok_or_else(|| bad("event_type is not a known event type")))
+            .transpose()?,
+        from: time("from")?,
+        to: time("to")?,
+        page: number("page", 1)?,
+        per_page,
+    })
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|e| AppError::InvalidRequest(e.body_text()))?;
+    let filter = filter(&query)?;
+    let page = app.store.calls(me.company_id, &filter).await?;
+    let items: Vec<CallHistoryOut> = page.items.into_iter().map(CallHistoryOut::from).collect();
+    Ok(Json(
+        json!({"items": items, "page": filter.page, "per_page": filter.per_page, "total": page.total}),
+    ))
+}
+
+pub async fn detail(
+    State(app): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(call_id): Path<String>,
+) -> Result<Json<CallHistoryOut>, ApiError> {
+    let not_found = || AppError::NotFound("no such call in this company".into());
+    let id: CallId = call_id.parse().map_err(|_| not_found())?;
+    let call = app
+        .store
+        .call(me.company_id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(Json(call.into()))
+}

@@ -1,0 +1,70 @@
+//! The one place where application errors become HTTP responses:
+//! `{"code", "message", "problems"?}` with an opaque 500 whose cause is logged.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::app::AppError;
+
+/// An [`AppError`] on its way out as a response.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        ApiError(err)
+    }
+}
+
+impl From<kiku_storage::StorageError> for ApiError {
+    fn from(err: kiku_storage::StorageError) -> Self {
+        ApiError(err.into())
+    }
+}
+
+fn status_and_code(err: &AppError) -> (StatusCode, &'static str) {
+    match err {
+        AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        AppError::Unauthenticated | AppError::WrongCredentials => {
+            (StatusCode::UNAUTHORIZED, "unauthenticated")
+        }
+        AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+        AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+        AppError::CallDataConflict(_) => (StatusCode::CONFLICT, "call_data_conflict"),
+        AppError::UploadClosed(_) => (StatusCode::CONFLICT, "upload_closed"),
+        AppError::InvalidCallData(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_call_data"),
+        AppError::InvalidRequest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
+        AppError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+        AppError::UnsupportedMediaType => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+        }
+        AppError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = status_and_code(&self.0);
+        if let AppError::Internal(cause) = &self.0 {
+            tracing::error!(error = %cause, "request failed");
+        }
+        let mut body = json!({ "code": code, "message": self.0.to_string() });
+        if let AppError::InvalidCallData(problems) | AppError::CallDataConflict(problems) = &self.0
+        {
+            body["problems"] = json!(problems);
+        }
+        (status, Json(body)).into_response()
+    }
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError(AppError::NotFound("not found".into()))
+}
+
+pub async fn method_not_allowed() -> Response {
+    let body = json!({"code": "method_not_allowed", "message": "this method is not allowed here"});
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}

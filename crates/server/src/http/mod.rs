@@ -1,0 +1,53 @@
+//! The HTTP API: every route in one list; each resource's handlers in their own module.
+
+mod auth;
+mod calls;
+mod error;
+mod health;
+mod json;
+mod openapi;
+mod pbx;
+mod settings;
+mod users;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, patch, post, put};
+use axum::Router;
+
+use crate::app::App;
+
+pub use error::ApiError;
+
+pub type AppState = Arc<App>;
+
+pub fn router(app: AppState) -> Router {
+    Router::new()
+        .route(
+            "/webhooks/incoming/{company_id}/{secret}",
+            post(pbx::post_call_data),
+        )
+        .route(
+            "/uploads/{call_id}",
+            put(pbx::put_recording).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/me", get(auth::me))
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route("/api/v1/users/{user_id}", patch(users::update))
+        .route(
+            "/api/v1/incoming-webhook",
+            get(settings::show)
+                .post(settings::create)
+                .delete(settings::delete),
+        )
+        .route("/api/v1/calls", get(calls::list))
+        .route("/api/v1/calls/{call_id}", get(calls::detail))
+        .route("/health", get(health::health))
+        .merge(openapi::router())
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .with_state(app)
+}

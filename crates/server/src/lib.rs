@@ -1,0 +1,9 @@
+//! The `kiku` server: configuration, the application services, the HTTP API and the
+//! operator CLI, wired over the domain, storage and blob crates.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod serve;

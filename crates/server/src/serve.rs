@@ -1,0 +1,67 @@
+//! `kiku serve`: logging, the HTTP server, and a graceful stop on Ctrl-C or SIGTERM.
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::http;
+
+/// Sets up `tracing` once: text for people, JSON for log collectors. `RUST_LOG` filters.
+pub fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+    // A second initialisation (tests) keeps the first subscriber.
+    drop(result);
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves.
+pub async fn serve_on(
+    app: Arc<App>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, http::router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+pub async fn run(config: Config) -> Result<(), String> {
+    init_logging(&config.log_format);
+    let app = Arc::new(App::open(&config).await?);
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {} (KIKU_LISTEN): {e}", config.listen))?;
+    tracing::info!(listen = %config.listen, public_url = %app.public_url, data_dir = %config.data_dir.display(), "kiku is serving");
+    serve_on(app, listener, shutdown_signal())
+        .await
+        .map_err(|e| format!("server failed: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
