@@ -1,0 +1,8 @@
+//! Integration tests: the real server on a local port, over real HTTP, against SQLite and
+//! (in CI) PostgreSQL. One binary so the build links once.
+
+mod api;
+mod cli;
+mod support;
+mod upload;
+mod webhook;

@@ -1,0 +1,166 @@
+//! Starts a server per backend with a manual clock, and helpers to drive it.
+
+use std::sync::Arc;
+
+use kiku::app::accounts::{self, UserInput};
+use kiku::app::{webhook_url, App};
+use kiku::clock::{Clock, ManualClock};
+use kiku_blobs::ObjectBlobs;
+use kiku_domain::upload_signature::SigningKey;
+use kiku_storage::test_support::{test_databases, TestDatabase};
+use kiku_storage::SqlStore;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+
+pub const MAX_UPLOAD: u64 = 256 * 1024;
+pub const MAX_REQUEST: usize = 256 * 1024;
+
+pub struct TestServer {
+    pub backend: &'static str,
+    pub base: String,
+    pub clock: Arc<ManualClock>,
+    pub app: Arc<App>,
+    pub http: reqwest::Client,
+    pub audio_dir: std::path::PathBuf,
+    _db: TestDatabase,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// A company with a signed-in admin and a webhook URL.
+pub struct Tenant {
+    pub company_id: String,
+    pub admin_token: String,
+    pub webhook: String,
+}
+
+/// One started server per available backend.
+pub async fn servers() -> Vec<TestServer> {
+    let mut out = Vec::new();
+    for db in test_databases().await {
+        out.push(start(db).await);
+    }
+    out
+}
+
+async fn start(db: TestDatabase) -> TestServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("t")));
+    let store = SqlStore::connect(&db.url).await.expect("database");
+    let audio_dir = dir.path().join("audio");
+    let app = Arc::new(App {
+        store: Arc::new(store),
+        blobs: Arc::new(ObjectBlobs::local(&audio_dir).expect("blobs")),
+        clock: clock.clone() as Arc<dyn Clock>,
+        signing_key: SigningKey::new(rand_key()).expect("key"),
+        public_url: base.clone(),
+        max_upload_bytes: MAX_UPLOAD,
+        max_request_bytes: MAX_REQUEST,
+        session_ttl: time::Duration::hours(1),
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(kiku::serve::serve_on(app.clone(), listener, async move {
+        let _ = stopped.await;
+    }));
+    TestServer { backend: db.backend, base, clock, app, http: reqwest::Client::new(), audio_dir, _db: db, _dir: dir, _stop: stop }
+}
+
+fn rand_key() -> Vec<u8> {
+    (0..32).map(|i| (i * 37 + 11) as u8).collect()
+}
+
+impl TestServer {
+    /// A new company with admin `admin@<name>.example`, signed in, with a webhook URL.
+    pub async fn tenant(&self, name: &str) -> Tenant {
+        let admin = UserInput {
+            name: "Admin".into(),
+            email: format!("admin@{name}.example"),
+            password: Some("correct horse".into()),
+            admin: true,
+            use_incoming_webhook: false,
+        };
+        let (company, _) = accounts::create_company(&self.app, name, admin).await.expect("company");
+        let token = self.login(&format!("admin@{name}.example"), "correct horse").await;
+        let webhook = webhook_url::create(&self.app, company.id).await.expect("url").url;
+        Tenant { company_id: company.id.to_string(), admin_token: token, webhook }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let (status, body) = self.send(self.http.post(self.url("/api/v1/auth/login")).json(&json!({"email": email, "password": password}))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    /// A user of `tenant` created through the API; returns its ID.
+    pub async fn user(&self, tenant: &Tenant, email: &str, permitted: bool) -> String {
+        let req = self.http.post(self.url("/api/v1/users")).bearer_auth(&tenant.admin_token).json(&json!({
+            "name": "Agent", "email": email, "password": "agent password", "use_incoming_webhook": permitted
+        }));
+        let (status, body) = self.send(req).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["user_id"].as_str().expect("id").to_string()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends and returns status and JSON body; any non-JSON body fails the test.
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let response = req.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        if text.is_empty() {
+            return (status, Value::Null);
+        }
+        let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{} non-JSON body for {status}: {text}", self.backend));
+        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{}: {body}", self.backend);
+        (status, body)
+    }
+
+    pub async fn post_calls(&self, webhook: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(self.http.post(webhook).json(body)).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.send(self.http.get(self.url(path)).bearer_auth(token)).await
+    }
+
+    /// Posts one call and returns its `(call_id, upload url)`.
+    pub async fn one_call(&self, tenant: &Tenant, id: &str) -> (String, String) {
+        let (status, body) = self.post_calls(&tenant.webhook, &json!({"call_data": [call(id, "AUTOMATIC_RECORD", false, None, None)]})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let entry = &body["audio_upload_urls"][0][id];
+        (entry["call_id"].as_str().expect("id").into(), entry["url"].as_str().expect("url").into())
+    }
+}
+
+/// A valid call of `event`, with optional user IDs on each side.
+pub fn call(id: &str, event: &str, answered: bool, from: Option<&str>, to: Option<&str>) -> Value {
+    json!({
+        "call_data_id": id,
+        "audio_file_type": "wav",
+        "event_type": event,
+        "groupname": null,
+        "queue_name": null,
+        "call_starts_at": "2026-01-05T10:00:00+09:00",
+        "call_answered_at": if answered { json!("2026-01-05T10:00:07+0900") } else { Value::Null },
+        "call_ends_at": "2026-01-05T10:04:00+09:00",
+        "circuit_number": "0311112222",
+        "audio_channel_type": "STEREO",
+        "participants": [
+            {"type": "FROM", "stereo_lr": "left", "miitel_user_id": from, "number": "0311112222", "name": "Suzuki"},
+            {"type": "TO", "stereo_lr": "right", "miitel_user_id": to, "number": "+81322223333", "name": null}
+        ],
+        "tags": [{"value": "first call"}]
+    })
+}
+
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/../../fixtures/miitel/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("fixture json")
+}
