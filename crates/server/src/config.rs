@@ -195,12 +195,15 @@ mod tests {
             public_url: Some("ftp://x".into()),
             ..Config::default()
         };
-        assert!(bad.validate().unwrap_err().contains("KIKU_PUBLIC_URL"));
+        assert!(bad
+            .validate()
+            .expect_err("invalid")
+            .contains("KIKU_PUBLIC_URL"));
         let bad = Config {
             signing_key: Some("abcd".into()),
             ..Config::default()
         };
-        assert!(bad.validate().unwrap_err().contains("32 bytes"));
+        assert!(bad.validate().expect_err("invalid").contains("32 bytes"));
         assert!(!format!(
             "{:?}",
             Config {

@@ -188,7 +188,7 @@ async fn ingest_is_idempotent_atomic_and_scoped() {
             .expect("ingest");
         assert!(first.iter().all(|c| c.created));
         let again = s
-            .ingest_calls(a.id, &[c1.clone()], t0())
+            .ingest_calls(a.id, std::slice::from_ref(&c1), t0())
             .await
             .expect("retry");
         assert_eq!((again[0].id, again[0].created), (first[0].id, false));

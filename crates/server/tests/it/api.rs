@@ -9,28 +9,79 @@ use crate::support::{call, servers};
 async fn sign_in_and_roles() {
     for s in servers().await {
         let t = s.tenant("roles").await;
-        let bad = s.http.post(s.url("/api/v1/auth/login")).json(&json!({"email": "admin@roles.example", "password": "wrong"}));
+        let bad = s
+            .http
+            .post(s.url("/api/v1/auth/login"))
+            .json(&json!({"email": "admin@roles.example", "password": "wrong"}));
         assert_eq!(s.send(bad).await.0, StatusCode::UNAUTHORIZED);
-        assert_eq!(s.send(s.http.get(s.url("/api/v1/calls"))).await.0, StatusCode::UNAUTHORIZED);
-        assert_eq!(s.get("/api/v1/calls", "not-a-token").await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            s.send(s.http.get(s.url("/api/v1/calls"))).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            s.get("/api/v1/calls", "not-a-token").await.0,
+            StatusCode::UNAUTHORIZED
+        );
         // The session cookie works as well as the bearer token.
-        let response = s.http.post(s.url("/api/v1/auth/login")).json(&json!({"email": "ADMIN@roles.example", "password": "correct horse"})).send().await.expect("login");
-        let cookie = response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("cookie").split(';').next().expect("pair").to_string();
-        let (status, me) = s.send(s.http.get(s.url("/api/v1/me")).header("cookie", cookie)).await;
+        let response = s
+            .http
+            .post(s.url("/api/v1/auth/login"))
+            .json(&json!({"email": "ADMIN@roles.example", "password": "correct horse"}))
+            .send()
+            .await
+            .expect("login");
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .expect("cookie")
+            .split(';')
+            .next()
+            .expect("pair")
+            .to_string();
+        let (status, me) = s
+            .send(s.http.get(s.url("/api/v1/me")).header("cookie", cookie))
+            .await;
         assert_eq!((status, me["admin"].clone()), (StatusCode::OK, json!(true)));
 
         s.user(&t, "agent@roles.example", false).await;
         let agent = s.login("agent@roles.example", "agent password").await;
-        for (method, path) in [("GET", "/api/v1/users"), ("POST", "/api/v1/incoming-webhook"), ("GET", "/api/v1/incoming-webhook"), ("DELETE", "/api/v1/incoming-webhook")] {
-            let req = s.http.request(method.parse().expect("method"), s.url(path)).bearer_auth(&agent);
-            assert_eq!(s.send(req).await.0, StatusCode::FORBIDDEN, "{method} {path}");
+        for (method, path) in [
+            ("GET", "/api/v1/users"),
+            ("POST", "/api/v1/incoming-webhook"),
+            ("GET", "/api/v1/incoming-webhook"),
+            ("DELETE", "/api/v1/incoming-webhook"),
+        ] {
+            let req = s
+                .http
+                .request(method.parse().expect("method"), s.url(path))
+                .bearer_auth(&agent);
+            assert_eq!(
+                s.send(req).await.0,
+                StatusCode::FORBIDDEN,
+                "{method} {path}"
+            );
         }
-        assert_eq!(s.get("/api/v1/calls", &agent).await.0, StatusCode::OK, "any user reads call histories");
-        let out = s.http.post(s.url("/api/v1/auth/logout")).bearer_auth(&agent);
+        assert_eq!(
+            s.get("/api/v1/calls", &agent).await.0,
+            StatusCode::OK,
+            "any user reads call histories"
+        );
+        let out = s
+            .http
+            .post(s.url("/api/v1/auth/logout"))
+            .bearer_auth(&agent);
         assert_eq!(s.send(out).await.0, StatusCode::NO_CONTENT);
-        assert_eq!(s.get("/api/v1/calls", &agent).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            s.get("/api/v1/calls", &agent).await.0,
+            StatusCode::UNAUTHORIZED
+        );
         s.clock.advance(time::Duration::hours(2));
-        assert_eq!(s.get("/api/v1/me", &t.admin_token).await.0, StatusCode::UNAUTHORIZED, "sessions expire");
+        assert_eq!(
+            s.get("/api/v1/me", &t.admin_token).await.0,
+            StatusCode::UNAUTHORIZED,
+            "sessions expire"
+        );
     }
 }
 
@@ -41,20 +92,58 @@ async fn admins_manage_users_of_their_own_company_only() {
         let b = s.tenant("ub").await;
         let id = s.user(&a, "x@ua.example", false).await;
         let (_, list) = s.get("/api/v1/users", &a.admin_token).await;
-        let listed: Vec<&str> = list["items"].as_array().expect("items").iter().filter_map(|u| u["user_id"].as_str()).collect();
+        let listed: Vec<&str> = list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|u| u["user_id"].as_str())
+            .collect();
         assert!(listed.contains(&id.as_str()));
         assert!(list["items"][0].get("password_hash").is_none());
-        let dup = s.http.post(s.url("/api/v1/users")).bearer_auth(&a.admin_token).json(&json!({"name": "X", "email": "X@ua.example"}));
+        let dup = s
+            .http
+            .post(s.url("/api/v1/users"))
+            .bearer_auth(&a.admin_token)
+            .json(&json!({"name": "X", "email": "X@ua.example"}));
         assert_eq!(s.send(dup).await.0, StatusCode::CONFLICT);
-        let invalid = s.http.post(s.url("/api/v1/users")).bearer_auth(&a.admin_token).json(&json!({"name": "", "email": "nope"}));
+        let invalid = s
+            .http
+            .post(s.url("/api/v1/users"))
+            .bearer_auth(&a.admin_token)
+            .json(&json!({"name": "", "email": "nope"}));
         assert_eq!(s.send(invalid).await.0, StatusCode::UNPROCESSABLE_ENTITY);
-        let unknown_field = s.http.post(s.url("/api/v1/users")).bearer_auth(&a.admin_token).json(&json!({"name": "n", "email": "n@ua.example", "root": true}));
+        let unknown_field = s
+            .http
+            .post(s.url("/api/v1/users"))
+            .bearer_auth(&a.admin_token)
+            .json(&json!({"name": "n", "email": "n@ua.example", "root": true}));
         assert_eq!(s.send(unknown_field).await.0, StatusCode::BAD_REQUEST);
         let on = json!({"use_incoming_webhook": true});
-        let (status, user) = s.send(s.http.patch(s.url(&format!("/api/v1/users/{id}"))).bearer_auth(&a.admin_token).json(&on)).await;
-        assert_eq!((status, user["use_incoming_webhook"].clone()), (StatusCode::OK, json!(true)));
-        let (status, _) = s.send(s.http.patch(s.url(&format!("/api/v1/users/{id}"))).bearer_auth(&b.admin_token).json(&on)).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "B's admin cannot touch A's user");
+        let (status, user) = s
+            .send(
+                s.http
+                    .patch(s.url(&format!("/api/v1/users/{id}")))
+                    .bearer_auth(&a.admin_token)
+                    .json(&on),
+            )
+            .await;
+        assert_eq!(
+            (status, user["use_incoming_webhook"].clone()),
+            (StatusCode::OK, json!(true))
+        );
+        let (status, _) = s
+            .send(
+                s.http
+                    .patch(s.url(&format!("/api/v1/users/{id}")))
+                    .bearer_auth(&b.admin_token)
+                    .json(&on),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "B's admin cannot touch A's user"
+        );
         let (_, b_list) = s.get("/api/v1/users", &b.admin_token).await;
         assert_eq!(b_list["items"].as_array().map(Vec::len), Some(1));
     }
@@ -65,15 +154,32 @@ async fn webhook_url_settings() {
     for s in servers().await {
         let t = s.tenant("settings").await;
         let (status, shown) = s.get("/api/v1/incoming-webhook", &t.admin_token).await;
-        assert_eq!((status, shown["url"].as_str()), (StatusCode::OK, Some(t.webhook.as_str())));
+        assert_eq!(
+            (status, shown["url"].as_str()),
+            (StatusCode::OK, Some(t.webhook.as_str()))
+        );
         let secret = t.webhook.rsplit('/').next().expect("secret");
         assert!(secret.len() >= 32, "at least 128 bits of hex");
-        let again = s.http.post(s.url("/api/v1/incoming-webhook")).bearer_auth(&t.admin_token);
-        assert_eq!(s.send(again).await.0, StatusCode::CONFLICT, "one URL at a time");
-        let del = || s.http.delete(s.url("/api/v1/incoming-webhook")).bearer_auth(&t.admin_token);
+        let again = s
+            .http
+            .post(s.url("/api/v1/incoming-webhook"))
+            .bearer_auth(&t.admin_token);
+        assert_eq!(
+            s.send(again).await.0,
+            StatusCode::CONFLICT,
+            "one URL at a time"
+        );
+        let del = || {
+            s.http
+                .delete(s.url("/api/v1/incoming-webhook"))
+                .bearer_auth(&t.admin_token)
+        };
         assert_eq!(s.send(del()).await.0, StatusCode::NO_CONTENT);
         assert_eq!(s.send(del()).await.0, StatusCode::NOT_FOUND);
-        assert_eq!(s.get("/api/v1/incoming-webhook", &t.admin_token).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            s.get("/api/v1/incoming-webhook", &t.admin_token).await.0,
+            StatusCode::NOT_FOUND
+        );
     }
 }
 
@@ -82,58 +188,134 @@ async fn call_histories_list_filter_and_page() {
     for s in servers().await {
         let t = s.tenant("list").await;
         let mut calls: Vec<Value> = Vec::new();
-        for (i, event) in ["AUTOMATIC_RECORD", "AUTOMATIC_TRANSFER", "AUTOMATIC_RECORD"].iter().enumerate() {
+        for (i, event) in ["AUTOMATIC_RECORD", "AUTOMATIC_TRANSFER", "AUTOMATIC_RECORD"]
+            .iter()
+            .enumerate()
+        {
             let mut c = call(&format!("l{i}"), event, false, None, None);
             c["call_starts_at"] = json!(format!("2026-01-0{}T10:00:00+09:00", i + 1));
             calls.push(c);
         }
         let (_, out) = s.post_calls(&t.webhook, &json!({"call_data": calls})).await;
-        let upload = out["audio_upload_urls"][2]["l2"]["url"].as_str().expect("url");
-        assert_eq!(s.send(s.http.put(upload).body("audio")).await.0, StatusCode::OK);
-        let ids = |v: &Value| -> Vec<String> { v["items"].as_array().expect("items").iter().map(|c| c["call_data_id"].as_str().unwrap_or_default().to_string()).collect() };
+        let upload = out["audio_upload_urls"][2]["l2"]["url"]
+            .as_str()
+            .expect("url");
+        assert_eq!(
+            s.send(s.http.put(upload).body("audio")).await.0,
+            StatusCode::OK
+        );
+        let ids = |v: &Value| -> Vec<String> {
+            v["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|c| c["call_data_id"].as_str().unwrap_or_default().to_string())
+                .collect()
+        };
         let (_, all) = s.get("/api/v1/calls", &t.admin_token).await;
         assert_eq!(ids(&all), vec!["l2", "l1", "l0"], "newest first");
-        assert_eq!(ids(&s.get("/api/v1/calls?per_page=2&page=2", &t.admin_token).await.1), vec!["l0"]);
-        assert_eq!(ids(&s.get("/api/v1/calls?status=queued", &t.admin_token).await.1), vec!["l2"]);
-        assert_eq!(ids(&s.get("/api/v1/calls?event_type=AUTOMATIC_TRANSFER", &t.admin_token).await.1), vec!["l1"]);
+        assert_eq!(
+            ids(&s
+                .get("/api/v1/calls?per_page=2&page=2", &t.admin_token)
+                .await
+                .1),
+            vec!["l0"]
+        );
+        assert_eq!(
+            ids(&s.get("/api/v1/calls?status=queued", &t.admin_token).await.1),
+            vec!["l2"]
+        );
+        assert_eq!(
+            ids(&s
+                .get(
+                    "/api/v1/calls?event_type=AUTOMATIC_TRANSFER",
+                    &t.admin_token
+                )
+                .await
+                .1),
+            vec!["l1"]
+        );
         let range = "/api/v1/calls?from=2026-01-02T00:00:00%2B09:00&to=2026-01-03T00:00:00%2B0900";
         assert_eq!(ids(&s.get(range, &t.admin_token).await.1), vec!["l1"]);
-        for bad in ["status=done", "per_page=0", "per_page=1000", "from=yesterday", "page=-1", "colour=red"] {
+        for bad in [
+            "status=done",
+            "per_page=0",
+            "per_page=1000",
+            "from=yesterday",
+            "page=-1",
+            "colour=red",
+        ] {
             let (status, body) = s.get(&format!("/api/v1/calls?{bad}"), &t.admin_token).await;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
         }
         let first = all["items"][0].clone();
         assert_eq!(first["tags"], json!(["first call"]));
         assert_eq!(first["participants"][1]["number"], "+81322223333");
-        assert_eq!(s.get("/api/v1/calls/not-a-uuid", &t.admin_token).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            s.get("/api/v1/calls/not-a-uuid", &t.admin_token).await.0,
+            StatusCode::NOT_FOUND
+        );
     }
 }
 
 #[tokio::test]
 async fn health_openapi_and_unknown_routes() {
     for s in servers().await {
-        assert_eq!(s.send(s.http.get(s.url("/health"))).await, (StatusCode::OK, json!({"status": "ok"})));
+        assert_eq!(
+            s.send(s.http.get(s.url("/health"))).await,
+            (StatusCode::OK, json!({"status": "ok"}))
+        );
         let (status, doc) = s.send(s.http.get(s.url("/openapi.json"))).await;
         assert_eq!(status, StatusCode::OK);
         let tags = |path: &str, method: &str| doc["paths"][path][method]["tags"].clone();
-        assert_eq!(tags("/webhooks/incoming/{company_id}/{secret}", "post"), json!(["CallWebhookPbx"]));
+        assert_eq!(
+            tags("/webhooks/incoming/{company_id}/{secret}", "post"),
+            json!(["CallWebhookPbx"])
+        );
         assert_eq!(tags("/uploads/{call_id}", "put"), json!(["CallWebhookPbx"]));
         for (path, method) in [
-            ("/api/v1/auth/login", "post"), ("/api/v1/auth/logout", "post"), ("/api/v1/me", "get"),
-            ("/api/v1/users", "get"), ("/api/v1/users", "post"), ("/api/v1/users/{user_id}", "patch"),
-            ("/api/v1/incoming-webhook", "get"), ("/api/v1/incoming-webhook", "post"), ("/api/v1/incoming-webhook", "delete"),
-            ("/api/v1/calls", "get"), ("/api/v1/calls/{call_id}", "get"), ("/health", "get"),
+            ("/api/v1/auth/login", "post"),
+            ("/api/v1/auth/logout", "post"),
+            ("/api/v1/me", "get"),
+            ("/api/v1/users", "get"),
+            ("/api/v1/users", "post"),
+            ("/api/v1/users/{user_id}", "patch"),
+            ("/api/v1/incoming-webhook", "get"),
+            ("/api/v1/incoming-webhook", "post"),
+            ("/api/v1/incoming-webhook", "delete"),
+            ("/api/v1/calls", "get"),
+            ("/api/v1/calls/{call_id}", "get"),
+            ("/health", "get"),
         ] {
-            assert!(doc["paths"][path][method].is_object(), "{method} {path} documented");
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} documented"
+            );
         }
-        let page = s.http.get(s.url("/openapi/index.html")).send().await.expect("page");
+        let page = s
+            .http
+            .get(s.url("/openapi/index.html"))
+            .send()
+            .await
+            .expect("page");
         assert_eq!(page.status(), StatusCode::OK);
         let html = page.text().await.expect("html");
-        assert!(html.contains("swagger-ui-bundle.js") && !html.contains("https://"), "viewer works offline");
-        let js = s.http.get(s.url("/openapi/swagger-ui-bundle.js")).send().await.expect("js");
+        assert!(
+            html.contains("swagger-ui-bundle.js") && !html.contains("https://"),
+            "viewer works offline"
+        );
+        let js = s
+            .http
+            .get(s.url("/openapi/swagger-ui-bundle.js"))
+            .send()
+            .await
+            .expect("js");
         assert_eq!(js.status(), StatusCode::OK);
         let (status, body) = s.send(s.http.get(s.url("/nope"))).await;
-        assert_eq!((status, body["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
+        assert_eq!(
+            (status, body["code"].clone()),
+            (StatusCode::NOT_FOUND, json!("not_found"))
+        );
         let (status, _) = s.send(s.http.delete(s.url("/health"))).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     }

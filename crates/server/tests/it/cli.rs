@@ -13,7 +13,8 @@ fn kiku(data_dir: &std::path::Path, database_url: &str, args: &[&str]) -> (bool,
         .output()
         .expect("run kiku");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let json: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| panic!("{args:?} printed non-JSON: {stdout}"));
+    let json: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|_| panic!("{args:?} printed non-JSON: {stdout}"));
     (out.status.success(), json)
 }
 
@@ -22,21 +23,63 @@ async fn operators_bootstrap_everything_from_the_command_line() {
     for db in test_databases().await {
         let dir = tempfile::tempdir().expect("dir");
         let run = |args: &[&str]| kiku(dir.path(), &db.url, args);
-        let (ok, company) = run(&["company", "create", "--name", "Acme", "--admin-email", "boss@acme.example", "--admin-password", "long enough"]);
+        let (ok, company) = run(&[
+            "company",
+            "create",
+            "--name",
+            "Acme",
+            "--admin-email",
+            "boss@acme.example",
+            "--admin-password",
+            "long enough",
+        ]);
         assert!(ok, "{company}");
-        let c = company["company_id"].as_str().expect("company_id").to_string();
+        let c = company["company_id"]
+            .as_str()
+            .expect("company_id")
+            .to_string();
         assert!(company["admin_user_id"].is_string());
-        let (ok, user) = run(&["user", "create", "--company", &c, "--name", "Suzuki", "--email", "suzuki@acme.example", "--use-incoming-webhook"]);
+        let (ok, user) = run(&[
+            "user",
+            "create",
+            "--company",
+            &c,
+            "--name",
+            "Suzuki",
+            "--email",
+            "suzuki@acme.example",
+            "--use-incoming-webhook",
+        ]);
         assert!(ok, "{user}");
         let u = user["user_id"].as_str().expect("user_id").to_string();
         let (_, list) = run(&["user", "list", "--company", &c]);
-        let permitted: Vec<bool> = list["users"].as_array().expect("users").iter().map(|u| u["use_incoming_webhook"] == true).collect();
+        let permitted: Vec<bool> = list["users"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .map(|u| u["use_incoming_webhook"] == true)
+            .collect();
         assert_eq!(permitted, vec![false, true]);
-        let (ok, off) = run(&["user", "update", "--company", &c, "--user", &u, "--use-incoming-webhook", "false"]);
+        let (ok, off) = run(&[
+            "user",
+            "update",
+            "--company",
+            &c,
+            "--user",
+            &u,
+            "--use-incoming-webhook",
+            "false",
+        ]);
         assert!(ok && off["use_incoming_webhook"] == false, "{off}");
         let (ok, url) = run(&["webhook-url", "create", "--company", &c]);
-        assert!(ok && url["url"].as_str().is_some_and(|u| u.contains(&c)), "{url}");
-        assert_eq!(run(&["webhook-url", "show", "--company", &c]).1["url"], url["url"]);
+        assert!(
+            ok && url["url"].as_str().is_some_and(|u| u.contains(&c)),
+            "{url}"
+        );
+        assert_eq!(
+            run(&["webhook-url", "show", "--company", &c]).1["url"],
+            url["url"]
+        );
         let (ok, err) = run(&["webhook-url", "create", "--company", &c]);
         assert!(!ok && err["error"]["code"] == "conflict", "{err}");
         assert!(run(&["webhook-url", "delete", "--company", &c]).0);
@@ -44,13 +87,48 @@ async fn operators_bootstrap_everything_from_the_command_line() {
         assert!(ok && again["url"] != url["url"]);
         // Bad input: readable JSON errors, non-zero exit.
         for args in [
-            vec!["user", "create", "--company", "nope", "--name", "x", "--email", "x@acme.example"],
-            vec!["user", "create", "--company", &c, "--name", "x", "--email", "suzuki@acme.example"],
-            vec!["company", "create", "--name", "B", "--admin-email", "b@b.example", "--admin-password", "short"],
-            vec!["webhook-url", "show", "--company", "7d1c0b7e-0000-4000-8000-000000000000"],
+            vec![
+                "user",
+                "create",
+                "--company",
+                "nope",
+                "--name",
+                "x",
+                "--email",
+                "x@acme.example",
+            ],
+            vec![
+                "user",
+                "create",
+                "--company",
+                &c,
+                "--name",
+                "x",
+                "--email",
+                "suzuki@acme.example",
+            ],
+            vec![
+                "company",
+                "create",
+                "--name",
+                "B",
+                "--admin-email",
+                "b@b.example",
+                "--admin-password",
+                "short",
+            ],
+            vec![
+                "webhook-url",
+                "show",
+                "--company",
+                "7d1c0b7e-0000-4000-8000-000000000000",
+            ],
         ] {
             let (ok, err) = run(&args);
-            assert!(!ok && err["error"]["message"].is_string(), "{args:?}: {err}");
+            assert!(
+                !ok && err["error"]["message"].is_string(),
+                "{args:?}: {err}"
+            );
         }
     }
 }

@@ -49,7 +49,9 @@ async fn start(db: TestDatabase) -> TestServer {
     let dir = tempfile::tempdir().expect("temp dir");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let clock = Arc::new(ManualClock::new(OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("t")));
+    let clock = Arc::new(ManualClock::new(
+        OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("t"),
+    ));
     let store = SqlStore::connect(&db.url).await.expect("database");
     let audio_dir = dir.path().join("audio");
     let app = Arc::new(App {
@@ -66,7 +68,17 @@ async fn start(db: TestDatabase) -> TestServer {
     tokio::spawn(kiku::serve::serve_on(app.clone(), listener, async move {
         let _ = stopped.await;
     }));
-    TestServer { backend: db.backend, base, clock, app, http: reqwest::Client::new(), audio_dir, _db: db, _dir: dir, _stop: stop }
+    TestServer {
+        backend: db.backend,
+        base,
+        clock,
+        app,
+        http: reqwest::Client::new(),
+        audio_dir,
+        _db: db,
+        _dir: dir,
+        _stop: stop,
+    }
 }
 
 fn rand_key() -> Vec<u8> {
@@ -83,14 +95,31 @@ impl TestServer {
             admin: true,
             use_incoming_webhook: false,
         };
-        let (company, _) = accounts::create_company(&self.app, name, admin).await.expect("company");
-        let token = self.login(&format!("admin@{name}.example"), "correct horse").await;
-        let webhook = webhook_url::create(&self.app, company.id).await.expect("url").url;
-        Tenant { company_id: company.id.to_string(), admin_token: token, webhook }
+        let (company, _) = accounts::create_company(&self.app, name, admin)
+            .await
+            .expect("company");
+        let token = self
+            .login(&format!("admin@{name}.example"), "correct horse")
+            .await;
+        let webhook = webhook_url::create(&self.app, company.id)
+            .await
+            .expect("url")
+            .url;
+        Tenant {
+            company_id: company.id.to_string(),
+            admin_token: token,
+            webhook,
+        }
     }
 
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let (status, body) = self.send(self.http.post(self.url("/api/v1/auth/login")).json(&json!({"email": email, "password": password}))).await;
+        let (status, body) = self
+            .send(
+                self.http
+                    .post(self.url("/api/v1/auth/login"))
+                    .json(&json!({"email": email, "password": password})),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["token"].as_str().expect("token").to_string()
     }
@@ -117,8 +146,14 @@ impl TestServer {
         if text.is_empty() {
             return (status, Value::Null);
         }
-        let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{} non-JSON body for {status}: {text}", self.backend));
-        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{}: {body}", self.backend);
+        let body: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{} non-JSON body for {status}: {text}", self.backend));
+        assert_ne!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{}: {body}",
+            self.backend
+        );
         (status, body)
     }
 
@@ -127,15 +162,24 @@ impl TestServer {
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        self.send(self.http.get(self.url(path)).bearer_auth(token)).await
+        self.send(self.http.get(self.url(path)).bearer_auth(token))
+            .await
     }
 
     /// Posts one call and returns its `(call_id, upload url)`.
     pub async fn one_call(&self, tenant: &Tenant, id: &str) -> (String, String) {
-        let (status, body) = self.post_calls(&tenant.webhook, &json!({"call_data": [call(id, "AUTOMATIC_RECORD", false, None, None)]})).await;
+        let (status, body) = self
+            .post_calls(
+                &tenant.webhook,
+                &json!({"call_data": [call(id, "AUTOMATIC_RECORD", false, None, None)]}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let entry = &body["audio_upload_urls"][0][id];
-        (entry["call_id"].as_str().expect("id").into(), entry["url"].as_str().expect("url").into())
+        (
+            entry["call_id"].as_str().expect("id").into(),
+            entry["url"].as_str().expect("url").into(),
+        )
     }
 }
 
@@ -161,6 +205,9 @@ pub fn call(id: &str, event: &str, answered: bool, from: Option<&str>, to: Optio
 }
 
 pub fn fixture(name: &str) -> Value {
-    let path = format!("{}/../../fixtures/miitel/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../fixtures/miitel/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("fixture json")
 }
