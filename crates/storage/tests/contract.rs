@@ -416,3 +416,60 @@ async fn a_job_whose_worker_died_on_its_last_attempt_goes_dead() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_batches_commit_independently() {
+    each_backend(|s| async move {
+        let (a, _) = s
+            .create_company("A", admin(CompanyId::new(), "a@a.example"))
+            .await
+            .expect("a");
+        s.ingest_calls(
+            a.id,
+            &[call("taken", "2024-01-01T00:00:00Z", "AUTOMATIC_RECORD")],
+            t0(),
+        )
+        .await
+        .expect("first");
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                // Every tenth batch also carries a conflicting call: only that batch fails.
+                let mut batch = vec![call(
+                    &format!("n{i}"),
+                    "2024-01-02T00:00:00Z",
+                    "AUTOMATIC_RECORD",
+                )];
+                if i % 10 == 0 {
+                    batch.push(call("taken", "2024-01-09T00:00:00Z", "AUTOMATIC_RECORD"));
+                }
+                s.ingest_calls(a.id, &batch, t0()).await
+            }));
+        }
+        let mut ok = 0;
+        for task in tasks {
+            match task.await.expect("task") {
+                Ok(out) => {
+                    assert!(out[0].created);
+                    ok += 1;
+                }
+                Err(StorageError::CallDataConflict(list)) => {
+                    assert_eq!(list, vec![(1, "taken".to_string())])
+                }
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert_eq!(ok, 36);
+        let all = CallFilter {
+            status: None,
+            event_type: None,
+            from: None,
+            to: None,
+            page: 1,
+            per_page: 100,
+        };
+        assert_eq!(s.calls(a.id, &all).await.expect("list").total, 37);
+    })
+    .await;
+}

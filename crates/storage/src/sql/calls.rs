@@ -1,9 +1,12 @@
 //! Call histories: atomic idempotent ingest, reads scoped by company, audio attachment.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use kiku_domain::job_retry::RetryPolicy;
 use kiku_domain::{CallData, CallId, CallStatus, CompanyId, JobId};
 use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -92,6 +95,78 @@ fn bind_all<'q>(
     query
 }
 
+/// Stores a batch on `conn`, inside the caller's transaction. `Ok(Err(conflicts))` when
+/// stored calls differ; the caller rolls back.
+pub(super) async fn ingest_on(
+    conn: &mut AnyConnection,
+    company: CompanyId,
+    calls: &[CallData],
+    now: OffsetDateTime,
+) -> Result<Result<Vec<IngestedCall>, Vec<(usize, String)>>> {
+    let mut out: Vec<IngestedCall> = Vec::with_capacity(calls.len());
+    let mut conflicts = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(calls.len());
+    for (index, call) in calls.iter().enumerate() {
+        // A repeat inside this batch was checked equal by validation: reuse the first.
+        if let Some(&first) = seen.get(call.call_data_id.as_str()) {
+            let again = out[first].clone();
+            out.push(IngestedCall {
+                created: false,
+                ..again
+            });
+            continue;
+        }
+        seen.insert(&call.call_data_id, index);
+        let fingerprint = call.fingerprint();
+        let existing = sqlx::query(
+            "SELECT id, fingerprint, status FROM calls WHERE company_id = $1 AND call_data_id = $2",
+        )
+        .bind(company.to_string())
+        .bind(&call.call_data_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(row) = existing {
+            let stored: String = row.try_get("fingerprint")?;
+            if stored == fingerprint {
+                out.push(IngestedCall {
+                    id: parsed(&row, "id")?,
+                    created: false,
+                    status: status_of(&row)?,
+                });
+            } else {
+                conflicts.push((index, call.call_data_id.clone()));
+            }
+            continue;
+        }
+        let id = CallId::new();
+        sqlx::query(
+            "INSERT INTO calls (id, company_id, call_data_id, fingerprint, call_data, event_type, starts_at_ms, status, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        )
+        .bind(id.to_string())
+        .bind(company.to_string())
+        .bind(&call.call_data_id)
+        .bind(&fingerprint)
+        .bind(call.canonical_json())
+        .bind(call.event_type.as_str())
+        .bind(ms(call.call_starts_at))
+        .bind(CallStatus::AwaitingUpload.as_str())
+        .bind(ms(now))
+        .execute(&mut *conn)
+        .await?;
+        out.push(IngestedCall {
+            id,
+            created: true,
+            status: CallStatus::AwaitingUpload,
+        });
+    }
+    if conflicts.is_empty() {
+        Ok(Ok(out))
+    } else {
+        Ok(Err(conflicts))
+    }
+}
+
 #[async_trait]
 impl CallStore for SqlStore {
     async fn ingest_calls(
@@ -100,69 +175,20 @@ impl CallStore for SqlStore {
         calls: &[CallData],
         now: OffsetDateTime,
     ) -> Result<Vec<IngestedCall>> {
+        if let Some(group) = &self.group_commit {
+            return group.ingest(company, calls.to_vec(), now).await;
+        }
         let mut tx = self.write.begin().await?;
-        let mut out: Vec<IngestedCall> = Vec::with_capacity(calls.len());
-        let mut conflicts = Vec::new();
-        for (index, call) in calls.iter().enumerate() {
-            // A repeat inside this batch was checked equal by validation: reuse the first.
-            if let Some(first) = calls[..index]
-                .iter()
-                .position(|c| c.call_data_id == call.call_data_id)
-            {
-                let again = out[first].clone();
-                out.push(IngestedCall {
-                    created: false,
-                    ..again
-                });
-                continue;
+        match ingest_on(&mut tx, company, calls, now).await? {
+            Ok(out) => {
+                tx.commit().await?;
+                Ok(out)
             }
-            let fingerprint = call.fingerprint();
-            let existing = sqlx::query("SELECT id, fingerprint, status FROM calls WHERE company_id = $1 AND call_data_id = $2")
-                .bind(company.to_string())
-                .bind(&call.call_data_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(row) = existing {
-                let stored: String = row.try_get("fingerprint")?;
-                if stored == fingerprint {
-                    out.push(IngestedCall {
-                        id: parsed(&row, "id")?,
-                        created: false,
-                        status: status_of(&row)?,
-                    });
-                } else {
-                    conflicts.push((index, call.call_data_id.clone()));
-                }
-                continue;
+            Err(conflicts) => {
+                tx.rollback().await?;
+                Err(StorageError::CallDataConflict(conflicts))
             }
-            let id = CallId::new();
-            sqlx::query(
-                "INSERT INTO calls (id, company_id, call_data_id, fingerprint, call_data, event_type, starts_at_ms, status, created_at_ms, updated_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-            )
-            .bind(id.to_string())
-            .bind(company.to_string())
-            .bind(&call.call_data_id)
-            .bind(&fingerprint)
-            .bind(call.canonical_json())
-            .bind(call.event_type.as_str())
-            .bind(ms(call.call_starts_at))
-            .bind(CallStatus::AwaitingUpload.as_str())
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
-            out.push(IngestedCall {
-                id,
-                created: true,
-                status: CallStatus::AwaitingUpload,
-            });
         }
-        if !conflicts.is_empty() {
-            tx.rollback().await?;
-            return Err(StorageError::CallDataConflict(conflicts));
-        }
-        tx.commit().await?;
-        Ok(out)
     }
 
     async fn call(&self, company: CompanyId, id: CallId) -> Result<Option<CallRecord>> {

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod calls;
+mod group_commit;
 mod jobs;
 
 use std::str::FromStr;
@@ -30,6 +31,8 @@ pub struct SqlStore {
     read: AnyPool,
     write: AnyPool,
     dialect: Dialect,
+    /// SQLite only: webhook batches share commits (see `group_commit`).
+    group_commit: Option<group_commit::GroupCommit>,
 }
 
 impl SqlStore {
@@ -59,10 +62,12 @@ impl SqlStore {
                 };
                 let write = options().max_connections(1).connect(url).await?;
                 let read = options().max_connections(8).connect(url).await?;
+                let group_commit = Some(group_commit::GroupCommit::start(write.clone()));
                 Self {
                     read,
                     write,
                     dialect,
+                    group_commit,
                 }
             }
             Dialect::Postgres => {
@@ -75,6 +80,7 @@ impl SqlStore {
                     read: pool.clone(),
                     write: pool,
                     dialect,
+                    group_commit: None,
                 }
             }
         };
