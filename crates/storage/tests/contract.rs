@@ -473,3 +473,66 @@ async fn concurrent_batches_commit_independently() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn racing_retries_and_uploads_never_duplicate() {
+    each_backend(|s| async move {
+        let (a, _) = s
+            .create_company("A", admin(CompanyId::new(), "a@a.example"))
+            .await
+            .expect("a");
+        let same = call("race", "2024-01-01T00:00:00Z", "AUTOMATIC_RECORD");
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                let (s, same) = (s.clone(), same.clone());
+                tokio::spawn(async move { s.ingest_calls(a.id, &[same], t0()).await })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for task in tasks {
+            ids.push(task.await.expect("task").expect("every retry succeeds")[0].id);
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), 1, "one call history for all racing retries");
+        let id = ids[0];
+        let uploads: Vec<_> = (0..12)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    s.attach_audio(
+                        id,
+                        NewAudio {
+                            key: format!("k{i}"),
+                            bytes: 1,
+                        },
+                        t0(),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut replaced = Vec::new();
+        for task in uploads {
+            match task.await.expect("task").expect("attach") {
+                AttachOutcome::Attached {
+                    replaced: Some(old),
+                } => replaced.push(old),
+                AttachOutcome::Attached { replaced: None } => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        replaced.sort();
+        replaced.dedup();
+        assert_eq!(
+            replaced.len(),
+            11,
+            "every superseded key is reported exactly once"
+        );
+        assert_eq!(
+            s.jobs_for_call(id).await.expect("jobs").len(),
+            1,
+            "one analysis job"
+        );
+    })
+    .await;
+}

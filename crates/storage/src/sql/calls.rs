@@ -10,7 +10,7 @@ use sqlx::AnyConnection;
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use super::{from_ms, ms, parsed, SqlStore};
+use super::{from_ms, is_unique_violation, ms, parsed, SqlStore};
 use crate::{
     AttachOutcome, AudioInfo, CallFilter, CallPage, CallRecord, CallStore, IngestedCall, NewAudio,
     Result, StorageError, UploadTarget, ANALYSE_CALL,
@@ -178,15 +178,25 @@ impl CallStore for SqlStore {
         if let Some(group) = &self.group_commit {
             return group.ingest(company, calls.to_vec(), now).await;
         }
-        let mut tx = self.write.begin().await?;
-        match ingest_on(&mut tx, company, calls, now).await? {
-            Ok(out) => {
-                tx.commit().await?;
-                Ok(out)
-            }
-            Err(conflicts) => {
-                tx.rollback().await?;
-                Err(StorageError::CallDataConflict(conflicts))
+        // Two requests racing to insert the same new call: the loser's unique violation is
+        // retried, and then finds the winner's row like any other retry would.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut tx = self.write.begin().await?;
+            match ingest_on(&mut tx, company, calls, now).await {
+                Ok(Ok(out)) => {
+                    tx.commit().await?;
+                    return Ok(out);
+                }
+                Ok(Err(conflicts)) => {
+                    tx.rollback().await?;
+                    return Err(StorageError::CallDataConflict(conflicts));
+                }
+                Err(StorageError::Database(e)) if attempt < 3 && is_unique_violation(&e) => {
+                    tx.rollback().await?;
+                }
+                Err(e) => return Err(e),
             }
         }
     }
@@ -245,11 +255,13 @@ impl CallStore for SqlStore {
         now: OffsetDateTime,
     ) -> Result<AttachOutcome> {
         let mut tx = self.write.begin().await?;
-        let Some(row) =
-            sqlx::query("SELECT company_id, status, audio_key FROM calls WHERE id = $1")
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?
+        let Some(row) = sqlx::query(&format!(
+            "SELECT company_id, status, audio_key FROM calls WHERE id = $1 {}",
+            self.dialect.lock_row()
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
         else {
             return Ok(AttachOutcome::NotFound);
         };

@@ -24,6 +24,16 @@ pub(crate) enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// Row lock for read-then-write transactions; SQLite's single writer needs none.
+    pub(crate) fn lock_row(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => "FOR UPDATE",
+        }
+    }
+}
+
 /// One database, reached through a read pool and a write pool. On SQLite the write pool
 /// has one connection, so writers queue in-process instead of failing with `SQLITE_BUSY`.
 #[derive(Clone, Debug)]
