@@ -145,3 +145,79 @@ fn invalid_configuration_is_explained() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("KIKU_PUBLIC_URL"));
 }
+
+#[tokio::test]
+async fn settings_come_from_defaults_then_file_then_environment() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("kiku.toml");
+    std::fs::write(
+        &file,
+        "public_url = \"https://from-file.example\"\nlisten = \"127.0.0.1:9\"\n",
+    )
+    .expect("write");
+    let run = |extra: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiku"));
+        cmd.args(args)
+            .env("KIKU_DATA_DIR", dir.path())
+            .env_remove("KIKU_DATABASE_URL")
+            .env("KIKU_CONFIG", &file);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run");
+        (
+            out.status.success(),
+            serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null),
+        )
+    };
+    let (ok, company) = run(
+        &[],
+        &[
+            "company",
+            "create",
+            "--name",
+            "F",
+            "--admin-email",
+            "f@f.example",
+            "--admin-password",
+            "long enough",
+        ],
+    );
+    assert!(ok, "{company}");
+    let c = company["company_id"].as_str().expect("id").to_string();
+    let (_, url) = run(&[], &["webhook-url", "create", "--company", &c]);
+    assert!(
+        url["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://from-file.example/webhooks/incoming/")),
+        "{url}"
+    );
+    let (_, url) = run(
+        &[("KIKU_PUBLIC_URL", "https://from-env.example")],
+        &["webhook-url", "show", "--company", &c],
+    );
+    assert!(
+        url["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://from-env.example/")),
+        "environment wins: {url}"
+    );
+    let (ok, err) = run(
+        &[("KIKU_CONFIG", "/nonexistent/kiku.toml")],
+        &["user", "list", "--company", &c],
+    );
+    assert!(
+        !ok && err["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("KIKU_CONFIG")),
+        "{err}"
+    );
+    let (ok, err) = run(
+        &[("KIKU_MAX_UPLOAD_BYTES", "lots")],
+        &["user", "list", "--company", &c],
+    );
+    assert!(
+        !ok && err["error"]["code"] == "invalid_configuration",
+        "{err}"
+    );
+}
