@@ -6,6 +6,7 @@ pub mod call_status;
 pub mod datetime;
 pub mod ids;
 pub mod job_retry;
+pub mod metrics;
 pub mod upload_signature;
 
 pub use call_data::{
