@@ -153,8 +153,13 @@ impl CallData {
 
     /// Content fingerprint for idempotency: same content, same fingerprint.
     pub fn fingerprint(&self) -> String {
-        hex::encode(Sha256::digest(self.canonical_json().as_bytes()))
+        fingerprint_of(&self.canonical_json())
     }
+}
+
+/// The fingerprint of an already computed [`CallData::canonical_json`].
+pub fn fingerprint_of(canonical_json: &str) -> String {
+    hex::encode(Sha256::digest(canonical_json.as_bytes()))
 }
 
 #[cfg(test)]

@@ -1,15 +1,13 @@
 //! Call histories: atomic idempotent ingest, reads scoped by company, audio attachment.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use kiku_domain::job_retry::RetryPolicy;
 use kiku_domain::{CallData, CallId, CallStatus, CompanyId, JobId};
 use sqlx::any::AnyRow;
-use sqlx::AnyConnection;
 use sqlx::Row;
 use time::OffsetDateTime;
 
+use super::ingest::ingest_on;
 use super::{from_ms, is_unique_violation, ms, parsed, SqlStore};
 use crate::{
     AttachOutcome, AudioInfo, CallFilter, CallPage, CallRecord, CallStore, IngestedCall, NewAudio,
@@ -19,7 +17,7 @@ use crate::{
 const CALL_COLUMNS: &str =
     "id, company_id, call_data, status, status_reason, audio_key, audio_bytes, audio_uploaded_at_ms, created_at_ms";
 
-fn status_of(row: &AnyRow) -> Result<CallStatus> {
+pub(super) fn status_of(row: &AnyRow) -> Result<CallStatus> {
     let text: String = row.try_get("status")?;
     CallStatus::parse(&text).ok_or_else(|| StorageError::corrupt(format!("call status {text:?}")))
 }
@@ -93,78 +91,6 @@ fn bind_all<'q>(
         };
     }
     query
-}
-
-/// Stores a batch on `conn`, inside the caller's transaction. `Ok(Err(conflicts))` when
-/// stored calls differ; the caller rolls back.
-pub(super) async fn ingest_on(
-    conn: &mut AnyConnection,
-    company: CompanyId,
-    calls: &[CallData],
-    now: OffsetDateTime,
-) -> Result<Result<Vec<IngestedCall>, Vec<(usize, String)>>> {
-    let mut out: Vec<IngestedCall> = Vec::with_capacity(calls.len());
-    let mut conflicts = Vec::new();
-    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(calls.len());
-    for (index, call) in calls.iter().enumerate() {
-        // A repeat inside this batch was checked equal by validation: reuse the first.
-        if let Some(&first) = seen.get(call.call_data_id.as_str()) {
-            let again = out[first].clone();
-            out.push(IngestedCall {
-                created: false,
-                ..again
-            });
-            continue;
-        }
-        seen.insert(&call.call_data_id, index);
-        let fingerprint = call.fingerprint();
-        let existing = sqlx::query(
-            "SELECT id, fingerprint, status FROM calls WHERE company_id = $1 AND call_data_id = $2",
-        )
-        .bind(company.to_string())
-        .bind(&call.call_data_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(row) = existing {
-            let stored: String = row.try_get("fingerprint")?;
-            if stored == fingerprint {
-                out.push(IngestedCall {
-                    id: parsed(&row, "id")?,
-                    created: false,
-                    status: status_of(&row)?,
-                });
-            } else {
-                conflicts.push((index, call.call_data_id.clone()));
-            }
-            continue;
-        }
-        let id = CallId::new();
-        sqlx::query(
-            "INSERT INTO calls (id, company_id, call_data_id, fingerprint, call_data, event_type, starts_at_ms, status, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-        )
-        .bind(id.to_string())
-        .bind(company.to_string())
-        .bind(&call.call_data_id)
-        .bind(&fingerprint)
-        .bind(call.canonical_json())
-        .bind(call.event_type.as_str())
-        .bind(ms(call.call_starts_at))
-        .bind(CallStatus::AwaitingUpload.as_str())
-        .bind(ms(now))
-        .execute(&mut *conn)
-        .await?;
-        out.push(IngestedCall {
-            id,
-            created: true,
-            status: CallStatus::AwaitingUpload,
-        });
-    }
-    if conflicts.is_empty() {
-        Ok(Ok(out))
-    } else {
-        Ok(Err(conflicts))
-    }
 }
 
 #[async_trait]

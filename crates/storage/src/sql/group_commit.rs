@@ -1,13 +1,13 @@
 //! Group commit for SQLite ingest: concurrent webhook batches share one transaction and
-//! one fsync, each inside its own savepoint so a conflict rolls back only its own batch.
+//! one fsync; a batch refused for a conflict writes nothing, so it affects no other.
 //! Without it every single-call request would pay a full fsync (~0.6 ms here) alone.
 
 use kiku_domain::{CallData, CompanyId};
-use sqlx::{Acquire, AnyPool};
+use sqlx::AnyPool;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use super::calls::ingest_on;
+use super::ingest::ingest_on;
 use crate::{IngestedCall, Result, StorageError};
 
 /// At most this many requests share a commit, so one commit stays short.
@@ -65,9 +65,11 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Request>) {
     }
 }
 
-/// One transaction for the whole group; the result of each request, in order.
+/// One transaction for the whole group; the result of each request, in order. Conflicts
+/// are detected before a request writes anything, so no savepoints are needed; a
+/// database error fails the whole group (nothing is stored, every requester may retry).
 async fn commit_group(pool: &AnyPool, group: &[Request]) -> Vec<Result<Vec<IngestedCall>>> {
-    let shared_failure = |e: &sqlx::Error| -> Vec<Result<Vec<IngestedCall>>> {
+    let failed = |e: &dyn std::fmt::Display| -> Vec<Result<Vec<IngestedCall>>> {
         group
             .iter()
             .map(|_| Err(StorageError::corrupt(format!("group commit failed: {e}"))))
@@ -75,35 +77,23 @@ async fn commit_group(pool: &AnyPool, group: &[Request]) -> Vec<Result<Vec<Inges
     };
     let mut tx = match pool.begin().await {
         Ok(tx) => tx,
-        Err(e) => return shared_failure(&e),
+        Err(e) => return failed(&e),
     };
     let mut results = Vec::with_capacity(group.len());
-    for request in group {
-        results.push(savepointed(&mut tx, request).await);
+    for r in group {
+        match ingest_on(&mut tx, r.company, &r.calls, r.now).await {
+            Ok(Ok(out)) => results.push(Ok(out)),
+            Ok(Err(conflicts)) => results.push(Err(StorageError::CallDataConflict(conflicts))),
+            Err(e) => {
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::error!(error = %rollback, "rolling back a failed ingest group");
+                }
+                return failed(&e);
+            }
+        }
     }
     match tx.commit().await {
         Ok(()) => results,
-        Err(e) => shared_failure(&e),
-    }
-}
-
-async fn savepointed(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    r: &Request,
-) -> Result<Vec<IngestedCall>> {
-    let mut savepoint = tx.begin().await?;
-    match ingest_on(&mut savepoint, r.company, &r.calls, r.now).await {
-        Ok(Ok(out)) => {
-            savepoint.commit().await?;
-            Ok(out)
-        }
-        Ok(Err(conflicts)) => {
-            savepoint.rollback().await?;
-            Err(StorageError::CallDataConflict(conflicts))
-        }
-        Err(e) => {
-            savepoint.rollback().await?;
-            Err(e)
-        }
+        Err(e) => failed(&e),
     }
 }

@@ -4,6 +4,7 @@
 mod accounts;
 mod calls;
 mod group_commit;
+mod ingest;
 mod jobs;
 
 use std::str::FromStr;
