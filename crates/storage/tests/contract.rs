@@ -35,6 +35,16 @@ fn call(id: &str, starts: &str, event: &str) -> CallData {
     parse_batch(&body).expect("valid call").remove(0)
 }
 
+/// A company with one call; returns the call's id.
+async fn company_with_call(s: &SqlStore) -> kiku_domain::CallId {
+    let (a, _) = s
+        .create_company("A", admin(CompanyId::new(), "a@a.example"))
+        .await
+        .expect("a");
+    let c1 = call("c1", "2024-01-01T00:00:00Z", "AUTOMATIC_RECORD");
+    s.ingest_calls(a.id, &[c1], t0()).await.expect("ingest")[0].id
+}
+
 async fn each_backend<F, Fut>(test: F)
 where
     F: Fn(SqlStore) -> Fut,
@@ -252,19 +262,7 @@ async fn ingest_is_idempotent_atomic_and_scoped() {
 #[tokio::test]
 async fn audio_attaches_until_analysis_starts_and_jobs_lease() {
     each_backend(|s| async move {
-        let (a, _) = s
-            .create_company("A", admin(CompanyId::new(), "a@a.example"))
-            .await
-            .expect("a");
-        let id = s
-            .ingest_calls(
-                a.id,
-                &[call("c1", "2024-01-01T00:00:00Z", "AUTOMATIC_RECORD")],
-                t0(),
-            )
-            .await
-            .expect("ingest")[0]
-            .id;
+        let id = company_with_call(&s).await;
         let audio = |k: &str| NewAudio {
             key: k.into(),
             bytes: 10,
@@ -371,19 +369,7 @@ async fn audio_attaches_until_analysis_starts_and_jobs_lease() {
 #[tokio::test]
 async fn a_job_whose_worker_died_on_its_last_attempt_goes_dead() {
     each_backend(|s| async move {
-        let (a, _) = s
-            .create_company("A", admin(CompanyId::new(), "a@a.example"))
-            .await
-            .expect("a");
-        let id = s
-            .ingest_calls(
-                a.id,
-                &[call("c1", "2024-01-01T00:00:00Z", "AUTOMATIC_RECORD")],
-                t0(),
-            )
-            .await
-            .expect("ingest")[0]
-            .id;
+        let id = company_with_call(&s).await;
         s.attach_audio(
             id,
             NewAudio {

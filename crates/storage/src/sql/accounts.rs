@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
-use super::{from_ms, is_unique_violation, ms, parsed, SqlStore};
+use super::{from_ms, is_unique_violation, ms, parsed, placeholders, SqlStore};
 use crate::{
     AccountStore, Company, NewUser, Result, StorageError, User, UserPatch, WebhookSecret,
     WebhookUrlStore,
@@ -183,10 +183,9 @@ impl AccountStore for SqlStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT id FROM users WHERE company_id = $1 AND use_incoming_webhook = 1 AND id IN ({})",
-            placeholders.join(", ")
+            placeholders(2, ids.len())
         );
         let mut query = sqlx::query(&sql).bind(company.to_string());
         for id in ids {

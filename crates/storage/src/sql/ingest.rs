@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 use super::calls::status_of;
-use super::{ms, parsed};
+use super::{ms, parsed, placeholders};
 use crate::{IngestedCall, Result};
 
 /// Rows per INSERT, keeping bound parameters well under every backend's limit.
@@ -108,10 +108,9 @@ async fn lookup<'a>(
     let ids: Vec<&str> = ids.collect();
     let mut found = HashMap::new();
     for chunk in ids.chunks(IDS_PER_LOOKUP) {
-        let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
         let sql = format!(
             "SELECT id, call_data_id, fingerprint, status FROM calls WHERE company_id = $1 AND call_data_id IN ({})",
-            placeholders.join(", ")
+            placeholders(2, chunk.len())
         );
         let mut query = sqlx::query(&sql).bind(company.to_string());
         for id in chunk {

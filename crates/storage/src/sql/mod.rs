@@ -130,6 +130,14 @@ pub(crate) fn parsed<T: FromStr>(row: &AnyRow, column: &str) -> Result<T> {
         .map_err(|_| StorageError::corrupt(format!("{column} = {text:?}")))
 }
 
+/// `$first, $first+1, …` for `count` bound values, e.g. inside `IN (…)`.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// True when a database error is a unique-constraint violation.
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
