@@ -27,6 +27,7 @@ pub struct Session {
 }
 
 const MIN_PASSWORD_CHARS: usize = 8;
+const MAX_PASSWORD_CHARS: usize = 1024;
 
 fn checked(input: &UserInput) -> Result<(), AppError> {
     let name_len = input.name.trim().chars().count();
@@ -47,30 +48,52 @@ fn checked(input: &UserInput) -> Result<(), AppError> {
         )));
     }
     if let Some(p) = &input.password {
-        if p.chars().count() < MIN_PASSWORD_CHARS {
+        let n = p.chars().count();
+        if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n) {
             return Err(AppError::InvalidRequest(format!(
-                "password must be at least {MIN_PASSWORD_CHARS} characters long"
+                "password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters long"
             )));
         }
     }
     Ok(())
 }
 
-fn hash_password(password: &str) -> Result<String, AppError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AppError::internal(std::io::Error::other(e.to_string())))
+/// Each argon2 run takes ~19 MiB and tens of milliseconds of CPU: at most this many run at
+/// once, off the async threads, so a burst of sign-ins can neither exhaust memory nor
+/// stall other requests.
+static PASSWORD_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+async fn password_work<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    let _permit = PASSWORD_WORK.acquire().await.map_err(AppError::internal)?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(AppError::internal)
 }
 
-fn new_user(app: &App, company: CompanyId, input: UserInput) -> Result<NewUser, AppError> {
+async fn hash_password(password: String) -> Result<String, AppError> {
+    password_work(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+    })
+    .await?
+    .map_err(|e| AppError::internal(std::io::Error::other(e.to_string())))
+}
+
+async fn new_user(app: &App, company: CompanyId, input: UserInput) -> Result<NewUser, AppError> {
     checked(&input)?;
+    let password_hash = match input.password {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
     Ok(NewUser {
         company_id: company,
         name: input.name.trim().to_string(),
         email: input.email.trim().to_string(),
-        password_hash: input.password.as_deref().map(hash_password).transpose()?,
+        password_hash,
         admin: input.admin,
         use_incoming_webhook: input.use_incoming_webhook,
         created_at: app.clock.now(),
@@ -101,7 +124,8 @@ pub async fn create_company(
             admin: true,
             ..admin
         },
-    )?;
+    )
+    .await?;
     Ok(app.store.create_company(name, admin).await?)
 }
 
@@ -110,7 +134,7 @@ pub async fn create_user(
     company: CompanyId,
     input: UserInput,
 ) -> Result<User, AppError> {
-    let user = new_user(app, company, input)?;
+    let user = new_user(app, company, input).await?;
     Ok(app.store.create_user(user).await?)
 }
 
@@ -143,10 +167,21 @@ pub async fn sign_in(app: &App, email: &str, password: &str) -> Result<Session, 
     let Some((user, Some(stored))) = app.store.user_by_email(email).await? else {
         return Err(refused());
     };
-    let hash = PasswordHash::new(&stored).map_err(|_| refused())?;
-    Argon2::default()
-        .verify_password(password.as_bytes(), &hash)
-        .map_err(|_| refused())?;
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(refused());
+    }
+    let password = password.to_string();
+    let verified = password_work(move || {
+        PasswordHash::new(&stored).is_ok_and(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
+    })
+    .await?;
+    if !verified {
+        return Err(refused());
+    }
     let token = hex::encode(rand::random::<[u8; 32]>());
     let expires_at = app.clock.now() + app.session_ttl;
     app.store

@@ -4,6 +4,7 @@
 pub mod accounts;
 mod error;
 pub mod ingest;
+pub mod secret_cache;
 pub mod upload;
 pub mod webhook_url;
 
@@ -29,6 +30,7 @@ pub struct App {
     pub max_upload_bytes: u64,
     pub max_request_bytes: usize,
     pub session_ttl: time::Duration,
+    pub webhook_secrets: secret_cache::SecretCache,
 }
 
 impl App {
@@ -60,6 +62,7 @@ impl App {
             max_upload_bytes: config.max_upload_bytes,
             max_request_bytes: config.max_request_bytes,
             session_ttl: time::Duration::hours(i64::from(config.session_hours)),
+            webhook_secrets: Default::default(),
         })
     }
 }

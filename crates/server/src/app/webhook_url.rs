@@ -1,5 +1,6 @@
 //! The company's secret Incoming Webhook URL: minted, shown, revoked, and checked in
-//! constant time on every request.
+//! constant time on every request (against a copy at most one second old, see
+//! `secret_cache`).
 
 use kiku_domain::CompanyId;
 use kiku_storage::WebhookSecret;
@@ -33,6 +34,7 @@ pub async fn create(app: &App, company: CompanyId) -> Result<WebhookUrl, AppErro
         .store
         .create_webhook_secret(company, &secret, app.clock.now())
         .await?;
+    app.webhook_secrets.forget(company);
     Ok(url_of(app, &stored))
 }
 
@@ -44,7 +46,9 @@ pub async fn show(app: &App, company: CompanyId) -> Result<WebhookUrl, AppError>
 }
 
 pub async fn delete(app: &App, company: CompanyId) -> Result<(), AppError> {
-    if app.store.delete_webhook_secret(company).await? {
+    let deleted = app.store.delete_webhook_secret(company).await?;
+    app.webhook_secrets.forget(company);
+    if deleted {
         Ok(())
     } else {
         Err(AppError::NotFound(
@@ -58,12 +62,16 @@ pub async fn delete(app: &App, company: CompanyId) -> Result<(), AppError> {
 pub async fn authorise(app: &App, company: &str, secret: &str) -> Result<CompanyId, AppError> {
     let not_found = || AppError::NotFound("not found".into());
     let company: CompanyId = company.parse().map_err(|_| not_found())?;
-    let stored = app
-        .store
-        .webhook_secret(company)
-        .await?
-        .ok_or_else(not_found)?;
-    if bool::from(stored.secret.as_bytes().ct_eq(secret.as_bytes())) {
+    let stored = match app.webhook_secrets.get(company) {
+        Some(remembered) => remembered,
+        None => {
+            let fetched = app.store.webhook_secret(company).await?.map(|s| s.secret);
+            app.webhook_secrets.put(company, fetched.clone());
+            fetched
+        }
+    };
+    let stored = stored.ok_or_else(not_found)?;
+    if bool::from(stored.as_bytes().ct_eq(secret.as_bytes())) {
         Ok(company)
     } else {
         Err(not_found())

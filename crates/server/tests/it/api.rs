@@ -112,6 +112,22 @@ async fn admins_manage_users_of_their_own_company_only() {
             .bearer_auth(&a.admin_token)
             .json(&json!({"name": "", "email": "nope"}));
         assert_eq!(s.send(invalid).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+        let huge = "p".repeat(2000);
+        let long = s
+            .http
+            .post(s.url("/api/v1/users"))
+            .bearer_auth(&a.admin_token)
+            .json(&json!({"name": "L", "email": "l@ua.example", "password": huge}));
+        assert_eq!(
+            s.send(long).await.0,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "passwords are capped"
+        );
+        let login = s
+            .http
+            .post(s.url("/api/v1/auth/login"))
+            .json(&json!({"email": "admin@ua.example", "password": "x".repeat(100_000)}));
+        assert_eq!(s.send(login).await.0, StatusCode::UNAUTHORIZED);
         let unknown_field = s
             .http
             .post(s.url("/api/v1/users"))

@@ -63,6 +63,7 @@ async fn start(db: TestDatabase) -> TestServer {
         max_upload_bytes: MAX_UPLOAD,
         max_request_bytes: MAX_REQUEST,
         session_ttl: time::Duration::hours(1),
+        webhook_secrets: Default::default(),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(kiku::serve::serve_on(app.clone(), listener, async move {

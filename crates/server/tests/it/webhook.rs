@@ -393,3 +393,26 @@ async fn hostile_bodies_get_clear_4xx_json() {
         assert_eq!(s.get("/api/v1/calls", &t.admin_token).await.1["total"], 1);
     }
 }
+
+#[tokio::test]
+async fn a_revocation_by_another_process_takes_effect_within_a_second() {
+    for s in servers().await {
+        let t = s.tenant("elsewhere").await;
+        let body = json!({"call_data": [call("x1", "AUTOMATIC_RECORD", false, None, None)]});
+        assert_eq!(s.post_calls(&t.webhook, &body).await.0, StatusCode::OK);
+        // Another process deletes the URL straight in the shared database.
+        let company = t.company_id.parse().expect("company id");
+        assert!(s
+            .app
+            .store
+            .delete_webhook_secret(company)
+            .await
+            .expect("delete"));
+        tokio::time::sleep(kiku::app::secret_cache::TTL + std::time::Duration::from_millis(100))
+            .await;
+        assert_eq!(
+            s.post_calls(&t.webhook, &body).await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+}
