@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use super::ingest::ingest_on;
+use super::ingest::{ingest_batches, Batch};
 use super::{from_ms, is_unique_violation, ms, parsed, SqlStore};
 use crate::{
     AttachOutcome, AudioInfo, CallFilter, CallPage, CallRecord, CallStore, IngestedCall, NewAudio,
@@ -110,12 +110,21 @@ impl CallStore for SqlStore {
         loop {
             attempt += 1;
             let mut tx = self.write.begin().await?;
-            match ingest_on(&mut tx, company, calls, now).await {
-                Ok(Ok(out)) => {
+            let batch = Batch {
+                company,
+                calls,
+                now,
+            };
+            let outcome = ingest_batches(&mut tx, std::slice::from_ref(&batch))
+                .await
+                .map(|mut o| o.pop());
+            match outcome {
+                Ok(None) => return Err(StorageError::corrupt("ingest returned no outcome")),
+                Ok(Some(Ok(out))) => {
                     tx.commit().await?;
                     return Ok(out);
                 }
-                Ok(Err(conflicts)) => {
+                Ok(Some(Err(conflicts))) => {
                     tx.rollback().await?;
                     return Err(StorageError::CallDataConflict(conflicts));
                 }

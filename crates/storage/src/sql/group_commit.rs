@@ -7,7 +7,7 @@ use sqlx::AnyPool;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use super::ingest::ingest_on;
+use super::ingest::{ingest_batches, Batch};
 use crate::{IngestedCall, Result, StorageError};
 
 /// At most this many requests share a commit, so one commit stays short.
@@ -65,9 +65,10 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Request>) {
     }
 }
 
-/// One transaction for the whole group; the result of each request, in order. Conflicts
-/// are detected before a request writes anything, so no savepoints are needed; a
-/// database error fails the whole group (nothing is stored, every requester may retry).
+/// One transaction, one lookup and one insert per company for the whole group; the result
+/// of each request, in order. Conflicts are decided before anything is written, so no
+/// savepoints are needed; a database error fails the whole group (nothing is stored,
+/// every requester may retry).
 async fn commit_group(pool: &AnyPool, group: &[Request]) -> Vec<Result<Vec<IngestedCall>>> {
     let failed = |e: &dyn std::fmt::Display| -> Vec<Result<Vec<IngestedCall>>> {
         group
@@ -79,19 +80,26 @@ async fn commit_group(pool: &AnyPool, group: &[Request]) -> Vec<Result<Vec<Inges
         Ok(tx) => tx,
         Err(e) => return failed(&e),
     };
-    let mut results = Vec::with_capacity(group.len());
-    for r in group {
-        match ingest_on(&mut tx, r.company, &r.calls, r.now).await {
-            Ok(Ok(out)) => results.push(Ok(out)),
-            Ok(Err(conflicts)) => results.push(Err(StorageError::CallDataConflict(conflicts))),
-            Err(e) => {
-                if let Err(rollback) = tx.rollback().await {
-                    tracing::error!(error = %rollback, "rolling back a failed ingest group");
-                }
-                return failed(&e);
+    let batches: Vec<Batch<'_>> = group
+        .iter()
+        .map(|r| Batch {
+            company: r.company,
+            calls: &r.calls,
+            now: r.now,
+        })
+        .collect();
+    let results = match ingest_batches(&mut tx, &batches).await {
+        Ok(outcomes) => outcomes
+            .into_iter()
+            .map(|o| o.map_err(StorageError::CallDataConflict))
+            .collect(),
+        Err(e) => {
+            if let Err(rollback) = tx.rollback().await {
+                tracing::error!(error = %rollback, "rolling back a failed ingest group");
             }
+            return failed(&e);
         }
-    }
+    };
     match tx.commit().await {
         Ok(()) => results,
         Err(e) => failed(&e),

@@ -1,9 +1,11 @@
-//! Storing a webhook batch in two statements: one lookup of every `call_data_id`, then
-//! one multi-row insert of the new calls. Conflicts are found before anything is written,
-//! so a refused batch leaves no trace even inside a shared (group-commit) transaction.
+//! Storing webhook batches with two statements per company: one lookup of every
+//! `call_data_id`, then one multi-row insert of the new calls. Conflicts are decided
+//! before anything is written, so a refused batch leaves no trace even when it shares a
+//! transaction (group commit) with others.
 
 use std::collections::HashMap;
 
+use kiku_domain::call_data::fingerprint_of;
 use kiku_domain::{CallData, CallId, CallStatus, CompanyId};
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -16,96 +18,137 @@ use crate::{IngestedCall, Result};
 const ROWS_PER_INSERT: usize = 100;
 const IDS_PER_LOOKUP: usize = 500;
 
-struct Stored {
+/// One webhook request's batch.
+pub(super) struct Batch<'a> {
+    pub company: CompanyId,
+    pub calls: &'a [CallData],
+    pub now: OffsetDateTime,
+}
+
+/// The stored calls, or the conflicting `(index, call_data_id)`s.
+pub(super) type Outcome = std::result::Result<Vec<IngestedCall>, Vec<(usize, String)>>;
+
+#[derive(Clone)]
+struct Known {
     id: CallId,
     fingerprint: String,
     status: CallStatus,
 }
 
-/// Stores `calls` on `conn` inside the caller's transaction, or returns the conflicting
-/// `(index, call_data_id)`s having written nothing.
-pub(super) async fn ingest_on(
-    conn: &mut AnyConnection,
-    company: CompanyId,
-    calls: &[CallData],
+struct NewRow<'a> {
+    id: CallId,
+    call: &'a CallData,
+    fingerprint: String,
+    json: String,
     now: OffsetDateTime,
-) -> Result<Result<Vec<IngestedCall>, Vec<(usize, String)>>> {
-    // Validation made repeats inside a batch equal; the first occurrence stands for all.
-    let mut first: HashMap<&str, usize> = HashMap::with_capacity(calls.len());
-    for (i, call) in calls.iter().enumerate() {
-        first.entry(call.call_data_id.as_str()).or_insert(i);
-    }
-    let unique: Vec<usize> = (0..calls.len())
-        .filter(|&i| first[calls[i].call_data_id.as_str()] == i)
-        .collect();
-    let stored = lookup(
-        conn,
-        company,
-        unique.iter().map(|&i| calls[i].call_data_id.as_str()),
-    )
-    .await?;
-
-    let mut conflicts = Vec::new();
-    let mut fresh = Vec::new();
-    let mut result: HashMap<usize, IngestedCall> = HashMap::with_capacity(unique.len());
-    for &i in &unique {
-        let call = &calls[i];
-        let json = call.canonical_json();
-        let fingerprint = kiku_domain::call_data::fingerprint_of(&json);
-        match stored.get(call.call_data_id.as_str()) {
-            Some(s) if s.fingerprint == fingerprint => {
-                result.insert(
-                    i,
-                    IngestedCall {
-                        id: s.id,
-                        created: false,
-                        status: s.status,
-                    },
-                );
-            }
-            Some(_) => conflicts.push((i, call.call_data_id.clone())),
-            None => fresh.push((i, CallId::new(), fingerprint, json)),
-        }
-    }
-    if !conflicts.is_empty() {
-        return Ok(Err(conflicts));
-    }
-    for chunk in fresh.chunks(ROWS_PER_INSERT) {
-        insert(conn, company, calls, chunk, now).await?;
-    }
-    for (i, id, _, _) in fresh {
-        result.insert(
-            i,
-            IngestedCall {
-                id,
-                created: true,
-                status: CallStatus::AwaitingUpload,
-            },
-        );
-    }
-    let out = (0..calls.len())
-        .map(|i| {
-            let f = first[calls[i].call_data_id.as_str()];
-            let stored = result[&f].clone();
-            if f == i {
-                stored
-            } else {
-                IngestedCall {
-                    created: false,
-                    ..stored
-                }
-            }
-        })
-        .collect();
-    Ok(Ok(out))
 }
 
-async fn lookup<'a>(
+/// Stores the batches in order on `conn`, inside the caller's transaction, as if each ran
+/// alone: a later batch sees the calls an earlier one added.
+pub(super) async fn ingest_batches(
+    conn: &mut AnyConnection,
+    batches: &[Batch<'_>],
+) -> Result<Vec<Outcome>> {
+    let mut known: HashMap<CompanyId, HashMap<String, Known>> = HashMap::new();
+    for batch in batches {
+        if known.contains_key(&batch.company) {
+            continue;
+        }
+        let ids: Vec<&str> = batches
+            .iter()
+            .filter(|b| b.company == batch.company)
+            .flat_map(|b| b.calls.iter().map(|c| c.call_data_id.as_str()))
+            .collect();
+        known.insert(batch.company, lookup(conn, batch.company, &ids).await?);
+    }
+    let mut outcomes = Vec::with_capacity(batches.len());
+    let mut rows: HashMap<CompanyId, Vec<NewRow<'_>>> = HashMap::new();
+    for batch in batches {
+        let seen = known.entry(batch.company).or_default();
+        let (outcome, new_rows) = plan(seen, batch);
+        if outcome.is_ok() {
+            for row in &new_rows {
+                let k = Known {
+                    id: row.id,
+                    fingerprint: row.fingerprint.clone(),
+                    status: CallStatus::AwaitingUpload,
+                };
+                seen.insert(row.call.call_data_id.clone(), k);
+            }
+            rows.entry(batch.company).or_default().extend(new_rows);
+        }
+        outcomes.push(outcome);
+    }
+    for (company, rows) in &rows {
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            insert(conn, *company, chunk).await?;
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Decides each call of one batch against what is stored, writing nothing.
+fn plan<'a>(known: &HashMap<String, Known>, batch: &Batch<'a>) -> (Outcome, Vec<NewRow<'a>>) {
+    let mut out: Vec<IngestedCall> = Vec::with_capacity(batch.calls.len());
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut conflicts = Vec::new();
+    let mut rows = Vec::new();
+    for (i, call) in batch.calls.iter().enumerate() {
+        // Validation made repeats inside a batch equal; the first occurrence stands for all.
+        if let Some(&f) = first.get(call.call_data_id.as_str()) {
+            let again = out[f].clone();
+            out.push(IngestedCall {
+                created: false,
+                ..again
+            });
+            continue;
+        }
+        first.insert(&call.call_data_id, i);
+        let json = call.canonical_json();
+        let fingerprint = fingerprint_of(&json);
+        match known.get(&call.call_data_id) {
+            Some(k) if k.fingerprint == fingerprint => out.push(IngestedCall {
+                id: k.id,
+                created: false,
+                status: k.status,
+            }),
+            Some(k) => {
+                conflicts.push((i, call.call_data_id.clone()));
+                out.push(IngestedCall {
+                    id: k.id,
+                    created: false,
+                    status: k.status,
+                });
+            }
+            None => {
+                let id = CallId::new();
+                out.push(IngestedCall {
+                    id,
+                    created: true,
+                    status: CallStatus::AwaitingUpload,
+                });
+                rows.push(NewRow {
+                    id,
+                    call,
+                    fingerprint,
+                    json,
+                    now: batch.now,
+                });
+            }
+        }
+    }
+    if conflicts.is_empty() {
+        (Ok(out), rows)
+    } else {
+        (Err(conflicts), Vec::new())
+    }
+}
+
+async fn lookup(
     conn: &mut AnyConnection,
     company: CompanyId,
-    ids: impl Iterator<Item = &'a str>,
-) -> Result<HashMap<String, Stored>> {
-    let ids: Vec<&str> = ids.collect();
+    ids: &[&str],
+) -> Result<HashMap<String, Known>> {
     let mut found = HashMap::new();
     for chunk in ids.chunks(IDS_PER_LOOKUP) {
         let sql = format!(
@@ -117,31 +160,27 @@ async fn lookup<'a>(
             query = query.bind(*id);
         }
         for row in query.fetch_all(&mut *conn).await? {
-            let stored = Stored {
+            let k = Known {
                 id: parsed(&row, "id")?,
                 fingerprint: row.try_get("fingerprint")?,
                 status: status_of(&row)?,
             };
-            found.insert(row.try_get("call_data_id")?, stored);
+            found.insert(row.try_get("call_data_id")?, k);
         }
     }
     Ok(found)
 }
 
-async fn insert(
-    conn: &mut AnyConnection,
-    company: CompanyId,
-    calls: &[CallData],
-    rows: &[(usize, CallId, String, String)],
-    now: OffsetDateTime,
-) -> Result<()> {
+async fn insert(conn: &mut AnyConnection, company: CompanyId, rows: &[NewRow<'_>]) -> Result<()> {
     const COLUMNS: usize = 9;
     let values: Vec<String> = (0..rows.len())
+        // The last parameter (now) fills both created_at_ms and updated_at_ms.
         .map(|r| {
-            let p: Vec<String> = (1..=COLUMNS)
-                .map(|c| format!("${}", r * COLUMNS + c))
-                .collect();
-            format!("({}, {})", p.join(", "), p[COLUMNS - 1])
+            format!(
+                "({}, ${})",
+                placeholders(r * COLUMNS + 1, COLUMNS),
+                (r + 1) * COLUMNS
+            )
         })
         .collect();
     let sql = format!(
@@ -149,18 +188,17 @@ async fn insert(
         values.join(", ")
     );
     let mut query = sqlx::query(&sql);
-    for (i, id, fingerprint, json) in rows {
-        let call = &calls[*i];
+    for row in rows {
         query = query
-            .bind(id.to_string())
+            .bind(row.id.to_string())
             .bind(company.to_string())
-            .bind(call.call_data_id.as_str())
-            .bind(fingerprint.as_str())
-            .bind(json.as_str())
-            .bind(call.event_type.as_str())
-            .bind(ms(call.call_starts_at))
+            .bind(row.call.call_data_id.as_str())
+            .bind(row.fingerprint.as_str())
+            .bind(row.json.as_str())
+            .bind(row.call.event_type.as_str())
+            .bind(ms(row.call.call_starts_at))
             .bind(CallStatus::AwaitingUpload.as_str())
-            .bind(ms(now));
+            .bind(ms(row.now));
     }
     query.execute(&mut *conn).await?;
     Ok(())
