@@ -1,4 +1,5 @@
-//! The analysis pipeline, step by step: decoding recordings by their content (this
-//! module so far); voice activity, recognition and metrics follow (see issue notes).
+//! The analysis pipeline, step by step: decoding recordings by their content, resampling
+//! to the 16 kHz the speech models take; voice activity, recognition and metrics follow.
 
 pub mod decode;
+pub mod resample;
