@@ -1,6 +1,8 @@
 //! The analysis pipeline, step by step: decoding recordings by their content, resampling
-//! to the 16 kHz the speech models take; voice activity, recognition and metrics follow.
+//! to the 16 kHz the speech models take, Whisper's log-mel features, voice activity per
+//! channel; recognition and the wiring to metrics follow.
 
 pub mod decode;
 pub mod log_mel;
 pub mod resample;
+pub mod vad;
