@@ -4,5 +4,6 @@
 
 pub mod decode;
 pub mod log_mel;
+pub mod recognise;
 pub mod resample;
 pub mod vad;

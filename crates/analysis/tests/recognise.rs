@@ -1,0 +1,113 @@
+//! Recognition with the real default model (installed by `scripts/test` and named by
+//! `KIKU_TEST_WHISPER_DIR`) on speech made with espeak-ng, through the whole front end.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use kiku_analysis::decode::{decode, Limits};
+use kiku_analysis::recognise::Recogniser;
+use kiku_analysis::resample::to_target_rate;
+use kiku_analysis::vad::{speech_spans, VadSettings};
+use kiku_domain::AudioFileType;
+
+fn model_dir() -> Option<PathBuf> {
+    match std::env::var_os("KIKU_TEST_WHISPER_DIR") {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None if std::env::var("KIKU_TEST_REQUIRE_MODEL").as_deref() == Ok("1") => {
+            panic!("KIKU_TEST_REQUIRE_MODEL=1 but KIKU_TEST_WHISPER_DIR is not set")
+        }
+        None => {
+            eprintln!("skipped: set KIKU_TEST_WHISPER_DIR (scripts/test does)");
+            None
+        }
+    }
+}
+
+fn speech(dir: &std::path::Path, text: &str, lead_seconds: &str) -> Vec<f32> {
+    let raw = dir.join("raw.wav");
+    let out = dir.join("speech.wav");
+    assert!(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-w"])
+        .arg(&raw)
+        .arg(text)
+        .status()
+        .expect("espeak-ng")
+        .success());
+    // Silence first, so timestamps must be offset correctly.
+    assert!(Command::new("sox")
+        .arg("-V1")
+        .arg(&raw)
+        .arg(&out)
+        .args(["pad", lead_seconds])
+        .status()
+        .expect("sox")
+        .success());
+    let audio = decode(
+        std::fs::read(out).expect("read"),
+        AudioFileType::Wav,
+        Limits::default(),
+    )
+    .expect("decode");
+    to_target_rate(&audio.channels, audio.sample_rate)
+        .expect("resample")
+        .remove(0)
+}
+
+#[test]
+fn transcribes_generated_english_speech_with_timestamps() {
+    let Some(model) = model_dir() else { return };
+    let dir = tempfile::tempdir().expect("dir");
+    let samples = speech(
+        dir.path(),
+        "Hello, this is Daniel from Kiku support. Your order has shipped today.",
+        "2",
+    );
+    let recogniser = Recogniser::load(&model, 2).expect("model");
+    // Whisper's first timestamp is unreliable after silence, so chunks start where the VAD
+    // heard speech, as the pipeline does.
+    let spans = speech_spans(&samples, VadSettings::default());
+    let from = (spans[0].start * 16_000.0) as usize;
+    let segments = recogniser
+        .transcribe_chunk(&samples[from..], 10.0 + spans[0].start, "en")
+        .expect("transcribe");
+    let text: String = segments
+        .iter()
+        .map(|s| s.text.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for word in ["hello", "daniel", "support", "order", "shipped", "today"] {
+        assert!(text.contains(word), "{word:?} missing from {text:?}");
+    }
+    let seconds = samples.len() as f64 / 16_000.0;
+    assert!(
+        segments[0].start >= 10.0 + 1.5,
+        "speech starts after 2 s of silence: {segments:?}"
+    );
+    assert!(
+        segments
+            .iter()
+            .all(|s| s.start <= s.end && s.end <= 10.0 + seconds + 0.01),
+        "{segments:?}"
+    );
+}
+
+#[test]
+fn silence_yields_no_text() {
+    let Some(model) = model_dir() else { return };
+    let recogniser = Recogniser::load(&model, 2).expect("model");
+    let silence = vec![0.0f32; 16_000 * 5];
+    assert_eq!(
+        recogniser
+            .transcribe_chunk(&silence, 0.0, "en")
+            .expect("transcribe"),
+        vec![]
+    );
+}
+
+#[test]
+fn a_missing_model_is_a_clear_error() {
+    let err = Recogniser::load(std::path::Path::new("/nonexistent/model"), 1)
+        .err()
+        .expect("error");
+    assert!(err.to_string().contains("/nonexistent/model"), "{err}");
+}
