@@ -35,48 +35,44 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/openapi/swagger-ui.css", get(swagger_ui_css))
 }
 
-async fn openapi_json() -> impl IntoResponse {
+/// An embedded file with its type and caching policy.
+fn embedded(
+    content_type: &'static str,
+    cache: &'static str,
+    body: &'static [u8],
+) -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CACHE_CONTROL, CACHE_DOCUMENT),
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, cache),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
-        OPENAPI_JSON,
+        body,
     )
 }
 
+async fn openapi_json() -> impl IntoResponse {
+    embedded("application/json", CACHE_DOCUMENT, OPENAPI_JSON.as_bytes())
+}
+
 async fn index_html() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, CACHE_DOCUMENT),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        INDEX_HTML,
+    embedded(
+        "text/html; charset=utf-8",
+        CACHE_DOCUMENT,
+        INDEX_HTML.as_bytes(),
     )
 }
 
 async fn swagger_ui_bundle_js() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, CACHE_ASSET),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
+    embedded(
+        "text/javascript; charset=utf-8",
+        CACHE_ASSET,
         SWAGGER_UI_BUNDLE_JS,
     )
 }
 
 async fn swagger_ui_css() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, CACHE_ASSET),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        SWAGGER_UI_CSS,
-    )
+    embedded("text/css; charset=utf-8", CACHE_ASSET, SWAGGER_UI_CSS)
 }
 
 /// The page loads its assets by relative path (`./swagger-ui.css`), so it must be
