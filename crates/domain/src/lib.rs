@@ -1,6 +1,7 @@
 //! Kiku's domain: the rules of call data, call status, upload signatures and job retries.
 //! Pure logic with no I/O, so every rule is testable on its own.
 
+pub mod analysis;
 pub mod call_data;
 pub mod call_status;
 pub mod datetime;

@@ -1,0 +1,193 @@
+//! A report rendered as one `call.details[]` entry of MiiTel's `call_analysis_completed`
+//! payload, with Kiku's additions in fields the schema leaves open (`role`, rates, …).
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{Report, Role, SpeakerReport};
+use crate::datetime::format;
+use crate::{CallData, CallId, Side};
+
+/// A participant as the detail names it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DetailParty {
+    pub side: Side,
+    pub role: Role,
+    pub name: Option<String>,
+    /// The user's sign-in e-mail, when the participant is a known user.
+    pub login_id: Option<String>,
+}
+
+/// Participants need stable UUIDs; they are derived from the call and the side.
+pub fn participant_id(call: CallId, side: Side) -> Uuid {
+    Uuid::new_v5(&call.as_uuid(), side.as_str().as_bytes())
+}
+
+/// The call detail of `call` (its data and parties) analysed as `report`.
+pub fn call_detail(
+    call: CallId,
+    data: &CallData,
+    parties: &[DetailParty],
+    report: &Report,
+) -> Value {
+    let id_of = |role: Role| {
+        parties
+            .iter()
+            .find(|p| p.role == role)
+            .map(|p| participant_id(call, p.side).to_string())
+    };
+    let number = |side: Side| data.participant(side).map(|p| p.number.clone());
+    let pairs = |spans: &[crate::metrics::Span]| -> Vec<[f64; 2]> {
+        spans
+            .iter()
+            .map(|s| [round(s.start), round(s.end)])
+            .collect()
+    };
+    let participants: Vec<Value> = parties
+        .iter()
+        .map(|p| {
+            let stats = match p.role {
+                Role::User => &report.user,
+                Role::Customer => &report.customer,
+            };
+            json!({
+                "id": participant_id(call, p.side).to_string(),
+                "from_to": p.side.as_str(),
+                "name": p.name,
+                "company_name": null,
+                "login_id": p.login_id,
+                "role": p.role,
+                "analysis": participant_analysis(stats, &report.speech_rate_unit),
+            })
+        })
+        .collect();
+    let phrases: Vec<Value> = [Role::User, Role::Customer]
+        .into_iter()
+        .filter_map(|role| {
+            let mine: Vec<_> = report.phrases.iter().filter(|p| p.role == role).collect();
+            let raw = |summary: bool| -> Vec<Value> {
+                mine.iter()
+                    .filter(|p| !summary || p.in_summary)
+                    .map(|p| {
+                        json!({
+                            "order": p.order,
+                            "phrase": p.text,
+                            "phrase_nofiller": p.text_without_fillers,
+                            "start_at": round(p.start),
+                            "end_at": round(p.end),
+                            "filler_num": (!summary).then_some(p.filler_count),
+                        })
+                    })
+                    .collect()
+            };
+            Some(json!({
+                "participant_id": id_of(role)?,
+                "raw": raw(false),
+                "summary": raw(true),
+            }))
+        })
+        .collect();
+    let keywords: Vec<Value> = report
+        .keywords
+        .iter()
+        .filter_map(|k| {
+            Some(json!({
+                "starts_at": k.starts_at.max(0.0).floor() as u64,
+                "participant_id": id_of(k.role)?,
+                "value": k.keyword,
+            }))
+        })
+        .collect();
+    json!({
+        "id": call.to_string(),
+        "dial_starts_at": format(data.call_starts_at),
+        "dial_answered_at": data.call_answered_at.map(format),
+        "dial_ends_at": format(data.call_ends_at),
+        "queueing_starts_at": null,
+        "queueing_answered_at": null,
+        "queueing_ends_at": null,
+        "call_type": data.event_type.as_str(),
+        "circuit_number": data.circuit_number,
+        "circuit_name": data.circuit_number,
+        "from_number": number(Side::From),
+        "to_number": number(Side::To),
+        "previous_id": null,
+        "dtmf": null,
+        "analysis": {
+            "score": round(report.score),
+            "tlr": round(report.tlr),
+            "rally_count": report.rally_count,
+            "overlap_count": report.overlaps.len(),
+            "silence_count": report.silences.len(),
+            "silence_positions": pairs(&report.silences),
+            "overlap_positions": pairs(&report.overlaps),
+            "duration_seconds": round(report.duration_seconds),
+            "silences_per_minute": round(report.silences_per_minute),
+            "silence_total_seconds": round(report.silence_total_seconds),
+            "overlaps_per_minute": round(report.overlaps_per_minute),
+            "overlaps_estimated": report.overlaps_estimated,
+            "rallies_per_minute": round(report.rallies_per_minute),
+            "speech_rate_unit": report.speech_rate_unit,
+            "speech_rate_difference": report.speech_rate_difference.map(round),
+            "language": report.language,
+            "role_confidence": round(report.roles.confidence),
+            "role_basis": report.roles.basis,
+        },
+        "participants": participants,
+        "tags": data.tags.iter().map(|t| json!({
+            "created_by": "Incoming Webhook",
+            "creator_type": "SYSTEM",
+            "value": t,
+        })).collect::<Vec<_>>(),
+        "comments": [],
+        "keywords": keywords,
+        "phrases": phrases,
+        "speech_recognition": {
+            "raw": report.transcript_text,
+            "summary": report.summary_text,
+        },
+    })
+}
+
+/// MiiTel's participant figures; `f0` is 0 for a party without voiced speech because
+/// the schema has no null there.
+fn participant_analysis(stats: &SpeakerReport, unit: &str) -> Value {
+    json!({
+        "f0": round(stats.f0_mean_hz.unwrap_or(0.0)),
+        "speechrate": round(stats.speech_rate.unwrap_or(0.0)),
+        "variance": stats.f0_std_dev_hz.map(round),
+        "filler_count": stats.filler_count,
+        "positive_score": 0,
+        "negative_score": 0,
+        "speech_rate_unit": unit,
+        "talk_seconds": round(stats.talk_seconds),
+        "longest_monologue_seconds": round(stats.longest_monologue_seconds),
+        "keyword_count": stats.keyword_count,
+    })
+}
+
+/// Four decimals, as MiiTel's figures have.
+fn round(x: f64) -> f64 {
+    if x.is_finite() {
+        (x * 10_000.0).round() / 10_000.0
+    } else {
+        0.0
+    }
+}
+
+/// The call's two participants with their roles; `login_of` gives a user's e-mail.
+pub fn detail_parties(
+    data: &CallData,
+    roles: &super::Roles,
+    login_of: impl Fn(crate::UserId) -> Option<String>,
+) -> Vec<DetailParty> {
+    data.participants
+        .iter()
+        .map(|p| DetailParty {
+            side: p.side,
+            role: roles.role_of_side(p.side),
+            name: p.name.clone(),
+            login_id: p.miitel_user_id.and_then(&login_of),
+        })
+        .collect()
+}

@@ -1,0 +1,115 @@
+//! A call's analysis as data. The engine produces a role-free [`Transcript`] (what each of
+//! the two speakers said and when); [`Roles`] say which speaker is the user; the
+//! [`Report`] (metrics, phrases, summary, score) is computed from both plus the company's
+//! [`AnalysisSettings`], so a rule change or a role swap recomputes it without the audio.
+
+mod miitel;
+mod report;
+mod roles;
+mod settings;
+mod text;
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::Span;
+use crate::Side;
+
+pub use miitel::{call_detail, detail_parties, participant_id, DetailParty};
+pub use report::{report, KeywordHit, Phrase, Report, SpeakerReport};
+pub use roles::{company_side, speaker_of_channel, stereo_roles};
+pub use settings::{AnalysisSettings, Language};
+
+/// Bumped when the transcript's meaning changes, so stored ones can be told apart.
+pub const TRANSCRIPT_FORMAT: u32 = 1;
+
+/// One of the two voices of a call: 0 and 1. For STEREO calls speaker 0 is the left channel.
+pub type Speaker = usize;
+
+/// What the engine heard, with no opinion on who is the user.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Transcript {
+    pub format: u32,
+    /// Length of the recording.
+    pub duration_seconds: f64,
+    /// The language recognised (or the one fixed by the company), as a Whisper code.
+    pub language: String,
+    /// Speech of speaker 0 and speaker 1.
+    pub speech: [Vec<Span>; 2],
+    pub voices: [Option<Voice>; 2],
+    /// In order of start time.
+    pub utterances: Vec<Utterance>,
+    /// Mono recordings: overlaps come from diarization, an estimate.
+    #[serde(default)]
+    pub overlaps_estimated: bool,
+}
+
+/// Pitch of one speaker's voiced speech.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Voice {
+    pub f0_mean_hz: f64,
+    pub f0_std_dev_hz: f64,
+}
+
+/// Text one speaker said between two times (seconds from the start of the recording).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Utterance {
+    pub speaker: Speaker,
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    /// Word timings, where the model gives them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Word {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+}
+
+/// The company side or the other side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Customer,
+}
+
+/// Which speaker is the user, how sure Kiku is, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Roles {
+    pub user_speaker: Speaker,
+    /// The participant of the call data who is the user.
+    pub user_side: Side,
+    /// 0–1; 1 when the call data says it outright (a STEREO channel per party).
+    pub confidence: f64,
+    /// How the decision was made, for the operator.
+    pub basis: String,
+}
+
+impl Roles {
+    pub fn role_of(&self, speaker: Speaker) -> Role {
+        if speaker == self.user_speaker {
+            Role::User
+        } else {
+            Role::Customer
+        }
+    }
+
+    pub fn speaker_of(&self, role: Role) -> Speaker {
+        match role {
+            Role::User => self.user_speaker,
+            Role::Customer => 1 - self.user_speaker.min(1),
+        }
+    }
+
+    pub fn role_of_side(&self, side: Side) -> Role {
+        if side == self.user_side {
+            Role::User
+        } else {
+            Role::Customer
+        }
+    }
+}

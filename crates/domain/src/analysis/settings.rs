@@ -1,0 +1,128 @@
+//! What a company's admins choose about analysis: the language, keywords and score rule.
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::ScoreRule;
+
+pub const MAX_KEYWORDS: usize = 500;
+pub const MAX_KEYWORD_CHARS: usize = 100;
+
+/// Recognition language: detected per call, or fixed (a Whisper code such as `ja`, `en`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Language {
+    #[default]
+    Auto,
+    Fixed(String),
+}
+
+impl TryFrom<String> for Language {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let code = text.trim().to_ascii_lowercase();
+        if code == "auto" {
+            return Ok(Language::Auto);
+        }
+        // Whisper's codes are two or three lowercase letters (`en`, `ja`, `haw`).
+        if (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase()) {
+            Ok(Language::Fixed(code))
+        } else {
+            Err(format!(
+                "language must be \"auto\" or a language code such as \"ja\" or \"en\", not {text:?}"
+            ))
+        }
+    }
+}
+
+impl From<Language> for String {
+    fn from(language: Language) -> String {
+        match language {
+            Language::Auto => "auto".into(),
+            Language::Fixed(code) => code,
+        }
+    }
+}
+
+/// A company's analysis settings; the default is the product's.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisSettings {
+    #[serde(default)]
+    pub language: Language,
+    /// Words counted per speaker in every call (case-insensitive).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub score_rule: ScoreRule,
+}
+
+impl AnalysisSettings {
+    /// Refuses settings that cannot be applied, with the reason.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.keywords.len() > MAX_KEYWORDS {
+            return Err(format!("at most {MAX_KEYWORDS} keywords"));
+        }
+        if let Some(bad) = self
+            .keywords
+            .iter()
+            .find(|k| k.trim().is_empty() || k.chars().count() > MAX_KEYWORD_CHARS)
+        {
+            return Err(format!(
+                "keyword {bad:?} must be 1 to {MAX_KEYWORD_CHARS} characters"
+            ));
+        }
+        self.score_rule
+            .validate()
+            .map_err(|e| format!("score_rule: {e}"))
+    }
+
+    /// The keywords trimmed, without repeats (compared case-insensitively).
+    pub fn normalised_keywords(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for k in &self.keywords {
+            let k = k.trim();
+            if !out.iter().any(|o| o.to_lowercase() == k.to_lowercase()) {
+                out.push(k.to_string());
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_accepts_auto_and_codes_only() {
+        let parse = |t: &str| Language::try_from(t.to_string());
+        assert_eq!(parse("AUTO"), Ok(Language::Auto));
+        assert_eq!(parse(" ja "), Ok(Language::Fixed("ja".into())));
+        assert!(parse("japanese").is_err());
+        assert!(parse("e1").is_err());
+        assert!(parse("").is_err());
+        let json: AnalysisSettings = serde_json::from_str(r#"{"language":"en"}"#).expect("json");
+        assert_eq!(json.language, Language::Fixed("en".into()));
+        assert!(serde_json::from_str::<AnalysisSettings>(r#"{"language":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn keywords_are_checked() {
+        let mut s = AnalysisSettings {
+            keywords: vec![
+                "見積".into(),
+                " 見積 ".into(),
+                "Price".into(),
+                "price".into(),
+            ],
+            ..Default::default()
+        };
+        assert!(s.validate().is_ok());
+        assert_eq!(s.normalised_keywords(), vec!["見積", "Price"]);
+        s.keywords.push("  ".into());
+        assert!(s.validate().is_err());
+        s.keywords = vec!["x".repeat(101)];
+        assert!(s.validate().is_err());
+    }
+}

@@ -1,0 +1,145 @@
+//! The rendered call detail obeys the vendor's `call_analysis_completed` schema.
+
+use kiku_domain::analysis::{
+    call_detail, detail_parties, report, stereo_roles, AnalysisSettings, Transcript, Utterance,
+};
+use kiku_domain::call_data::parse_batch;
+use kiku_domain::metrics::Span;
+use kiku_domain::{CallId, Side};
+use serde_json::{json, Value};
+
+const SCHEMA: &str = include_str!("../../../fixtures/miitel/call_analysis_completed_schema.json");
+
+/// The parts of JSON Schema the vendor's file uses: `$ref`, `type`, `required`,
+/// `properties`, `additionalProperties: false`, `items` and `enum`.
+fn check(value: &Value, schema: &Value, defs: &Value, path: &str, errors: &mut Vec<String>) {
+    if let Some(name) = schema["$ref"].as_str() {
+        let key = name.trim_start_matches("#/definitions/");
+        return check(value, &defs[key], defs, path, errors);
+    }
+    if let Some(types) = schema.get("type") {
+        let allowed: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let actual = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        let ok = allowed.contains(&actual) || (actual == "integer" && allowed.contains(&"number"));
+        if !ok {
+            errors.push(format!("{path}: {actual} is not {allowed:?}"));
+        }
+    }
+    if let (Some(options), false) = (schema["enum"].as_array(), value.is_null()) {
+        if !options.contains(value) {
+            errors.push(format!("{path}: {value} not in enum"));
+        }
+    }
+    if let Value::Object(map) = value {
+        for required in schema["required"].as_array().into_iter().flatten() {
+            let key = required.as_str().unwrap_or_default();
+            if !map.contains_key(key) {
+                errors.push(format!("{path}: missing {key}"));
+            }
+        }
+        for (key, child) in map {
+            match schema["properties"].get(key) {
+                Some(s) => check(child, s, defs, &format!("{path}.{key}"), errors),
+                None if schema["additionalProperties"] == json!(false) => {
+                    errors.push(format!("{path}: unexpected {key}"))
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Value::Array(items), Some(s)) = (value, schema.get("items")) {
+        for (i, item) in items.iter().enumerate() {
+            check(item, s, defs, &format!("{path}[{i}]"), errors);
+        }
+    }
+}
+
+#[test]
+fn a_rendered_detail_matches_the_vendor_schema() {
+    let schema: Value = serde_json::from_str(SCHEMA).expect("schema");
+    let defs = &schema["definitions"];
+    let body = json!({"call_data": [{
+        "call_data_id": "c1", "audio_file_type": "wav", "event_type": "OUTGOING_CALL",
+        "call_starts_at": "2024-01-01T09:00:00+09:00", "call_answered_at": "2024-01-01T09:00:06+09:00",
+        "call_ends_at": "2024-01-01T09:01:00+09:00", "audio_channel_type": "STEREO",
+        "circuit_number": "0500000000", "tags": [{"value": "大項目①"}],
+        "participants": [
+            {"type": "FROM", "stereo_lr": "left", "miitel_user_id": "0184f502-8b66-4ab1-10d3-34c0049a9100", "number": "0311112222", "name": "Tarou"},
+            {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "0322223333", "name": null}
+        ]
+    }]});
+    let data = parse_batch(&body)
+        .map(|mut v| v.remove(0))
+        .expect("valid call");
+    let roles = stereo_roles(&data);
+    let transcript = Transcript {
+        format: 1,
+        duration_seconds: 54.0,
+        language: "ja".into(),
+        speech: [vec![Span::new(0.5, 5.0)], vec![Span::new(9.0, 12.0)]],
+        voices: [None, None],
+        utterances: vec![
+            Utterance {
+                speaker: 0,
+                start: 0.5,
+                end: 5.0,
+                text: "えー、お見積のご案内です。".into(),
+                words: vec![],
+            },
+            Utterance {
+                speaker: 1,
+                start: 9.0,
+                end: 12.0,
+                text: "はい、お願いします。".into(),
+                words: vec![],
+            },
+        ],
+        overlaps_estimated: false,
+    };
+    let settings = AnalysisSettings {
+        keywords: vec!["見積".into()],
+        ..Default::default()
+    };
+    let r = report(&transcript, &roles, &settings);
+    let call = CallId::new();
+    let parties = detail_parties(&data, &roles, |_| Some("tarou@example.com".into()));
+    let detail = call_detail(call, &data, &parties, &r);
+    let mut errors = Vec::new();
+    check(&detail, &defs["Detail"], defs, "detail", &mut errors);
+    assert!(errors.is_empty(), "{errors:#?}\n{detail:#}");
+    // The whole payload too, as MiiTel sends it.
+    let payload =
+        json!({"call": {"id": call.to_string(), "tenant_code": "t", "details": [detail.clone()]}});
+    check(&payload, &defs["Welcome"], defs, "payload", &mut errors);
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    assert_eq!(
+        detail["silence_count"],
+        Value::Null,
+        "counts live under analysis"
+    );
+    assert_eq!(detail["analysis"]["silence_count"], 1);
+    assert_eq!(detail["participants"][0]["role"], "user");
+    assert_eq!(detail["participants"][0]["login_id"], "tarou@example.com");
+    assert_eq!(detail["keywords"][0]["value"], "見積");
+    assert_eq!(
+        detail["keywords"][0]["participant_id"],
+        kiku_domain::analysis::participant_id(call, Side::From).to_string()
+    );
+    assert_eq!(
+        detail["speech_recognition"]["raw"],
+        "0:00 (ユーザー) お見積のご案内です。\n0:09 (取引先) はい、お願いします。"
+    );
+}
