@@ -30,18 +30,41 @@ pub struct Segment {
     pub text: String,
 }
 
+/// How the model runs.
+#[derive(Clone, Copy, Debug)]
+pub struct RecogniserOptions {
+    /// Copies of the model's workers that run at once (one per channel), sharing weights.
+    pub replicas: usize,
+    pub threads_per_replica: usize,
+    /// 1 is greedy decoding; faster-whisper's default is 5.
+    pub beam_size: usize,
+}
+
+impl Default for RecogniserOptions {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            threads_per_replica: 1,
+            beam_size: 5,
+        }
+    }
+}
+
 pub struct Recogniser {
     whisper: Whisper,
     front_end: FrontEnd,
     bytes: HashMap<char, u8>,
+    beam_size: usize,
 }
 
 impl Recogniser {
-    /// Loads the model with int8 weights on `threads` CPU threads.
-    pub fn load(dir: &Path, threads: usize) -> Result<Self, RecogniseError> {
+    /// Loads the model with int8 weights. `Recogniser` is `Sync`: up to `replicas` calls
+    /// run in parallel from different threads.
+    pub fn load(dir: &Path, options: RecogniserOptions) -> Result<Self, RecogniseError> {
         let config = Config {
             compute_type: ComputeType::INT8,
-            num_threads_per_replica: threads.max(1),
+            device_indices: vec![0; options.replicas.max(1)],
+            num_threads_per_replica: options.threads_per_replica.max(1),
             ..Default::default()
         };
         let whisper = Whisper::new(dir, config).map_err(|e| RecogniseError::Load {
@@ -52,7 +75,54 @@ impl Recogniser {
             whisper,
             front_end: FrontEnd::new(),
             bytes: byte_decoder(),
+            beam_size: options.beam_size.max(1),
         })
+    }
+
+    /// Whether the model knows more languages than English.
+    pub fn is_multilingual(&self) -> bool {
+        self.whisper.is_multilingual()
+    }
+
+    fn features(&self, samples: &[f32]) -> Result<(Vec<f32>, usize), RecogniseError> {
+        let mut window = samples[..samples.len().min(CHUNK_SAMPLES)].to_vec();
+        window.resize(CHUNK_SAMPLES, 0.0);
+        let mel = self.front_end.compute(&window);
+        Ok((mel.values, mel.frames))
+    }
+
+    /// The language spoken in up to 30 s of speech, as a Whisper code (`en`, `ja`, …):
+    /// the token the model puts after `<|startoftranscript|>`. `en` for English-only models.
+    pub fn detect_language(&self, samples: &[f32]) -> Result<String, RecogniseError> {
+        if !self.whisper.is_multilingual() {
+            return Ok("en".into());
+        }
+        let (mut values, frames) = self.features(samples)?;
+        let view = StorageView::new(
+            &[1, crate::log_mel::N_MELS, frames],
+            &mut values,
+            Device::CPU,
+        )
+        .map_err(|e| RecogniseError::Generate(e.to_string()))?;
+        let results = self
+            .whisper
+            .detect_language(&view)
+            .map_err(|e| RecogniseError::Generate(e.to_string()))?;
+        // ct2rs keeps `DetectionResult`'s fields private; its Debug form is the only way
+        // to read the best language token (`<|ja|>`), listed first.
+        let best = results
+            .first()
+            .and_then(|r| r.first())
+            .map(|d| format!("{d:?}"))
+            .unwrap_or_default();
+        best.split("<|")
+            .nth(1)
+            .and_then(|rest| rest.split("|>").next())
+            .filter(|code| {
+                (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase())
+            })
+            .map(str::to_string)
+            .ok_or_else(|| RecogniseError::Generate("the model named no language".into()))
     }
 
     /// Transcribes up to 30 s of 16 kHz mono `samples` that start `offset` seconds into the
@@ -63,12 +133,10 @@ impl Recogniser {
         offset: f64,
         language: &str,
     ) -> Result<Vec<Segment>, RecogniseError> {
-        let mut window = samples[..samples.len().min(CHUNK_SAMPLES)].to_vec();
-        window.resize(CHUNK_SAMPLES, 0.0);
-        let mut mel = self.front_end.compute(&window);
+        let (mut values, frames) = self.features(samples)?;
         let view = StorageView::new(
-            &[1, crate::log_mel::N_MELS, mel.frames],
-            &mut mel.values,
+            &[1, crate::log_mel::N_MELS, frames],
+            &mut values,
             Device::CPU,
         )
         .map_err(|e| RecogniseError::Generate(e.to_string()))?;
@@ -78,7 +146,7 @@ impl Recogniser {
             prompt.push("<|transcribe|>".to_string());
         }
         let options = WhisperOptions {
-            beam_size: 1,
+            beam_size: self.beam_size,
             return_no_speech_prob: true,
             ..Default::default()
         };

@@ -5,10 +5,18 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use kiku_analysis::decode::{decode, Limits};
-use kiku_analysis::recognise::Recogniser;
+use kiku_analysis::recognise::{Recogniser, RecogniserOptions};
 use kiku_analysis::resample::to_target_rate;
 use kiku_analysis::vad::{speech_spans, VadSettings};
 use kiku_domain::AudioFileType;
+
+fn options() -> RecogniserOptions {
+    RecogniserOptions {
+        replicas: 1,
+        threads_per_replica: 2,
+        beam_size: 1,
+    }
+}
 
 fn model_dir() -> Option<PathBuf> {
     match std::env::var_os("KIKU_TEST_WHISPER_DIR") {
@@ -62,7 +70,7 @@ fn transcribes_generated_english_speech_with_timestamps() {
         "Hello, this is Daniel from Kiku support. Your order has shipped today.",
         "2",
     );
-    let recogniser = Recogniser::load(&model, 2).expect("model");
+    let recogniser = Recogniser::load(&model, options()).expect("model");
     // Whisper's first timestamp is unreliable after silence, so chunks start where the VAD
     // heard speech, as the pipeline does.
     let spans = speech_spans(&samples, VadSettings::default());
@@ -94,7 +102,7 @@ fn transcribes_generated_english_speech_with_timestamps() {
 #[test]
 fn silence_yields_no_text() {
     let Some(model) = model_dir() else { return };
-    let recogniser = Recogniser::load(&model, 2).expect("model");
+    let recogniser = Recogniser::load(&model, options()).expect("model");
     let silence = vec![0.0f32; 16_000 * 5];
     assert_eq!(
         recogniser
@@ -106,7 +114,7 @@ fn silence_yields_no_text() {
 
 #[test]
 fn a_missing_model_is_a_clear_error() {
-    let err = Recogniser::load(std::path::Path::new("/nonexistent/model"), 1)
+    let err = Recogniser::load(std::path::Path::new("/nonexistent/model"), options())
         .err()
         .expect("error");
     assert!(err.to_string().contains("/nonexistent/model"), "{err}");

@@ -1,0 +1,137 @@
+//! Recognition windows cut from speech spans, as faster-whisper's VAD filter does: the
+//! spans of a channel are joined back to back (the silence between them dropped) into
+//! windows of at most 30 s, so the model never sees long silence (where it hallucinates)
+//! and no window starts mid-word. Times in a window map back to the recording.
+
+use kiku_domain::metrics::Span;
+
+/// One window: the recording's spans it holds, in order, and where each starts inside it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Window {
+    pieces: Vec<(Span, f64)>,
+}
+
+impl Window {
+    pub fn seconds(&self) -> f64 {
+        self.pieces.last().map_or(0.0, |(s, at)| at + s.len())
+    }
+
+    pub fn spans(&self) -> impl Iterator<Item = &Span> {
+        self.pieces.iter().map(|(s, _)| s)
+    }
+
+    /// The window's samples taken from 16 kHz `samples` of the recording.
+    pub fn samples(&self, samples: &[f32], rate: f64) -> Vec<f32> {
+        let mut out = Vec::new();
+        for (span, _) in &self.pieces {
+            let from = ((span.start * rate) as usize).min(samples.len());
+            let to = ((span.end * rate) as usize).clamp(from, samples.len());
+            out.extend_from_slice(&samples[from..to]);
+        }
+        out
+    }
+
+    /// The recording time of `t` seconds into the window. A time at a joint belongs to the
+    /// later piece when `starting` (a segment begins there), to the earlier one otherwise.
+    pub fn to_recording(&self, t: f64, starting: bool) -> f64 {
+        let mut best = None;
+        for (span, at) in &self.pieces {
+            let inside = if starting {
+                t >= *at
+            } else {
+                t > *at || best.is_none()
+            };
+            if inside {
+                best = Some((span, at));
+            }
+        }
+        best.map_or(t, |(span, at)| (span.start + (t - at)).min(span.end))
+    }
+}
+
+/// Packs `spans` (sorted, disjoint) into windows of at most `max_seconds`; a span longer
+/// than that is cut into pieces.
+pub fn windows(spans: &[Span], max_seconds: f64) -> Vec<Window> {
+    let mut out: Vec<Window> = Vec::new();
+    let mut current = Window { pieces: Vec::new() };
+    for span in spans {
+        let mut rest = *span;
+        while !rest.is_empty() {
+            let room = max_seconds - current.seconds();
+            if room < 0.5 || (rest.len() > room && rest.len() <= max_seconds && room < 5.0) {
+                // Start a fresh window rather than splitting a turn for a little room.
+                out.push(std::mem::replace(
+                    &mut current,
+                    Window { pieces: Vec::new() },
+                ));
+                continue;
+            }
+            let take = rest.len().min(room);
+            let at = current.seconds();
+            current
+                .pieces
+                .push((Span::new(rest.start, rest.start + take), at));
+            rest = Span::new(rest.start + take, rest.end);
+        }
+    }
+    if !current.pieces.is_empty() {
+        out.push(current);
+    }
+    out.retain(|w| !w.pieces.is_empty());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn spans_are_joined_and_map_back() {
+        let spans = [Span::new(2.0, 7.0), Span::new(20.0, 24.0)];
+        let w = windows(&spans, 30.0);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].seconds(), 9.0);
+        assert_eq!(w[0].to_recording(1.0, true), 3.0);
+        assert_eq!(
+            w[0].to_recording(5.0, true),
+            20.0,
+            "a start at the joint is the later turn"
+        );
+        assert_eq!(
+            w[0].to_recording(5.0, false),
+            7.0,
+            "an end at the joint is the earlier turn"
+        );
+        assert_eq!(w[0].to_recording(8.0, false), 23.0);
+        let samples: Vec<f32> = (0..16_000 * 30).map(|i| i as f32).collect();
+        assert_eq!(w[0].samples(&samples, 16_000.0).len(), 16_000 * 9);
+    }
+
+    #[test]
+    fn long_speech_is_cut_and_turns_are_not_split_for_a_little_room() {
+        let w = windows(&[Span::new(0.0, 70.0)], 30.0);
+        assert_eq!(
+            w.iter().map(Window::seconds).collect::<Vec<_>>(),
+            [30.0, 30.0, 10.0]
+        );
+        let w = windows(&[Span::new(0.0, 27.0), Span::new(30.0, 40.0)], 30.0);
+        assert_eq!(w.len(), 2, "the 10 s turn goes whole into the next window");
+    }
+
+    proptest! {
+        #[test]
+        fn windows_cover_every_span_within_the_limit(
+            raw in proptest::collection::vec((0.0f64..600.0, 0.01f64..80.0), 0..40)
+        ) {
+            let spans = kiku_domain::metrics::timeline::merge(
+                &raw.iter().map(|(s, l)| Span::new(*s, s + l)).collect::<Vec<_>>(),
+            );
+            let w = windows(&spans, 30.0);
+            let covered: f64 = w.iter().map(Window::seconds).sum();
+            let total: f64 = spans.iter().map(Span::len).sum();
+            prop_assert!((covered - total).abs() < 1e-6);
+            prop_assert!(w.iter().all(|w| w.seconds() <= 30.0 + 1e-9));
+        }
+    }
+}

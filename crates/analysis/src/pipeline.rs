@@ -1,0 +1,282 @@
+//! One recording in, one role-free [`Transcript`] out: decode → 16 kHz per channel →
+//! voice activity → windows of joined speech → recognition (both channels at once) →
+//! pitch. Every way a recording can be unusable is a [`AnalysisError::BadRecording`]
+//! with the specific cause; engine trouble is an [`AnalysisError::Engine`] worth a retry.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use kiku_domain::analysis::{Language, Transcript, Utterance, Voice, TRANSCRIPT_FORMAT};
+use kiku_domain::metrics::Span;
+use kiku_domain::{AudioFileType, ChannelType};
+
+use crate::chunks::{windows, Window};
+use crate::decode::{decode, Limits};
+use crate::pitch::pitch_stats;
+use crate::recognise::{RecogniseError, Recogniser, RecogniserOptions};
+use crate::resample::{to_target_rate, TARGET_RATE};
+use crate::vad::{speech_spans, VadSettings};
+
+/// Recordings shorter than this cannot be analysed.
+const MIN_RECORDING_SECONDS: f64 = 1.0;
+/// A recording covering less than this share of the call is not the call's recording.
+const MIN_SHARE_OF_CALL: f64 = 0.5;
+const WINDOW_SECONDS: f64 = 30.0;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    /// The recording cannot be analysed; retrying will not help.
+    #[error("{0}")]
+    BadRecording(String),
+    /// Kiku cannot analyse this kind of call yet; retrying will not help.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error(transparent)]
+    Engine(#[from] RecogniseError),
+    /// The caller asked to stop (lease lost, shutting down, time limit).
+    #[error("the analysis was stopped")]
+    Stopped,
+}
+
+impl AnalysisError {
+    /// Whether the call should fail now rather than be retried.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            AnalysisError::BadRecording(_) | AnalysisError::Unsupported(_)
+        )
+    }
+}
+
+/// What the engine needs to know about one recording.
+#[derive(Clone, Debug)]
+pub struct Recording {
+    pub audio: Vec<u8>,
+    pub declared: AudioFileType,
+    pub channel_type: ChannelType,
+    /// How long the call lasted by its call data, when known.
+    pub call_seconds: Option<f64>,
+    pub language: Language,
+}
+
+/// How the engine runs.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineOptions {
+    /// CPU threads for recognition in all (split between the two channels).
+    pub threads: usize,
+    pub beam_size: usize,
+    /// No recording is decoded past this, whatever the call data says.
+    pub max_recording_seconds: f64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            threads: std::thread::available_parallelism().map_or(2, usize::from),
+            beam_size: 5,
+            max_recording_seconds: 4.0 * 3600.0,
+        }
+    }
+}
+
+/// A loaded speech model and the settings it runs with. `Sync`: one engine serves
+/// every worker.
+pub struct Engine {
+    recogniser: Recogniser,
+    options: EngineOptions,
+    description: String,
+}
+
+impl Engine {
+    pub fn load(model_dir: &Path, options: EngineOptions) -> Result<Self, AnalysisError> {
+        let threads = options.threads.max(1);
+        let replicas = threads.min(2);
+        let recogniser = Recogniser::load(
+            model_dir,
+            RecogniserOptions {
+                replicas,
+                threads_per_replica: (threads / replicas).max(1),
+                beam_size: options.beam_size,
+            },
+        )?;
+        let model = model_dir.file_name().map_or_else(
+            || model_dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Ok(Self {
+            recogniser,
+            options,
+            description: format!(
+                "whisper {model} int8 beam {}; webrtc vad; yin f0",
+                options.beam_size.max(1)
+            ),
+        })
+    }
+
+    /// Model and pipeline, as stored next to each analysis.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Analyses `recording`. `progress` gets the share done (0–1) and returns `false` to
+    /// stop the analysis.
+    pub fn analyse(
+        &self,
+        recording: Recording,
+        progress: &(dyn Fn(f64) -> bool + Sync),
+    ) -> Result<Transcript, AnalysisError> {
+        if recording.channel_type == ChannelType::Monaural {
+            return Err(AnalysisError::Unsupported(
+                "MONAURAL recordings are not analysed yet (speaker separation is coming)".into(),
+            ));
+        }
+        let channels = self.decode(&recording)?;
+        let duration = channels[0].len() as f64 / f64::from(TARGET_RATE);
+        let speech: Vec<Vec<Span>> = channels
+            .iter()
+            .map(|c| speech_spans(c, VadSettings::default()))
+            .collect();
+        if speech.iter().all(Vec::is_empty) {
+            return Err(bad("no speech was found in the recording"));
+        }
+        let windows: Vec<Vec<Window>> = speech.iter().map(|s| windows(s, WINDOW_SECONDS)).collect();
+        let language = match &recording.language {
+            Language::Fixed(code) => code.clone(),
+            Language::Auto => self.detect_language(&channels, &windows)?,
+        };
+        let total = windows.iter().map(Vec::len).sum::<usize>().max(1);
+        let done = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let tick = || {
+            let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+            if !progress(n as f64 / total as f64) {
+                stop.store(true, Ordering::SeqCst);
+            }
+            !stop.load(Ordering::SeqCst)
+        };
+        let per_channel: Vec<Result<Vec<Utterance>, AnalysisError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = channels
+                .iter()
+                .zip(&windows)
+                .enumerate()
+                .map(|(speaker, (samples, windows))| {
+                    let (language, tick) = (&language, &tick);
+                    scope.spawn(move || self.transcribe(speaker, samples, windows, language, tick))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or(Err(AnalysisError::Engine(RecogniseError::Generate(
+                            "recognition crashed".into(),
+                        ))))
+                })
+                .collect()
+        });
+        let mut utterances = Vec::new();
+        for result in per_channel {
+            utterances.extend(result?);
+        }
+        utterances.sort_by(|a, b| a.start.total_cmp(&b.start));
+        let voice = |i: usize| {
+            pitch_stats(&channels[i], &speech[i]).map(|p| Voice {
+                f0_mean_hz: p.mean_hz,
+                f0_std_dev_hz: p.std_dev_hz,
+            })
+        };
+        Ok(Transcript {
+            format: TRANSCRIPT_FORMAT,
+            duration_seconds: duration,
+            language,
+            voices: [voice(0), voice(1)],
+            speech: [speech[0].clone(), speech[1].clone()],
+            utterances,
+            overlaps_estimated: false,
+        })
+    }
+
+    /// Two 16 kHz channels of the recording, or why there are none.
+    fn decode(&self, recording: &Recording) -> Result<Vec<Vec<f32>>, AnalysisError> {
+        let max_seconds = recording
+            .call_seconds
+            .map_or(self.options.max_recording_seconds, |s| s * 1.25 + 120.0)
+            .min(self.options.max_recording_seconds);
+        let limits = Limits {
+            max_seconds,
+            max_channels: 2,
+        };
+        let audio = decode(recording.audio.clone(), recording.declared, limits)
+            .map_err(|e| bad(&e.to_string()))?;
+        let seconds = audio.seconds();
+        if seconds < MIN_RECORDING_SECONDS {
+            return Err(bad(&format!("the recording is only {seconds:.1} s long")));
+        }
+        if let Some(call) = recording.call_seconds {
+            if call > 10.0 && seconds < call * MIN_SHARE_OF_CALL {
+                return Err(bad(&format!(
+                    "the recording lasts {seconds:.1} s but the call lasted {call:.1} s"
+                )));
+            }
+        }
+        if audio.channels.len() != 2 {
+            return Err(bad(&format!(
+                "the call is STEREO but the recording has {} channel(s)",
+                audio.channels.len()
+            )));
+        }
+        to_target_rate(&audio.channels, audio.sample_rate).map_err(|e| bad(&e.to_string()))
+    }
+
+    /// The language of the first window of the channel with the most speech.
+    fn detect_language(
+        &self,
+        channels: &[Vec<f32>],
+        windows: &[Vec<Window>],
+    ) -> Result<String, AnalysisError> {
+        let busiest = (0..channels.len())
+            .max_by(|a, b| {
+                let speech = |i: usize| windows[i].iter().map(Window::seconds).sum::<f64>();
+                speech(*a).total_cmp(&speech(*b))
+            })
+            .unwrap_or(0);
+        let Some(first) = windows[busiest].first() else {
+            return Ok("en".into());
+        };
+        let samples = first.samples(&channels[busiest], f64::from(TARGET_RATE));
+        Ok(self.recogniser.detect_language(&samples)?)
+    }
+
+    fn transcribe(
+        &self,
+        speaker: usize,
+        samples: &[f32],
+        windows: &[Window],
+        language: &str,
+        tick: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Vec<Utterance>, AnalysisError> {
+        let mut out = Vec::new();
+        for window in windows {
+            let audio = window.samples(samples, f64::from(TARGET_RATE));
+            for segment in self.recogniser.transcribe_chunk(&audio, 0.0, language)? {
+                let start = window.to_recording(segment.start, true);
+                let end = window.to_recording(segment.end, false).max(start);
+                out.push(Utterance {
+                    speaker,
+                    start,
+                    end,
+                    text: segment.text,
+                    words: Vec::new(),
+                });
+            }
+            if !tick() {
+                return Err(AnalysisError::Stopped);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn bad(cause: &str) -> AnalysisError {
+    AnalysisError::BadRecording(cause.to_string())
+}
