@@ -98,16 +98,21 @@ pub trait JobStore: Send + Sync {
         lease_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Option<Job>>;
-    /// Extends a held lease; `false` when the worker no longer holds the job.
+    /// Extends a held lease and records the call's progress (clamped to 100; `None` keeps
+    /// the stored value); `false` and nothing written when the worker no longer holds the job.
     async fn heartbeat_job(
         &self,
         id: JobId,
         worker: &str,
         lease_until: OffsetDateTime,
+        progress_percent: Option<u8>,
         now: OffsetDateTime,
     ) -> Result<bool>;
+    /// Marks the job done and its call `completed`, without storing an analysis (see
+    /// [`AnalysisStore::finish_analysis`] for that).
     async fn complete_job(&self, id: JobId, worker: &str, now: OffsetDateTime) -> Result<bool>;
-    /// Records a failure: queued again at `retry_at`, or dead when `None`.
+    /// Records a failure: queued again at `retry_at` (the call `queued`), or dead when
+    /// `None` (the call `failed` with `error` as its reason).
     async fn fail_job(
         &self,
         id: JobId,
@@ -119,9 +124,54 @@ pub trait JobStore: Send + Sync {
     async fn jobs_for_call(&self, call: CallId) -> Result<Vec<Job>>;
 }
 
+/// Analysis results and each company's analysis settings.
+#[async_trait]
+pub trait AnalysisStore: Send + Sync {
+    /// In one transaction: stores (or replaces, version + 1) the call's analysis, completes the job, sets the call `completed` (status_reason NULL, progress NULL). `false` and nothing written when `worker` no longer holds the running job.
+    async fn finish_analysis(
+        &self,
+        job: JobId,
+        worker: &str,
+        analysis: &NewAnalysis,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+    async fn analysis(&self, company: CompanyId, call: CallId) -> Result<Option<AnalysisRecord>>;
+    /// The analyses of those of `calls` that have one (for list pages), scoped to `company`.
+    async fn analyses_of(
+        &self,
+        company: CompanyId,
+        calls: &[CallId],
+    ) -> Result<Vec<AnalysisRecord>>;
+    /// A page of a company's analyses ordered by call id, after `after` (exclusive), for re-scoring them all.
+    async fn analyses_page(
+        &self,
+        company: CompanyId,
+        after: Option<CallId>,
+        limit: u32,
+    ) -> Result<Vec<AnalysisRecord>>;
+    /// Replaces `roles` and `report` when the stored version is still `expected_version` (optimistic: a concurrent change wins, `false` returned); version + 1.
+    async fn update_analysis(
+        &self,
+        company: CompanyId,
+        call: CallId,
+        expected_version: u32,
+        roles: &str,
+        report: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+    async fn analysis_settings(&self, company: CompanyId) -> Result<Option<String>>;
+    /// Fails with [`StorageError::NotFound`] when the company does not exist.
+    async fn set_analysis_settings(
+        &self,
+        company: CompanyId,
+        settings: &str,
+        now: OffsetDateTime,
+    ) -> Result<()>;
+}
+
 /// Everything the server needs from its database.
 #[async_trait]
-pub trait Store: AccountStore + WebhookUrlStore + CallStore + JobStore {
+pub trait Store: AccountStore + WebhookUrlStore + CallStore + JobStore + AnalysisStore {
     /// Cheap liveness check for `/health`.
     async fn ping(&self) -> Result<()>;
 }

@@ -70,6 +70,8 @@ pub struct CallRecord {
     pub status: CallStatus,
     pub status_reason: Option<String>,
     pub audio: Option<AudioInfo>,
+    /// 0..=100 while analysing; `None` in every other status.
+    pub progress_percent: Option<u8>,
     pub created_at: OffsetDateTime,
 }
 
@@ -160,4 +162,32 @@ pub struct Job {
     pub run_at: OffsetDateTime,
     pub lease_owner: Option<String>,
     pub last_error: Option<String>,
+}
+
+/// A finished analysis to store; the JSON documents are opaque to storage.
+#[derive(Clone, Debug)]
+pub struct NewAnalysis {
+    /// Model and pipeline description.
+    pub engine: String,
+    /// JSON: what was heard, role-free.
+    pub transcript: String,
+    /// JSON: which speaker is the user.
+    pub roles: String,
+    /// JSON: computed metrics.
+    pub report: String,
+}
+
+/// A call's stored analysis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnalysisRecord {
+    pub call_id: CallId,
+    pub company_id: CompanyId,
+    /// 1 when first stored, + 1 on every change; guards [`crate::AnalysisStore::update_analysis`].
+    pub version: u32,
+    pub engine: String,
+    pub transcript: String,
+    pub roles: String,
+    pub report: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
 }

@@ -1,7 +1,7 @@
 //! The storage contract, run against every backend (SQLite always, PostgreSQL in CI).
 
 use kiku_domain::call_data::parse_batch;
-use kiku_domain::{CallData, CallStatus, CompanyId};
+use kiku_domain::{CallData, CallId, CallStatus, CompanyId, JobId};
 use kiku_storage::test_support::test_databases;
 use kiku_storage::*;
 use serde_json::json;
@@ -50,11 +50,20 @@ where
     F: Fn(SqlStore) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    each_backend_with_url(|s, _| test(s)).await;
+}
+
+/// Like `each_backend`, also handing over the database URL for raw SQL.
+async fn each_backend_with_url<F, Fut>(test: F)
+where
+    F: Fn(SqlStore, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     for db in test_databases().await {
         let store = SqlStore::connect(&db.url)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", db.backend));
-        test(store.clone()).await;
+        test(store.clone(), db.url.clone()).await;
         store.close().await;
     }
 }
@@ -310,7 +319,7 @@ async fn audio_attaches_until_analysis_starts_and_jobs_lease() {
         );
         // w1 dies: after the lease, w2 takes the job over and w1 can no longer finish it.
         assert!(s
-            .heartbeat_job(job.id, "w1", t0() + Duration::minutes(6), t0())
+            .heartbeat_job(job.id, "w1", t0() + Duration::minutes(6), None, t0())
             .await
             .expect("hb"));
         let later = t0() + Duration::minutes(7);
@@ -395,10 +404,23 @@ async fn a_job_whose_worker_died_on_its_last_attempt_goes_dead() {
                 .expect("claim"),
             None
         );
+        let job = &s.jobs_for_call(id).await.expect("jobs")[0];
+        assert_eq!(job.state, JobState::Dead);
+        let target = s.upload_target(id).await.expect("q").expect("call");
+        let record = s
+            .call(target.company_id, id)
+            .await
+            .expect("q")
+            .expect("call");
         assert_eq!(
-            s.jobs_for_call(id).await.expect("jobs")[0].state,
-            JobState::Dead
+            (
+                record.status,
+                record.status_reason.as_deref(),
+                record.progress_percent
+            ),
+            (CallStatus::Failed, job.last_error.as_deref(), None)
         );
+        assert!(record.status_reason.is_some(), "the reason is shown");
     })
     .await;
 }
@@ -519,6 +541,411 @@ async fn racing_retries_and_uploads_never_duplicate() {
             1,
             "one analysis job"
         );
+    })
+    .await;
+}
+
+fn new_analysis(tag: &str) -> NewAnalysis {
+    NewAnalysis {
+        engine: format!("whisper {tag}"),
+        transcript: format!(r#"{{"heard":"{tag}"}}"#),
+        roles: r#"{"user":"left"}"#.into(),
+        report: format!(r#"{{"score":"{tag}"}}"#),
+    }
+}
+
+/// A company with `n` calls whose recordings are uploaded, so each has a queued job.
+async fn company_with_queued_calls(
+    s: &SqlStore,
+    email: &str,
+    n: usize,
+) -> (CompanyId, Vec<CallId>) {
+    let (company, _) = s
+        .create_company("C", admin(CompanyId::new(), email))
+        .await
+        .expect("company");
+    let calls: Vec<CallData> = (0..n)
+        .map(|i| call(&format!("c{i}"), "2024-01-01T00:00:00Z", "AUTOMATIC_RECORD"))
+        .collect();
+    let mut ids = Vec::new();
+    for stored in s
+        .ingest_calls(company.id, &calls, t0())
+        .await
+        .expect("ingest")
+    {
+        let audio = NewAudio {
+            key: format!("k-{}", stored.id),
+            bytes: 1,
+        };
+        s.attach_audio(stored.id, audio, t0())
+            .await
+            .expect("attach");
+        ids.push(stored.id);
+    }
+    (company.id, ids)
+}
+
+/// Claims and finishes every ready job, as a worker would.
+async fn analyse_all(s: &SqlStore) {
+    let lease = t0() + Duration::minutes(5);
+    while let Some(job) = s.claim_job("w", lease, t0()).await.expect("claim") {
+        let done = s
+            .finish_analysis(job.id, "w", &new_analysis(&job.call_id.to_string()), t0())
+            .await
+            .expect("finish");
+        assert!(done);
+    }
+}
+
+async fn call_record(s: &SqlStore, company: CompanyId, id: CallId) -> CallRecord {
+    s.call(company, id).await.expect("q").expect("call exists")
+}
+
+/// Queues a finished job again, standing in for a re-analysis request (no API yet).
+async fn requeue(url: &str, job: JobId) {
+    let raw = sqlx::AnyPool::connect(url).await.expect("raw connection");
+    sqlx::query("UPDATE jobs SET state = 'queued', attempts = 0 WHERE id = $1")
+        .bind(job.to_string())
+        .execute(&raw)
+        .await
+        .expect("requeue");
+    raw.close().await;
+}
+
+#[tokio::test]
+async fn finishing_an_analysis_stores_it_and_completes_the_call_once() {
+    each_backend_with_url(|s, url| async move {
+        let (company, ids) = company_with_queued_calls(&s, "a@a.example", 1).await;
+        let id = ids[0];
+        let job = s
+            .claim_job("w1", t0() + Duration::minutes(5), t0())
+            .await
+            .expect("claim")
+            .expect("a job");
+        // w1 stalls past its lease and w2 takes over: w1's result is refused, untouched.
+        let later = t0() + Duration::minutes(7);
+        let taken = s
+            .claim_job("w2", later + Duration::minutes(5), later)
+            .await
+            .expect("claim")
+            .expect("taken over");
+        assert_eq!(taken.id, job.id);
+        assert!(!s
+            .finish_analysis(job.id, "w1", &new_analysis("stale"), later)
+            .await
+            .expect("stale finish"));
+        assert_eq!(s.analysis(company, id).await.expect("q"), None);
+        assert_eq!(
+            call_record(&s, company, id).await.status,
+            CallStatus::Analysing
+        );
+        assert_eq!(
+            s.jobs_for_call(id).await.expect("jobs")[0]
+                .lease_owner
+                .as_deref(),
+            Some("w2")
+        );
+
+        assert!(s
+            .finish_analysis(job.id, "w2", &new_analysis("first"), later)
+            .await
+            .expect("finish"));
+        let first = s.analysis(company, id).await.expect("q").expect("stored");
+        assert_eq!(
+            first,
+            AnalysisRecord {
+                call_id: id,
+                company_id: company,
+                version: 1,
+                engine: "whisper first".into(),
+                transcript: r#"{"heard":"first"}"#.into(),
+                roles: r#"{"user":"left"}"#.into(),
+                report: r#"{"score":"first"}"#.into(),
+                created_at: later,
+                updated_at: later,
+            }
+        );
+        let record = call_record(&s, company, id).await;
+        assert_eq!(
+            (record.status, record.status_reason, record.progress_percent),
+            (CallStatus::Completed, None, None)
+        );
+        assert_eq!(
+            s.jobs_for_call(id).await.expect("jobs")[0].state,
+            JobState::Done
+        );
+        assert!(
+            !s.finish_analysis(job.id, "w2", &new_analysis("again"), later)
+                .await
+                .expect("finish a done job"),
+            "a done job cannot finish twice"
+        );
+
+        // Analysed again: the analysis is replaced and its version bumped.
+        requeue(&url, job.id).await;
+        let again = later + Duration::minutes(1);
+        let rerun = s
+            .claim_job("w3", again + Duration::minutes(5), again)
+            .await
+            .expect("claim")
+            .expect("requeued");
+        assert_eq!(
+            call_record(&s, company, id).await.status,
+            CallStatus::Analysing
+        );
+        assert!(s
+            .finish_analysis(rerun.id, "w3", &new_analysis("second"), again)
+            .await
+            .expect("finish"));
+        let second = s.analysis(company, id).await.expect("q").expect("stored");
+        assert_eq!(
+            (
+                second.version,
+                second.engine.as_str(),
+                second.transcript.as_str()
+            ),
+            (2, "whisper second", r#"{"heard":"second"}"#)
+        );
+        assert_eq!((second.created_at, second.updated_at), (later, again));
+        assert_eq!(
+            call_record(&s, company, id).await.status,
+            CallStatus::Completed
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn heartbeats_report_progress_on_the_call() {
+    each_backend(|s| async move {
+        let (company, ids) = company_with_queued_calls(&s, "a@a.example", 1).await;
+        let id = ids[0];
+        assert_eq!(call_record(&s, company, id).await.progress_percent, None);
+        let lease = t0() + Duration::minutes(5);
+        let job = s
+            .claim_job("w1", lease, t0())
+            .await
+            .expect("claim")
+            .expect("a job");
+        assert_eq!(call_record(&s, company, id).await.progress_percent, Some(0));
+        assert!(s
+            .heartbeat_job(job.id, "w1", lease, Some(40), t0())
+            .await
+            .expect("hb"));
+        assert_eq!(
+            call_record(&s, company, id).await.progress_percent,
+            Some(40)
+        );
+        // No news keeps the last progress; nonsense is clamped.
+        assert!(s
+            .heartbeat_job(job.id, "w1", lease, None, t0())
+            .await
+            .expect("hb"));
+        assert_eq!(
+            call_record(&s, company, id).await.progress_percent,
+            Some(40)
+        );
+        assert!(s
+            .heartbeat_job(job.id, "w1", lease, Some(250), t0())
+            .await
+            .expect("hb"));
+        assert_eq!(
+            call_record(&s, company, id).await.progress_percent,
+            Some(100)
+        );
+        // Another worker's heartbeat writes nothing.
+        assert!(!s
+            .heartbeat_job(job.id, "w2", lease, Some(7), t0())
+            .await
+            .expect("hb"));
+        assert_eq!(
+            call_record(&s, company, id).await.progress_percent,
+            Some(100)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_call_follows_its_failing_job() {
+    each_backend(|s| async move {
+        let (company, ids) = company_with_queued_calls(&s, "a@a.example", 1).await;
+        let id = ids[0];
+        let lease = t0() + Duration::minutes(5);
+        let job = s
+            .claim_job("w1", lease, t0())
+            .await
+            .expect("claim")
+            .expect("a job");
+        assert!(s
+            .heartbeat_job(job.id, "w1", lease, Some(30), t0())
+            .await
+            .expect("hb"));
+        assert!(!s
+            .fail_job(job.id, "w2", "not mine", None, t0())
+            .await
+            .expect("stale fail"));
+        assert_eq!(
+            call_record(&s, company, id).await.status,
+            CallStatus::Analysing
+        );
+        assert!(s
+            .fail_job(
+                job.id,
+                "w1",
+                "transient",
+                Some(t0() + Duration::minutes(1)),
+                t0()
+            )
+            .await
+            .expect("retry"));
+        let record = call_record(&s, company, id).await;
+        assert_eq!(
+            (record.status, record.status_reason, record.progress_percent),
+            (CallStatus::Queued, None, None)
+        );
+        let retry = t0() + Duration::minutes(2);
+        let job = s
+            .claim_job("w1", retry + Duration::minutes(5), retry)
+            .await
+            .expect("claim")
+            .expect("retried");
+        assert_eq!(call_record(&s, company, id).await.progress_percent, Some(0));
+        assert!(s
+            .fail_job(job.id, "w1", "bad audio", None, retry)
+            .await
+            .expect("dead"));
+        let record = call_record(&s, company, id).await;
+        assert_eq!(
+            (
+                record.status,
+                record.status_reason.as_deref(),
+                record.progress_percent
+            ),
+            (CallStatus::Failed, Some("bad audio"), None)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn analyses_are_listed_and_paged_within_their_company() {
+    each_backend(|s| async move {
+        let (a, a_calls) = company_with_queued_calls(&s, "a@a.example", 5).await;
+        let (b, b_calls) = company_with_queued_calls(&s, "b@b.example", 2).await;
+        analyse_all(&s).await;
+        // One more call of A without a recording, so without an analysis.
+        let pending = s
+            .ingest_calls(
+                a,
+                &[call("pending", "2024-01-01T00:00:00Z", "AUTOMATIC_RECORD")],
+                t0(),
+            )
+            .await
+            .expect("ingest")[0]
+            .id;
+
+        let mut asked = a_calls.clone();
+        asked.extend([pending, b_calls[0], CallId::new(), a_calls[0]]);
+        let mut got: Vec<CallId> = s
+            .analyses_of(a, &asked)
+            .await
+            .expect("of")
+            .iter()
+            .map(|r| r.call_id)
+            .collect();
+        got.sort();
+        let mut expected = a_calls.clone();
+        expected.sort();
+        assert_eq!(got, expected, "A's analysed calls, once each, none of B's");
+        assert!(s.analyses_of(b, &a_calls).await.expect("of").is_empty());
+        assert!(s.analyses_of(a, &[]).await.expect("of").is_empty());
+        assert_eq!(s.analysis(b, a_calls[0]).await.expect("q"), None);
+        let own = s.analysis(a, a_calls[0]).await.expect("q").expect("own");
+        assert_eq!(own.report, format!(r#"{{"score":"{}"}}"#, a_calls[0]));
+
+        let mut paged = Vec::new();
+        let mut after = None;
+        loop {
+            let page = s.analyses_page(a, after, 2).await.expect("page");
+            assert!(page.len() <= 2);
+            let Some(last) = page.last() else { break };
+            after = Some(last.call_id);
+            assert!(page.iter().all(|r| r.company_id == a));
+            paged.extend(page.iter().map(|r| r.call_id));
+        }
+        assert_eq!(paged, expected, "every analysis once, in call id order");
+        let b_page = s.analyses_page(b, None, 10).await.expect("page");
+        assert_eq!(b_page.len(), 2);
+        assert!(b_page.iter().all(|r| r.company_id == b));
+        assert!(s.analyses_page(a, None, 0).await.expect("page").is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn analysis_updates_are_optimistic() {
+    each_backend(|s| async move {
+        let (a, ids) = company_with_queued_calls(&s, "a@a.example", 1).await;
+        let (b, _) = company_with_queued_calls(&s, "b@b.example", 0).await;
+        analyse_all(&s).await;
+        let id = ids[0];
+        let later = t0() + Duration::hours(1);
+        let swapped = r#"{"user":"right"}"#;
+        assert!(!s
+            .update_analysis(b, id, 1, swapped, "{}", later)
+            .await
+            .expect("other company"));
+        assert!(!s
+            .update_analysis(a, CallId::new(), 1, swapped, "{}", later)
+            .await
+            .expect("no such call"));
+        assert!(s
+            .update_analysis(a, id, 1, swapped, r#"{"score":1}"#, later)
+            .await
+            .expect("update"));
+        // A second writer that read version 1 loses.
+        assert!(!s
+            .update_analysis(a, id, 1, r#"{"user":"left"}"#, r#"{"score":2}"#, later)
+            .await
+            .expect("conflict"));
+        let stored = s.analysis(a, id).await.expect("q").expect("stored");
+        assert_eq!(
+            (
+                stored.version,
+                stored.roles.as_str(),
+                stored.report.as_str(),
+                stored.updated_at
+            ),
+            (2, swapped, r#"{"score":1}"#, later)
+        );
+        assert_eq!(stored.transcript, format!(r#"{{"heard":"{id}"}}"#));
+        assert_eq!(stored.created_at, t0());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn analysis_settings_round_trip_per_company() {
+    each_backend(|s| async move {
+        let (a, _) = company_with_queued_calls(&s, "a@a.example", 0).await;
+        let (b, _) = company_with_queued_calls(&s, "b@b.example", 0).await;
+        assert_eq!(s.analysis_settings(a).await.expect("q"), None);
+        s.set_analysis_settings(a, r#"{"fillers":["um"]}"#, t0())
+            .await
+            .expect("set");
+        s.set_analysis_settings(a, r#"{"fillers":["eh"]}"#, t0())
+            .await
+            .expect("overwrite");
+        assert_eq!(
+            s.analysis_settings(a).await.expect("q").as_deref(),
+            Some(r#"{"fillers":["eh"]}"#)
+        );
+        assert_eq!(s.analysis_settings(b).await.expect("q"), None);
+        assert!(matches!(
+            s.set_analysis_settings(CompanyId::new(), "{}", t0()).await,
+            Err(StorageError::NotFound(_))
+        ));
     })
     .await;
 }

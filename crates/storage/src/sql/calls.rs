@@ -15,7 +15,7 @@ use crate::{
 };
 
 const CALL_COLUMNS: &str =
-    "id, company_id, call_data, status, status_reason, audio_key, audio_bytes, audio_uploaded_at_ms, created_at_ms";
+    "id, company_id, call_data, status, status_reason, audio_key, audio_bytes, audio_uploaded_at_ms, progress_percent, created_at_ms";
 
 pub(super) fn status_of(row: &AnyRow) -> Result<CallStatus> {
     let text: String = row.try_get("status")?;
@@ -39,6 +39,13 @@ fn call_from_row(row: &AnyRow) -> Result<CallRecord> {
         }),
         None => None,
     };
+    let progress_percent = match row.try_get::<Option<i64>, _>("progress_percent")? {
+        Some(p) => Some(
+            u8::try_from(p)
+                .map_err(|_| StorageError::corrupt(format!("progress_percent = {p}")))?,
+        ),
+        None => None,
+    };
     Ok(CallRecord {
         id: parsed(row, "id")?,
         company_id: parsed(row, "company_id")?,
@@ -46,6 +53,7 @@ fn call_from_row(row: &AnyRow) -> Result<CallRecord> {
         status: status_of(row)?,
         status_reason: row.try_get("status_reason")?,
         audio,
+        progress_percent,
         created_at: from_ms(row.try_get("created_at_ms")?)?,
     })
 }

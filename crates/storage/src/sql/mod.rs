@@ -2,6 +2,7 @@
 //! sqlx's `Any` driver. Only job claiming differs by dialect.
 
 mod accounts;
+mod analyses;
 mod calls;
 mod group_commit;
 mod ingest;
@@ -141,4 +142,9 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
 /// True when a database error is a unique-constraint violation.
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// True when a database error is a foreign-key violation (a referenced row is missing).
+pub(crate) fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_foreign_key_violation())
 }
