@@ -78,7 +78,15 @@ pub fn decode(
     declared: AudioFileType,
     limits: Limits,
 ) -> Result<DecodedAudio, DecodeError> {
-    catch_unwind(AssertUnwindSafe(|| decode_inner(bytes, declared, limits)))
+    catch_unwind(AssertUnwindSafe(|| {
+        decode_inner(bytes, Some(declared), limits)
+    }))
+    .unwrap_or(Err(DecodeError::DecoderPanicked))
+}
+
+/// Decodes `bytes` of whatever supported format they hold (a local file has no declaration).
+pub fn decode_any(bytes: Vec<u8>, limits: Limits) -> Result<DecodedAudio, DecodeError> {
+    catch_unwind(AssertUnwindSafe(|| decode_inner(bytes, None, limits)))
         .unwrap_or(Err(DecodeError::DecoderPanicked))
 }
 
@@ -93,7 +101,7 @@ fn family(short_name: &str) -> Option<AudioFileType> {
 
 fn decode_inner(
     bytes: Vec<u8>,
-    declared: AudioFileType,
+    declared: Option<AudioFileType>,
     limits: Limits,
 ) -> Result<DecodedAudio, DecodeError> {
     let source = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
@@ -108,7 +116,7 @@ fn decode_inner(
         .map_err(|_| DecodeError::Unrecognised)?;
     let short_name = format.format_info().short_name;
     let detected = family(short_name).ok_or(DecodeError::Unrecognised)?;
-    if detected != declared {
+    if let Some(declared) = declared.filter(|d| *d != detected) {
         return Err(DecodeError::WrongFormat {
             declared,
             detected: detected.as_str().to_string(),

@@ -11,7 +11,7 @@ use kiku_domain::metrics::Span;
 use kiku_domain::{AudioFileType, ChannelType};
 
 use crate::chunks::{windows, Window};
-use crate::decode::{decode, Limits};
+use crate::decode::{decode, decode_any, Limits};
 use crate::pitch::pitch_stats;
 use crate::recognise::{RecogniseError, Recogniser, RecogniserOptions};
 use crate::resample::{to_target_rate, TARGET_RATE};
@@ -52,7 +52,8 @@ impl AnalysisError {
 #[derive(Clone, Debug)]
 pub struct Recording {
     pub audio: Vec<u8>,
-    pub declared: AudioFileType,
+    /// The type the PBX declared; `None` accepts any supported format.
+    pub declared: Option<AudioFileType>,
     pub channel_type: ChannelType,
     /// How long the call lasted by its call data, when known.
     pub call_seconds: Option<f64>,
@@ -125,12 +126,19 @@ impl Engine {
         recording: Recording,
         progress: &(dyn Fn(f64) -> bool + Sync),
     ) -> Result<Transcript, AnalysisError> {
-        if recording.channel_type == ChannelType::Monaural {
+        let Recording {
+            audio,
+            declared,
+            channel_type,
+            call_seconds,
+            language,
+        } = recording;
+        if channel_type == ChannelType::Monaural {
             return Err(AnalysisError::Unsupported(
                 "MONAURAL recordings are not analysed yet (speaker separation is coming)".into(),
             ));
         }
-        let channels = self.decode(&recording)?;
+        let channels = self.decode(audio, declared, call_seconds)?;
         let duration = channels[0].len() as f64 / f64::from(TARGET_RATE);
         let speech: Vec<Vec<Span>> = channels
             .iter()
@@ -140,7 +148,7 @@ impl Engine {
             return Err(bad("no speech was found in the recording"));
         }
         let windows: Vec<Vec<Window>> = speech.iter().map(|s| windows(s, WINDOW_SECONDS)).collect();
-        let language = match &recording.language {
+        let language = match &language {
             Language::Fixed(code) => code.clone(),
             Language::Auto => self.detect_language(&channels, &windows)?,
         };
@@ -197,22 +205,29 @@ impl Engine {
     }
 
     /// Two 16 kHz channels of the recording, or why there are none.
-    fn decode(&self, recording: &Recording) -> Result<Vec<Vec<f32>>, AnalysisError> {
-        let max_seconds = recording
-            .call_seconds
+    fn decode(
+        &self,
+        audio: Vec<u8>,
+        declared: Option<AudioFileType>,
+        call_seconds: Option<f64>,
+    ) -> Result<Vec<Vec<f32>>, AnalysisError> {
+        let max_seconds = call_seconds
             .map_or(self.options.max_recording_seconds, |s| s * 1.25 + 120.0)
             .min(self.options.max_recording_seconds);
         let limits = Limits {
             max_seconds,
             max_channels: 2,
         };
-        let audio = decode(recording.audio.clone(), recording.declared, limits)
-            .map_err(|e| bad(&e.to_string()))?;
+        let audio = match declared {
+            Some(declared) => decode(audio, declared, limits),
+            None => decode_any(audio, limits),
+        }
+        .map_err(|e| bad(&e.to_string()))?;
         let seconds = audio.seconds();
         if seconds < MIN_RECORDING_SECONDS {
             return Err(bad(&format!("the recording is only {seconds:.1} s long")));
         }
-        if let Some(call) = recording.call_seconds {
+        if let Some(call) = call_seconds {
             if call > 10.0 && seconds < call * MIN_SHARE_OF_CALL {
                 return Err(bad(&format!(
                     "the recording lasts {seconds:.1} s but the call lasted {call:.1} s"

@@ -36,7 +36,7 @@ fn engine(model: &std::path::Path) -> Engine {
 fn recording(audio: Vec<u8>, declared: AudioFileType, call_seconds: Option<f64>) -> Recording {
     Recording {
         audio,
-        declared,
+        declared: Some(declared),
         channel_type: ChannelType::Stereo,
         call_seconds,
         language: Language::Auto,

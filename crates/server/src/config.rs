@@ -28,6 +28,19 @@ pub struct Config {
     pub session_hours: u32,
     /// `text` or `json`.
     pub log_format: String,
+    /// CTranslate2 Whisper model folder; defaults to `models/whisper-base` in `data_dir`
+    /// (where the run command installs it).
+    pub model_dir: Option<PathBuf>,
+    /// Calls analysed at once; 0 runs no analysis in this process.
+    pub analysis_workers: usize,
+    /// CPU threads each worker's recognition uses (split between the two channels).
+    pub analysis_threads: usize,
+    /// Beam width of the speech recogniser (1 = greedy, faster; 5 = faster-whisper's default).
+    pub beam_size: usize,
+    /// Recordings are never decoded past this length, in minutes.
+    pub max_recording_minutes: u32,
+    /// An analysis running longer than this is stopped and the call fails, in minutes.
+    pub analysis_timeout_minutes: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -64,6 +77,12 @@ impl Default for Config {
             signing_key: None,
             session_hours: 24 * 14,
             log_format: "text".into(),
+            model_dir: None,
+            analysis_workers: 1,
+            analysis_threads: std::thread::available_parallelism().map_or(2, usize::from),
+            beam_size: 5,
+            max_recording_minutes: 240,
+            analysis_timeout_minutes: 60,
         }
     }
 }
@@ -115,6 +134,20 @@ impl Config {
                 }
             }
         }
+        if self.analysis_threads == 0 || self.analysis_threads > 256 {
+            return Err("analysis_threads (KIKU_ANALYSIS_THREADS) must be 1 to 256".into());
+        }
+        if !(1..=10).contains(&self.beam_size) {
+            return Err("beam_size (KIKU_BEAM_SIZE) must be 1 to 10".into());
+        }
+        if self.max_recording_minutes == 0 || self.analysis_timeout_minutes == 0 {
+            return Err(
+                "max_recording_minutes and analysis_timeout_minutes must be positive".into(),
+            );
+        }
+        if self.analysis_workers > 64 {
+            return Err("analysis_workers (KIKU_ANALYSIS_WORKERS) must be at most 64".into());
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(format!(
                 "log_format (KIKU_LOG_FORMAT) must be text or json, got {:?}",
@@ -146,6 +179,21 @@ impl Config {
 
     pub fn audio_dir(&self) -> PathBuf {
         self.data_dir.join("audio")
+    }
+
+    pub fn model_dir(&self) -> PathBuf {
+        self.model_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("models").join("whisper-base"))
+    }
+
+    /// How the speech engine runs, from these settings.
+    pub fn engine_options(&self) -> kiku_analysis::pipeline::EngineOptions {
+        kiku_analysis::pipeline::EngineOptions {
+            threads: self.analysis_threads,
+            beam_size: self.beam_size,
+            max_recording_seconds: f64::from(self.max_recording_minutes) * 60.0,
+        }
     }
 
     pub fn signing_key_file(&self) -> PathBuf {

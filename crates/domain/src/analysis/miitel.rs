@@ -36,7 +36,11 @@ pub fn call_detail(
             .find(|p| p.role == role)
             .map(|p| participant_id(call, p.side).to_string())
     };
-    let number = |side: Side| data.participant(side).map(|p| p.number.clone());
+    let number = |side: Side| {
+        data.participant(side)
+            .map(|p| p.number.clone())
+            .filter(|n| !n.is_empty())
+    };
     let pairs = |spans: &[crate::metrics::Span]| -> Vec<[f64; 2]> {
         spans
             .iter()
@@ -169,7 +173,8 @@ fn participant_analysis(stats: &SpeakerReport, unit: &str) -> Value {
 /// Four decimals, as MiiTel's figures have.
 fn round(x: f64) -> f64 {
     if x.is_finite() {
-        (x * 10_000.0).round() / 10_000.0
+        // `+ 0.0` turns −0 (an empty sum) into 0.
+        (x * 10_000.0).round() / 10_000.0 + 0.0
     } else {
         0.0
     }

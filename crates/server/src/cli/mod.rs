@@ -2,6 +2,7 @@
 //! print `{"error": {"code", "message"}}` and exit with status 1.
 
 mod accounts;
+mod analyze;
 
 use std::process::ExitCode;
 
@@ -37,6 +38,8 @@ enum Command {
     /// The company's Incoming Webhook URL.
     #[command(subcommand, name = "webhook-url")]
     WebhookUrl(accounts::WebhookUrlCommand),
+    /// Analyse a local recording and print the call detail (no server or database needed).
+    Analyze(analyze::AnalyzeArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -45,6 +48,15 @@ pub fn main() -> ExitCode {
         Ok(config) => config,
         Err(message) => return fail("invalid_configuration", &message),
     };
+    if let Command::Analyze(args) = cli.command {
+        return match analyze::run(&config, args) {
+            Ok(out) => {
+                println!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(failure) => fail(failure.code, &failure.message),
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -74,7 +86,9 @@ pub fn main() -> ExitCode {
 
 async fn run(app: &App, command: Command) -> Result<Value, AppError> {
     match command {
-        Command::Serve => unreachable!("handled before opening the app"),
+        Command::Serve | Command::Analyze(_) => {
+            unreachable!("handled before opening the app")
+        }
         Command::Migrate => Ok(json!({"migrated": true})),
         Command::Company(c) => accounts::company(app, c).await,
         Command::User(c) => accounts::user(app, c).await,
