@@ -41,6 +41,9 @@ pub struct Config {
     pub max_recording_minutes: u32,
     /// An analysis running longer than this is stopped and the call fails, in minutes.
     pub analysis_timeout_minutes: u32,
+    /// A worker's hold on a job, renewed every third of it; a dead worker's job is taken
+    /// over this long after its last heartbeat. In seconds.
+    pub analysis_lease_seconds: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -83,6 +86,7 @@ impl Default for Config {
             beam_size: 5,
             max_recording_minutes: 240,
             analysis_timeout_minutes: 60,
+            analysis_lease_seconds: 60,
         }
     }
 }
@@ -145,6 +149,11 @@ impl Config {
                 "max_recording_minutes and analysis_timeout_minutes must be positive".into(),
             );
         }
+        if !(3..=3600).contains(&self.analysis_lease_seconds) {
+            return Err(
+                "analysis_lease_seconds (KIKU_ANALYSIS_LEASE_SECONDS) must be 3 to 3600".into(),
+            );
+        }
         if self.analysis_workers > 64 {
             return Err("analysis_workers (KIKU_ANALYSIS_WORKERS) must be at most 64".into());
         }
@@ -193,6 +202,14 @@ impl Config {
             threads: self.analysis_threads,
             beam_size: self.beam_size,
             max_recording_seconds: f64::from(self.max_recording_minutes) * 60.0,
+        }
+    }
+
+    pub fn worker_options(&self) -> crate::worker::WorkerOptions {
+        crate::worker::WorkerOptions {
+            lease: std::time::Duration::from_secs(u64::from(self.analysis_lease_seconds)),
+            poll: std::time::Duration::from_secs(1),
+            timeout: std::time::Duration::from_secs(u64::from(self.analysis_timeout_minutes) * 60),
         }
     }
 

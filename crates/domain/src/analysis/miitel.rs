@@ -91,16 +91,19 @@ pub fn call_detail(
             }))
         })
         .collect();
+    // One entry per occurrence, as MiiTel lists them.
     let keywords: Vec<Value> = report
         .keywords
         .iter()
         .filter_map(|k| {
-            Some(json!({
+            let entry = json!({
                 "starts_at": k.starts_at.max(0.0).floor() as u64,
                 "participant_id": id_of(k.role)?,
                 "value": k.keyword,
-            }))
+            });
+            Some(std::iter::repeat_n(entry, k.count))
         })
+        .flatten()
         .collect();
     json!({
         "id": call.to_string(),

@@ -2,6 +2,7 @@
 //! Handlers and CLI commands extract their input, call one of these, and map the result.
 
 pub mod accounts;
+pub mod analysis;
 mod error;
 pub mod ingest;
 pub mod secret_cache;

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::auth::CurrentUser;
 use super::{ApiError, AppState};
-use crate::app::AppError;
+use crate::app::{analysis, AppError};
 
 const MAX_PER_PAGE: u32 = 200;
 
@@ -35,11 +35,15 @@ pub struct CallHistoryOut {
     tags: Vec<String>,
     flags: Vec<&'static str>,
     audio: Option<Value>,
+    /// 0–100 while analysing.
+    progress_percent: Option<u8>,
+    /// The analysis as MiiTel's `call_analysis_completed` call detail, once completed.
+    analysis: Option<Value>,
     created_at: String,
 }
 
-impl From<CallRecord> for CallHistoryOut {
-    fn from(c: CallRecord) -> Self {
+impl CallHistoryOut {
+    fn new(c: CallRecord, analysis: Option<Value>) -> Self {
         let d = c.data;
         let mut flags = Vec::new();
         if d.stereo_channels_ambiguous() {
@@ -65,9 +69,27 @@ impl From<CallRecord> for CallHistoryOut {
             audio: c
                 .audio
                 .map(|a| json!({"bytes": a.bytes, "uploaded_at": datetime::format(a.uploaded_at)})),
+            progress_percent: c.progress_percent,
+            analysis,
             created_at: datetime::format(c.created_at),
         }
     }
+}
+
+/// Call histories with their analyses.
+async fn histories(
+    app: &AppState,
+    company: kiku_domain::CompanyId,
+    calls: Vec<CallRecord>,
+) -> Result<Vec<CallHistoryOut>, AppError> {
+    let mut details = analysis::details(app, company, &calls).await?;
+    Ok(calls
+        .into_iter()
+        .map(|c| {
+            let detail = details.remove(&c.id);
+            CallHistoryOut::new(c, detail)
+        })
+        .collect())
 }
 
 fn filter(query: &HashMap<String, String>) -> Result<CallFilter, AppError> {
@@ -120,7 +142,7 @@ pub async fn list(
     let Query(query) = query.map_err(|e| AppError::InvalidRequest(e.body_text()))?;
     let filter = filter(&query)?;
     let page = app.store.calls(me.company_id, &filter).await?;
-    let items: Vec<CallHistoryOut> = page.items.into_iter().map(CallHistoryOut::from).collect();
+    let items = histories(&app, me.company_id, page.items).await?;
     Ok(Json(
         json!({"items": items, "page": filter.page, "per_page": filter.per_page, "total": page.total}),
     ))
@@ -138,5 +160,6 @@ pub async fn detail(
         .call(me.company_id, id)
         .await?
         .ok_or_else(not_found)?;
-    Ok(Json(call.into()))
+    let mut out = histories(&app, me.company_id, vec![call]).await?;
+    out.pop().map(Json).ok_or_else(|| not_found().into())
 }

@@ -1,5 +1,6 @@
 //! The HTTP API: every route in one list; each resource's handlers in their own module.
 
+mod analysis_settings;
 mod auth;
 mod calls;
 mod error;
@@ -42,6 +43,10 @@ pub fn router(app: AppState) -> Router {
             get(settings::show)
                 .post(settings::create)
                 .delete(settings::delete),
+        )
+        .route(
+            "/api/v1/settings/analysis",
+            get(analysis_settings::show).put(analysis_settings::replace),
         )
         .route("/api/v1/calls", get(calls::list))
         .route("/api/v1/calls/{call_id}", get(calls::detail))

@@ -1,6 +1,7 @@
 //! Integration tests: the real server on a local port, over real HTTP, against SQLite and
 //! (in CI) PostgreSQL. One binary so the build links once.
 
+mod analysis;
 mod api;
 mod cli;
 mod support;

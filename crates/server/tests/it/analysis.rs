@@ -1,0 +1,288 @@
+//! Uploaded calls analysed by a real worker with the real model, seen through the HTTP API:
+//! the MiiTel-shaped detail, settings that re-score past calls, and refused recordings.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kiku::worker::{self, WorkerOptions};
+use kiku_analysis::pipeline::{Engine, EngineOptions};
+use kiku_analysis::testing::{stereo_call, SUPPORT_CALL, SUPPORT_VOICES};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::{call, servers, Tenant, TestServer};
+
+pub fn model_dir() -> Option<PathBuf> {
+    match std::env::var_os("KIKU_TEST_WHISPER_DIR") {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None if std::env::var("KIKU_TEST_REQUIRE_MODEL").as_deref() == Ok("1") => {
+            panic!("KIKU_TEST_REQUIRE_MODEL=1 but KIKU_TEST_WHISPER_DIR is not set")
+        }
+        None => {
+            eprintln!("skipped: set KIKU_TEST_WHISPER_DIR (scripts/test does)");
+            None
+        }
+    }
+}
+
+/// The generated support call as MP3 (uploads in tests are capped small), and its length.
+pub fn support_call_mp3(dir: &std::path::Path) -> (Vec<u8>, f64) {
+    let call = stereo_call(dir, SUPPORT_VOICES, SUPPORT_CALL, 1.0).expect("generated call");
+    let wav = dir.join("call.wav");
+    let mp3 = dir.join("call.mp3");
+    std::fs::write(&wav, &call.wav).expect("write");
+    let status = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(&wav)
+        .args(["-b:a", "48k"])
+        .arg(&mp3)
+        .status()
+        .expect("ffmpeg (scripts/setup installs it)");
+    assert!(status.success());
+    (std::fs::read(mp3).expect("mp3"), call.seconds)
+}
+
+/// Call data for a recording of `seconds`, with the user `agent` on the left (FROM).
+fn call_data(id: &str, file_type: &str, seconds: f64, agent: &str) -> Value {
+    let mut c = call(id, "OUTGOING_CALL", true, Some(agent), None);
+    c["audio_file_type"] = json!(file_type);
+    c["call_starts_at"] = json!("2026-01-05T10:00:00+09:00");
+    c["call_answered_at"] = json!("2026-01-05T10:00:00+09:00");
+    let ends = time::OffsetDateTime::parse(
+        "2026-01-05T01:00:00Z",
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("t")
+        + time::Duration::seconds_f64(seconds.ceil());
+    c["call_ends_at"] = json!(ends
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format"));
+    c
+}
+
+async fn ingest_and_upload(s: &TestServer, t: &Tenant, data: Value, audio: Vec<u8>) -> String {
+    let id = data["call_data_id"].as_str().expect("id").to_string();
+    let (status, body) = s
+        .post_calls(&t.webhook, &json!({ "call_data": [data] }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let entry = &body["audio_upload_urls"][0][&id];
+    let url = entry["url"].as_str().expect("url");
+    let (status, body) = s.send(s.http.put(url).body(audio)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    entry["call_id"].as_str().expect("call id").to_string()
+}
+
+/// Polls the call until analysis ends; returns its history.
+async fn wait_for_analysis(s: &TestServer, t: &Tenant, call_id: &str) -> Value {
+    for _ in 0..600 {
+        let (status, body) = s
+            .get(&format!("/api/v1/calls/{call_id}"), &t.admin_token)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if matches!(body["status"].as_str(), Some("completed" | "failed")) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!(
+        "{}: analysis of {call_id} did not end in 5 minutes",
+        s.backend
+    );
+}
+
+/// The product's rule with wide bounds (a 25 s test call scores below 0) and `points`
+/// per "router".
+fn rule(points: f64) -> Value {
+    json!({
+        "base": 50, "duration_points": [[0, 0], [5, 30], [10, 50], [20, 50], [30, 30], [40, 0], [50, -10], [60, -20]],
+        "talk_ratio_weight": -1, "talk_ratio_target_percent": 40,
+        "overlap_per_minute_weight": -10, "silence_per_minute_weight": -10,
+        "keyword_points": [["router", points]], "min": -1000, "max": 1000
+    })
+}
+
+fn start_worker(s: &TestServer, engine: Arc<Engine>) -> tokio::sync::watch::Sender<bool> {
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let options = WorkerOptions {
+        lease: Duration::from_secs(30),
+        poll: Duration::from_millis(200),
+        timeout: Duration::from_secs(600),
+    };
+    worker::start(s.app.clone(), engine, 1, options, shutdown);
+    stop
+}
+
+fn engine(model: &std::path::Path) -> Arc<Engine> {
+    let options = EngineOptions {
+        threads: 2,
+        beam_size: 1,
+        ..Default::default()
+    };
+    Arc::new(Engine::load(model, options).expect("model"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_stereo_call_is_analysed_and_rescored_when_settings_change() {
+    let Some(model) = model_dir() else { return };
+    let dir = tempfile::tempdir().expect("dir");
+    let (mp3, seconds) = support_call_mp3(dir.path());
+    let engine = engine(&model);
+    for s in servers().await {
+        let t = s.tenant("acme").await;
+        let agent = s.user(&t, "daniel@acme.example", true).await;
+        let (status, body) = s
+            .send(
+                s.http
+                    .put(s.url("/api/v1/settings/analysis"))
+                    .bearer_auth(&t.admin_token)
+                    .json(&json!({"language": "auto", "keywords": ["router", "refund"], "score_rule": rule(0.0)})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let _stop = start_worker(&s, engine.clone());
+        let call_id =
+            ingest_and_upload(&s, &t, call_data("c1", "mp3", seconds, &agent), mp3.clone()).await;
+        let history = wait_for_analysis(&s, &t, &call_id).await;
+        assert_eq!(history["status"], "completed", "{}: {history:#}", s.backend);
+        let a = &history["analysis"];
+        assert_eq!(a["id"], call_id.as_str());
+        assert_eq!(a["call_type"], "OUTGOING_CALL");
+        assert_eq!(a["analysis"]["language"], "en");
+        assert_eq!(a["analysis"]["silence_count"], 1, "{a:#}");
+        assert_eq!(a["analysis"]["overlap_count"], 1, "{a:#}");
+        let tlr = a["analysis"]["tlr"].as_f64().expect("tlr");
+        assert!((0.5..0.8).contains(&tlr), "the agent talks most: {tlr}");
+        let user = &a["participants"][0];
+        assert_eq!(
+            (user["from_to"].as_str(), user["role"].as_str()),
+            (Some("FROM"), Some("user"))
+        );
+        assert_eq!(user["login_id"], "daniel@acme.example");
+        assert_eq!(a["participants"][1]["role"], "customer");
+        let user_phrases = a["phrases"]
+            .as_array()
+            .expect("phrases")
+            .iter()
+            .find(|p| p["participant_id"] == user["id"])
+            .expect("user phrases");
+        let said: String = user_phrases["raw"]
+            .as_array()
+            .expect("raw")
+            .iter()
+            .filter_map(|p| p["phrase"].as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
+        assert!(
+            said.contains("router") && said.contains("account"),
+            "{said}"
+        );
+        let keywords: Vec<&str> = a["keywords"]
+            .as_array()
+            .expect("keywords")
+            .iter()
+            .filter_map(|k| k["value"].as_str())
+            .collect();
+        assert_eq!(keywords, ["router", "router"], "said twice by the agent");
+        assert!(a["speech_recognition"]["raw"]
+            .as_str()
+            .expect("raw")
+            .starts_with("0:00 (User) Hello"));
+        let before = a["analysis"]["score"].as_f64().expect("score");
+
+        // A rule worth 10 points per "router" re-scores the stored call.
+        let (status, body) = s
+            .send(
+                s.http
+                    .put(s.url("/api/v1/settings/analysis"))
+                    .bearer_auth(&t.admin_token)
+                    .json(&json!({
+                        "keywords": ["router"], "score_rule": rule(10.0)
+                    })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["rescored_calls"], 1);
+        let (_, after) = s
+            .get(&format!("/api/v1/calls/{call_id}"), &t.admin_token)
+            .await;
+        let rescored = after["analysis"]["analysis"]["score"]
+            .as_f64()
+            .expect("score");
+        let expected = before + 20.0;
+        assert!(
+            (rescored - expected).abs() < 1e-3,
+            "{}: {before} → {rescored}",
+            s.backend
+        );
+
+        // Listing shows the same detail; bad settings are refused with a reason.
+        let (_, list) = s
+            .get("/api/v1/calls?status=completed", &t.admin_token)
+            .await;
+        assert_eq!(
+            list["items"][0]["analysis"]["analysis"]["score"],
+            after["analysis"]["analysis"]["score"]
+        );
+        let (status, body) = s
+            .send(
+                s.http
+                    .put(s.url("/api/v1/settings/analysis"))
+                    .bearer_auth(&t.admin_token)
+                    .json(&json!({
+                        "keywords": ["   "]
+                    })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_recordings_fail_with_their_cause_and_the_server_carries_on() {
+    let Some(model) = model_dir() else { return };
+    let dir = tempfile::tempdir().expect("dir");
+    let (mp3, seconds) = support_call_mp3(dir.path());
+    let engine = engine(&model);
+    for s in servers().await {
+        let t = s.tenant("acme").await;
+        let agent = s.user(&t, "daniel@acme.example", true).await;
+        let _stop = start_worker(&s, engine.clone());
+        let garbage: Vec<u8> = (0..50_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let cases = [
+            ("garbage", "wav", garbage, "not a recognised audio format"),
+            (
+                "mp3-as-wav",
+                "wav",
+                mp3.clone(),
+                "the file is mp3, not the declared wav",
+            ),
+            (
+                "cut",
+                "mp3",
+                mp3[..mp3.len() / 4].to_vec(),
+                "but the call lasted",
+            ),
+        ];
+        for (id, declared, audio, cause) in cases {
+            let call_id =
+                ingest_and_upload(&s, &t, call_data(id, declared, seconds, &agent), audio).await;
+            let history = wait_for_analysis(&s, &t, &call_id).await;
+            assert_eq!(history["status"], "failed", "{id}: {history:#}");
+            let message = history["status_message"].as_str().expect("message");
+            assert!(
+                message.starts_with("Failed to analyze data because the call duration is too short to analyze or there is a problem in the recording: ")
+                    && message.contains(cause),
+                "{id}: {message}"
+            );
+            assert_eq!(history["analysis"], Value::Null);
+        }
+        let (status, _) = s.send(s.http.get(s.url("/health"))).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+}
