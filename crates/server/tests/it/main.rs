@@ -5,5 +5,6 @@ mod analysis;
 mod api;
 mod cli;
 mod support;
+mod takeover;
 mod upload;
 mod webhook;
