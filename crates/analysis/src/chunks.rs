@@ -31,6 +31,16 @@ impl Window {
         out
     }
 
+    /// The recording's span holding window time `t` (the later one at a joint).
+    pub fn span_at(&self, t: f64) -> Span {
+        self.pieces
+            .iter()
+            .rev()
+            .find(|(_, at)| t >= *at)
+            .or(self.pieces.first())
+            .map_or(Span::new(t, t), |(span, _)| *span)
+    }
+
     /// The recording time of `t` seconds into the window. A time at a joint belongs to the
     /// later piece when `starting` (a segment begins there), to the earlier one otherwise.
     pub fn to_recording(&self, t: f64, starting: bool) -> f64 {
@@ -104,6 +114,8 @@ mod tests {
             "an end at the joint is the earlier turn"
         );
         assert_eq!(w[0].to_recording(8.0, false), 23.0);
+        assert_eq!(w[0].span_at(5.0), Span::new(20.0, 24.0));
+        assert_eq!(w[0].span_at(0.0), Span::new(2.0, 7.0));
         let samples: Vec<f32> = (0..16_000 * 30).map(|i| i as f32).collect();
         assert_eq!(w[0].samples(&samples, 16_000.0).len(), 16_000 * 9);
     }

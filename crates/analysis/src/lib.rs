@@ -12,3 +12,4 @@ pub mod resample;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod vad;
+pub mod words;

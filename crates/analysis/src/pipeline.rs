@@ -6,14 +6,16 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use kiku_domain::analysis::{Language, Transcript, Utterance, Voice, TRANSCRIPT_FORMAT};
+use kiku_domain::analysis::{
+    counts_characters, Language, Transcript, Utterance, Voice, Word, TRANSCRIPT_FORMAT,
+};
 use kiku_domain::metrics::Span;
 use kiku_domain::{AudioFileType, ChannelType};
 
 use crate::chunks::{windows, Window};
 use crate::decode::{decode, decode_any, Limits};
 use crate::pitch::pitch_stats;
-use crate::recognise::{RecogniseError, Recogniser, RecogniserOptions};
+use crate::recognise::{RecogniseError, Recogniser, RecogniserOptions, Segment};
 use crate::resample::{to_target_rate, TARGET_RATE};
 use crate::vad::{speech_spans, VadSettings};
 
@@ -274,15 +276,7 @@ impl Engine {
         for window in windows {
             let audio = window.samples(samples, f64::from(TARGET_RATE));
             for segment in self.recogniser.transcribe_chunk(&audio, 0.0, language)? {
-                let start = window.to_recording(segment.start, true);
-                let end = window.to_recording(segment.end, false).max(start);
-                out.push(Utterance {
-                    speaker,
-                    start,
-                    end,
-                    text: segment.text,
-                    words: Vec::new(),
-                });
+                out.extend(utterances(speaker, segment, window, language));
             }
             if !tick() {
                 return Err(AnalysisError::Stopped);
@@ -290,6 +284,62 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// Pauses longer than this between joined spans split a segment into two utterances.
+const TURN_GAP_SECONDS: f64 = 1.0;
+
+/// A recognised segment as utterances in recording time. Whisper may run one segment
+/// across a joint of the window; with word timings it is split there when the speaker
+/// paused for more than [`TURN_GAP_SECONDS`] (another party's turn lies in between).
+fn utterances(speaker: usize, segment: Segment, window: &Window, language: &str) -> Vec<Utterance> {
+    let start = window.to_recording(segment.start, true);
+    let end = window.to_recording(segment.end, false).max(start);
+    if segment.words.is_empty() {
+        return vec![Utterance {
+            speaker,
+            start,
+            end,
+            text: segment.text,
+            words: Vec::new(),
+        }];
+    }
+    let mut groups: Vec<(Span, Vec<Word>)> = Vec::new();
+    for w in segment.words {
+        let span = window.span_at(w.start);
+        let start = window.to_recording(w.start, true);
+        let word = Word {
+            start,
+            end: window.to_recording(w.end, false).clamp(start, span.end),
+            text: w.text,
+        };
+        match groups.last_mut() {
+            Some((last, words)) if span.start - last.end <= TURN_GAP_SECONDS => {
+                *last = Span::new(last.start, span.end.max(last.end));
+                words.push(word);
+            }
+            _ => groups.push((span, vec![word])),
+        }
+    }
+    let joiner = if counts_characters(language) { "" } else { " " };
+    groups
+        .into_iter()
+        .filter_map(|(_, words)| {
+            let first = words.first()?;
+            let last = words.last()?;
+            Some(Utterance {
+                speaker,
+                start: first.start,
+                end: last.end,
+                text: words
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(joiner),
+                words,
+            })
+        })
+        .collect()
 }
 
 fn bad(cause: &str) -> AnalysisError {

@@ -3,11 +3,14 @@
 //! tokens turned into segments. One call handles one chunk of at most 30 s.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 
 use ct2rs::sys::{ComputeType, Config, Device, StorageView, Whisper, WhisperOptions};
+use kiku_domain::analysis::counts_characters;
 
-use crate::log_mel::FrontEnd;
+use crate::log_mel::{FrontEnd, HOP};
+use crate::words;
 
 /// Whisper's window: 30 s at 16 kHz.
 pub const CHUNK_SAMPLES: usize = 480_000;
@@ -28,6 +31,8 @@ pub struct Segment {
     pub start: f64,
     pub end: f64,
     pub text: String,
+    /// Word timings from the model's alignment; empty when it gave none.
+    pub words: Vec<Segment>,
 }
 
 /// How the model runs.
@@ -54,6 +59,8 @@ pub struct Recogniser {
     whisper: Whisper,
     front_end: FrontEnd,
     bytes: HashMap<char, u8>,
+    /// Ids of the special tokens (`<|…|>`), for the alignment's prompt.
+    special_ids: HashMap<String, usize>,
     beam_size: usize,
 }
 
@@ -75,6 +82,7 @@ impl Recogniser {
             whisper,
             front_end: FrontEnd::new(),
             bytes: byte_decoder(),
+            special_ids: special_ids(dir),
             beam_size: options.beam_size.max(1),
         })
     }
@@ -140,6 +148,8 @@ impl Recogniser {
             Device::CPU,
         )
         .map_err(|e| RecogniseError::Generate(e.to_string()))?;
+        // Encoded once, for both decoding and word alignment.
+        let encoded = self.whisper.encode(&view, false).map_err(failed)?;
         let mut prompt = vec!["<|startoftranscript|>".to_string()];
         if self.whisper.is_multilingual() {
             prompt.push(format!("<|{language}|>"));
@@ -152,33 +162,127 @@ impl Recogniser {
         };
         let results = self
             .whisper
-            .generate(&view, &[prompt], &options)
-            .map_err(|e| RecogniseError::Generate(e.to_string()))?;
+            .generate(&encoded, &[prompt.clone()], &options)
+            .map_err(failed)?;
         let Some(result) = results.into_iter().next() else {
             return Ok(Vec::new());
         };
         if result.no_speech_prob > NO_SPEECH_THRESHOLD {
             return Ok(Vec::new());
         }
-        let chunk_seconds = samples.len().min(CHUNK_SAMPLES) as f64 / 16_000.0;
+        let content = samples.len().min(CHUNK_SAMPLES);
+        let chunk_seconds = content as f64 / 16_000.0;
         let tokens = result.sequences.into_iter().next().unwrap_or_default();
-        Ok(self.segments(&tokens, offset, chunk_seconds))
+        let ids = result.sequences_ids.into_iter().next().unwrap_or_default();
+        let mut segments = self.segments(&tokens, offset, chunk_seconds);
+        let words = self.words(&encoded, &prompt, &tokens, &ids, content / HOP, language);
+        for (segment, range) in &mut segments {
+            segment.words = words
+                .iter()
+                .filter(|(r, _)| range.contains(&r.start))
+                .map(|(_, w)| Segment {
+                    start: offset + w.start.min(chunk_seconds),
+                    end: offset + w.end.min(chunk_seconds),
+                    text: w.text.clone(),
+                    words: Vec::new(),
+                })
+                .collect();
+        }
+        Ok(segments.into_iter().map(|(s, _)| s).collect())
+    }
+
+    /// Word timings of the text tokens (ranges index the text tokens only), through the
+    /// model's cross-attention alignment. None when the model cannot align.
+    fn words(
+        &self,
+        encoded: &StorageView,
+        prompt: &[String],
+        tokens: &[String],
+        ids: &[usize],
+        frames: usize,
+        language: &str,
+    ) -> Vec<(Range<usize>, Segment)> {
+        let Some(start): Option<Vec<usize>> = prompt
+            .iter()
+            .map(|t| self.special_ids.get(t).copied())
+            .collect()
+        else {
+            return Vec::new();
+        };
+        let (text_ids, text_bytes): (Vec<usize>, Vec<Vec<u8>>) = tokens
+            .iter()
+            .zip(ids)
+            .filter(|(t, _)| !t.starts_with("<|"))
+            .map(|(t, id)| {
+                (
+                    *id,
+                    t.chars()
+                        .filter_map(|c| self.bytes.get(&c).copied())
+                        .collect(),
+                )
+            })
+            .unzip();
+        if text_ids.is_empty() {
+            return Vec::new();
+        }
+        let Ok(aligned) =
+            self.whisper
+                .align(encoded, &start, &[text_ids.clone()], &[frames.max(1)], 7)
+        else {
+            return Vec::new();
+        };
+        let Some(result) = aligned.into_iter().next() else {
+            return Vec::new();
+        };
+        let path: Vec<(usize, usize)> = result
+            .alignments
+            .iter()
+            .filter_map(|a| {
+                Some((
+                    usize::try_from(a.token_x).ok()?,
+                    usize::try_from(a.frame_x).ok()?,
+                ))
+            })
+            .collect();
+        let times = words::token_times(&path, text_ids.len());
+        words::group(&text_bytes, counts_characters(language))
+            .into_iter()
+            .map(|(range, text)| {
+                let segment = Segment {
+                    start: times[range.start],
+                    end: times[range.end].max(times[range.start]),
+                    text,
+                    words: Vec::new(),
+                };
+                (range, segment)
+            })
+            .collect()
     }
 
     /// Text between timestamp tokens becomes one segment; text without a closing timestamp
     /// ends at the chunk's end.
-    fn segments(&self, tokens: &[String], offset: f64, chunk_seconds: f64) -> Vec<Segment> {
+    /// Each segment comes with the range of text tokens (counted without specials) it holds.
+    fn segments(
+        &self,
+        tokens: &[String],
+        offset: f64,
+        chunk_seconds: f64,
+    ) -> Vec<(Segment, Range<usize>)> {
         let mut out = Vec::new();
         let mut start: Option<f64> = None;
         let mut text: Vec<u8> = Vec::new();
-        let mut flush = |start: f64, end: f64, text: &mut Vec<u8>| {
+        let mut seen = 0;
+        let mut first = 0;
+        let mut flush = |start: f64, end: f64, text: &mut Vec<u8>, range: Range<usize>| {
             let words = String::from_utf8_lossy(text).trim().to_string();
             if !words.is_empty() {
-                out.push(Segment {
+                let segment = Segment {
                     start: offset + start,
                     end: offset + end.min(chunk_seconds),
                     text: words,
-                });
+                    words: Vec::new(),
+                };
+                out.push((segment, range));
             }
             text.clear();
         };
@@ -190,20 +294,46 @@ impl Recogniser {
             {
                 match start {
                     Some(s) if !text.is_empty() => {
-                        flush(s, t, &mut text);
+                        flush(s, t, &mut text, first..seen);
                         start = None;
                     }
-                    _ => start = Some(t),
+                    _ => {
+                        start = Some(t);
+                        first = seen;
+                    }
                 }
             } else if !token.starts_with("<|") {
                 text.extend(token.chars().filter_map(|c| self.bytes.get(&c).copied()));
+                seen += 1;
             }
         }
         if let Some(s) = start {
-            flush(s, chunk_seconds, &mut text);
+            flush(s, chunk_seconds, &mut text, first..seen);
         }
         out
     }
+}
+
+fn failed(e: impl std::fmt::Display) -> RecogniseError {
+    RecogniseError::Generate(e.to_string())
+}
+
+/// Ids of the model's special tokens, from its vocabulary (`vocabulary.txt`, one token per
+/// line, or `vocabulary.json`, a list); empty when neither reads.
+fn special_ids(dir: &Path) -> HashMap<String, usize> {
+    let tokens: Vec<String> = match std::fs::read_to_string(dir.join("vocabulary.txt")) {
+        Ok(text) => text.lines().map(str::to_string).collect(),
+        Err(_) => std::fs::read_to_string(dir.join("vocabulary.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default(),
+    };
+    tokens
+        .into_iter()
+        .enumerate()
+        .filter(|(_, t)| t.starts_with("<|") && t.ends_with("|>"))
+        .map(|(id, t)| (t, id))
+        .collect()
 }
 
 /// GPT-2 byte-level BPE: the printable character standing for each byte in the vocabulary.

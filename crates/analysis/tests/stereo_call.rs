@@ -156,6 +156,35 @@ fn a_generated_stereo_call_is_transcribed_per_role_with_its_metrics() {
         0.0
     );
 
+    // Word timings: every utterance has them, in order, inside the utterance, spelling it;
+    // "goodbye" lies inside the last line as it was placed.
+    for u in &transcript.utterances {
+        assert!(!u.words.is_empty(), "{u:?}");
+        let spelled: Vec<&str> = u.words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(words(&spelled.join(" ")), words(&u.text));
+        assert!(
+            u.words.windows(2).all(|w| w[0].start <= w[1].start),
+            "{u:?}"
+        );
+        assert!(
+            u.words
+                .iter()
+                .all(|w| w.start >= u.start - 0.3 && w.end <= u.end + 0.3),
+            "{u:?}"
+        );
+    }
+    let goodbye = transcript
+        .utterances
+        .iter()
+        .flat_map(|u| &u.words)
+        .find(|w| w.text.to_lowercase().starts_with("goodbye"))
+        .expect("goodbye");
+    let last = *call.turns[1].last().expect("last line");
+    assert!(
+        goodbye.start >= last.start && goodbye.end <= last.end + 0.3,
+        "{goodbye:?} vs {last:?}"
+    );
+
     // The low voice is the user's.
     let (user_f0, customer_f0) = (
         r.user.f0_mean_hz.expect("f0"),

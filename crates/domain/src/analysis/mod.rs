@@ -18,6 +18,7 @@ pub use miitel::{call_detail, detail_parties, participant_id, DetailParty};
 pub use report::{report, KeywordHit, Phrase, Report, SpeakerReport};
 pub use roles::{company_side, speaker_of_channel, stereo_roles};
 pub use settings::{AnalysisSettings, Language};
+pub use text::counts_characters;
 
 /// Bumped when the transcript's meaning changes, so stored ones can be told apart.
 pub const TRANSCRIPT_FORMAT: u32 = 1;
