@@ -225,10 +225,13 @@ impl Recogniser {
         if text_ids.is_empty() {
             return Vec::new();
         }
-        let Ok(aligned) =
-            self.whisper
-                .align(encoded, &start, &[text_ids.clone()], &[frames.max(1)], 7)
-        else {
+        let Ok(aligned) = self.whisper.align(
+            encoded,
+            &start,
+            std::slice::from_ref(&text_ids),
+            &[frames.max(1)],
+            7,
+        ) else {
             return Vec::new();
         };
         let Some(result) = aligned.into_iter().next() else {
