@@ -221,3 +221,87 @@ async fn settings_come_from_defaults_then_file_then_environment() {
         "{err}"
     );
 }
+
+#[test]
+fn analyze_prints_the_call_detail_of_a_local_recording() {
+    let Some(model) = crate::analysis::model_dir() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let (mp3, _) = crate::analysis::support_call_mp3(dir.path());
+    let file = dir.path().join("call.mp3");
+    std::fs::write(&file, mp3).expect("write");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kiku"))
+            .arg("analyze")
+            .args(args)
+            .env("KIKU_DATA_DIR", dir.path())
+            .env("KIKU_BEAM_SIZE", "1")
+            .output()
+            .expect("run kiku");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let json: Value = serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|_| panic!("{args:?} printed non-JSON: {stdout}"));
+        (out.status.success(), json)
+    };
+    let model = model.display().to_string();
+    let path = file.display().to_string();
+    // The user on the right: roles follow the flag, whatever the voices.
+    let (ok, detail) = run(&[
+        &path,
+        "--model",
+        &model,
+        "--user-channel",
+        "right",
+        "--event-type",
+        "INCOMING_CALL",
+        "--keywords",
+        "router",
+    ]);
+    assert!(ok, "{detail}");
+    assert_eq!(detail["call_type"], "INCOMING_CALL");
+    let user = detail["participants"]
+        .as_array()
+        .expect("participants")
+        .iter()
+        .find(|p| p["role"] == "user")
+        .expect("user");
+    assert_eq!(
+        user["from_to"], "TO",
+        "incoming calls: the called party is the user"
+    );
+    assert_eq!(detail["analysis"]["silence_count"], 1);
+    assert_eq!(detail["analysis"]["overlap_count"], 1);
+    let tlr = detail["analysis"]["tlr"].as_f64().expect("tlr");
+    assert!(
+        (0.2..0.5).contains(&tlr),
+        "the customer (left) talks most: {tlr}"
+    );
+    assert!(detail["keywords"].as_array().is_some_and(|k| k.len() == 2));
+    assert!(detail["speech_recognition"]["raw"]
+        .as_str()
+        .expect("raw")
+        .starts_with("0:00 (Customer) Hello"));
+
+    let (ok, err) = run(&[&path, "--model", &model, "--mono"]);
+    assert!(!ok);
+    assert_eq!(err["error"]["code"], "unsupported");
+    let garbage = dir.path().join("garbage.wav");
+    std::fs::write(&garbage, b"RIFF0000WAVEnot really audio").expect("write");
+    let (ok, err) = run(&[&garbage.display().to_string(), "--model", &model]);
+    assert!(!ok);
+    assert_eq!(err["error"]["code"], "analysis_failed");
+    assert!(err["error"]["message"]
+        .as_str()
+        .expect("message")
+        .starts_with("Failed to analyze data"));
+    let (ok, err) = run(&[&path, "--model", "/nonexistent"]);
+    assert!(!ok);
+    assert_eq!(err["error"]["code"], "no_model");
+    let (ok, err) = run(&[&path, "--model", &model, "--event-type", "FAX"]);
+    assert!(!ok);
+    assert_eq!(err["error"]["code"], "invalid_request");
+    let (ok, err) = run(&["/nonexistent.wav", "--model", &model]);
+    assert!(!ok);
+    assert_eq!(err["error"]["code"], "unreadable_file");
+}
