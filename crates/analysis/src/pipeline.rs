@@ -178,9 +178,7 @@ impl Engine {
                 .into_iter()
                 .map(|h| {
                     h.join()
-                        .unwrap_or(Err(AnalysisError::Engine(RecogniseError::Generate(
-                            "recognition crashed".into(),
-                        ))))
+                        .unwrap_or_else(|_| Err(bad("the recogniser crashed on this recording")))
                 })
                 .collect()
         });

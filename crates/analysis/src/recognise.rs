@@ -92,11 +92,18 @@ impl Recogniser {
         self.whisper.is_multilingual()
     }
 
-    fn features(&self, samples: &[f32]) -> Result<(Vec<f32>, usize), RecogniseError> {
+    /// Whisper's encoder output for up to 30 s of `samples` (padded with silence).
+    fn encode(&self, samples: &[f32]) -> Result<StorageView<'static>, RecogniseError> {
         let mut window = samples[..samples.len().min(CHUNK_SAMPLES)].to_vec();
         window.resize(CHUNK_SAMPLES, 0.0);
-        let mel = self.front_end.compute(&window);
-        Ok((mel.values, mel.frames))
+        let mut mel = self.front_end.compute(&window);
+        let view = StorageView::new(
+            &[1, crate::log_mel::N_MELS, mel.frames],
+            &mut mel.values,
+            Device::CPU,
+        )
+        .map_err(failed)?;
+        self.whisper.encode(&view, false).map_err(failed)
     }
 
     /// The language spoken in up to 30 s of speech, as a Whisper code (`en`, `ja`, …):
@@ -105,16 +112,10 @@ impl Recogniser {
         if !self.whisper.is_multilingual() {
             return Ok("en".into());
         }
-        let (mut values, frames) = self.features(samples)?;
-        let view = StorageView::new(
-            &[1, crate::log_mel::N_MELS, frames],
-            &mut values,
-            Device::CPU,
-        )
-        .map_err(|e| RecogniseError::Generate(e.to_string()))?;
+        let encoded = self.encode(samples)?;
         let results = self
             .whisper
-            .detect_language(&view)
+            .detect_language(&encoded)
             .map_err(|e| RecogniseError::Generate(e.to_string()))?;
         // ct2rs keeps `DetectionResult`'s fields private; its Debug form is the only way
         // to read the best language token (`<|ja|>`), listed first.
@@ -141,15 +142,8 @@ impl Recogniser {
         offset: f64,
         language: &str,
     ) -> Result<Vec<Segment>, RecogniseError> {
-        let (mut values, frames) = self.features(samples)?;
-        let view = StorageView::new(
-            &[1, crate::log_mel::N_MELS, frames],
-            &mut values,
-            Device::CPU,
-        )
-        .map_err(|e| RecogniseError::Generate(e.to_string()))?;
         // Encoded once, for both decoding and word alignment.
-        let encoded = self.whisper.encode(&view, false).map_err(failed)?;
+        let encoded = self.encode(samples)?;
         let mut prompt = vec!["<|startoftranscript|>".to_string()];
         if self.whisper.is_multilingual() {
             prompt.push(format!("<|{language}|>"));

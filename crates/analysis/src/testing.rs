@@ -1,13 +1,28 @@
 //! Generated phone calls for tests and benchmarks (feature `test-support`): espeak-ng
 //! speaks a script in two voices, each on its own channel, at known times.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kiku_domain::metrics::Span;
 use kiku_domain::AudioFileType;
 
 use crate::decode::{decode, Limits};
+
+/// The speech model for tests (`KIKU_TEST_WHISPER_DIR`, installed by `scripts/test`);
+/// `None` (the test skips) when unset, unless `KIKU_TEST_REQUIRE_MODEL=1` makes that fail.
+pub fn test_model_dir() -> Option<PathBuf> {
+    match std::env::var_os("KIKU_TEST_WHISPER_DIR") {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None if std::env::var("KIKU_TEST_REQUIRE_MODEL").as_deref() == Ok("1") => {
+            panic!("KIKU_TEST_REQUIRE_MODEL=1 but KIKU_TEST_WHISPER_DIR is not set")
+        }
+        None => {
+            eprintln!("skipped: set KIKU_TEST_WHISPER_DIR (scripts/test does)");
+            None
+        }
+    }
+}
 
 /// One line of the script: who says it, and when — `gap` seconds after the previous
 /// line ended (negative: it starts before the other finishes, an overlap).

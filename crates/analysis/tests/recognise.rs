@@ -1,12 +1,12 @@
 //! Recognition with the real default model (installed by `scripts/test` and named by
 //! `KIKU_TEST_WHISPER_DIR`) on speech made with espeak-ng, through the whole front end.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use kiku_analysis::decode::{decode, Limits};
 use kiku_analysis::recognise::{Recogniser, RecogniserOptions};
 use kiku_analysis::resample::to_target_rate;
+use kiku_analysis::testing::test_model_dir;
 use kiku_analysis::vad::{speech_spans, VadSettings};
 use kiku_domain::AudioFileType;
 
@@ -15,19 +15,6 @@ fn options() -> RecogniserOptions {
         replicas: 1,
         threads_per_replica: 2,
         beam_size: 1,
-    }
-}
-
-fn model_dir() -> Option<PathBuf> {
-    match std::env::var_os("KIKU_TEST_WHISPER_DIR") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None if std::env::var("KIKU_TEST_REQUIRE_MODEL").as_deref() == Ok("1") => {
-            panic!("KIKU_TEST_REQUIRE_MODEL=1 but KIKU_TEST_WHISPER_DIR is not set")
-        }
-        None => {
-            eprintln!("skipped: set KIKU_TEST_WHISPER_DIR (scripts/test does)");
-            None
-        }
     }
 }
 
@@ -63,7 +50,9 @@ fn speech(dir: &std::path::Path, text: &str, lead_seconds: &str) -> Vec<f32> {
 
 #[test]
 fn transcribes_generated_english_speech_with_timestamps() {
-    let Some(model) = model_dir() else { return };
+    let Some(model) = test_model_dir() else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("dir");
     let samples = speech(
         dir.path(),
@@ -101,7 +90,9 @@ fn transcribes_generated_english_speech_with_timestamps() {
 
 #[test]
 fn silence_yields_no_text() {
-    let Some(model) = model_dir() else { return };
+    let Some(model) = test_model_dir() else {
+        return;
+    };
     let recogniser = Recogniser::load(&model, options()).expect("model");
     let silence = vec![0.0f32; 16_000 * 5];
     assert_eq!(

@@ -2,27 +2,14 @@
 //! through the report: words per role, silence and overlap positions, talk ratio, score.
 //! Plus every way a recording can be refused.
 
-use std::path::PathBuf;
-
 use kiku_analysis::pipeline::{AnalysisError, Engine, EngineOptions, Recording};
-use kiku_analysis::testing::{stereo_call, wav_16bit, SUPPORT_CALL, SUPPORT_VOICES};
+use kiku_analysis::testing::{
+    stereo_call, test_model_dir, wav_16bit, SUPPORT_CALL, SUPPORT_VOICES,
+};
 use kiku_domain::analysis::{report, AnalysisSettings, Language, Role, Roles};
 use kiku_domain::metrics::timeline::{intersect, merge, total};
 use kiku_domain::metrics::{ScoreRule, Span};
 use kiku_domain::{AudioFileType, ChannelType, Side};
-
-fn model_dir() -> Option<PathBuf> {
-    match std::env::var_os("KIKU_TEST_WHISPER_DIR") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None if std::env::var("KIKU_TEST_REQUIRE_MODEL").as_deref() == Ok("1") => {
-            panic!("KIKU_TEST_REQUIRE_MODEL=1 but KIKU_TEST_WHISPER_DIR is not set")
-        }
-        None => {
-            eprintln!("skipped: set KIKU_TEST_WHISPER_DIR (scripts/test does)");
-            None
-        }
-    }
-}
 
 fn engine(model: &std::path::Path) -> Engine {
     let options = EngineOptions {
@@ -77,7 +64,9 @@ fn close(a: Span, b: Span) -> bool {
 
 #[test]
 fn a_generated_stereo_call_is_transcribed_per_role_with_its_metrics() {
-    let Some(model) = model_dir() else { return };
+    let Some(model) = test_model_dir() else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("dir");
     let call = stereo_call(dir.path(), SUPPORT_VOICES, SUPPORT_CALL, 1.0).expect("generated call");
     let engine = engine(&model);
@@ -196,7 +185,9 @@ fn a_generated_stereo_call_is_transcribed_per_role_with_its_metrics() {
 
 #[test]
 fn every_unusable_recording_is_refused_with_its_cause() {
-    let Some(model) = model_dir() else { return };
+    let Some(model) = test_model_dir() else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("dir");
     let engine = engine(&model);
     let call = stereo_call(dir.path(), SUPPORT_VOICES, &SUPPORT_CALL[..2], 0.5).expect("call");
@@ -238,7 +229,9 @@ fn every_unusable_recording_is_refused_with_its_cause() {
 
 #[test]
 fn the_caller_can_stop_an_analysis() {
-    let Some(model) = model_dir() else { return };
+    let Some(model) = test_model_dir() else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("dir");
     let call = stereo_call(dir.path(), SUPPORT_VOICES, SUPPORT_CALL, 0.5).expect("call");
     let result = engine(&model).analyse(recording(call.wav, AudioFileType::Wav, None), &|_| false);

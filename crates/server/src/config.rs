@@ -33,7 +33,8 @@ pub struct Config {
     pub model_dir: Option<PathBuf>,
     /// Calls analysed at once; 0 runs no analysis in this process.
     pub analysis_workers: usize,
-    /// CPU threads each worker's recognition uses (split between the two channels).
+    /// CPU threads for speech recognition in this process, shared by all workers (one
+    /// engine; the two channels of a call run side by side).
     pub analysis_threads: usize,
     /// Beam width of the speech recogniser (1 = greedy, faster; 5 = faster-whisper's default).
     pub beam_size: usize,

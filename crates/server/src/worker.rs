@@ -125,13 +125,13 @@ impl Worker {
             - data.call_answered_at.unwrap_or(data.call_starts_at))
         .as_seconds_f64();
         let recording = Recording {
-            audio: bytes.to_vec(),
+            // No copy when the blob store hands over the only reference.
+            audio: Vec::from(bytes),
             declared: Some(data.audio_file_type),
             channel_type: data.audio_channel_type,
             call_seconds: (call_seconds > 0.0).then_some(call_seconds),
             language: settings.language.clone(),
         };
-        drop(bytes);
 
         let stop = Arc::new(Stop::default());
         let progress = Arc::new(AtomicU8::new(0));
@@ -173,8 +173,19 @@ impl Worker {
         }
         match outcome {
             Ok(Ok(transcript)) => {
+                // Settings read again: a change made while the call was analysed applies.
+                let settings = analysis::settings(&self.app, job.company_id).await?;
                 let roles = stereo_roles(data);
-                let report = report(&transcript, &roles, &settings);
+                let scored = tokio::task::spawn_blocking(move || {
+                    let report = report(&transcript, &roles, &settings);
+                    (transcript, roles, report)
+                })
+                .await;
+                let Ok((transcript, roles, report)) = scored else {
+                    return self
+                        .give_up(job, "the report crashed on this recording")
+                        .await;
+                };
                 let new = analysis::new_analysis(
                     self.engine.description(),
                     &transcript,
@@ -197,6 +208,10 @@ impl Worker {
                     &format!("the analysis took longer than {minutes} minutes"),
                 )
                 .await
+            }
+            Ok(Err(AnalysisError::Stopped)) if job.attempts >= job.max_attempts => {
+                self.give_up(job, "the server stopped during the last attempt")
+                    .await
             }
             Ok(Err(AnalysisError::Stopped)) => {
                 // Shutting down: back to the queue at once for the next process.

@@ -91,19 +91,16 @@ pub fn call_detail(
             }))
         })
         .collect();
-    // One entry per occurrence, as MiiTel lists them.
     let keywords: Vec<Value> = report
         .keywords
         .iter()
         .filter_map(|k| {
-            let entry = json!({
+            Some(json!({
                 "starts_at": k.starts_at.max(0.0).floor() as u64,
                 "participant_id": id_of(k.role)?,
                 "value": k.keyword,
-            });
-            Some(std::iter::repeat_n(entry, k.count))
+            }))
         })
-        .flatten()
         .collect();
     json!({
         "id": call.to_string(),
@@ -115,7 +112,8 @@ pub fn call_detail(
         "queueing_ends_at": null,
         "call_type": data.event_type.as_str(),
         "circuit_number": data.circuit_number,
-        "circuit_name": data.circuit_number,
+        // The PBX sends no circuit name.
+        "circuit_name": null,
         "from_number": number(Side::From),
         "to_number": number(Side::To),
         "previous_id": null,

@@ -19,13 +19,14 @@ pub fn speech_units(text: &str, by_characters: bool) -> usize {
     }
 }
 
-/// Case-insensitive occurrences of `keyword` in `text`. A keyword edge that is a letter
-/// or digit of a spaced script must meet a word boundary ("price" is not in "priceless").
-pub fn keyword_count(text: &str, keyword: &str) -> usize {
+/// Case-insensitive occurrences of `keyword` in `text`, as character offsets. A keyword
+/// edge that is a letter or digit of a spaced script must meet a word boundary ("price"
+/// is not in "priceless").
+pub fn keyword_offsets(text: &str, keyword: &str) -> Vec<usize> {
     let text = text.to_lowercase();
     let keyword = keyword.trim().to_lowercase();
     if keyword.is_empty() {
-        return 0;
+        return Vec::new();
     }
     let bounded = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
     let needs_start = bounded(keyword.chars().next());
@@ -36,7 +37,13 @@ pub fn keyword_count(text: &str, keyword: &str) -> usize {
             let after = text[at + keyword.len()..].chars().next();
             !((needs_start && bounded(before)) || (needs_end && bounded(after)))
         })
-        .count()
+        .map(|(at, _)| text[..at].chars().count())
+        .collect()
+}
+
+#[cfg(test)]
+fn keyword_count(text: &str, keyword: &str) -> usize {
+    keyword_offsets(text, keyword).len()
 }
 
 /// Content tokens for the summary: character bigrams where words are not spaced,

@@ -120,7 +120,7 @@ impl ScoreRule {
             .filter_map(|(word, hits)| {
                 self.keyword_points
                     .iter()
-                    .find(|(k, _)| k == word)
+                    .find(|(k, _)| k.to_lowercase() == word.to_lowercase())
                     .map(|(_, p)| p * *hits as f64)
             })
             .sum();

@@ -43,7 +43,15 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return fail("invalid_arguments", e.to_string().trim()),
+    };
     let config = match Config::load() {
         Ok(config) => config,
         Err(message) => return fail("invalid_configuration", &message),

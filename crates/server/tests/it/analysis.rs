@@ -1,31 +1,17 @@
 //! Uploaded calls analysed by a real worker with the real model, seen through the HTTP API:
 //! the MiiTel-shaped detail, settings that re-score past calls, and refused recordings.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use kiku::worker::{self, WorkerOptions};
 use kiku_analysis::pipeline::{Engine, EngineOptions};
-use kiku_analysis::testing::{stereo_call, SUPPORT_CALL, SUPPORT_VOICES};
+use kiku_analysis::testing::{stereo_call, test_model_dir, SUPPORT_CALL, SUPPORT_VOICES};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::{call, servers, Tenant, TestServer};
-
-pub fn model_dir() -> Option<PathBuf> {
-    match std::env::var_os("KIKU_TEST_WHISPER_DIR") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None if std::env::var("KIKU_TEST_REQUIRE_MODEL").as_deref() == Ok("1") => {
-            panic!("KIKU_TEST_REQUIRE_MODEL=1 but KIKU_TEST_WHISPER_DIR is not set")
-        }
-        None => {
-            eprintln!("skipped: set KIKU_TEST_WHISPER_DIR (scripts/test does)");
-            None
-        }
-    }
-}
 
 /// The generated support call as MP3 (uploads in tests are capped small), and its length.
 pub fn support_call_mp3(dir: &std::path::Path) -> (Vec<u8>, f64) {
@@ -126,7 +112,9 @@ fn engine(model: &std::path::Path) -> Arc<Engine> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_uploaded_stereo_call_is_analysed_and_rescored_when_settings_change() {
-    let Some(model) = model_dir() else { return };
+    let Some(model) = test_model_dir() else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("dir");
     let (mp3, seconds) = support_call_mp3(dir.path());
     let engine = engine(&model);
@@ -243,7 +231,9 @@ async fn an_uploaded_stereo_call_is_analysed_and_rescored_when_settings_change()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unusable_recordings_fail_with_their_cause_and_the_server_carries_on() {
-    let Some(model) = model_dir() else { return };
+    let Some(model) = test_model_dir() else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("dir");
     let (mp3, seconds) = support_call_mp3(dir.path());
     let engine = engine(&model);

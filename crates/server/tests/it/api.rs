@@ -298,6 +298,8 @@ async fn health_openapi_and_unknown_routes() {
             ("/api/v1/users/{user_id}", "patch"),
             ("/api/v1/incoming-webhook", "get"),
             ("/api/v1/incoming-webhook", "post"),
+            ("/api/v1/settings/analysis", "get"),
+            ("/api/v1/settings/analysis", "put"),
             ("/api/v1/incoming-webhook", "delete"),
             ("/api/v1/calls", "get"),
             ("/api/v1/calls/{call_id}", "get"),

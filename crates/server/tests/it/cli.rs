@@ -3,19 +3,16 @@
 use std::process::Command;
 
 use kiku_storage::test_support::test_databases;
+
+use crate::support::run_kiku;
 use serde_json::Value;
 
 fn kiku(data_dir: &std::path::Path, database_url: &str, args: &[&str]) -> (bool, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kiku"))
-        .args(args)
-        .env("KIKU_DATA_DIR", data_dir)
-        .env("KIKU_DATABASE_URL", database_url)
-        .output()
-        .expect("run kiku");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|_| panic!("{args:?} printed non-JSON: {stdout}"));
-    (out.status.success(), json)
+    let env = [
+        ("KIKU_DATA_DIR", data_dir.display().to_string()),
+        ("KIKU_DATABASE_URL", database_url.to_string()),
+    ];
+    run_kiku(args, &env)
 }
 
 #[tokio::test]
@@ -224,26 +221,18 @@ async fn settings_come_from_defaults_then_file_then_environment() {
 
 #[test]
 fn analyze_prints_the_call_detail_of_a_local_recording() {
-    let Some(model) = crate::analysis::model_dir() else {
+    let Some(model) = kiku_analysis::testing::test_model_dir() else {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
     let (mp3, _) = crate::analysis::support_call_mp3(dir.path());
     let file = dir.path().join("call.mp3");
     std::fs::write(&file, mp3).expect("write");
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_kiku"))
-            .arg("analyze")
-            .args(args)
-            .env("KIKU_DATA_DIR", dir.path())
-            .env("KIKU_BEAM_SIZE", "1")
-            .output()
-            .expect("run kiku");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let json: Value = serde_json::from_str(stdout.trim())
-            .unwrap_or_else(|_| panic!("{args:?} printed non-JSON: {stdout}"));
-        (out.status.success(), json)
-    };
+    let env = [
+        ("KIKU_DATA_DIR", dir.path().display().to_string()),
+        ("KIKU_BEAM_SIZE", "1".to_string()),
+    ];
+    let run = |args: &[&str]| run_kiku(&[&["analyze"], args].concat(), &env);
     let model = model.display().to_string();
     let path = file.display().to_string();
     // The user on the right: roles follow the flag, whatever the voices.
@@ -301,6 +290,9 @@ fn analyze_prints_the_call_detail_of_a_local_recording() {
     let (ok, err) = run(&[&path, "--model", &model, "--event-type", "FAX"]);
     assert!(!ok);
     assert_eq!(err["error"]["code"], "invalid_request");
+    let (ok, err) = run(&[&path, "--user-channel", "middle"]);
+    assert!(!ok);
+    assert_eq!(err["error"]["code"], "invalid_arguments");
     let (ok, err) = run(&["/nonexistent.wav", "--model", &model]);
     assert!(!ok);
     assert_eq!(err["error"]["code"], "unreadable_file");

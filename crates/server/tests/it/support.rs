@@ -212,3 +212,17 @@ pub fn fixture(name: &str) -> Value {
     );
     serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("fixture json")
 }
+
+/// Runs the real `kiku` binary with `args` and `env`; whether it succeeded, and the one
+/// JSON object it printed.
+pub fn run_kiku(args: &[&str], env: &[(&str, String)]) -> (bool, Value) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiku"))
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("run kiku");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|_| panic!("{args:?} printed non-JSON: {stdout}"));
+    (out.status.success(), json)
+}

@@ -8,17 +8,15 @@ use kiku_storage::test_support::test_databases;
 use kiku_storage::{JobStore, SqlStore};
 use serde_json::{json, Value};
 
-use crate::analysis::{model_dir, support_call_mp3};
+use kiku_analysis::testing::test_model_dir;
+
+use crate::analysis::support_call_mp3;
+use crate::support::run_kiku;
 
 fn kiku(env: &[(&str, String)], args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_kiku"))
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .expect("run kiku");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{args:?}: {stdout}");
-    serde_json::from_str(stdout.trim()).expect("json")
+    let (ok, out) = run_kiku(args, env);
+    assert!(ok, "{args:?}: {out}");
+    out
 }
 
 fn serve(env: &[(&str, String)]) -> Child {
@@ -56,7 +54,9 @@ async fn status(http: &reqwest::Client, base: &str, token: &str, call: &str) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_workers_job_is_completed_by_the_next_process() {
-    let Some(model) = model_dir() else { return };
+    let Some(model) = test_model_dir() else {
+        return;
+    };
     let audio_dir = tempfile::tempdir().expect("dir");
     let (mp3, seconds) = support_call_mp3(audio_dir.path());
     for db in test_databases().await {

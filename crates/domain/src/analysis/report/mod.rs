@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::text::{clock, counts_characters, keyword_count, speech_units, summary_choice};
+use super::text::{clock, counts_characters, keyword_offsets, speech_units, summary_choice};
 use super::{AnalysisSettings, Role, Roles, Transcript, Word};
 use crate::metrics::fillers;
 use crate::metrics::{ScoreInputs, Span, Timeline};
@@ -66,12 +66,12 @@ pub struct Phrase {
     pub words: Vec<Word>,
 }
 
+/// One occurrence of a company keyword.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KeywordHit {
     pub keyword: String,
     pub role: Role,
     pub starts_at: f64,
-    pub count: usize,
 }
 
 /// Computes the report of `transcript` with `roles` under `settings`.
@@ -115,20 +115,20 @@ pub fn report(transcript: &Transcript, roles: &Roles, settings: &AnalysisSetting
         phrase.in_summary = chosen;
     }
 
-    let hits: Vec<KeywordHit> = phrases
-        .iter()
-        .flat_map(|p| {
-            keywords.iter().filter_map(|k| {
-                let count = keyword_count(&p.text, k);
-                (count > 0).then(|| KeywordHit {
-                    keyword: k.clone(),
-                    role: p.role,
-                    starts_at: keyword_start(p, k),
-                    count,
-                })
-            })
-        })
-        .collect();
+    let mut hits: Vec<KeywordHit> = Vec::new();
+    for phrase in &phrases {
+        let spoken = spoken_text(phrase, by_characters);
+        for keyword in &keywords {
+            for offset in keyword_offsets(&spoken.text, keyword) {
+                hits.push(KeywordHit {
+                    keyword: keyword.clone(),
+                    role: phrase.role,
+                    starts_at: spoken.time_at(offset).unwrap_or(phrase.start),
+                });
+            }
+        }
+    }
+    hits.sort_by(|a, b| a.starts_at.total_cmp(&b.starts_at));
 
     let speaker = |role: Role, own: &[Span], other: &[Span]| {
         let talk = crate::metrics::timeline::total(&crate::metrics::timeline::merge(own));
@@ -145,11 +145,7 @@ pub fn report(transcript: &Transcript, roles: &Roles, settings: &AnalysisSetting
             f0_mean_hz: voice.map(|v| v.f0_mean_hz),
             f0_std_dev_hz: voice.map(|v| v.f0_std_dev_hz),
             filler_count: mine.map(|p| p.filler_count).sum(),
-            keyword_count: hits
-                .iter()
-                .filter(|h| h.role == role)
-                .map(|h| h.count)
-                .sum(),
+            keyword_count: hits.iter().filter(|h| h.role == role).count(),
         }
     };
     let user_report = speaker(Role::User, &timeline.user, &timeline.customer);
@@ -160,8 +156,8 @@ pub fn report(transcript: &Transcript, roles: &Roles, settings: &AnalysisSetting
     let mut keyword_totals: Vec<(String, usize)> = Vec::new();
     for hit in &hits {
         match keyword_totals.iter_mut().find(|(k, _)| *k == hit.keyword) {
-            Some((_, n)) => *n += hit.count,
-            None => keyword_totals.push((hit.keyword.clone(), hit.count)),
+            Some((_, n)) => *n += 1,
+            None => keyword_totals.push((hit.keyword.clone(), 1)),
         }
     }
     let score_inputs = ScoreInputs {
@@ -222,15 +218,37 @@ pub fn report(transcript: &Transcript, roles: &Roles, settings: &AnalysisSetting
     }
 }
 
-/// When a keyword was said: its first word's time when word timings exist, else the
-/// phrase's start.
-fn keyword_start(phrase: &Phrase, keyword: &str) -> f64 {
-    let first = keyword.split_whitespace().next().unwrap_or(keyword);
-    phrase
-        .words
-        .iter()
-        .find(|w| keyword_count(&w.text, first) > 0 || w.text.contains(first))
-        .map_or(phrase.start, |w| w.start)
+/// A phrase's text as searched for keywords, with the start time of each character when
+/// word timings exist (the words joined as the language writes them).
+struct Spoken {
+    text: String,
+    times: Vec<f64>,
+}
+
+impl Spoken {
+    fn time_at(&self, offset: usize) -> Option<f64> {
+        self.times.get(offset).copied()
+    }
+}
+
+fn spoken_text(phrase: &Phrase, by_characters: bool) -> Spoken {
+    if phrase.words.is_empty() {
+        return Spoken {
+            text: phrase.text.clone(),
+            times: Vec::new(),
+        };
+    }
+    let mut text = String::new();
+    let mut times = Vec::new();
+    for word in &phrase.words {
+        if !by_characters && !text.is_empty() {
+            text.push(' ');
+            times.push(word.start);
+        }
+        text.push_str(&word.text);
+        times.extend(std::iter::repeat_n(word.start, word.text.chars().count()));
+    }
+    Spoken { text, times }
 }
 
 /// How the transcript names the two sides: MiiTel's Japanese labels for Japanese calls.

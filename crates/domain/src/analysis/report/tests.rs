@@ -163,3 +163,62 @@ fn an_empty_transcript_reports_zeroes() {
     assert!(r.phrases.is_empty() && r.silences.is_empty());
     assert!(r.score.is_finite());
 }
+
+#[test]
+fn keywords_are_timed_by_their_words() {
+    let mut t = transcript();
+    t.utterances[2].words = [
+        "Our", "support", "team", "will", "send", "the", "quote", "today.",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, w)| crate::analysis::Word {
+        start: 15.0 + i as f64,
+        end: 15.5 + i as f64,
+        text: (*w).into(),
+    })
+    .collect();
+    let settings = AnalysisSettings {
+        keywords: vec!["Quote".into(), "support team".into()],
+        ..Default::default()
+    };
+    let r = report(&t, &roles(0), &settings);
+    let timed: Vec<(&str, f64)> = r
+        .keywords
+        .iter()
+        .filter(|k| k.role == Role::User)
+        .map(|k| (k.keyword.as_str(), k.starts_at))
+        .collect();
+    assert_eq!(timed, [("support team", 16.0), ("Quote", 21.0)]);
+}
+
+#[test]
+fn japanese_keywords_are_found_across_character_words() {
+    let t = Transcript {
+        language: "ja".into(),
+        speech: [vec![span(0.0, 4.0)], vec![]],
+        utterances: vec![Utterance {
+            speaker: 0,
+            start: 0.0,
+            end: 4.0,
+            text: "お見積です".into(),
+            words: "お見積です"
+                .chars()
+                .enumerate()
+                .map(|(i, c)| crate::analysis::Word {
+                    start: i as f64 * 0.5,
+                    end: i as f64 * 0.5 + 0.5,
+                    text: c.to_string(),
+                })
+                .collect(),
+        }],
+        ..transcript()
+    };
+    let settings = AnalysisSettings {
+        keywords: vec!["見積".into()],
+        ..Default::default()
+    };
+    let r = report(&t, &roles(0), &settings);
+    assert_eq!(r.keywords.len(), 1);
+    assert_eq!(r.keywords[0].starts_at, 0.5);
+}
