@@ -4,6 +4,7 @@
 //! [`AnalysisSettings`], so a rule change or a role swap recomputes it without the audio.
 
 mod miitel;
+mod mono_roles;
 mod report;
 mod roles;
 mod settings;
@@ -15,6 +16,7 @@ use crate::metrics::Span;
 use crate::Side;
 
 pub use miitel::{call_detail, detail_parties, participant_id, DetailParty};
+pub use mono_roles::{mono_roles, UserHints, REVIEW_BELOW};
 pub use report::{report, KeywordHit, Phrase, Report, SpeakerReport};
 pub use roles::{company_side, speaker_of_channel, stereo_roles};
 pub use settings::{AnalysisSettings, Language};
