@@ -4,6 +4,7 @@
 
 pub mod chunks;
 pub mod decode;
+pub mod diarize;
 pub mod log_mel;
 pub mod pipeline;
 pub mod pitch;

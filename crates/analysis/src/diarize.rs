@@ -1,0 +1,226 @@
+//! Two voices from one channel: speaker embeddings of short overlapping windows of speech
+//! are split into two clusters (or judged to be one voice), labels are smoothed over time,
+//! and turns are cut where the label changes. The embeddings come from
+//! [`crate::speaker`]; this module is only the arithmetic on them.
+
+use kiku_domain::metrics::Span;
+
+/// Centroids closer than this (cosine) are one voice: a single-speaker recording must not
+/// invent a second speaker.
+pub const SAME_SPEAKER_COSINE: f32 = 0.86;
+/// Labels are smoothed with a majority vote over this many neighbouring windows.
+const SMOOTHING: usize = 5;
+
+/// An embedding of the speech in `span`.
+#[derive(Clone, Debug)]
+pub struct Window {
+    pub span: Span,
+    pub embedding: Vec<f32>,
+}
+
+/// Who spoke when: turns of speaker 0 and speaker 1 (speaker 1 empty for one voice).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Diarization {
+    pub turns: [Vec<Span>; 2],
+    /// Cosine similarity of the two voices' centroids (1 for one voice).
+    pub centroid_cosine: f32,
+}
+
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
+
+/// Labels `windows` (in time order) as speaker 0 or 1 and cuts the speech into turns.
+/// Speaker 0 is whoever speaks first.
+pub fn diarize(windows: &[Window]) -> Diarization {
+    if windows.is_empty() {
+        return Diarization::default();
+    }
+    let (labels, centroid_cosine) = two_means(windows);
+    let mut labels = if centroid_cosine >= SAME_SPEAKER_COSINE {
+        vec![0; windows.len()]
+    } else {
+        smooth(&labels)
+    };
+    if labels.first() == Some(&1) {
+        labels.iter_mut().for_each(|l| *l = 1 - *l);
+    }
+    let mut turns: [Vec<Span>; 2] = [Vec::new(), Vec::new()];
+    for (i, window) in windows.iter().enumerate() {
+        // Overlapping windows share their overlap: each owns the time up to the midpoints.
+        let start = match i.checked_sub(1).map(|p| &windows[p]) {
+            Some(prev) if prev.span.end > window.span.start => {
+                (window.span.start + prev.span.end) / 2.0
+            }
+            _ => window.span.start,
+        };
+        let end = match windows.get(i + 1) {
+            Some(next) if next.span.start < window.span.end => {
+                (next.span.start + window.span.end) / 2.0
+            }
+            _ => window.span.end,
+        };
+        let turn = Span::new(start, end);
+        let own = &mut turns[labels[i]];
+        match own.last_mut() {
+            Some(last) if turn.start - last.end < 1e-6 => last.end = last.end.max(turn.end),
+            _ => own.push(turn),
+        }
+    }
+    Diarization {
+        turns,
+        centroid_cosine: if centroid_cosine >= SAME_SPEAKER_COSINE {
+            1.0
+        } else {
+            centroid_cosine
+        },
+    }
+}
+
+/// k-means with k = 2 on cosine similarity, started from the two least similar windows.
+fn two_means(windows: &[Window]) -> (Vec<usize>, f32) {
+    let n = windows.len();
+    if n < 2 {
+        return (vec![0; n], 1.0);
+    }
+    let mut seed = (0, 1, f32::MAX);
+    // Comparing every window with a stride keeps this near-linear on long calls.
+    let stride = (n / 200).max(1);
+    for i in (0..n).step_by(stride) {
+        for j in (i + 1..n).step_by(stride) {
+            let c = cosine(&windows[i].embedding, &windows[j].embedding);
+            if c < seed.2 {
+                seed = (i, j, c);
+            }
+        }
+    }
+    let mut centroids = [
+        windows[seed.0].embedding.clone(),
+        windows[seed.1].embedding.clone(),
+    ];
+    let mut labels = vec![0; n];
+    for _ in 0..20 {
+        let next: Vec<usize> = windows
+            .iter()
+            .map(|w| {
+                usize::from(
+                    cosine(&w.embedding, &centroids[1]) > cosine(&w.embedding, &centroids[0]),
+                )
+            })
+            .collect();
+        let settled = next == labels;
+        labels = next;
+        for (k, centroid) in centroids.iter_mut().enumerate() {
+            let members: Vec<&Window> = windows
+                .iter()
+                .zip(&labels)
+                .filter(|(_, l)| **l == k)
+                .map(|(w, _)| w)
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let mut sum = vec![0.0f32; centroid.len()];
+            for m in members {
+                for (s, x) in sum.iter_mut().zip(&m.embedding) {
+                    *s += x;
+                }
+            }
+            *centroid = sum;
+        }
+        if settled {
+            break;
+        }
+    }
+    let counts = [
+        labels.iter().filter(|l| **l == 0).count(),
+        labels.iter().filter(|l| **l == 1).count(),
+    ];
+    if counts.contains(&0) {
+        return (vec![0; n], 1.0);
+    }
+    (labels, cosine(&centroids[0], &centroids[1]))
+}
+
+/// Majority vote over a centred run of [`SMOOTHING`] windows (a blip of one or two windows
+/// inside a turn is noise, not a turn).
+fn smooth(labels: &[usize]) -> Vec<usize> {
+    let half = SMOOTHING / 2;
+    (0..labels.len())
+        .map(|i| {
+            let from = i.saturating_sub(half);
+            let to = (i + half + 1).min(labels.len());
+            let ones = labels[from..to].iter().filter(|l| **l == 1).count();
+            usize::from(ones * 2 > to - from)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A unit vector near `axis` with a little per-window wobble.
+    fn voice(axis: usize, i: usize) -> Vec<f32> {
+        let mut v = vec![0.05f32; 8];
+        v[axis] = 1.0;
+        v[(i % 3) + 4] += 0.2;
+        v
+    }
+
+    fn windows(labels: &[usize]) -> Vec<Window> {
+        labels
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| Window {
+                span: Span::new(i as f64 * 0.75, i as f64 * 0.75 + 1.5),
+                embedding: voice(l, i),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn two_voices_become_two_speakers_with_turns_at_the_changes() {
+        let truth = [1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1];
+        let d = diarize(&windows(&truth));
+        assert!(d.centroid_cosine < SAME_SPEAKER_COSINE);
+        // The first voice is speaker 0 whatever its cluster.
+        assert_eq!(d.turns[0].len(), 2);
+        assert_eq!(d.turns[1].len(), 1);
+        // Windows 4–8 are the second voice; each owns its time up to the midpoints of the
+        // overlaps with its neighbours: (3.0 + 3.75) / 2 to (6.75 + 7.5) / 2.
+        assert_eq!(d.turns[1], vec![Span::new(3.375, 7.125)]);
+        let speech: f64 = d.turns.iter().flatten().map(Span::len).sum();
+        assert!(
+            (speech - (12.0 * 0.75 + 1.5)).abs() < 1e-9,
+            "turns cover the speech once"
+        );
+    }
+
+    #[test]
+    fn one_voice_stays_one_speaker() {
+        let d = diarize(&windows(&[0; 12]));
+        assert!(d.turns[1].is_empty());
+        assert_eq!(d.centroid_cosine, 1.0);
+        assert_eq!(d.turns[0], vec![Span::new(0.0, 11.0 * 0.75 + 1.5)]);
+    }
+
+    #[test]
+    fn a_one_window_blip_is_smoothed_away() {
+        let d = diarize(&windows(&[0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1]));
+        assert_eq!(d.turns[0].len(), 1, "{d:?}");
+        assert_eq!(d.turns[1].len(), 1, "{d:?}");
+    }
+
+    #[test]
+    fn nothing_in_nothing_out() {
+        assert_eq!(diarize(&[]), Diarization::default());
+    }
+}
