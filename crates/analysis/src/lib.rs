@@ -1,6 +1,7 @@
-//! The analysis pipeline, step by step: decoding recordings by their content, resampling
-//! to the 16 kHz the speech models take, Whisper's log-mel features, voice activity per
-//! channel; recognition and the wiring to metrics follow.
+//! The analysis engine, step by step: decoding recordings by their content, resampling to
+//! the 16 kHz the speech models take, voice activity per channel, windows of joined speech,
+//! Whisper recognition with word timings, pitch, and the [`pipeline`] that runs them for a
+//! call; [`diarize`] and the speaker encoder prepare mono calls.
 
 pub mod chunks;
 pub mod decode;
