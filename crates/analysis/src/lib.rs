@@ -11,6 +11,7 @@ pub mod pipeline;
 pub mod pitch;
 pub mod recognise;
 pub mod resample;
+pub mod speaker;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod vad;

@@ -206,3 +206,19 @@ pub const SUPPORT_CALL: &[Line] = &[
         text: "Great, thank you very much. Goodbye.",
     },
 ];
+
+/// The speaker encoder for tests (`KIKU_TEST_SPEAKER_ENCODER`: the `encoder.safetensors`
+/// that `scripts/test` installs); `None` (the test skips) when unset, unless
+/// `KIKU_TEST_REQUIRE_MODEL=1` makes that fail.
+pub fn test_speaker_encoder() -> Option<PathBuf> {
+    match std::env::var_os("KIKU_TEST_SPEAKER_ENCODER") {
+        Some(path) => Some(PathBuf::from(path)),
+        None if std::env::var("KIKU_TEST_REQUIRE_MODEL").as_deref() == Ok("1") => {
+            panic!("KIKU_TEST_REQUIRE_MODEL=1 but KIKU_TEST_SPEAKER_ENCODER is not set")
+        }
+        None => {
+            eprintln!("skipped: set KIKU_TEST_SPEAKER_ENCODER (scripts/test does)");
+            None
+        }
+    }
+}
