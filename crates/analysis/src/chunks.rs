@@ -5,6 +5,10 @@
 
 use kiku_domain::metrics::Span;
 
+/// Silence put between joined spans: Whisper drops or merges sentences that follow each
+/// other without a pause.
+pub const JOINT_GAP_SECONDS: f64 = 0.4;
+
 /// One window: the recording's spans it holds, in order, and where each starts inside it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Window {
@@ -16,6 +20,11 @@ impl Window {
         self.pieces.last().map_or(0.0, |(s, at)| at + s.len())
     }
 
+    /// Speech in the window, without the gaps between its pieces.
+    pub fn speech_seconds(&self) -> f64 {
+        self.pieces.iter().map(|(s, _)| s.len()).sum()
+    }
+
     pub fn spans(&self) -> impl Iterator<Item = &Span> {
         self.pieces.iter().map(|(s, _)| s)
     }
@@ -23,7 +32,8 @@ impl Window {
     /// The window's samples taken from 16 kHz `samples` of the recording.
     pub fn samples(&self, samples: &[f32], rate: f64) -> Vec<f32> {
         let mut out = Vec::new();
-        for (span, _) in &self.pieces {
+        for (span, at) in &self.pieces {
+            out.resize(((at * rate) as usize).max(out.len()), 0.0);
             let from = ((span.start * rate) as usize).min(samples.len());
             let to = ((span.end * rate) as usize).clamp(from, samples.len());
             out.extend_from_slice(&samples[from..to]);
@@ -67,7 +77,12 @@ pub fn windows(spans: &[Span], max_seconds: f64) -> Vec<Window> {
     for span in spans {
         let mut rest = *span;
         while !rest.is_empty() {
-            let room = max_seconds - current.seconds();
+            let gap = if current.pieces.is_empty() {
+                0.0
+            } else {
+                JOINT_GAP_SECONDS
+            };
+            let room = max_seconds - current.seconds() - gap;
             if room < 0.5 || (rest.len() > room && rest.len() <= max_seconds && room < 5.0) {
                 // Start a fresh window rather than splitting a turn for a little room.
                 out.push(std::mem::replace(
@@ -77,7 +92,7 @@ pub fn windows(spans: &[Span], max_seconds: f64) -> Vec<Window> {
                 continue;
             }
             let take = rest.len().min(room);
-            let at = current.seconds();
+            let at = current.seconds() + gap;
             current
                 .pieces
                 .push((Span::new(rest.start, rest.start + take), at));
@@ -97,27 +112,32 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn spans_are_joined_and_map_back() {
+    fn spans_are_joined_with_a_gap_and_map_back() {
         let spans = [Span::new(2.0, 7.0), Span::new(20.0, 24.0)];
         let w = windows(&spans, 30.0);
         assert_eq!(w.len(), 1);
-        assert_eq!(w[0].seconds(), 9.0);
+        // 5 s, a 0.4 s gap, 4 s.
+        assert_eq!(w[0].seconds(), 9.4);
+        assert_eq!(w[0].speech_seconds(), 9.0);
         assert_eq!(w[0].to_recording(1.0, true), 3.0);
         assert_eq!(
-            w[0].to_recording(5.0, true),
+            w[0].to_recording(5.4, true),
             20.0,
-            "a start at the joint is the later turn"
+            "the later turn starts after the gap"
         );
         assert_eq!(
-            w[0].to_recording(5.0, false),
+            w[0].to_recording(5.2, false),
             7.0,
-            "an end at the joint is the earlier turn"
+            "a time in the gap ends the earlier turn"
         );
-        assert_eq!(w[0].to_recording(8.0, false), 23.0);
-        assert_eq!(w[0].span_at(5.0), Span::new(20.0, 24.0));
+        assert_eq!(w[0].to_recording(8.4, false), 23.0);
+        assert_eq!(w[0].span_at(5.4), Span::new(20.0, 24.0));
         assert_eq!(w[0].span_at(0.0), Span::new(2.0, 7.0));
-        let samples: Vec<f32> = (0..16_000 * 30).map(|i| i as f32).collect();
-        assert_eq!(w[0].samples(&samples, 16_000.0).len(), 16_000 * 9);
+        let samples: Vec<f32> = (1..=16_000 * 30).map(|i| i as f32).collect();
+        let audio = w[0].samples(&samples, 16_000.0);
+        assert_eq!(audio.len(), 16_000 * 94 / 10);
+        assert_eq!(audio[16_000 * 5 + 100], 0.0, "silence in the gap");
+        assert_eq!(audio[16_000 * 54 / 10], 20.0 * 16_000.0 + 1.0);
     }
 
     #[test]
@@ -140,7 +160,7 @@ mod tests {
                 &raw.iter().map(|(s, l)| Span::new(*s, s + l)).collect::<Vec<_>>(),
             );
             let w = windows(&spans, 30.0);
-            let covered: f64 = w.iter().map(Window::seconds).sum();
+            let covered: f64 = w.iter().map(Window::speech_seconds).sum();
             let total: f64 = spans.iter().map(Span::len).sum();
             prop_assert!((covered - total).abs() < 1e-6);
             prop_assert!(w.iter().all(|w| w.seconds() <= 30.0 + 1e-9));

@@ -5,6 +5,8 @@
 
 use kiku_domain::metrics::Span;
 
+use crate::speaker::cosine;
+
 /// Centroids closer than this (cosine) are one voice: a single-speaker recording must not
 /// invent a second speaker.
 pub const SAME_SPEAKER_COSINE: f32 = 0.86;
@@ -24,17 +26,6 @@ pub struct Diarization {
     pub turns: [Vec<Span>; 2],
     /// Cosine similarity of the two voices' centroids (1 for one voice).
     pub centroid_cosine: f32,
-}
-
-pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        dot / (na * nb)
-    }
 }
 
 /// Labels `windows` (in time order) as speaker 0 or 1 and cuts the speech into turns.

@@ -7,6 +7,7 @@ pub mod chunks;
 pub mod decode;
 pub mod diarize;
 pub mod log_mel;
+pub mod mono;
 pub mod pipeline;
 pub mod pitch;
 pub mod recognise;

@@ -3,7 +3,7 @@
 //! pitch. Every way a recording can be unusable is a [`AnalysisError::BadRecording`]
 //! with the specific cause; engine trouble is an [`AnalysisError::Engine`] worth a retry.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use kiku_domain::analysis::{
@@ -14,9 +14,11 @@ use kiku_domain::{AudioFileType, ChannelType};
 
 use crate::chunks::{windows, Window};
 use crate::decode::{decode, decode_any, Limits};
+use crate::mono;
 use crate::pitch::pitch_stats;
 use crate::recognise::{RecogniseError, Recogniser, RecogniserOptions, Segment};
 use crate::resample::{to_target_rate, TARGET_RATE};
+use crate::speaker::SpeakerEncoder;
 use crate::vad::{speech_spans, VadSettings};
 
 /// Recordings shorter than this cannot be analysed.
@@ -63,13 +65,16 @@ pub struct Recording {
 }
 
 /// How the engine runs.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct EngineOptions {
     /// CPU threads for recognition in all (split between the two channels).
     pub threads: usize,
     pub beam_size: usize,
     /// No recording is decoded past this, whatever the call data says.
     pub max_recording_seconds: f64,
+    /// The speaker encoder (`encoder.safetensors`) that separates the voices of MONAURAL
+    /// calls; without it they are refused.
+    pub speaker_encoder: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
@@ -78,6 +83,7 @@ impl Default for EngineOptions {
             threads: std::thread::available_parallelism().map_or(2, usize::from),
             beam_size: 5,
             max_recording_seconds: 4.0 * 3600.0,
+            speaker_encoder: None,
         }
     }
 }
@@ -86,6 +92,7 @@ impl Default for EngineOptions {
 /// every worker.
 pub struct Engine {
     recogniser: Recogniser,
+    speaker: Option<SpeakerEncoder>,
     options: EngineOptions,
     description: String,
 }
@@ -106,13 +113,31 @@ impl Engine {
             || model_dir.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
+        let speaker = options
+            .speaker_encoder
+            .as_deref()
+            .map(SpeakerEncoder::load)
+            .transpose()
+            .map_err(|e| {
+                AnalysisError::Engine(RecogniseError::Load {
+                    dir: "speaker encoder".into(),
+                    reason: e.to_string(),
+                })
+            })?;
+        let description = format!(
+            "whisper {model} int8 beam {}; webrtc vad; yin f0{}",
+            options.beam_size.max(1),
+            if speaker.is_some() {
+                "; ge2e 2-means diarization"
+            } else {
+                ""
+            }
+        );
         Ok(Self {
             recogniser,
+            speaker,
             options,
-            description: format!(
-                "whisper {model} int8 beam {}; webrtc vad; yin f0",
-                options.beam_size.max(1)
-            ),
+            description,
         })
     }
 
@@ -135,12 +160,16 @@ impl Engine {
             call_seconds,
             language,
         } = recording;
-        if channel_type == ChannelType::Monaural {
-            return Err(AnalysisError::Unsupported(
-                "MONAURAL recordings are not analysed yet (speaker separation is coming)".into(),
-            ));
-        }
-        let channels = self.decode(audio, declared, call_seconds)?;
+        let encoder = match (channel_type, &self.speaker) {
+            (ChannelType::Stereo, _) => None,
+            (ChannelType::Monaural, Some(encoder)) => Some(encoder),
+            (ChannelType::Monaural, None) => {
+                return Err(AnalysisError::Unsupported(
+                    "MONAURAL calls need the speaker encoder, which is not installed (scripts/install-models installs it)".into(),
+                ))
+            }
+        };
+        let channels = self.decode(audio, declared, call_seconds, channel_type)?;
         let duration = channels[0].len() as f64 / f64::from(TARGET_RATE);
         let speech: Vec<Vec<Span>> = channels
             .iter()
@@ -187,8 +216,25 @@ impl Engine {
             utterances.extend(result?);
         }
         utterances.sort_by(|a, b| a.start.total_cmp(&b.start));
+        // Each speaker's speech, and the channel it is on.
+        let (speech, utterances, on_channel): ([Vec<Span>; 2], _, [usize; 2]) = match encoder {
+            Some(encoder) => {
+                let d = mono::diarize_speech(encoder, &channels[0], &speech[0]);
+                let joiner = if counts_characters(&language) {
+                    ""
+                } else {
+                    " "
+                };
+                (
+                    d.turns.clone(),
+                    mono::assign(utterances, &d, joiner),
+                    [0, 0],
+                )
+            }
+            None => ([speech[0].clone(), speech[1].clone()], utterances, [0, 1]),
+        };
         let voice = |i: usize| {
-            pitch_stats(&channels[i], &speech[i]).map(|p| Voice {
+            pitch_stats(&channels[on_channel[i]], &speech[i]).map(|p| Voice {
                 f0_mean_hz: p.mean_hz,
                 f0_std_dev_hz: p.std_dev_hz,
             })
@@ -198,9 +244,10 @@ impl Engine {
             duration_seconds: duration,
             language,
             voices: [voice(0), voice(1)],
-            speech: [speech[0].clone(), speech[1].clone()],
+            speech,
             utterances,
-            overlaps_estimated: false,
+            // One channel cannot show two voices at once: turns never overlap there.
+            overlaps_estimated: encoder.is_some(),
         })
     }
 
@@ -210,6 +257,7 @@ impl Engine {
         audio: Vec<u8>,
         declared: Option<AudioFileType>,
         call_seconds: Option<f64>,
+        channel_type: ChannelType,
     ) -> Result<Vec<Vec<f32>>, AnalysisError> {
         let max_seconds = call_seconds
             .map_or(self.options.max_recording_seconds, |s| s * 1.25 + 120.0)
@@ -234,13 +282,17 @@ impl Engine {
                 )));
             }
         }
-        if audio.channels.len() != 2 {
-            return Err(bad(&format!(
-                "the call is STEREO but the recording has {} channel(s)",
-                audio.channels.len()
-            )));
-        }
-        to_target_rate(&audio.channels, audio.sample_rate).map_err(|e| bad(&e.to_string()))
+        let channels = match (channel_type, audio.channels.len()) {
+            (ChannelType::Stereo, 2) | (ChannelType::Monaural, 1) => audio.channels,
+            // A MONAURAL call recorded on two channels: both voices, mixed down.
+            (ChannelType::Monaural, _) => vec![mix_down(&audio.channels)],
+            (ChannelType::Stereo, n) => {
+                return Err(bad(&format!(
+                    "the call is STEREO but the recording has {n} channel(s)"
+                )))
+            }
+        };
+        to_target_rate(&channels, audio.sample_rate).map_err(|e| bad(&e.to_string()))
     }
 
     /// The language of the first window of the channel with the most speech.
@@ -251,7 +303,7 @@ impl Engine {
     ) -> Result<String, AnalysisError> {
         let busiest = (0..channels.len())
             .max_by(|a, b| {
-                let speech = |i: usize| windows[i].iter().map(Window::seconds).sum::<f64>();
+                let speech = |i: usize| windows[i].iter().map(Window::speech_seconds).sum::<f64>();
                 speech(*a).total_cmp(&speech(*b))
             })
             .unwrap_or(0);
@@ -336,6 +388,20 @@ fn utterances(speaker: usize, segment: Segment, window: &Window, language: &str)
                     .join(joiner),
                 words,
             })
+        })
+        .collect()
+}
+
+fn mix_down(channels: &[Vec<f32>]) -> Vec<f32> {
+    let n = channels.len().max(1) as f32;
+    let frames = channels.first().map_or(0, Vec::len);
+    (0..frames)
+        .map(|i| {
+            channels
+                .iter()
+                .map(|c| c.get(i).copied().unwrap_or(0.0))
+                .sum::<f32>()
+                / n
         })
         .collect()
 }

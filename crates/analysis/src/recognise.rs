@@ -16,6 +16,9 @@ use crate::words;
 pub const CHUNK_SAMPLES: usize = 480_000;
 /// Chunks the model judges this likely to be silence yield no text (no hallucinations).
 const NO_SPEECH_THRESHOLD: f32 = 0.6;
+/// …unless the model is confident in what it decoded (faster-whisper's rule: a window is
+/// silent only if it looks silent AND the text's average log-probability is below this).
+const LOG_PROB_THRESHOLD: f32 = -1.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecogniseError {
@@ -152,6 +155,7 @@ impl Recogniser {
         let options = WhisperOptions {
             beam_size: self.beam_size,
             return_no_speech_prob: true,
+            return_scores: true,
             ..Default::default()
         };
         let results = self
@@ -161,14 +165,15 @@ impl Recogniser {
         let Some(result) = results.into_iter().next() else {
             return Ok(Vec::new());
         };
-        if result.no_speech_prob > NO_SPEECH_THRESHOLD {
+        let avg_log_prob = result.scores.first().copied().unwrap_or(f32::NEG_INFINITY);
+        if result.no_speech_prob > NO_SPEECH_THRESHOLD && avg_log_prob < LOG_PROB_THRESHOLD {
             return Ok(Vec::new());
         }
         let content = samples.len().min(CHUNK_SAMPLES);
         let chunk_seconds = content as f64 / 16_000.0;
         let tokens = result.sequences.into_iter().next().unwrap_or_default();
         let ids = result.sequences_ids.into_iter().next().unwrap_or_default();
-        let mut segments = self.segments(&tokens, offset, chunk_seconds);
+        let mut segments = segments(&self.bytes, &tokens, offset, chunk_seconds);
         let words = self.words(&encoded, &prompt, &tokens, &ids, content / HOP, language);
         for (segment, range) in &mut segments {
             segment.words = words
@@ -255,60 +260,52 @@ impl Recogniser {
             })
             .collect()
     }
+}
 
-    /// Text between timestamp tokens becomes one segment; text without a closing timestamp
-    /// ends at the chunk's end.
-    /// Each segment comes with the range of text tokens (counted without specials) it holds.
-    fn segments(
-        &self,
-        tokens: &[String],
-        offset: f64,
-        chunk_seconds: f64,
-    ) -> Vec<(Segment, Range<usize>)> {
-        let mut out = Vec::new();
-        let mut start: Option<f64> = None;
-        let mut text: Vec<u8> = Vec::new();
-        let mut seen = 0;
-        let mut first = 0;
-        let mut flush = |start: f64, end: f64, text: &mut Vec<u8>, range: Range<usize>| {
-            let words = String::from_utf8_lossy(text).trim().to_string();
-            if !words.is_empty() {
-                let segment = Segment {
-                    start: offset + start,
-                    end: offset + end.min(chunk_seconds),
-                    text: words,
-                    words: Vec::new(),
-                };
-                out.push((segment, range));
-            }
-            text.clear();
-        };
-        for token in tokens {
-            if let Some(t) = token
-                .strip_prefix("<|")
-                .and_then(|t| t.strip_suffix("|>"))
-                .and_then(|t| t.parse::<f64>().ok())
-            {
-                match start {
-                    Some(s) if !text.is_empty() => {
-                        flush(s, t, &mut text, first..seen);
-                        start = None;
-                    }
-                    _ => {
-                        start = Some(t);
-                        first = seen;
-                    }
-                }
-            } else if !token.starts_with("<|") {
-                text.extend(token.chars().filter_map(|c| self.bytes.get(&c).copied()));
-                seen += 1;
-            }
+/// Text between timestamp tokens becomes one segment; text after the last one ends at the
+/// chunk's end. Each segment comes with the range of text tokens (counted without specials) it holds.
+fn segments(
+    bytes: &HashMap<char, u8>,
+    tokens: &[String],
+    offset: f64,
+    chunk_seconds: f64,
+) -> Vec<(Segment, Range<usize>)> {
+    let mut out = Vec::new();
+    let mut start = 0.0;
+    let mut text: Vec<u8> = Vec::new();
+    let mut seen = 0;
+    let mut first = 0;
+    let mut flush = |start: f64, end: f64, text: &mut Vec<u8>, range: Range<usize>| {
+        let words = String::from_utf8_lossy(text).trim().to_string();
+        if !words.is_empty() {
+            let segment = Segment {
+                start: offset + start,
+                end: offset + end.clamp(start, chunk_seconds),
+                text: words,
+                words: Vec::new(),
+            };
+            out.push((segment, range));
         }
-        if let Some(s) = start {
-            flush(s, chunk_seconds, &mut text, first..seen);
+        text.clear();
+    };
+    // Every timestamp closes the text before it and starts the next segment, so text
+    // between single (unpaired) timestamps is kept too.
+    for token in tokens {
+        if let Some(t) = token
+            .strip_prefix("<|")
+            .and_then(|t| t.strip_suffix("|>"))
+            .and_then(|t| t.parse::<f64>().ok())
+        {
+            flush(start, t, &mut text, first..seen);
+            start = t;
+            first = seen;
+        } else if !token.starts_with("<|") {
+            text.extend(token.chars().filter_map(|c| bytes.get(&c).copied()));
+            seen += 1;
         }
-        out
     }
+    flush(start, chunk_seconds, &mut text, first..seen);
+    out
 }
 
 fn failed(e: impl std::fmt::Display) -> RecogniseError {
@@ -358,6 +355,31 @@ fn byte_decoder() -> HashMap<char, u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_timestamp_closes_a_segment() {
+        let map = byte_decoder();
+        let tokens: Vec<String> = [
+            "<|0.00|>", "ĠHello", "<|1.00|>", "<|1.00|>", "ĠPaired", "<|2.00|>", "ĠSingle",
+            "<|3.00|>", "ĠTail",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        let got: Vec<(f64, f64, String, Range<usize>)> = segments(&map, &tokens, 10.0, 4.0)
+            .into_iter()
+            .map(|(s, r)| (s.start, s.end, s.text, r))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (10.0, 11.0, "Hello".into(), 0..1),
+                (11.0, 12.0, "Paired".into(), 1..2),
+                (12.0, 13.0, "Single".into(), 2..3),
+                (13.0, 14.0, "Tail".into(), 3..4),
+            ]
+        );
+    }
 
     #[test]
     fn byte_level_tokens_decode_to_utf8() {

@@ -43,6 +43,8 @@ pub struct EspeakVoice {
 /// A generated call: a 16-bit stereo WAV (speaker 0 left) and where each line landed.
 pub struct GeneratedCall {
     pub wav: Vec<u8>,
+    /// The same call on one channel (both voices mixed), as a MONAURAL PBX records it.
+    pub mono_wav: Vec<u8>,
     pub rate: u32,
     pub seconds: f64,
     /// Per speaker, the span of each line (speech only; espeak's silence is trimmed).
@@ -84,8 +86,14 @@ pub fn stereo_call(
             *out += s;
         }
     }
+    let mixed: Vec<f32> = channels[0]
+        .iter()
+        .zip(&channels[1])
+        .map(|(a, b)| a + b)
+        .collect();
     Ok(GeneratedCall {
         wav: wav_16bit(&channels, rate),
+        mono_wav: wav_16bit(&[mixed], rate),
         rate,
         seconds: frames as f64 / f64::from(rate),
         turns,

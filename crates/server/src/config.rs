@@ -31,6 +31,9 @@ pub struct Config {
     /// CTranslate2 Whisper model folder; defaults to `models/whisper-base` in `data_dir`
     /// (where the run command installs it).
     pub model_dir: Option<PathBuf>,
+    /// The speaker encoder that separates the two voices of MONAURAL calls; defaults to
+    /// `models/speaker-encoder/encoder.safetensors` in `data_dir` when that file exists.
+    pub speaker_encoder: Option<PathBuf>,
     /// Calls analysed at once; 0 runs no analysis in this process.
     pub analysis_workers: usize,
     /// CPU threads for speech recognition in this process, shared by all workers (one
@@ -82,6 +85,7 @@ impl Default for Config {
             session_hours: 24 * 14,
             log_format: "text".into(),
             model_dir: None,
+            speaker_encoder: None,
             analysis_workers: 1,
             analysis_threads: std::thread::available_parallelism().map_or(2, usize::from),
             beam_size: 5,
@@ -203,6 +207,14 @@ impl Config {
             threads: self.analysis_threads,
             beam_size: self.beam_size,
             max_recording_seconds: f64::from(self.max_recording_minutes) * 60.0,
+            speaker_encoder: self.speaker_encoder.clone().or_else(|| {
+                let installed = self
+                    .data_dir
+                    .join("models")
+                    .join("speaker-encoder")
+                    .join("encoder.safetensors");
+                installed.is_file().then_some(installed)
+            }),
         }
     }
 

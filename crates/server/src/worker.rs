@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kiku_analysis::pipeline::{AnalysisError, Engine, Recording};
-use kiku_domain::analysis::{report, stereo_roles};
+use kiku_domain::analysis::{mono_roles, report, stereo_roles, user_side, Roles, UserHints};
 use kiku_domain::job_retry::RetryPolicy;
+use kiku_domain::ChannelType;
 use kiku_storage::Job;
 use tokio::sync::watch;
 
@@ -175,7 +176,7 @@ impl Worker {
             Ok(Ok(transcript)) => {
                 // Settings read again: a change made while the call was analysed applies.
                 let settings = analysis::settings(&self.app, job.company_id).await?;
-                let roles = stereo_roles(data);
+                let roles = self.roles(job, data, &transcript).await?;
                 let scored = tokio::task::spawn_blocking(move || {
                     let report = report(&transcript, &roles, &settings);
                     (transcript, roles, report)
@@ -233,6 +234,36 @@ impl Worker {
                     .await
             }
         }
+    }
+
+    /// Who is the user: the call data decides for STEREO calls; for MONAURAL ones the
+    /// voices' words are weighed too, with the user's and the company's names.
+    async fn roles(
+        &self,
+        job: &Job,
+        data: &kiku_domain::CallData,
+        transcript: &kiku_domain::analysis::Transcript,
+    ) -> Result<Roles, AppError> {
+        if data.audio_channel_type == ChannelType::Stereo {
+            return Ok(stereo_roles(data));
+        }
+        let (side, _, _) = user_side(data);
+        let mut hints = UserHints::default();
+        if let Some(p) = data.participant(side) {
+            hints.user_names.extend(p.name.clone());
+            if let Some(id) = p.miitel_user_id {
+                if let Some(user) = self.app.store.user(job.company_id, id).await? {
+                    hints.user_names.push(user.name);
+                }
+            }
+        }
+        hints.company_name = self
+            .app
+            .store
+            .company(job.company_id)
+            .await?
+            .map(|c| c.name);
+        Ok(mono_roles(data, side, &transcript.utterances, &hints))
     }
 
     /// Renews the lease with progress until the job ends; flags a lost lease.

@@ -18,7 +18,7 @@ use crate::Side;
 pub use miitel::{call_detail, detail_parties, participant_id, DetailParty};
 pub use mono_roles::{mono_roles, UserHints, REVIEW_BELOW};
 pub use report::{report, KeywordHit, Phrase, Report, SpeakerReport};
-pub use roles::{company_side, speaker_of_channel, stereo_roles};
+pub use roles::{company_side, speaker_of_channel, stereo_roles, user_side};
 pub use settings::{AnalysisSettings, Language};
 pub use text::counts_characters;
 

@@ -1,19 +1,20 @@
-//! Which voice of a STEREO call is the user: the seed's rules applied to the call data.
+//! Which party of a call is the user, and which voice of a STEREO call is theirs: the
+//! seed's rules applied to the call data.
 
 use super::{Roles, Speaker};
 use crate::{CallData, EventType, Side, StereoChannel};
 
-/// The user is the participant with a `miitel_user_id`; when both or neither have one,
-/// the side the event type puts the company on (the caller for outgoing and internal
-/// calls, the called party for incoming ones). Their channel is their speaker.
-pub fn stereo_roles(call: &CallData) -> Roles {
+/// The user's side: the participant with a `miitel_user_id`; when both or neither have
+/// one, the side the event type puts the company on (the caller for outgoing and internal
+/// calls, the called party for incoming ones). With how sure that is, and why.
+pub fn user_side(call: &CallData) -> (Side, String, f64) {
     let with_id: Vec<Side> = call
         .participants
         .iter()
         .filter(|p| p.miitel_user_id.is_some())
         .map(|p| p.side)
         .collect();
-    let (side, mut basis, mut confidence) = match with_id.as_slice() {
+    match with_id.as_slice() {
         [only] => (
             *only,
             "the participant with a miitel_user_id".to_string(),
@@ -29,7 +30,12 @@ pub fn stereo_roles(call: &CallData) -> Roles {
             format!("no miitel_user_id: the company side of {}", call.event_type),
             0.8,
         ),
-    };
+    }
+}
+
+/// STEREO: the user's channel is their speaker.
+pub fn stereo_roles(call: &CallData) -> Roles {
+    let (side, mut basis, mut confidence) = user_side(call);
     let channel = call.channel_of(side).unwrap_or(StereoChannel::Left);
     if call.stereo_channels_ambiguous() {
         basis.push_str(

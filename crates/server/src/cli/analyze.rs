@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 use kiku_analysis::pipeline::{Engine, Recording};
 use kiku_domain::analysis::{
-    call_detail, company_side, detail_parties, report, speaker_of_channel, AnalysisSettings,
-    Language, Roles,
+    call_detail, company_side, detail_parties, mono_roles, report, speaker_of_channel,
+    AnalysisSettings, Language, Roles, UserHints,
 };
 use kiku_domain::{CallData, CallId, ChannelType, EventType, Participant, Side, StereoChannel};
 use serde_json::Value;
@@ -71,12 +71,6 @@ pub fn run(config: &Config, args: AnalyzeArgs) -> Result<Value, Failure> {
     settings
         .validate()
         .map_err(|e| fail("invalid_request", e))?;
-    if args.mono {
-        return Err(fail(
-            "unsupported",
-            "mono recordings are not supported yet: speaker separation is coming in the next release",
-        ));
-    }
     let audio = std::fs::read(&args.file).map_err(|e| {
         fail(
             "unreadable_file",
@@ -93,6 +87,11 @@ pub fn run(config: &Config, args: AnalyzeArgs) -> Result<Value, Failure> {
             ),
         ));
     }
+    let channel_type = if args.mono {
+        ChannelType::Monaural
+    } else {
+        ChannelType::Stereo
+    };
     let engine = Engine::load(&model, config.engine_options())
         .map_err(|e| fail("engine_failed", e.to_string()))?;
     let transcript = engine
@@ -100,7 +99,7 @@ pub fn run(config: &Config, args: AnalyzeArgs) -> Result<Value, Failure> {
             Recording {
                 audio,
                 declared: None,
-                channel_type: ChannelType::Stereo,
+                channel_type,
                 call_seconds: None,
                 language,
             },
@@ -123,13 +122,28 @@ pub fn run(config: &Config, args: AnalyzeArgs) -> Result<Value, Failure> {
         StereoChannel::Left
     };
     let user_side = company_side(event);
-    let roles = Roles {
-        user_speaker: speaker_of_channel(user_channel),
+    let data = local_call(
+        event,
         user_side,
-        confidence: 1.0,
-        basis: format!("--user-channel {}", args.user_channel),
+        user_channel,
+        transcript.duration_seconds,
+        channel_type,
+    );
+    let roles = if args.mono {
+        mono_roles(
+            &data,
+            user_side,
+            &transcript.utterances,
+            &UserHints::default(),
+        )
+    } else {
+        Roles {
+            user_speaker: speaker_of_channel(user_channel),
+            user_side,
+            confidence: 1.0,
+            basis: format!("--user-channel {}", args.user_channel),
+        }
     };
-    let data = local_call(event, user_side, user_channel, transcript.duration_seconds);
     let report = report(&transcript, &roles, &settings);
     let parties = detail_parties(&data, &roles, |_| None);
     Ok(call_detail(CallId::new(), &data, &parties, &report))
@@ -141,6 +155,7 @@ fn local_call(
     user_side: Side,
     user_channel: StereoChannel,
     seconds: f64,
+    channel_type: ChannelType,
 ) -> CallData {
     let now = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -170,7 +185,7 @@ fn local_call(
         call_answered_at: Some(now),
         call_ends_at: now + time::Duration::seconds_f64(seconds),
         circuit_number: None,
-        audio_channel_type: ChannelType::Stereo,
+        audio_channel_type: channel_type,
         participants: vec![party(Side::From), party(Side::To)],
         tags: Vec::new(),
         extra: Default::default(),
