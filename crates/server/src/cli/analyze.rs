@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use kiku_analysis::pipeline::{Engine, Recording};
+use kiku_analysis::pipeline::{AnalysisError, Engine, Recording};
 use kiku_domain::analysis::{
     call_detail, company_side, detail_parties, mono_roles, report, speaker_of_channel,
     AnalysisSettings, Language, Roles, UserHints,
@@ -105,15 +105,13 @@ pub fn run(config: &Config, args: AnalyzeArgs) -> Result<Value, Failure> {
             },
             &|_| true,
         )
-        .map_err(|e| {
-            if e.is_permanent() {
-                fail(
-                    "analysis_failed",
-                    format!("{}: {e}", kiku_domain::call_status::ANALYSIS_FAILED_MESSAGE),
-                )
-            } else {
-                fail("engine_failed", e.to_string())
-            }
+        .map_err(|e| match e {
+            AnalysisError::Unsupported(reason) => fail("unsupported", reason),
+            e if e.is_permanent() => fail(
+                "analysis_failed",
+                format!("{}: {e}", kiku_domain::call_status::ANALYSIS_FAILED_MESSAGE),
+            ),
+            e => fail("engine_failed", e.to_string()),
         })?;
 
     let user_channel = if args.user_channel == "right" {

@@ -272,9 +272,32 @@ fn analyze_prints_the_call_detail_of_a_local_recording() {
         .expect("raw")
         .starts_with("0:00 (Customer) Hello"));
 
+    // Without the speaker encoder, mono calls are refused as unsupported…
     let (ok, err) = run(&[&path, "--model", &model, "--mono"]);
     assert!(!ok);
-    assert_eq!(err["error"]["code"], "unsupported");
+    assert_eq!(err["error"]["code"], "unsupported", "{err}");
+    // …with it, the two voices of the mixed-down call are told apart.
+    if let Some(encoder) = kiku_analysis::testing::test_speaker_encoder() {
+        let env = [
+            ("KIKU_DATA_DIR", dir.path().display().to_string()),
+            ("KIKU_BEAM_SIZE", "1".to_string()),
+            ("KIKU_SPEAKER_ENCODER", encoder.display().to_string()),
+        ];
+        let (ok, detail) = run_kiku(&["analyze", &path, "--model", &model, "--mono"], &env);
+        assert!(ok, "{detail}");
+        assert_eq!(detail["analysis"]["overlaps_estimated"], true);
+        let confidence = detail["analysis"]["role_confidence"]
+            .as_f64()
+            .expect("confidence");
+        assert!(confidence > 0.5, "{detail}");
+        // Outgoing call: the caller (FROM) is the user, who introduces themselves.
+        let raw = detail["speech_recognition"]["raw"].as_str().expect("raw");
+        assert!(
+            raw.starts_with("0:00 (User) Hello, this is Daniel"),
+            "{raw}"
+        );
+        assert!(raw.contains("(Customer) Hi"), "{raw}");
+    }
     let garbage = dir.path().join("garbage.wav");
     std::fs::write(&garbage, b"RIFF0000WAVEnot really audio").expect("write");
     let (ok, err) = run(&[&garbage.display().to_string(), "--model", &model]);
