@@ -20,6 +20,14 @@ impl Window {
         self.pieces.last().map_or(0.0, |(s, at)| at + s.len())
     }
 
+    /// Speech in the window after window time `t`.
+    pub fn speech_after(&self, t: f64) -> f64 {
+        self.pieces
+            .iter()
+            .map(|(s, at)| (at + s.len() - t.max(*at)).max(0.0))
+            .sum()
+    }
+
     /// Speech in the window, without the gaps between its pieces.
     pub fn speech_seconds(&self) -> f64 {
         self.pieces.iter().map(|(s, _)| s.len()).sum()
@@ -119,6 +127,12 @@ mod tests {
         // 5 s, a 0.4 s gap, 4 s.
         assert_eq!(w[0].seconds(), 9.4);
         assert_eq!(w[0].speech_seconds(), 9.0);
+        assert_eq!(w[0].speech_after(0.0), 9.0);
+        assert!(
+            (w[0].speech_after(4.0) - 5.0).abs() < 1e-9,
+            "1 s of the first, all the second"
+        );
+        assert_eq!(w[0].speech_after(9.4), 0.0);
         assert_eq!(w[0].to_recording(1.0, true), 3.0);
         assert_eq!(
             w[0].to_recording(5.4, true),

@@ -26,6 +26,8 @@ const MIN_RECORDING_SECONDS: f64 = 1.0;
 /// A recording covering less than this share of the call is not the call's recording.
 const MIN_SHARE_OF_CALL: f64 = 0.5;
 const WINDOW_SECONDS: f64 = 30.0;
+/// Seek again only when this much speech is left undecoded, and progress is this much.
+const SEEK_MIN_SECONDS: f64 = 1.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
@@ -322,11 +324,29 @@ impl Engine {
         language: &str,
         tick: &(dyn Fn() -> bool + Sync),
     ) -> Result<Vec<Utterance>, AnalysisError> {
+        let rate = f64::from(TARGET_RATE);
         let mut out = Vec::new();
         for window in windows {
-            let audio = window.samples(samples, f64::from(TARGET_RATE));
-            for segment in self.recogniser.transcribe_chunk(&audio, 0.0, language)? {
-                out.extend(utterances(speaker, segment, window, language));
+            let audio = window.samples(samples, rate);
+            let mut seek = 0.0;
+            loop {
+                let from = ((seek * rate) as usize).min(audio.len());
+                let segments = self
+                    .recogniser
+                    .transcribe_chunk(&audio[from..], seek, language)?;
+                let reached = segments.last().map_or(seek, |s| s.end);
+                for segment in segments {
+                    out.extend(utterances(speaker, segment, window, language));
+                }
+                // Whisper may end its output before the window does: decode the rest
+                // from where its last segment ended (faster-whisper's seeking).
+                if reached > seek + SEEK_MIN_SECONDS
+                    && window.speech_after(reached) > SEEK_MIN_SECONDS
+                {
+                    seek = reached;
+                } else {
+                    break;
+                }
             }
             if !tick() {
                 return Err(AnalysisError::Stopped);
