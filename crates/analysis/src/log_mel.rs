@@ -99,7 +99,7 @@ fn reflect_pad(samples: &[f32], pad: usize) -> Vec<f32> {
 }
 
 /// Slaney-style mel scale (librosa's default): linear below 1 kHz, logarithmic above.
-fn hz_to_mel(hz: f64) -> f64 {
+pub(crate) fn hz_to_mel(hz: f64) -> f64 {
     let (f_sp, min_log_hz, min_log_mel, logstep) =
         (200.0 / 3.0, 1000.0, 15.0, (6.4f64).ln() / 27.0);
     if hz >= min_log_hz {
@@ -109,7 +109,7 @@ fn hz_to_mel(hz: f64) -> f64 {
     }
 }
 
-fn mel_to_hz(mel: f64) -> f64 {
+pub(crate) fn mel_to_hz(mel: f64) -> f64 {
     let (f_sp, min_log_hz, min_log_mel, logstep) =
         (200.0 / 3.0, 1000.0, 15.0, (6.4f64).ln() / 27.0);
     if mel >= min_log_mel {

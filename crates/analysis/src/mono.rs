@@ -8,6 +8,7 @@ use kiku_domain::metrics::timeline::intersect;
 use kiku_domain::metrics::Span;
 
 use crate::diarize::{self, Diarization, Window};
+use crate::pipeline::utterance_of_words;
 use crate::speaker::{normalize_volume, SpeakerEncoder, N_MELS};
 
 /// Speaker windows: 1.5 s (150 frames of 10 ms), every 0.75 s.
@@ -138,22 +139,11 @@ pub fn assign(utterances: Vec<Utterance>, d: &Diarization, joiner: &str) -> Vec<
                 _ => groups.push((speaker, vec![w])),
             }
         }
-        for (speaker, words) in groups {
-            let (Some(first), Some(last)) = (words.first(), words.last()) else {
-                continue;
-            };
-            out.push(Utterance {
-                speaker,
-                start: first.start,
-                end: last.end,
-                text: words
-                    .iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(joiner),
-                words,
-            });
-        }
+        out.extend(
+            groups
+                .into_iter()
+                .filter_map(|(speaker, words)| utterance_of_words(speaker, words, joiner)),
+        );
     }
     out.sort_by(|a, b| a.start.total_cmp(&b.start));
     out

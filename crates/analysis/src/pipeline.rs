@@ -394,22 +394,29 @@ fn utterances(speaker: usize, segment: Segment, window: &Window, language: &str)
     let joiner = if counts_characters(language) { "" } else { " " };
     groups
         .into_iter()
-        .filter_map(|(_, words)| {
-            let first = words.first()?;
-            let last = words.last()?;
-            Some(Utterance {
-                speaker,
-                start: first.start,
-                end: last.end,
-                text: words
-                    .iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(joiner),
-                words,
-            })
-        })
+        .filter_map(|(_, words)| utterance_of_words(speaker, words, joiner))
         .collect()
+}
+
+/// An utterance made of `words`, its text the words joined as the language writes them.
+pub(crate) fn utterance_of_words(
+    speaker: usize,
+    words: Vec<Word>,
+    joiner: &str,
+) -> Option<Utterance> {
+    let (start, end) = (words.first()?.start, words.last()?.end);
+    let text = words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(joiner);
+    Some(Utterance {
+        speaker,
+        start,
+        end,
+        text,
+        words,
+    })
 }
 
 fn mix_down(channels: &[Vec<f32>]) -> Vec<f32> {

@@ -31,6 +31,8 @@ use std::sync::{Arc, OnceLock};
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
+use crate::log_mel::{hz_to_mel, mel_to_hz};
+
 /// Mel bands per frame.
 pub const N_MELS: usize = 40;
 /// Frames per partial utterance (1.6 s).
@@ -481,27 +483,6 @@ fn mel_filters() -> Vec<MelFilter> {
             }
         })
         .collect()
-}
-
-/// Slaney's mel scale (librosa's default): linear below 1 kHz, logarithmic above.
-fn hz_to_mel(hz: f64) -> f64 {
-    let (f_sp, min_log_hz, min_log_mel, logstep) =
-        (200.0 / 3.0, 1000.0, 15.0, (6.4f64).ln() / 27.0);
-    if hz >= min_log_hz {
-        min_log_mel + (hz / min_log_hz).ln() / logstep
-    } else {
-        hz / f_sp
-    }
-}
-
-fn mel_to_hz(mel: f64) -> f64 {
-    let (f_sp, min_log_hz, min_log_mel, logstep) =
-        (200.0 / 3.0, 1000.0, 15.0, (6.4f64).ln() / 27.0);
-    if mel >= min_log_mel {
-        min_log_hz * (logstep * (mel - min_log_mel)).exp()
-    } else {
-        f_sp * mel
-    }
 }
 
 /// The tensors of a safetensors file: an 8-byte little-endian header length, a JSON header
