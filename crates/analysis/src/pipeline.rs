@@ -18,7 +18,7 @@ use crate::mono;
 use crate::pitch::pitch_stats;
 use crate::recognise::{RecogniseError, Recogniser, RecogniserOptions, Segment};
 use crate::resample::{to_target_rate, TARGET_RATE};
-use crate::speaker::SpeakerEncoder;
+use crate::speaker::{SpeakerEncoder, SpeakerError};
 use crate::vad::{speech_spans, VadSettings};
 
 /// Recordings shorter than this cannot be analysed.
@@ -39,6 +39,8 @@ pub enum AnalysisError {
     Unsupported(String),
     #[error(transparent)]
     Engine(#[from] RecogniseError),
+    #[error("cannot load the speaker encoder: {0}")]
+    SpeakerEncoder(#[from] SpeakerError),
     /// The caller asked to stop (lease lost, shutting down, time limit).
     #[error("the analysis was stopped")]
     Stopped,
@@ -119,13 +121,7 @@ impl Engine {
             .speaker_encoder
             .as_deref()
             .map(SpeakerEncoder::load)
-            .transpose()
-            .map_err(|e| {
-                AnalysisError::Engine(RecogniseError::Load {
-                    dir: "speaker encoder".into(),
-                    reason: e.to_string(),
-                })
-            })?;
+            .transpose()?;
         let description = format!(
             "whisper {model} int8 beam {}; webrtc vad; yin f0{}",
             options.beam_size.max(1),

@@ -141,10 +141,9 @@ impl Worker {
         let (stop_in, progress_in) = (stop.clone(), progress.clone());
         let mut shutdown = self.shutdown.clone();
         let shutdown_watch = async move {
-            while !*shutdown.borrow() {
-                if shutdown.changed().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
+            // A closed channel (no sender left) means no shutdown will come.
+            if shutdown.wait_for(|stop| *stop).await.is_err() {
+                std::future::pending::<()>().await;
             }
         };
         let analysis = tokio::task::spawn_blocking(move || {
