@@ -32,6 +32,21 @@ impl DecodedAudio {
             frames as f64 / f64::from(self.sample_rate)
         }
     }
+
+    /// All channels averaged into one (a MONAURAL call recorded on two channels).
+    pub fn mixed_down(&self) -> Vec<f32> {
+        let n = self.channels.len().max(1) as f32;
+        let frames = self.channels.first().map_or(0, Vec::len);
+        (0..frames)
+            .map(|i| {
+                self.channels
+                    .iter()
+                    .map(|c| c.get(i).copied().unwrap_or(0.0))
+                    .sum::<f32>()
+                    / n
+            })
+            .collect()
+    }
 }
 
 /// Why a recording could not be decoded; each reads as the specific cause an operator

@@ -283,7 +283,7 @@ impl Engine {
         let channels = match (channel_type, audio.channels.len()) {
             (ChannelType::Stereo, 2) | (ChannelType::Monaural, 1) => audio.channels,
             // A MONAURAL call recorded on two channels: both voices, mixed down.
-            (ChannelType::Monaural, _) => vec![mix_down(&audio.channels)],
+            (ChannelType::Monaural, _) => vec![audio.mixed_down()],
             (ChannelType::Stereo, n) => {
                 return Err(bad(&format!(
                     "the call is STEREO but the recording has {n} channel(s)"
@@ -413,20 +413,6 @@ pub(crate) fn utterance_of_words(
         text,
         words,
     })
-}
-
-fn mix_down(channels: &[Vec<f32>]) -> Vec<f32> {
-    let n = channels.len().max(1) as f32;
-    let frames = channels.first().map_or(0, Vec::len);
-    (0..frames)
-        .map(|i| {
-            channels
-                .iter()
-                .map(|c| c.get(i).copied().unwrap_or(0.0))
-                .sum::<f32>()
-                / n
-        })
-        .collect()
 }
 
 fn bad(cause: &str) -> AnalysisError {
