@@ -59,6 +59,19 @@ impl Window {
             .map_or(Span::new(t, t), |(span, _)| *span)
     }
 
+    /// Where a word aligned to start at window time `t` starts: in a joint's silence it
+    /// starts with the next piece, because the aligner starts the first word after a
+    /// pause early, and no word is said in the silence Kiku put there.
+    pub fn word_start(&self, t: f64) -> f64 {
+        self.pieces
+            .windows(2)
+            .find(|pair| {
+                let (earlier, at) = pair[0];
+                t >= at + earlier.len() && t < pair[1].1
+            })
+            .map_or(t, |pair| pair[1].1)
+    }
+
     /// The recording time of `t` seconds into the window. A time at a joint belongs to the
     /// later piece when `starting` (a segment begins there), to the earlier one otherwise.
     pub fn to_recording(&self, t: f64, starting: bool) -> f64 {
@@ -145,6 +158,10 @@ mod tests {
             "a time in the gap ends the earlier turn"
         );
         assert_eq!(w[0].to_recording(8.4, false), 23.0);
+        // A word aligned into the gap is the later piece's first word.
+        assert_eq!(w[0].word_start(5.1), 5.4);
+        assert_eq!(w[0].word_start(4.9), 4.9);
+        assert_eq!(w[0].word_start(6.0), 6.0);
         assert_eq!(w[0].span_at(5.4), Span::new(20.0, 24.0));
         assert_eq!(w[0].span_at(0.0), Span::new(2.0, 7.0));
         let samples: Vec<f32> = (1..=16_000 * 30).map(|i| i as f32).collect();

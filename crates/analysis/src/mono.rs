@@ -4,11 +4,12 @@
 //! so a phrase is split where the speaker changes inside it.
 
 use kiku_domain::analysis::{Utterance, Word};
-use kiku_domain::metrics::timeline::intersect;
+use kiku_domain::metrics::timeline::{intersect, total};
 use kiku_domain::metrics::Span;
 
 use crate::diarize::{self, Diarization, Window};
 use crate::pipeline::utterance_of_words;
+use crate::pitch::pitch_stats;
 use crate::speaker::{normalize_volume, SpeakerEncoder, N_MELS};
 
 /// Speaker windows: 1.5 s (150 frames of 10 ms), every 0.75 s.
@@ -25,8 +26,8 @@ pub fn diarize_speech(encoder: &SpeakerEncoder, samples: &[f32], spans: &[Span])
     normalize_volume(&mut levelled);
     let mel = SpeakerEncoder::mel_frames(&levelled);
     drop(levelled);
-    let mut ranges: Vec<(usize, usize)> = Vec::new();
-    for span in spans {
+    let mut ranges: Vec<(usize, usize, usize)> = Vec::new();
+    for (segment, span) in spans.iter().enumerate() {
         let first = (span.start / FRAME_SECONDS) as usize;
         let last = ((span.end / FRAME_SECONDS) as usize).min(mel.len());
         if last <= first || last - first < MIN_WINDOW_FRAMES {
@@ -35,24 +36,31 @@ pub fn diarize_speech(encoder: &SpeakerEncoder, samples: &[f32], spans: &[Span])
         let mut start = first;
         loop {
             let end = (start + WINDOW_FRAMES).min(last);
-            ranges.push((start, end));
+            ranges.push((start, end, segment));
             if end == last {
                 break;
             }
             start = (start + HOP_FRAMES).min(last.saturating_sub(WINDOW_FRAMES).max(first));
         }
     }
-    let frames: Vec<&[[f32; N_MELS]]> = ranges.iter().map(|&(a, b)| &mel[a..b]).collect();
+    let frames: Vec<&[[f32; N_MELS]]> = ranges.iter().map(|&(a, b, _)| &mel[a..b]).collect();
     let embeddings = encoder.embed_windows(&frames);
     let windows: Vec<Window> = ranges
         .iter()
         .zip(embeddings)
-        .map(|(&(a, b), embedding)| Window {
+        .map(|(&(a, b, segment), embedding)| Window {
             span: Span::new(a as f64 * FRAME_SECONDS, b as f64 * FRAME_SECONDS),
+            segment,
             embedding,
         })
         .collect();
     let mut d = diarize::diarize(&windows);
+    let f0 = |turns: &[Span]| pitch_stats(samples, turns).map(|p| p.mean_hz);
+    if diarize::is_one_voice(d.centroid_cosine, [f0(&d.turns[0]), f0(&d.turns[1])]) {
+        let mut all: Vec<Span> = d.turns.concat();
+        all.sort_by(|a, b| a.start.total_cmp(&b.start));
+        d.turns = [all, Vec::new()];
+    }
     // Turns hold speech only; short spans that had no window join the nearest turn.
     for turn in &mut d.turns {
         *turn = intersect(turn, spans);
@@ -111,14 +119,32 @@ fn subtract(span: Span, turns: &[Vec<Span>; 2]) -> Vec<Span> {
     out
 }
 
+/// The speaker whose turn holds time `t`.
+fn holder(d: &Diarization, t: f64) -> Option<usize> {
+    (0..2).find(|&speaker| d.turns[speaker].iter().any(|s| s.start <= t && t <= s.end))
+}
+
 /// The speaker at time `t`: the turn holding it, else the nearest.
 fn speaker_at(d: &Diarization, t: f64) -> usize {
-    for (speaker, turns) in d.turns.iter().enumerate() {
-        if turns.iter().any(|s| s.start <= t && t <= s.end) {
-            return speaker;
-        }
+    holder(d, t).unwrap_or_else(|| nearest_speaker(d, t))
+}
+
+/// The speaker of a word spoken from `start` to `end`. Whisper's alignment stretches the
+/// first word after a pause back over the silence, often into the other voice's last
+/// word, while it places a word's end well: the end decides, then where most of the word
+/// lies, then nearness.
+fn speaker_of_word(d: &Diarization, start: f64, end: f64) -> usize {
+    const END_MARGIN: f64 = 0.05;
+    if let Some(speaker) = holder(d, (end - END_MARGIN).max(start)) {
+        return speaker;
     }
-    nearest_speaker(d, t)
+    let word = [Span::new(start, end)];
+    let spoken = |speaker: usize| total(&intersect(&d.turns[speaker], &word));
+    let (first, second) = (spoken(0), spoken(1));
+    if first + second > 0.0 {
+        return usize::from(second > first);
+    }
+    nearest_speaker(d, (start + end) / 2.0)
 }
 
 /// Recognised utterances (all on one channel) given to the two voices: word by word where
@@ -133,7 +159,7 @@ pub fn assign(utterances: Vec<Utterance>, d: &Diarization, joiner: &str) -> Vec<
         }
         let mut groups: Vec<(usize, Vec<Word>)> = Vec::new();
         for w in u.words {
-            let speaker = speaker_at(d, (w.start + w.end) / 2.0);
+            let speaker = speaker_of_word(d, w.start, w.end);
             match groups.last_mut() {
                 Some((s, words)) if *s == speaker => words.push(w),
                 _ => groups.push((speaker, vec![w])),
@@ -186,6 +212,19 @@ mod tests {
             words: vec![],
         };
         assert_eq!(assign(vec![no_words], &d, " ")[0].speaker, 1);
+    }
+
+    #[test]
+    fn a_word_stretched_back_over_a_pause_belongs_to_whoever_ends_it() {
+        let d = Diarization {
+            turns: [vec![Span::new(0.0, 1.0)], vec![Span::new(1.6, 3.0)]],
+            centroid_cosine: 0.3,
+        };
+        // "Hello?" by speaker 0, then speaker 1's "Yes," aligned from 0.8 s.
+        assert_eq!(speaker_of_word(&d, 0.8, 1.9), 1);
+        assert_eq!(speaker_of_word(&d, 0.2, 0.9), 0);
+        // Ending in the pause: where most of it was said.
+        assert_eq!(speaker_of_word(&d, 0.7, 1.3), 0);
     }
 
     #[test]

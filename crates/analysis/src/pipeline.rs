@@ -372,11 +372,14 @@ fn utterances(speaker: usize, segment: Segment, window: &Window, language: &str)
     }
     let mut groups: Vec<(Span, Vec<Word>)> = Vec::new();
     for w in segment.words {
-        let span = window.span_at(w.start);
-        let start = window.to_recording(w.start, true);
+        let at = window.word_start(w.start);
+        let span = window.span_at(at);
+        let start = window.to_recording(at, true);
         let word = Word {
             start,
-            end: window.to_recording(w.end, false).clamp(start, span.end),
+            end: window
+                .to_recording(w.end.max(at), false)
+                .clamp(start, span.end),
             text: w.text,
         };
         match groups.last_mut() {

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::{Report, Role, SpeakerReport};
 use crate::datetime::format;
+use crate::metrics::Span;
 use crate::{CallData, CallId, Side};
 
 /// A participant as the detail names it.
@@ -40,12 +41,6 @@ pub fn call_detail(
         data.participant(side)
             .map(|p| p.number.clone())
             .filter(|n| !n.is_empty())
-    };
-    let pairs = |spans: &[crate::metrics::Span]| -> Vec<[f64; 2]> {
-        spans
-            .iter()
-            .map(|s| [round(s.start), round(s.end)])
-            .collect()
     };
     let participants: Vec<Value> = parties
         .iter()
@@ -137,6 +132,7 @@ pub fn call_detail(
             "language": report.language,
             "role_confidence": round(report.roles.confidence),
             "role_basis": report.roles.basis,
+            "role_needs_review": report.roles.need_review(),
         },
         "participants": participants,
         "tags": data.tags.iter().map(|t| json!({
@@ -168,7 +164,16 @@ fn participant_analysis(stats: &SpeakerReport, unit: &str) -> Value {
         "talk_seconds": round(stats.talk_seconds),
         "longest_monologue_seconds": round(stats.longest_monologue_seconds),
         "keyword_count": stats.keyword_count,
+        "speech_segments": pairs(&stats.speech),
     })
+}
+
+/// Spans as `[start, end]` pairs, as MiiTel's positions are.
+fn pairs(spans: &[Span]) -> Vec<[f64; 2]> {
+    spans
+        .iter()
+        .map(|s| [round(s.start), round(s.end)])
+        .collect()
 }
 
 /// Four decimals, as MiiTel's figures have.

@@ -101,6 +101,11 @@ impl Roles {
         }
     }
 
+    /// A decision this unsure is flagged on the call history for someone to check.
+    pub fn need_review(&self) -> bool {
+        self.confidence < REVIEW_BELOW
+    }
+
     pub fn speaker_of(&self, role: Role) -> Speaker {
         match role {
             Role::User => self.user_speaker,

@@ -90,11 +90,19 @@ pub fn new_analysis(
 }
 
 /// The MiiTel-shaped call detail of each of `calls` that has an analysis.
+/// A call's analysis as shown on its history.
+pub struct CallAnalysis {
+    /// MiiTel's call detail, with Kiku's additions.
+    pub detail: Value,
+    /// The user/customer decision is unsure enough to be checked by a person.
+    pub roles_need_review: bool,
+}
+
 pub async fn details(
     app: &App,
     company: CompanyId,
     calls: &[CallRecord],
-) -> Result<HashMap<CallId, Value>, AppError> {
+) -> Result<HashMap<CallId, CallAnalysis>, AppError> {
     let ids: Vec<CallId> = calls.iter().map(|c| c.id).collect();
     let records = app.store.analyses_of(company, &ids).await?;
     if records.is_empty() {
@@ -114,7 +122,13 @@ pub async fn details(
         };
         let report: Report = parse(&record.report, "report")?;
         let parties = detail_parties(&call.data, &report.roles, |id| logins.get(&id).cloned());
-        out.insert(call.id, call_detail(call.id, &call.data, &parties, &report));
+        out.insert(
+            call.id,
+            CallAnalysis {
+                detail: call_detail(call.id, &call.data, &parties, &report),
+                roles_need_review: report.roles.need_review(),
+            },
+        );
     }
     Ok(out)
 }

@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 use super::auth::CurrentUser;
 use super::{ApiError, AppState};
-use crate::app::{analysis, AppError};
+use crate::app::analysis::{self, CallAnalysis};
+use crate::app::AppError;
 
 const MAX_PER_PAGE: u32 = 200;
 
@@ -43,11 +44,14 @@ pub struct CallHistoryOut {
 }
 
 impl CallHistoryOut {
-    fn new(c: CallRecord, analysis: Option<Value>) -> Self {
+    fn new(c: CallRecord, analysis: Option<CallAnalysis>) -> Self {
         let d = c.data;
         let mut flags = Vec::new();
         if d.stereo_channels_ambiguous() {
             flags.push("stereo_channels_ambiguous");
+        }
+        if analysis.as_ref().is_some_and(|a| a.roles_need_review) {
+            flags.push("roles_need_review");
         }
         Self {
             call_id: c.id,
@@ -70,7 +74,7 @@ impl CallHistoryOut {
                 .audio
                 .map(|a| json!({"bytes": a.bytes, "uploaded_at": datetime::format(a.uploaded_at)})),
             progress_percent: c.progress_percent,
-            analysis,
+            analysis: analysis.map(|a| a.detail),
             created_at: datetime::format(c.created_at),
         }
     }

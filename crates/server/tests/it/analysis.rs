@@ -31,7 +31,7 @@ pub fn support_call_mp3(dir: &std::path::Path) -> (Vec<u8>, f64) {
 }
 
 /// Call data for a recording of `seconds`, with the user `agent` on the left (FROM).
-fn call_data(id: &str, file_type: &str, seconds: f64, agent: &str) -> Value {
+pub(crate) fn call_data(id: &str, file_type: &str, seconds: f64, agent: &str) -> Value {
     let mut c = call(id, "OUTGOING_CALL", true, Some(agent), None);
     c["audio_file_type"] = json!(file_type);
     c["call_starts_at"] = json!("2026-01-05T10:00:00+09:00");
@@ -48,7 +48,12 @@ fn call_data(id: &str, file_type: &str, seconds: f64, agent: &str) -> Value {
     c
 }
 
-async fn ingest_and_upload(s: &TestServer, t: &Tenant, data: Value, audio: Vec<u8>) -> String {
+pub(crate) async fn ingest_and_upload(
+    s: &TestServer,
+    t: &Tenant,
+    data: Value,
+    audio: Vec<u8>,
+) -> String {
     let id = data["call_data_id"].as_str().expect("id").to_string();
     let (status, body) = s
         .post_calls(&t.webhook, &json!({ "call_data": [data] }))
@@ -62,7 +67,7 @@ async fn ingest_and_upload(s: &TestServer, t: &Tenant, data: Value, audio: Vec<u
 }
 
 /// Polls the call until analysis ends; returns its history.
-async fn wait_for_analysis(s: &TestServer, t: &Tenant, call_id: &str) -> Value {
+pub(crate) async fn wait_for_analysis(s: &TestServer, t: &Tenant, call_id: &str) -> Value {
     for _ in 0..600 {
         let (status, body) = s
             .get(&format!("/api/v1/calls/{call_id}"), &t.admin_token)
@@ -90,7 +95,10 @@ fn rule(points: f64) -> Value {
     })
 }
 
-fn start_worker(s: &TestServer, engine: Arc<Engine>) -> tokio::sync::watch::Sender<bool> {
+pub(crate) fn start_worker(
+    s: &TestServer,
+    engine: Arc<Engine>,
+) -> tokio::sync::watch::Sender<bool> {
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let options = WorkerOptions {
         lease: Duration::from_secs(30),

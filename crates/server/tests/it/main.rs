@@ -4,6 +4,7 @@
 mod analysis;
 mod api;
 mod cli;
+mod mono;
 mod support;
 mod takeover;
 mod upload;

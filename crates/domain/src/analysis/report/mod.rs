@@ -41,6 +41,9 @@ pub struct Report {
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SpeakerReport {
+    /// When the speaker speaks, merged and in order (a diarization's turns in mono calls).
+    #[serde(default)]
+    pub speech: Vec<Span>,
     pub talk_seconds: f64,
     pub longest_monologue_seconds: f64,
     /// In `speech_rate_unit`, over the speaker's speaking time; `None` if they never spoke.
@@ -131,7 +134,8 @@ pub fn report(transcript: &Transcript, roles: &Roles, settings: &AnalysisSetting
     hits.sort_by(|a, b| a.starts_at.total_cmp(&b.starts_at));
 
     let speaker = |role: Role, own: &[Span], other: &[Span]| {
-        let talk = crate::metrics::timeline::total(&crate::metrics::timeline::merge(own));
+        let speech = crate::metrics::timeline::merge(own);
+        let talk = crate::metrics::timeline::total(&speech);
         let mine = phrases.iter().filter(|p| p.role == role);
         let units: usize = mine
             .clone()
@@ -139,6 +143,7 @@ pub fn report(transcript: &Transcript, roles: &Roles, settings: &AnalysisSetting
             .sum();
         let voice = transcript.voices[roles.speaker_of(role)];
         SpeakerReport {
+            speech,
             talk_seconds: talk,
             longest_monologue_seconds: Timeline::longest_monologue(own, other),
             speech_rate: (talk > 0.0).then(|| units as f64 * 60.0 / talk),

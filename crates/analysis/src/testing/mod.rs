@@ -9,6 +9,12 @@ use kiku_domain::AudioFileType;
 
 use crate::decode::{decode, Limits};
 
+mod mono_set;
+mod scoring;
+
+pub use mono_set::{encode, Encoding, MonoCase, MONO_CASES};
+pub use scoring::diarization_error_rate;
+
 /// The speech model for tests (`KIKU_TEST_WHISPER_DIR`, installed by `scripts/test`);
 /// `None` (the test skips) when unset, unless `KIKU_TEST_REQUIRE_MODEL=1` makes that fail.
 pub fn test_model_dir() -> Option<PathBuf> {
@@ -33,11 +39,13 @@ pub struct Line {
     pub text: &'static str,
 }
 
-/// An espeak-ng voice: `-v` name and `-p` pitch (0–99).
+/// An espeak-ng voice: `-v` name and `-p` pitch (0–99), optionally shifted afterwards
+/// by sox (`shift_cents`, 0 for none) — the same voice made higher, as a similar voice.
 #[derive(Clone, Copy, Debug)]
 pub struct EspeakVoice {
     pub name: &'static str,
     pub pitch: u8,
+    pub shift_cents: i16,
 }
 
 /// A generated call: a 16-bit stereo WAV (speaker 0 left) and where each line landed.
@@ -115,14 +123,20 @@ fn speak(work: &Path, voice: EspeakVoice, text: &str, n: usize) -> Result<(Vec<f
         .arg(&trimmed)
         .args([
             "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse",
-        ]))?;
+        ])
+        .args(
+            (voice.shift_cents != 0)
+                .then(|| ["pitch".to_string(), voice.shift_cents.to_string()])
+                .into_iter()
+                .flatten(),
+        ))?;
     let bytes = std::fs::read(&trimmed).map_err(|e| e.to_string())?;
     let audio = decode(bytes, AudioFileType::Wav, Limits::default()).map_err(|e| e.to_string())?;
     let rate = audio.sample_rate;
     Ok((audio.channels.into_iter().next().unwrap_or_default(), rate))
 }
 
-fn run(command: &mut Command) -> Result<(), String> {
+pub(crate) fn run(command: &mut Command) -> Result<(), String> {
     let status = command.status().map_err(|e| {
         format!(
             "cannot run {:?} ({e}); scripts/setup installs espeak-ng and sox",
@@ -168,10 +182,12 @@ pub const SUPPORT_VOICES: [EspeakVoice; 2] = [
     EspeakVoice {
         name: "en-us",
         pitch: 30,
+        shift_cents: 0,
     },
     EspeakVoice {
         name: "en-gb",
         pitch: 80,
+        shift_cents: 0,
     },
 ];
 
