@@ -36,6 +36,12 @@ pub struct AnalyzeArgs {
     /// Company keywords to count, comma separated.
     #[arg(long, value_delimiter = ',')]
     pub keywords: Vec<String>,
+    /// With --mono: the user's name, which a self-introduction may say (repeatable).
+    #[arg(long)]
+    pub user_name: Vec<String>,
+    /// With --mono: the company's name, which a self-introduction may say.
+    #[arg(long)]
+    pub company_name: Option<String>,
 }
 
 /// A failure with the code printed in the error object.
@@ -132,7 +138,10 @@ pub fn run(config: &Config, args: AnalyzeArgs) -> Result<Value, Failure> {
             &data,
             user_side,
             &transcript.utterances,
-            &UserHints::default(),
+            &UserHints {
+                user_names: args.user_name.clone(),
+                company_name: args.company_name.clone(),
+            },
         )
     } else {
         Roles {

@@ -283,13 +283,27 @@ fn analyze_prints_the_call_detail_of_a_local_recording() {
             ("KIKU_BEAM_SIZE", "1".to_string()),
             ("KIKU_SPEAKER_ENCODER", encoder.display().to_string()),
         ];
-        let (ok, detail) = run_kiku(&["analyze", &path, "--model", &model, "--mono"], &env);
-        assert!(ok, "{detail}");
+        let mono = |names: &[&str]| {
+            let args = [&["analyze", &path, "--model", &model, "--mono"], names].concat();
+            let (ok, detail) = run_kiku(&args, &env);
+            assert!(ok, "{detail}");
+            let confidence = detail["analysis"]["role_confidence"]
+                .as_f64()
+                .expect("confidence");
+            (detail, confidence)
+        };
+        let (detail, confidence) = mono(&[]);
         assert_eq!(detail["analysis"]["overlaps_estimated"], true);
-        let confidence = detail["analysis"]["role_confidence"]
-            .as_f64()
-            .expect("confidence");
         assert!(confidence > 0.5, "{detail}");
+        // Told the user's name, the introduction that says it counts for more.
+        let (named, named_confidence) = mono(&["--user-name", "Daniel Smith"]);
+        assert!(named_confidence > confidence, "{named}");
+        assert!(
+            named["analysis"]["role_basis"]
+                .as_str()
+                .is_some_and(|b| b.contains("as the user or company")),
+            "{named}"
+        );
         // Outgoing call: the caller (FROM) is the user, who introduces themselves.
         let raw = detail["speech_recognition"]["raw"].as_str().expect("raw");
         assert!(
