@@ -343,7 +343,7 @@ def build_call(index, plan, rng, out_dir, tmp, pool):
         "C": PITCH_SHIFT_CENTS if shifted_side == order[1] else None,
     }
     opening, body, closing, names = script_of(plan, rng)
-    target = rng.uniform(60.0, 150.0)
+    target = rng.uniform(60.0, 130.0)
     # Render the opening and closing, and the body lines until they clearly fill the target
     # (about 4 s per line with its pause); the layout below cuts the body to length.
     n_body = min(len(body), int(target / 2.5) + 4)

@@ -304,7 +304,7 @@ def main():
     say("")
     say("voices: d = different, p = similar (espeak -p), s = similar (sox pitch); intro: the agent names themselves and the company. "
         "Kiku role: ✓ when its `user` maps to the reference user; conf = `analysis.role_confidence`. "
-        "cos = cosine of Kiku's two voice centroids (≥ 0.92: judged one voice, everything given to one speaker).")
+        "cos = cosine of Kiku's two voice centroids (bench/probe's `centroid_cosine`); 1 voice = Kiku judged the call one voice and gave all speech to one speaker.")
     say("")
     hdr = "| call | lang | event | intro | voices | format | min | DER Kiku | DER probe | DER peer |" + (" DER light |" if light else "") + " Kiku role | conf | cos | peer rule | Kiku's basis |"
     say(hdr)
@@ -322,7 +322,7 @@ def main():
         cells += [
             "✓" if r["kiku_role_ok"] else "✗",
             f"{r['kiku_confidence']:.2f}" if r["kiku_confidence"] is not None else "–",
-            f"{r['probe_cosine']:.3f}" if r["probe_cosine"] is not None else "–",
+            (f"{r['probe_cosine']:.3f}" if r["probe_cosine"] is not None else "–") + (" (1 voice)" if r["probe_one_voice"] else ""),
             "✓" if r["peer_role_ok"] else "✗",
             r["kiku_basis"].replace("|", "/"),
         ]
