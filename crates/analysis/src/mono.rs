@@ -11,6 +11,7 @@ use crate::diarize::{self, Diarization, Window};
 use crate::pipeline::utterance_of_words;
 use crate::pitch::pitch_stats;
 use crate::speaker::{normalize_volume, SpeakerEncoder, N_MELS};
+use crate::vad::{speech_spans, VadSettings};
 
 /// Speaker windows: 1.5 s (150 frames of 10 ms), every 0.75 s.
 const WINDOW_FRAMES: usize = 150;
@@ -18,6 +19,12 @@ const HOP_FRAMES: usize = 75;
 /// Spans shorter than this carry too little voice to embed on their own.
 const MIN_WINDOW_FRAMES: usize = 40;
 const FRAME_SECONDS: f64 = 0.01;
+/// Stretches of speech windows are cut from (and smoothing stays within).
+const SEGMENT_VAD: VadSettings = VadSettings {
+    min_speech: 0.1,
+    min_silence: 0.12,
+    pad: 0.03,
+};
 
 /// Who spoke when in 16 kHz `samples` whose speech is `spans`.
 pub fn diarize_speech(encoder: &SpeakerEncoder, samples: &[f32], spans: &[Span]) -> Diarization {
@@ -26,8 +33,11 @@ pub fn diarize_speech(encoder: &SpeakerEncoder, samples: &[f32], spans: &[Span])
     normalize_volume(&mut levelled);
     let mel = SpeakerEncoder::mel_frames(&levelled);
     drop(levelled);
+    // Windows come from stretches between even short pauses: two parties' turns are often
+    // less than half a second apart, too close for the recogniser's speech spans to part.
+    let segments = intersect(&speech_spans(samples, SEGMENT_VAD), spans);
     let mut ranges: Vec<(usize, usize, usize)> = Vec::new();
-    for (segment, span) in spans.iter().enumerate() {
+    for (segment, span) in segments.iter().enumerate() {
         let first = (span.start / FRAME_SECONDS) as usize;
         let last = ((span.end / FRAME_SECONDS) as usize).min(mel.len());
         if last <= first || last - first < MIN_WINDOW_FRAMES {

@@ -71,7 +71,8 @@ pub struct Recording {
 /// How the engine runs.
 #[derive(Clone, Debug)]
 pub struct EngineOptions {
-    /// CPU threads for recognition in all (split between the two channels).
+    /// CPU threads for recognition in all (split between the two channels), and for
+    /// speaker embeddings.
     pub threads: usize,
     pub beam_size: usize,
     /// No recording is decoded past this, whatever the call data says.
@@ -120,7 +121,7 @@ impl Engine {
         let speaker = options
             .speaker_encoder
             .as_deref()
-            .map(SpeakerEncoder::load)
+            .map(|path| SpeakerEncoder::load(path).map(|e| e.with_threads(threads)))
             .transpose()?;
         let description = format!(
             "whisper {model} int8 beam {}; webrtc vad; yin f0{}",

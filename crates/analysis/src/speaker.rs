@@ -26,6 +26,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use rustfft::num_complex::Complex;
@@ -101,6 +102,8 @@ pub struct SpeakerEncoder {
     /// [EMBEDDING_SIZE × HIDDEN lanes]
     linear_w: Vec<Lane>,
     linear_b: Vec<f32>,
+    /// Batches of windows run on this many threads.
+    threads: usize,
 }
 
 impl std::fmt::Debug for SpeakerEncoder {
@@ -112,6 +115,12 @@ impl std::fmt::Debug for SpeakerEncoder {
 }
 
 impl SpeakerEncoder {
+    /// Runs on at most `threads` threads (default: one per core).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
     /// Loads `encoder.safetensors` as `scripts/install-models` writes it.
     pub fn load(path: &Path) -> Result<Self, SpeakerError> {
         let bytes = std::fs::read(path).map_err(|source| SpeakerError::Io {
@@ -132,6 +141,7 @@ impl SpeakerEncoder {
             });
         }
         Ok(Self {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             layers,
             linear_w: lanes(&tensors.get("linear.weight", &[EMBEDDING_SIZE, HIDDEN])?),
             linear_b: tensors.get("linear.bias", &[EMBEDDING_SIZE])?,
@@ -227,29 +237,50 @@ impl SpeakerEncoder {
 
     /// The network on each sequence: ReLU(linear(last hidden state)), L2-normalised.
     fn forward(&self, sequences: &[&[[f32; N_MELS]]]) -> Vec<Vec<f32>> {
-        let mut out = vec![Vec::new(); sequences.len()];
-        // Sequences of equal length run together.
+        // Sequences of equal length run together, a batch at a time on each thread.
         let mut by_length: HashMap<usize, Vec<usize>> = HashMap::new();
         for (i, s) in sequences.iter().enumerate() {
             by_length.entry(s.len()).or_default().push(i);
         }
-        for (steps, same_length) in by_length {
-            for members in same_length.chunks(MAX_BATCH) {
-                self.forward_batch(sequences, steps, members, &mut out);
+        let batches: Vec<(usize, &[usize])> = by_length
+            .iter()
+            .flat_map(|(steps, same)| same.chunks(MAX_BATCH).map(|m| (*steps, m)))
+            .collect();
+        let next = AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            while let Some(&(steps, members)) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
+                done.extend(self.forward_batch(sequences, steps, members));
             }
-        }
+            done
+        };
+        let threads = self.threads.min(batches.len()).max(1);
+        let mut out = vec![Vec::new(); sequences.len()];
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            let mine = work();
+            for (m, embedding) in workers
+                .into_iter()
+                .flat_map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .chain(mine)
+            {
+                out[m] = embedding;
+            }
+        });
         out
     }
 
-    /// The network on `sequences[m]` for each of `members`, all `steps` long; the
-    /// embeddings go to `out[m]`.
+    /// The network on `sequences[m]` for each of `members`, all `steps` long: each
+    /// member's index and embedding.
     fn forward_batch(
         &self,
         sequences: &[&[[f32; N_MELS]]],
         steps: usize,
         members: &[usize],
-        out: &mut [Vec<f32>],
-    ) {
+    ) -> Vec<(usize, Vec<f32>)> {
         let batch = members.len();
         // x[t][b][feature], contiguous.
         let mut x: Vec<Lane> = Vec::with_capacity(steps * batch * N_MELS / 8);
@@ -265,9 +296,11 @@ impl SpeakerEncoder {
             x = outputs;
             h = last;
         }
-        for (b, &m) in members.iter().enumerate() {
-            out[m] = self.head(&h[b * HIDDEN_LANES..(b + 1) * HIDDEN_LANES]);
-        }
+        members
+            .iter()
+            .enumerate()
+            .map(|(b, &m)| (m, self.head(&h[b * HIDDEN_LANES..(b + 1) * HIDDEN_LANES])))
+            .collect()
     }
 
     fn head(&self, hidden: &[Lane]) -> Vec<f32> {
