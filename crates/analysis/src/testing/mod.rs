@@ -18,13 +18,23 @@ pub use scoring::diarization_error_rate;
 /// The speech model for tests (`KIKU_TEST_WHISPER_DIR`, installed by `scripts/test`);
 /// `None` (the test skips) when unset, unless `KIKU_TEST_REQUIRE_MODEL=1` makes that fail.
 pub fn test_model_dir() -> Option<PathBuf> {
-    match std::env::var_os("KIKU_TEST_WHISPER_DIR") {
-        Some(dir) => Some(PathBuf::from(dir)),
+    test_model_path("KIKU_TEST_WHISPER_DIR")
+}
+
+/// The speaker encoder for tests (`KIKU_TEST_SPEAKER_ENCODER`: the `encoder.safetensors`
+/// that `scripts/test` installs); `None` or a failure as for [`test_model_dir`].
+pub fn test_speaker_encoder() -> Option<PathBuf> {
+    test_model_path("KIKU_TEST_SPEAKER_ENCODER")
+}
+
+fn test_model_path(variable: &str) -> Option<PathBuf> {
+    match std::env::var_os(variable) {
+        Some(path) => Some(PathBuf::from(path)),
         None if std::env::var("KIKU_TEST_REQUIRE_MODEL").as_deref() == Ok("1") => {
-            panic!("KIKU_TEST_REQUIRE_MODEL=1 but KIKU_TEST_WHISPER_DIR is not set")
+            panic!("KIKU_TEST_REQUIRE_MODEL=1 but {variable} is not set")
         }
         None => {
-            eprintln!("skipped: set KIKU_TEST_WHISPER_DIR (scripts/test does)");
+            eprintln!("skipped: set {variable} (scripts/test does)");
             None
         }
     }
@@ -230,19 +240,3 @@ pub const SUPPORT_CALL: &[Line] = &[
         text: "Great, thank you very much. Goodbye.",
     },
 ];
-
-/// The speaker encoder for tests (`KIKU_TEST_SPEAKER_ENCODER`: the `encoder.safetensors`
-/// that `scripts/test` installs); `None` (the test skips) when unset, unless
-/// `KIKU_TEST_REQUIRE_MODEL=1` makes that fail.
-pub fn test_speaker_encoder() -> Option<PathBuf> {
-    match std::env::var_os("KIKU_TEST_SPEAKER_ENCODER") {
-        Some(path) => Some(PathBuf::from(path)),
-        None if std::env::var("KIKU_TEST_REQUIRE_MODEL").as_deref() == Ok("1") => {
-            panic!("KIKU_TEST_REQUIRE_MODEL=1 but KIKU_TEST_SPEAKER_ENCODER is not set")
-        }
-        None => {
-            eprintln!("skipped: set KIKU_TEST_SPEAKER_ENCODER (scripts/test does)");
-            None
-        }
-    }
-}
