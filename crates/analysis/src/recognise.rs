@@ -201,13 +201,7 @@ impl Recogniser {
         };
         let mut tokens = result.sequences.into_iter().next().unwrap_or_default();
         let mut ids = result.sequences_ids.into_iter().next().unwrap_or_default();
-        // faster-whisper's average log-probability: the score is the sum over the tokens
-        // divided by their number (length penalty 1); the end of text counts as one more.
-        let n = tokens.len() as f32;
-        let avg_log_prob = result
-            .scores
-            .first()
-            .map_or(f32::NEG_INFINITY, |s| s * n / (n + 1.0));
+        let avg_log_prob = result.scores.first().copied().unwrap_or(f32::NEG_INFINITY);
         if result.no_speech_prob > NO_SPEECH_THRESHOLD && avg_log_prob < LOG_PROB_THRESHOLD {
             return Ok(silent);
         }
