@@ -28,6 +28,8 @@ const MIN_SHARE_OF_CALL: f64 = 0.5;
 const WINDOW_SECONDS: f64 = 30.0;
 /// Seek again only when this much speech is left undecoded, and progress is this much.
 const SEEK_MIN_SECONDS: f64 = 1.0;
+/// Tokens of previous text kept per voice (more than a prompt takes).
+const CONTEXT_KEPT: usize = 512;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
@@ -323,23 +325,36 @@ impl Engine {
     ) -> Result<Vec<Utterance>, AnalysisError> {
         let rate = f64::from(TARGET_RATE);
         let mut out = Vec::new();
+        // What this voice said so far, for conditioning (one channel is one voice).
+        let mut context: Vec<String> = Vec::new();
         for window in windows {
             let audio = window.samples(samples, rate);
             let mut seek = 0.0;
             loop {
                 let from = ((seek * rate) as usize).min(audio.len());
-                let segments = self
-                    .recogniser
-                    .transcribe_chunk(&audio[from..], seek, language)?;
-                let reached = segments.last().map_or(seek, |s| s.end);
-                for segment in segments {
+                let decoded =
+                    self.recogniser
+                        .transcribe_chunk(&audio[from..], seek, language, &context)?;
+                let cut = decoded.resume_at.is_some();
+                let reached = match decoded.resume_at {
+                    Some(at) => seek + at,
+                    None => decoded.segments.last().map_or(seek, |s| s.end),
+                };
+                context.extend(decoded.tokens);
+                let keep = context.len().saturating_sub(CONTEXT_KEPT);
+                context.drain(..keep);
+                for segment in decoded.segments {
                     out.extend(utterances(speaker, segment, window, language));
                 }
-                // Whisper may end its output before the window does: decode the rest
-                // from where its last segment ended (faster-whisper's seeking).
-                if reached > seek + SEEK_MIN_SECONDS
-                    && window.speech_after(reached) > SEEK_MIN_SECONDS
-                {
+                // Whisper may end its output before the window does, or leave its last
+                // segment unfinished: decode the rest from where its output is complete
+                // (faster-whisper's seeking).
+                let (progress, left) = if cut {
+                    (0.0, 0.0)
+                } else {
+                    (SEEK_MIN_SECONDS, SEEK_MIN_SECONDS)
+                };
+                if reached > seek + progress && window.speech_after(reached) > left {
                     seek = reached;
                 } else {
                     break;

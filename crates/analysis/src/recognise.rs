@@ -19,6 +19,11 @@ const NO_SPEECH_THRESHOLD: f32 = 0.6;
 /// …unless the model is confident in what it decoded (faster-whisper's rule: a window is
 /// silent only if it looks silent AND the text's average log-probability is below this).
 const LOG_PROB_THRESHOLD: f32 = -1.0;
+/// The token before the previous text in a prompt.
+const START_OF_PREVIOUS: &str = "<|startofprev|>";
+/// At most this many tokens of previous text go into a prompt (half of Whisper's 448
+/// positions, less the marker), as faster-whisper does.
+const MAX_CONTEXT_TOKENS: usize = 223;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecogniseError {
@@ -36,6 +41,18 @@ pub struct Segment {
     pub text: String,
     /// Word timings from the model's alignment; empty when it gave none.
     pub words: Vec<Segment>,
+}
+
+/// What one chunk decoded to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    pub segments: Vec<Segment>,
+    /// When the model's last segment had no closing timestamp (the chunk cut a sentence),
+    /// it is left out, and decoding should go on from here (seconds into the chunk), as
+    /// faster-whisper does. `None`: the output is complete.
+    pub resume_at: Option<f64>,
+    /// The tokens of the segments kept (text and timestamps), to condition the next chunk on.
+    pub tokens: Vec<String>,
 }
 
 /// How the model runs.
@@ -139,19 +156,29 @@ impl Recogniser {
 
     /// Transcribes up to 30 s of 16 kHz mono `samples` that start `offset` seconds into the
     /// recording. `language` is a Whisper code (`en`, `ja`, …); ignored by English-only models.
+    /// `context` is what the previous chunks of the same voice decoded to
+    /// ([`Decoded::tokens`], oldest first): the model is conditioned on its last tokens, as
+    /// Whisper and faster-whisper do (`condition_on_previous_text`).
     pub fn transcribe_chunk(
         &self,
         samples: &[f32],
         offset: f64,
         language: &str,
-    ) -> Result<Vec<Segment>, RecogniseError> {
+        context: &[String],
+    ) -> Result<Decoded, RecogniseError> {
         // Encoded once, for both decoding and word alignment.
         let encoded = self.encode(samples)?;
-        let mut prompt = vec!["<|startoftranscript|>".to_string()];
+        let mut start = vec!["<|startoftranscript|>".to_string()];
         if self.whisper.is_multilingual() {
-            prompt.push(format!("<|{language}|>"));
-            prompt.push("<|transcribe|>".to_string());
+            start.push(format!("<|{language}|>"));
+            start.push("<|transcribe|>".to_string());
         }
+        let mut prompt = Vec::new();
+        if !context.is_empty() && self.special_ids.contains_key(START_OF_PREVIOUS) {
+            prompt.push(START_OF_PREVIOUS.to_string());
+            prompt.extend_from_slice(&context[context.len().saturating_sub(MAX_CONTEXT_TOKENS)..]);
+        }
+        prompt.extend_from_slice(&start);
         let options = WhisperOptions {
             beam_size: self.beam_size,
             return_no_speech_prob: true,
@@ -160,21 +187,31 @@ impl Recogniser {
         };
         let results = self
             .whisper
-            .generate(&encoded, &[prompt.clone()], &options)
+            .generate(&encoded, &[prompt], &options)
             .map_err(failed)?;
-        let Some(result) = results.into_iter().next() else {
-            return Ok(Vec::new());
-        };
-        let avg_log_prob = result.scores.first().copied().unwrap_or(f32::NEG_INFINITY);
-        if result.no_speech_prob > NO_SPEECH_THRESHOLD && avg_log_prob < LOG_PROB_THRESHOLD {
-            return Ok(Vec::new());
-        }
         let content = samples.len().min(CHUNK_SAMPLES);
         let chunk_seconds = content as f64 / 16_000.0;
-        let tokens = result.sequences.into_iter().next().unwrap_or_default();
-        let ids = result.sequences_ids.into_iter().next().unwrap_or_default();
+        let silent = Decoded {
+            segments: Vec::new(),
+            resume_at: None,
+            tokens: Vec::new(),
+        };
+        let Some(result) = results.into_iter().next() else {
+            return Ok(silent);
+        };
+        let mut tokens = result.sequences.into_iter().next().unwrap_or_default();
+        let mut ids = result.sequences_ids.into_iter().next().unwrap_or_default();
+        let avg_log_prob = result.scores.first().copied().unwrap_or(f32::NEG_INFINITY);
+        if result.no_speech_prob > NO_SPEECH_THRESHOLD && avg_log_prob < LOG_PROB_THRESHOLD {
+            return Ok(silent);
+        }
+        let resume_at = complete_until(&tokens).map(|(keep, at)| {
+            tokens.truncate(keep);
+            ids.truncate(keep);
+            at.min(chunk_seconds)
+        });
         let mut segments = segments(&self.bytes, &tokens, offset, chunk_seconds);
-        let words = self.words(&encoded, &prompt, &tokens, &ids, content / HOP, language);
+        let words = self.words(&encoded, &start, &tokens, &ids, content / HOP, language);
         for (segment, range) in &mut segments {
             segment.words = words
                 .iter()
@@ -187,7 +224,15 @@ impl Recogniser {
                 })
                 .collect();
         }
-        Ok(segments.into_iter().map(|(s, _)| s).collect())
+        Ok(Decoded {
+            segments: segments.into_iter().map(|(s, _)| s).collect(),
+            resume_at,
+            tokens: if segments_have_text(&tokens) {
+                tokens
+            } else {
+                Vec::new()
+            },
+        })
     }
 
     /// Word timings of the text tokens (ranges index the text tokens only), through the
@@ -291,11 +336,7 @@ fn segments(
     // Every timestamp closes the text before it and starts the next segment, so text
     // between single (unpaired) timestamps is kept too.
     for token in tokens {
-        if let Some(t) = token
-            .strip_prefix("<|")
-            .and_then(|t| t.strip_suffix("|>"))
-            .and_then(|t| t.parse::<f64>().ok())
-        {
+        if let Some(t) = timestamp(token) {
             flush(start, t, &mut text, first..seen);
             start = t;
             first = seen;
@@ -306,6 +347,35 @@ fn segments(
     }
     flush(start, chunk_seconds, &mut text, first..seen);
     out
+}
+
+/// The time of a timestamp token (`<|1.24|>`), `None` for every other token.
+fn timestamp(token: &str) -> Option<f64> {
+    token
+        .strip_prefix("<|")
+        .and_then(|t| t.strip_suffix("|>"))
+        .and_then(|t| t.parse::<f64>().ok())
+}
+
+/// Where the complete part of the model's output ends, when its last segment is
+/// unfinished: the output has closed segments (a timestamp pair ends one and starts the
+/// next) but does not end on a timestamp. Then `(tokens to keep, seconds they cover)`: up to
+/// the last pair, whose first timestamp ends the last complete segment. faster-whisper's
+/// rule; `None` keeps everything.
+fn complete_until(tokens: &[String]) -> Option<(usize, f64)> {
+    let is_ts = |i: usize| timestamp(&tokens[i]).is_some();
+    let n = tokens.len();
+    if n >= 2 && is_ts(n - 1) && !is_ts(n - 2) {
+        return None; // a single timestamp at the end: nothing is unfinished
+    }
+    let last_pair = (1..n).rev().find(|&i| is_ts(i) && is_ts(i - 1))?;
+    let at = timestamp(&tokens[last_pair - 1])?;
+    (at > 0.0).then_some((last_pair, at))
+}
+
+/// Whether `tokens` hold any text (not only special tokens).
+fn segments_have_text(tokens: &[String]) -> bool {
+    tokens.iter().any(|t| !t.starts_with("<|"))
 }
 
 fn failed(e: impl std::fmt::Display) -> RecogniseError {
@@ -379,6 +449,31 @@ mod tests {
                 (13.0, 14.0, "Tail".into(), 3..4),
             ]
         );
+    }
+
+    #[test]
+    fn an_unfinished_last_segment_is_left_out() {
+        let tokens = |t: &[&str]| t.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        // Closed segments, then text the chunk cut off: keep up to the last pair.
+        assert_eq!(
+            complete_until(&tokens(&[
+                "<|0.00|>", "ĠHello", "<|1.00|>", "<|1.20|>", "ĠCut", "Ġoff"
+            ])),
+            Some((3, 1.0))
+        );
+        // A single timestamp at the end: complete.
+        assert_eq!(
+            complete_until(&tokens(&[
+                "<|0.00|>", "ĠHello", "<|1.00|>", "<|1.20|>", "ĠEnd", "<|2.00|>"
+            ])),
+            None
+        );
+        // No closed segment to go back to: keep everything.
+        assert_eq!(
+            complete_until(&tokens(&["<|0.00|>", "ĠHello", "Ġthere"])),
+            None
+        );
+        assert_eq!(complete_until(&tokens(&["ĠHello"])), None);
     }
 
     #[test]

@@ -41,8 +41,8 @@ pub fn to_target_rate(channels: &[Vec<f32>], rate: u32) -> Result<Vec<Vec<f32>>,
 
 fn new_resampler(ratio: f64, channels: usize) -> Result<SincFixedIn<f32>, ResampleError> {
     let params = SincInterpolationParameters {
-        sinc_len: 128,
-        f_cutoff: 0.925,
+        sinc_len: 256,
+        f_cutoff: 0.97,
         interpolation: SincInterpolationType::Linear,
         oversampling_factor: 128,
         window: WindowFunction::BlackmanHarris2,

@@ -65,8 +65,9 @@ fn transcribes_generated_english_speech_with_timestamps() {
     let spans = speech_spans(&samples, VadSettings::default());
     let from = (spans[0].start * 16_000.0) as usize;
     let segments = recogniser
-        .transcribe_chunk(&samples[from..], 10.0 + spans[0].start, "en")
-        .expect("transcribe");
+        .transcribe_chunk(&samples[from..], 10.0 + spans[0].start, "en", &[])
+        .expect("transcribe")
+        .segments;
     let text: String = segments
         .iter()
         .map(|s| s.text.to_lowercase())
@@ -95,12 +96,11 @@ fn silence_yields_no_text() {
     };
     let recogniser = Recogniser::load(&model, options()).expect("model");
     let silence = vec![0.0f32; 16_000 * 5];
-    assert_eq!(
-        recogniser
-            .transcribe_chunk(&silence, 0.0, "en")
-            .expect("transcribe"),
-        vec![]
-    );
+    let decoded = recogniser
+        .transcribe_chunk(&silence, 0.0, "en", &[])
+        .expect("transcribe");
+    assert_eq!(decoded.segments, vec![]);
+    assert!(decoded.tokens.is_empty(), "{decoded:?}");
 }
 
 #[test]
