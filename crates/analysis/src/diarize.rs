@@ -16,6 +16,8 @@ const SAME_VOICE_COSINE: f32 = 0.85;
 const SAME_VOICE_PITCH_RATIO: f64 = 1.06;
 /// Without pitch (unvoiced speech), closeness alone decides.
 const SAME_VOICE_COSINE_WITHOUT_PITCH: f32 = 0.92;
+/// Windows at least this long (most are 1.5 s) place the clusters.
+const STEADY_WINDOW_SECONDS: f64 = 1.0;
 /// Labels are smoothed with a majority vote over this many neighbouring windows.
 const SMOOTHING: usize = 5;
 
@@ -93,11 +95,23 @@ fn two_means(windows: &[Window]) -> (Vec<usize>, f32) {
     if n < 2 {
         return (vec![0; n], 1.0);
     }
-    let mut seed = (0, 1, f32::MAX);
+    // Short windows embed poorly: they are labelled, but seed and move no centroid (when
+    // there are enough long ones), or an outlier pair of them splits the call wrongly.
+    let long: Vec<bool> = windows
+        .iter()
+        .map(|w| w.span.len() >= STEADY_WINDOW_SECONDS)
+        .collect();
+    let steady = if long.iter().filter(|l| **l).count() >= 2 {
+        long
+    } else {
+        vec![true; n]
+    };
+    let candidates: Vec<usize> = (0..n).filter(|&i| steady[i]).collect();
+    let mut seed = (candidates[0], candidates[1], f32::MAX);
     // Comparing every window with a stride keeps this near-linear on long calls.
-    let stride = (n / 200).max(1);
-    for i in (0..n).step_by(stride) {
-        for j in (i + 1..n).step_by(stride) {
+    let stride = (candidates.len() / 200).max(1);
+    for (a, &i) in candidates.iter().enumerate().step_by(stride) {
+        for &j in candidates[a + 1..].iter().step_by(stride) {
             let c = cosine(&windows[i].embedding, &windows[j].embedding);
             if c < seed.2 {
                 seed = (i, j, c);
@@ -124,8 +138,9 @@ fn two_means(windows: &[Window]) -> (Vec<usize>, f32) {
             let members: Vec<&Window> = windows
                 .iter()
                 .zip(&labels)
-                .filter(|(_, l)| **l == k)
-                .map(|(w, _)| w)
+                .zip(&steady)
+                .filter(|((_, l), s)| **l == k && **s)
+                .map(|((w, _), _)| w)
                 .collect();
             if members.is_empty() {
                 continue;
@@ -250,6 +265,21 @@ mod tests {
         let d = diarize(&w);
         assert_eq!(d.turns[1].len(), 1, "{d:?}");
         assert_eq!(d.turns[0].len(), 2, "{d:?}");
+    }
+
+    #[test]
+    fn short_outlier_windows_do_not_place_the_clusters() {
+        let mut w = windows(&[0, 0, 0, 0, 1, 1, 1, 1]);
+        // Two 0.4 s scraps, unlike anything else and unlike each other.
+        for (i, axis) in [(2, 6), (6, 7)] {
+            w[i].span = Span::new(w[i].span.start, w[i].span.start + 0.4);
+            w[i].embedding = vec![0.0; 8];
+            w[i].embedding[axis] = 1.0;
+        }
+        let (labels, _) = two_means(&w);
+        assert_eq!(labels[0], labels[3]);
+        assert_eq!(labels[4], labels[7]);
+        assert_ne!(labels[0], labels[4], "{labels:?}");
     }
 
     #[test]
