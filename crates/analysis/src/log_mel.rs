@@ -43,7 +43,7 @@ impl FrontEnd {
         Self {
             fft: FftPlanner::new().plan_fft_forward(N_FFT),
             window,
-            filters: mel_filters(),
+            filters: slaney_mel_filters(N_MELS),
         }
     }
 
@@ -119,17 +119,18 @@ pub(crate) fn mel_to_hz(mel: f64) -> f64 {
     }
 }
 
-/// librosa.filters.mel(sr=16000, n_fft=400, n_mels=80), Slaney-normalised.
-fn mel_filters() -> Vec<Vec<f32>> {
+/// librosa.filters.mel(sr=16000, n_fft=400, n_mels): Slaney scale, Slaney norm; one row
+/// of weights over the FFT bins per band. Whisper uses 80 bands, the speaker encoder 40.
+pub(crate) fn slaney_mel_filters(n_mels: usize) -> Vec<Vec<f32>> {
     let bins = N_FFT / 2 + 1;
     let fft_freqs: Vec<f64> = (0..bins)
         .map(|i| i as f64 * SAMPLE_RATE / N_FFT as f64)
         .collect();
     let (lo, hi) = (hz_to_mel(0.0), hz_to_mel(SAMPLE_RATE / 2.0));
-    let mel_f: Vec<f64> = (0..N_MELS + 2)
-        .map(|i| mel_to_hz(lo + (hi - lo) * i as f64 / (N_MELS + 1) as f64))
+    let mel_f: Vec<f64> = (0..n_mels + 2)
+        .map(|i| mel_to_hz(lo + (hi - lo) * i as f64 / (n_mels + 1) as f64))
         .collect();
-    (0..N_MELS)
+    (0..n_mels)
         .map(|m| {
             let (left, centre, right) = (mel_f[m], mel_f[m + 1], mel_f[m + 2]);
             let norm = 2.0 / (right - left);

@@ -19,6 +19,8 @@ const HOP_FRAMES: usize = 75;
 /// Spans shorter than this carry too little voice to embed on their own.
 const MIN_WINDOW_FRAMES: usize = 40;
 const FRAME_SECONDS: f64 = 0.01;
+/// Gaps this small between turns are float rounding, not uncovered speech.
+const SLIVER_SECONDS: f64 = 1e-6;
 /// Stretches of speech windows are cut from (and smoothing stays within).
 const SEGMENT_VAD: VadSettings = VadSettings {
     min_speech: 0.1,
@@ -67,27 +69,22 @@ pub fn diarize_speech(encoder: &SpeakerEncoder, samples: &[f32], spans: &[Span])
     let mut d = diarize::diarize(&windows);
     let f0 = |turns: &[Span]| pitch_stats(samples, turns).map(|p| p.mean_hz);
     if diarize::is_one_voice(d.centroid_cosine, [f0(&d.turns[0]), f0(&d.turns[1])]) {
-        let mut all: Vec<Span> = d.turns.concat();
-        all.sort_by(|a, b| a.start.total_cmp(&b.start));
-        d.turns = [all, Vec::new()];
+        d.turns = [d.turns.concat(), Vec::new()];
     }
-    // Turns hold speech only; short spans that had no window join the nearest turn.
+    // Turns hold speech only (`intersect` also sorts them); short spans that had no window
+    // join the nearest turn.
     for turn in &mut d.turns {
         *turn = intersect(turn, spans);
     }
     for span in spans {
-        let covered: f64 = d
-            .turns
-            .iter()
-            .flat_map(|t| intersect(t, &[*span]))
-            .map(|s| s.len())
-            .sum();
-        if covered + 1e-6 < span.len() {
+        let missing = subtract(*span, &d.turns);
+        if !missing.is_empty() {
             let speaker = nearest_speaker(&d, span.start);
-            let missing = subtract(*span, &d.turns);
             d.turns[speaker].extend(missing);
-            d.turns[speaker].sort_by(|a, b| a.start.total_cmp(&b.start));
         }
+    }
+    for turn in &mut d.turns {
+        turn.sort_by(|a, b| a.start.total_cmp(&b.start));
     }
     d
 }
@@ -111,19 +108,19 @@ fn nearest_speaker(d: &Diarization, t: f64) -> usize {
     usize::from(distance(&d.turns[1]) < distance(&d.turns[0]))
 }
 
-/// The parts of `span` no turn covers.
+/// The parts of `span` no turn covers (slivers of float rounding left out).
 fn subtract(span: Span, turns: &[Vec<Span>; 2]) -> Vec<Span> {
     let mut covered: Vec<Span> = turns.iter().flat_map(|t| intersect(t, &[span])).collect();
     covered.sort_by(|a, b| a.start.total_cmp(&b.start));
     let mut out = Vec::new();
     let mut at = span.start;
     for c in covered {
-        if c.start > at {
+        if c.start - at > SLIVER_SECONDS {
             out.push(Span::new(at, c.start));
         }
         at = at.max(c.end);
     }
-    if at < span.end {
+    if span.end - at > SLIVER_SECONDS {
         out.push(Span::new(at, span.end));
     }
     out

@@ -32,7 +32,7 @@ use std::sync::{Arc, OnceLock};
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
-use crate::log_mel::{hz_to_mel, mel_to_hz};
+use crate::log_mel::slaney_mel_filters;
 
 /// Mel bands per frame.
 pub const N_MELS: usize = 40;
@@ -486,25 +486,12 @@ impl MelFrontEnd {
     }
 }
 
-/// librosa.filters.mel(sr=16000, n_fft=400, n_mels=40): Slaney scale, Slaney norm.
+/// librosa.filters.mel(sr=16000, n_fft=400, n_mels=40), each band kept as its non-zero
+/// run of weights.
 fn mel_filters() -> Vec<MelFilter> {
-    let bins = N_FFT / 2 + 1;
-    let (lo, hi) = (hz_to_mel(0.0), hz_to_mel(SAMPLE_RATE / 2.0));
-    let edges: Vec<f64> = (0..N_MELS + 2)
-        .map(|i| mel_to_hz(lo + (hi - lo) * i as f64 / (N_MELS + 1) as f64))
-        .collect();
-    (0..N_MELS)
-        .map(|m| {
-            let (left, centre, right) = (edges[m], edges[m + 1], edges[m + 2]);
-            let norm = 2.0 / (right - left);
-            let dense: Vec<f32> = (0..bins)
-                .map(|i| {
-                    let f = i as f64 * SAMPLE_RATE / N_FFT as f64;
-                    let lower = (f - left) / (centre - left);
-                    let upper = (right - f) / (right - centre);
-                    (lower.min(upper).max(0.0) * norm) as f32
-                })
-                .collect();
+    slaney_mel_filters(N_MELS)
+        .into_iter()
+        .map(|dense| {
             let first = dense.iter().position(|&w| w > 0.0).unwrap_or(0);
             let end = dense
                 .iter()
@@ -600,6 +587,7 @@ impl<'a> Tensors<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log_mel::{hz_to_mel, mel_to_hz};
 
     #[test]
     fn partials_follow_resemblyzer() {

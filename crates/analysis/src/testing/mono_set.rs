@@ -26,15 +26,19 @@ pub fn encode(
     wav: &[u8],
     encoding: Encoding,
 ) -> Result<(Vec<u8>, AudioFileType), String> {
-    let input = work.join("encode-in.wav");
-    std::fs::write(&input, wav).map_err(|e| e.to_string())?;
+    let input = || {
+        let path = work.join("encode-in.wav");
+        std::fs::write(&path, wav)
+            .map(|()| path)
+            .map_err(|e| e.to_string())
+    };
     let (output, file_type) = match encoding {
         Encoding::Pcm16 => return Ok((wav.to_vec(), AudioFileType::Wav)),
         Encoding::MuLaw8k => {
             let output = work.join("encode-out.wav");
             run(Command::new("sox")
                 .arg("-V1")
-                .arg(&input)
+                .arg(input()?)
                 .args(["-r", "8000", "-e", "mu-law"])
                 .arg(&output))?;
             (output, AudioFileType::Wav)
@@ -43,7 +47,7 @@ pub fn encode(
             let output = work.join("encode-out.mp3");
             run(Command::new("ffmpeg")
                 .args(["-loglevel", "error", "-y", "-i"])
-                .arg(&input)
+                .arg(input()?)
                 .args(["-c:a", "libmp3lame", "-b:a", "32k"])
                 .arg(&output))?;
             (output, AudioFileType::Mp3)
