@@ -6,6 +6,8 @@
 pub mod chunks;
 pub mod decode;
 pub mod diarize;
+pub mod fallback;
+pub mod lanes;
 pub mod log_mel;
 pub mod mono;
 pub mod pipeline;

@@ -1,5 +1,5 @@
 //! One recording in, one role-free [`Transcript`] out: decode → 16 kHz per channel →
-//! voice activity → windows of joined speech → recognition (both channels at once) →
+//! voice activity → windows of joined speech → recognition (in parallel lanes) →
 //! pitch. Every way a recording can be unusable is a [`AnalysisError::BadRecording`]
 //! with the specific cause; engine trouble is an [`AnalysisError::Engine`] worth a retry.
 
@@ -14,6 +14,7 @@ use kiku_domain::{AudioFileType, ChannelType};
 
 use crate::chunks::{windows, Window};
 use crate::decode::{decode, decode_any, Limits};
+use crate::lanes;
 use crate::mono;
 use crate::pitch::pitch_stats;
 use crate::recognise::{RecogniseError, Recogniser, RecogniserOptions, Segment};
@@ -73,7 +74,7 @@ pub struct Recording {
 /// How the engine runs.
 #[derive(Clone, Debug)]
 pub struct EngineOptions {
-    /// CPU threads for recognition in all (split between the two channels), and for
+    /// CPU threads for recognition in all (split between two lanes), and for
     /// speaker embeddings.
     pub threads: usize,
     pub beam_size: usize,
@@ -101,6 +102,8 @@ pub struct Engine {
     recogniser: Recogniser,
     speaker: Option<SpeakerEncoder>,
     options: EngineOptions,
+    /// Recognition runs in parallel in this many lanes (the model's replicas).
+    lanes: usize,
     description: String,
 }
 
@@ -138,6 +141,7 @@ impl Engine {
             recogniser,
             speaker,
             options,
+            lanes: replicas,
             description,
         })
     }
@@ -194,14 +198,35 @@ impl Engine {
             }
             !stop.load(Ordering::SeqCst)
         };
-        let per_channel: Vec<Result<Vec<Utterance>, AnalysisError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = channels
-                .iter()
-                .zip(&windows)
-                .enumerate()
-                .map(|(speaker, (samples, windows))| {
-                    let (language, tick) = (&language, &tick);
-                    scope.spawn(move || self.transcribe(speaker, samples, windows, language, tick))
+        let costs: Vec<Vec<f64>> = windows
+            .iter()
+            .map(|ws| {
+                ws.iter()
+                    .map(|w| w.seconds() + lanes::WINDOW_OVERHEAD_SECONDS)
+                    .collect()
+            })
+            .collect();
+        let per_lane: Vec<Result<Vec<Utterance>, AnalysisError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = lanes::plan(&costs, self.lanes)
+                .into_iter()
+                .map(|lane| {
+                    let (channels, windows, language, tick) =
+                        (&channels, &windows, &language, &tick);
+                    scope.spawn(move || {
+                        let mut out = Vec::new();
+                        for run in lane {
+                            let (samples, windows) =
+                                (&channels[run.channel], &windows[run.channel][run.windows]);
+                            out.extend(self.transcribe(
+                                run.channel,
+                                samples,
+                                windows,
+                                language,
+                                tick,
+                            )?);
+                        }
+                        Ok(out)
+                    })
                 })
                 .collect();
             handles
@@ -213,7 +238,7 @@ impl Engine {
                 .collect()
         });
         let mut utterances = Vec::new();
-        for result in per_channel {
+        for result in per_lane {
             utterances.extend(result?);
         }
         utterances.sort_by(|a, b| a.start.total_cmp(&b.start));
@@ -340,9 +365,13 @@ impl Engine {
                     Some(at) => seek + at,
                     None => decoded.segments.last().map_or(seek, |s| s.end),
                 };
-                context.extend(decoded.tokens);
-                let keep = context.len().saturating_sub(CONTEXT_KEPT);
-                context.drain(..keep);
+                if decoded.reset_context {
+                    context.clear();
+                } else {
+                    context.extend(decoded.tokens);
+                    let keep = context.len().saturating_sub(CONTEXT_KEPT);
+                    context.drain(..keep);
+                }
                 for segment in decoded.segments {
                     out.extend(utterances(speaker, segment, window, language));
                 }

@@ -9,16 +9,12 @@ use std::path::Path;
 use ct2rs::sys::{ComputeType, Config, Device, StorageView, Whisper, WhisperOptions};
 use kiku_domain::analysis::counts_characters;
 
+use crate::fallback::{self, Attempt, Verdict};
 use crate::log_mel::{FrontEnd, HOP};
 use crate::words;
 
 /// Whisper's window: 30 s at 16 kHz.
 pub const CHUNK_SAMPLES: usize = 480_000;
-/// Chunks the model judges this likely to be silence yield no text (no hallucinations).
-const NO_SPEECH_THRESHOLD: f32 = 0.6;
-/// …unless the model is confident in what it decoded (faster-whisper's rule: a window is
-/// silent only if it looks silent AND the text's average log-probability is below this).
-const LOG_PROB_THRESHOLD: f32 = -1.0;
 /// The token before the previous text in a prompt.
 const START_OF_PREVIOUS: &str = "<|startofprev|>";
 /// At most this many tokens of previous text go into a prompt (half of Whisper's 448
@@ -53,12 +49,22 @@ pub struct Decoded {
     pub resume_at: Option<f64>,
     /// The tokens of the segments kept (text and timestamps), to condition the next chunk on.
     pub tokens: Vec<String>,
+    /// The text was sampled at a high temperature (beam search looped or was unsure): the
+    /// next chunk should not be conditioned on anything before it, this text included.
+    pub reset_context: bool,
+}
+
+/// The text one decoding attempt kept: its tokens (timestamps included) and their ids.
+struct Hypothesis {
+    attempt: Attempt,
+    tokens: Vec<String>,
+    ids: Vec<usize>,
 }
 
 /// How the model runs.
 #[derive(Clone, Copy, Debug)]
 pub struct RecogniserOptions {
-    /// Copies of the model's workers that run at once (one per channel), sharing weights.
+    /// Copies of the model's workers that run at once (one per lane), sharing weights.
     pub replicas: usize,
     pub threads_per_replica: usize,
     /// 1 is greedy decoding; faster-whisper's default is 5.
@@ -179,32 +185,22 @@ impl Recogniser {
             prompt.extend_from_slice(&context[context.len().saturating_sub(MAX_CONTEXT_TOKENS)..]);
         }
         prompt.extend_from_slice(&start);
-        let options = WhisperOptions {
-            beam_size: self.beam_size,
-            return_no_speech_prob: true,
-            return_scores: true,
-            ..Default::default()
-        };
-        let results = self
-            .whisper
-            .generate(&encoded, &[prompt], &options)
-            .map_err(failed)?;
         let content = samples.len().min(CHUNK_SAMPLES);
         let chunk_seconds = content as f64 / 16_000.0;
         let silent = Decoded {
             segments: Vec::new(),
             resume_at: None,
             tokens: Vec::new(),
+            reset_context: false,
         };
-        let Some(result) = results.into_iter().next() else {
+        let Some(Hypothesis {
+            attempt,
+            mut tokens,
+            mut ids,
+        }) = self.generate(&encoded, prompt)?
+        else {
             return Ok(silent);
         };
-        let mut tokens = result.sequences.into_iter().next().unwrap_or_default();
-        let mut ids = result.sequences_ids.into_iter().next().unwrap_or_default();
-        let avg_log_prob = result.scores.first().copied().unwrap_or(f32::NEG_INFINITY);
-        if result.no_speech_prob > NO_SPEECH_THRESHOLD && avg_log_prob < LOG_PROB_THRESHOLD {
-            return Ok(silent);
-        }
         let resume_at = complete_until(&tokens).map(|(keep, at)| {
             tokens.truncate(keep);
             ids.truncate(keep);
@@ -232,7 +228,71 @@ impl Recogniser {
             } else {
                 Vec::new()
             },
+            reset_context: attempt.temperature > fallback::PROMPT_RESET_TEMPERATURE,
         })
+    }
+
+    /// Decodes `encoded` after `prompt` by beam search, falling back to sampling at rising
+    /// temperatures while the text loops or is unlikely ([`fallback`]). The attempt kept
+    /// with its tokens and their ids; `None` when the window holds no speech.
+    fn generate(
+        &self,
+        encoded: &StorageView,
+        prompt: Vec<String>,
+    ) -> Result<Option<Hypothesis>, RecogniseError> {
+        let prompts = [prompt];
+        let mut retried: Vec<Hypothesis> = Vec::new();
+        for temperature in fallback::TEMPERATURES {
+            let options = if temperature == 0.0 {
+                WhisperOptions {
+                    beam_size: self.beam_size,
+                    return_no_speech_prob: true,
+                    return_scores: true,
+                    ..Default::default()
+                }
+            } else {
+                WhisperOptions {
+                    beam_size: 1,
+                    num_hypotheses: fallback::BEST_OF,
+                    sampling_topk: 0,
+                    sampling_temperature: temperature,
+                    return_no_speech_prob: true,
+                    return_scores: true,
+                    ..Default::default()
+                }
+            };
+            let results = self
+                .whisper
+                .generate(encoded, &prompts, &options)
+                .map_err(failed)?;
+            let Some(result) = results.into_iter().next() else {
+                return Ok(None);
+            };
+            // Hypotheses come best first.
+            let tokens = result.sequences.into_iter().next().unwrap_or_default();
+            let ids = result.sequences_ids.into_iter().next().unwrap_or_default();
+            let score = result.scores.first().copied().unwrap_or(f32::NEG_INFINITY);
+            let attempt = Attempt {
+                temperature,
+                avg_log_prob: f64::from(score),
+                compression_ratio: fallback::compression_ratio(
+                    text_of(&self.bytes, &tokens).trim(),
+                ),
+                no_speech_prob: f64::from(result.no_speech_prob),
+            };
+            let hypothesis = Hypothesis {
+                attempt,
+                tokens,
+                ids,
+            };
+            match attempt.verdict() {
+                Verdict::Silence => return Ok(None),
+                Verdict::Accept => return Ok(Some(hypothesis)),
+                Verdict::Retry => retried.push(hypothesis),
+            }
+        }
+        let attempts: Vec<Attempt> = retried.iter().map(|h| h.attempt).collect();
+        Ok(fallback::best(&attempts).map(|i| retried.swap_remove(i)))
     }
 
     /// Word timings of the text tokens (ranges index the text tokens only), through the
@@ -347,6 +407,16 @@ fn segments(
     }
     flush(start, chunk_seconds, &mut text, first..seen);
     out
+}
+
+/// The text of `tokens` (special tokens left out).
+fn text_of(bytes: &HashMap<char, u8>, tokens: &[String]) -> String {
+    let raw: Vec<u8> = tokens
+        .iter()
+        .filter(|t| !t.starts_with("<|"))
+        .flat_map(|t| t.chars().filter_map(|c| bytes.get(&c).copied()))
+        .collect();
+    String::from_utf8_lossy(&raw).into_owned()
 }
 
 /// The time of a timestamp token (`<|1.24|>`), `None` for every other token.
