@@ -26,17 +26,38 @@ pub fn to_target_rate(channels: &[Vec<f32>], rate: u32) -> Result<Vec<Vec<f32>>,
         return Err(ResampleError("sample rate 0".into()));
     }
     let ratio = f64::from(TARGET_RATE) / f64::from(rate);
-    let frames = channels[0].len();
-    let expected = (frames as f64 * ratio).round() as usize;
+    let expected = (channels[0].len() as f64 * ratio).round() as usize;
     let delay = measured_delay(ratio)?;
-    let mut resampler = new_resampler(ratio, channels.len())?;
-    let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(expected + delay + CHUNK); channels.len()];
-    run(&mut resampler, channels, &mut out, expected + delay)?;
-    for channel in &mut out {
-        channel.drain(..delay.min(channel.len()));
-        channel.truncate(expected);
-    }
-    Ok(out)
+    // A thread per channel: the filter is most of the time spent before voice activity.
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = channels
+            .iter()
+            .map(|samples| scope.spawn(move || resample_one(samples, ratio, expected, delay)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(ResampleError("the resampler crashed".into())))
+            })
+            .collect()
+    })
+}
+
+/// One channel resampled by `ratio`: `expected` samples, the filter's `delay` cut off.
+fn resample_one(
+    samples: &[f32],
+    ratio: f64,
+    expected: usize,
+    delay: usize,
+) -> Result<Vec<f32>, ResampleError> {
+    let mut resampler = new_resampler(ratio, 1)?;
+    let mut out = vec![Vec::with_capacity(expected + delay + CHUNK)];
+    run(&mut resampler, &[samples], &mut out, expected + delay)?;
+    let mut channel = out.pop().unwrap_or_default();
+    channel.drain(..delay.min(channel.len()));
+    channel.truncate(expected);
+    Ok(channel)
 }
 
 fn new_resampler(ratio: f64, channels: usize) -> Result<SincFixedIn<f32>, ResampleError> {
@@ -60,7 +81,7 @@ fn measured_delay(ratio: f64) -> Result<usize, ResampleError> {
     let mut resampler = new_resampler(ratio, 1)?;
     run(
         &mut resampler,
-        &[impulse],
+        &[&impulse],
         &mut out,
         (CHUNK as f64 * ratio) as usize + 2 * CHUNK,
     )?;
@@ -75,7 +96,7 @@ fn measured_delay(ratio: f64) -> Result<usize, ResampleError> {
 /// Feeds all of `channels` and then silence until `out` holds at least `want` samples.
 fn run(
     resampler: &mut SincFixedIn<f32>,
-    channels: &[Vec<f32>],
+    channels: &[&[f32]],
     out: &mut [Vec<f32>],
     want: usize,
 ) -> Result<(), ResampleError> {
