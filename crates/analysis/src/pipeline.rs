@@ -14,6 +14,7 @@ use kiku_domain::{AudioFileType, ChannelType};
 
 use crate::chunks::{windows, Window};
 use crate::decode::{decode, decode_any, Limits};
+use crate::fallback::PROMPT_RESET_TEMPERATURE;
 use crate::lanes;
 use crate::mono;
 use crate::pitch::pitch_stats;
@@ -365,7 +366,9 @@ impl Engine {
                     Some(at) => seek + at,
                     None => decoded.segments.last().map_or(seek, |s| s.end),
                 };
-                if decoded.reset_context {
+                // Text sampled hot is no context for the next window (faster-whisper's
+                // prompt reset), nor is anything before it.
+                if decoded.temperature > PROMPT_RESET_TEMPERATURE {
                     context.clear();
                 } else {
                     context.extend(decoded.tokens);

@@ -49,9 +49,9 @@ pub struct Decoded {
     pub resume_at: Option<f64>,
     /// The tokens of the segments kept (text and timestamps), to condition the next chunk on.
     pub tokens: Vec<String>,
-    /// The text was sampled at a high temperature (beam search looped or was unsure): the
-    /// next chunk should not be conditioned on anything before it, this text included.
-    pub reset_context: bool,
+    /// The temperature the text was decoded at: 0 for beam search, more when beam search
+    /// looped or was unsure and the text was sampled instead ([`fallback`]).
+    pub temperature: f32,
 }
 
 /// The text one decoding attempt kept: its tokens (timestamps included) and their ids.
@@ -191,7 +191,7 @@ impl Recogniser {
             segments: Vec::new(),
             resume_at: None,
             tokens: Vec::new(),
-            reset_context: false,
+            temperature: 0.0,
         };
         let Some(Hypothesis {
             attempt,
@@ -228,7 +228,7 @@ impl Recogniser {
             } else {
                 Vec::new()
             },
-            reset_context: attempt.temperature > fallback::PROMPT_RESET_TEMPERATURE,
+            temperature: attempt.temperature,
         })
     }
 

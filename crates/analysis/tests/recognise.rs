@@ -90,6 +90,28 @@ fn transcribes_generated_english_speech_with_timestamps() {
 }
 
 #[test]
+fn beam_search_that_repeats_itself_is_sampled_again() {
+    let Some(model) = test_model_dir() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    // One syllable over and over: beam search writes it out over and over, text that
+    // compresses far better than speech (Whisper's loop signature).
+    let samples = speech(dir.path(), &"ba ".repeat(40), "0.5");
+    let recogniser = Recogniser::load(&model, options()).expect("model");
+    let decoded = recogniser
+        .transcribe_chunk(&samples, 0.0, "en", &[])
+        .expect("transcribe");
+    assert!(decoded.temperature > 0.0, "{decoded:?}");
+    // Ordinary speech is kept from beam search.
+    let samples = speech(dir.path(), "Your order has shipped today.", "0.5");
+    let decoded = recogniser
+        .transcribe_chunk(&samples, 0.0, "en", &[])
+        .expect("transcribe");
+    assert_eq!(decoded.temperature, 0.0, "{decoded:?}");
+}
+
+#[test]
 fn silence_yields_no_text() {
     let Some(model) = test_model_dir() else {
         return;
