@@ -52,6 +52,8 @@ pub struct Decoded {
     /// The temperature the text was decoded at: 0 for beam search, more when beam search
     /// looped or was unsure and the text was sampled instead ([`fallback`]).
     pub temperature: f32,
+    /// Every decoding attempt, in order (more than one when the fallback ran).
+    pub attempts: Vec<Attempt>,
 }
 
 /// The text one decoding attempt kept: its tokens (timestamps included) and their ids.
@@ -187,19 +189,20 @@ impl Recogniser {
         prompt.extend_from_slice(&start);
         let content = samples.len().min(CHUNK_SAMPLES);
         let chunk_seconds = content as f64 / 16_000.0;
-        let silent = Decoded {
-            segments: Vec::new(),
-            resume_at: None,
-            tokens: Vec::new(),
-            temperature: 0.0,
-        };
+        let mut attempts = Vec::new();
         let Some(Hypothesis {
             attempt,
             mut tokens,
             mut ids,
-        }) = self.generate(&encoded, prompt)?
+        }) = self.generate(&encoded, prompt, &mut attempts)?
         else {
-            return Ok(silent);
+            return Ok(Decoded {
+                segments: Vec::new(),
+                resume_at: None,
+                tokens: Vec::new(),
+                temperature: 0.0,
+                attempts,
+            });
         };
         let resume_at = complete_until(&tokens).map(|(keep, at)| {
             tokens.truncate(keep);
@@ -229,16 +232,19 @@ impl Recogniser {
                 Vec::new()
             },
             temperature: attempt.temperature,
+            attempts,
         })
     }
 
     /// Decodes `encoded` after `prompt` by beam search, falling back to sampling at rising
     /// temperatures while the text loops or is unlikely ([`fallback`]). The attempt kept
-    /// with its tokens and their ids; `None` when the window holds no speech.
+    /// with its tokens and their ids; `None` when the window holds no speech. Every
+    /// attempt is added to `attempts`.
     fn generate(
         &self,
         encoded: &StorageView,
         prompt: Vec<String>,
+        attempts: &mut Vec<Attempt>,
     ) -> Result<Option<Hypothesis>, RecogniseError> {
         let prompts = [prompt];
         let mut retried: Vec<Hypothesis> = Vec::new();
@@ -280,6 +286,7 @@ impl Recogniser {
                 ),
                 no_speech_prob: f64::from(result.no_speech_prob),
             };
+            attempts.push(attempt);
             let hypothesis = Hypothesis {
                 attempt,
                 tokens,
@@ -291,8 +298,8 @@ impl Recogniser {
                 Verdict::Retry => retried.push(hypothesis),
             }
         }
-        let attempts: Vec<Attempt> = retried.iter().map(|h| h.attempt).collect();
-        Ok(fallback::best(&attempts).map(|i| retried.swap_remove(i)))
+        let judged: Vec<Attempt> = retried.iter().map(|h| h.attempt).collect();
+        Ok(fallback::best(&judged).map(|i| retried.swap_remove(i)))
     }
 
     /// Word timings of the text tokens (ranges index the text tokens only), through the

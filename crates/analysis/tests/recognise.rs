@@ -95,20 +95,30 @@ fn beam_search_that_repeats_itself_is_sampled_again() {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
-    // One syllable over and over: beam search writes it out over and over, text that
-    // compresses far better than speech (Whisper's loop signature).
-    let samples = speech(dir.path(), &"ba ".repeat(40), "0.5");
     let recogniser = Recogniser::load(&model, options()).expect("model");
-    let decoded = recogniser
-        .transcribe_chunk(&samples, 0.0, "en", &[])
-        .expect("transcribe");
-    assert!(decoded.temperature > 0.0, "{decoded:?}");
-    // Ordinary speech is kept from beam search.
+    // Ordinary speech: beam search's text is kept.
     let samples = speech(dir.path(), "Your order has shipped today.", "0.5");
     let decoded = recogniser
         .transcribe_chunk(&samples, 0.0, "en", &[])
         .expect("transcribe");
-    assert_eq!(decoded.temperature, 0.0, "{decoded:?}");
+    assert_eq!(decoded.attempts.len(), 1, "{decoded:?}");
+    assert_eq!(decoded.temperature, 0.0);
+    // The same words over and over: beam search's text compresses as a loop does, so the
+    // window is sampled again at a higher temperature.
+    let samples = speech(dir.path(), &"thank you, ".repeat(12), "0.5");
+    let decoded = recogniser
+        .transcribe_chunk(&samples, 0.0, "en", &[])
+        .expect("transcribe");
+    let first = decoded.attempts.first().expect("an attempt");
+    assert!(
+        first.temperature == 0.0 && first.compression_ratio > 2.4,
+        "{decoded:?}"
+    );
+    assert!(
+        decoded.attempts.len() > 1 && decoded.attempts[1].temperature > 0.0,
+        "{decoded:?}"
+    );
+    assert!(!decoded.segments.is_empty(), "the speech still yields text");
 }
 
 #[test]
