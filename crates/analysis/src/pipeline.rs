@@ -175,7 +175,7 @@ impl Engine {
                 ))
             }
         };
-        let channels = self.decode(audio, declared, call_seconds, channel_type)?;
+        let (channels, truncated) = self.decode(audio, declared, call_seconds, channel_type)?;
         let duration = channels[0].len() as f64 / f64::from(TARGET_RATE);
         let speech: Vec<Vec<Span>> = channels
             .iter()
@@ -275,17 +275,19 @@ impl Engine {
             utterances,
             // One channel cannot show two voices at once: turns never overlap there.
             overlaps_estimated: encoder.is_some(),
+            truncated,
         })
     }
 
-    /// Two 16 kHz channels of the recording, or why there are none.
+    /// Two 16 kHz channels of the recording and whether it ran past the decode cap, or
+    /// why there are none.
     fn decode(
         &self,
         audio: Vec<u8>,
         declared: Option<AudioFileType>,
         call_seconds: Option<f64>,
         channel_type: ChannelType,
-    ) -> Result<Vec<Vec<f32>>, AnalysisError> {
+    ) -> Result<(Vec<Vec<f32>>, bool), AnalysisError> {
         let max_seconds = call_seconds
             .map_or(self.options.max_recording_seconds, |s| s * 1.25 + 120.0)
             .min(self.options.max_recording_seconds);
@@ -298,7 +300,7 @@ impl Engine {
             None => decode_any(audio, limits),
         }
         .map_err(|e| bad(&e.to_string()))?;
-        let seconds = audio.seconds();
+        let (seconds, truncated) = (audio.seconds(), audio.truncated);
         if seconds < MIN_RECORDING_SECONDS {
             return Err(bad(&format!("the recording is only {seconds:.1} s long")));
         }
@@ -319,7 +321,9 @@ impl Engine {
                 )))
             }
         };
-        to_target_rate(&channels, audio.sample_rate).map_err(|e| bad(&e.to_string()))
+        let channels =
+            to_target_rate(&channels, audio.sample_rate).map_err(|e| bad(&e.to_string()))?;
+        Ok((channels, truncated))
     }
 
     /// The language of the first window of the channel with the most speech.

@@ -107,6 +107,7 @@ fn a_rendered_detail_matches_the_vendor_schema() {
             },
         ],
         overlaps_estimated: false,
+        truncated: false,
     };
     let settings = AnalysisSettings {
         keywords: vec!["見積".into()],

@@ -126,6 +126,7 @@ pub fn call_detail(
             "silence_total_seconds": round(report.silence_total_seconds),
             "overlaps_per_minute": round(report.overlaps_per_minute),
             "overlaps_estimated": report.overlaps_estimated,
+            "recording_truncated": report.recording_truncated,
             "rallies_per_minute": round(report.rallies_per_minute),
             "speech_rate_unit": report.speech_rate_unit,
             "speech_rate_difference": report.speech_rate_difference.map(round),

@@ -44,6 +44,9 @@ pub struct Transcript {
     /// Mono recordings: overlaps come from diarization, an estimate.
     #[serde(default)]
     pub overlaps_estimated: bool,
+    /// The recording ran past the decode cap: only its first `duration_seconds` were analysed.
+    #[serde(default)]
+    pub truncated: bool,
 }
 
 /// Pitch of one speaker's voiced speech.

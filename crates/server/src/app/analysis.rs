@@ -96,6 +96,8 @@ pub struct CallAnalysis {
     pub detail: Value,
     /// The user/customer decision is unsure enough to be checked by a person.
     pub roles_need_review: bool,
+    /// Only the start of the recording was analysed (it ran past the decode cap).
+    pub recording_truncated: bool,
 }
 
 pub async fn details(
@@ -127,6 +129,7 @@ pub async fn details(
             CallAnalysis {
                 detail: call_detail(call.id, &call.data, &parties, &report),
                 roles_need_review: report.roles.need_review(),
+                recording_truncated: report.recording_truncated,
             },
         );
     }

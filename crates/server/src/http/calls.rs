@@ -53,6 +53,9 @@ impl CallHistoryOut {
         if analysis.as_ref().is_some_and(|a| a.roles_need_review) {
             flags.push("roles_need_review");
         }
+        if analysis.as_ref().is_some_and(|a| a.recording_truncated) {
+            flags.push("recording_truncated");
+        }
         Self {
             call_id: c.id,
             status_message: c.status.message(c.status_reason.as_deref()),

@@ -284,3 +284,54 @@ async fn unusable_recordings_fail_with_their_cause_and_the_server_carries_on() {
         assert_eq!(status, StatusCode::OK);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_longer_than_its_call_is_analysed_up_to_the_cap_and_flagged() {
+    let Some(model) = test_model_dir() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    // A 10 s call whose recording runs on for 140 s: decoded up to 10 × 1.25 + 120 s. An
+    // 8 kb/s MP3, to fit the test servers' upload limit.
+    let call = stereo_call(dir.path(), SUPPORT_VOICES, &SUPPORT_CALL[..2], 130.0).expect("call");
+    assert!(call.seconds > 135.0);
+    let wav = dir.path().join("long.wav");
+    let mp3 = dir.path().join("long.mp3");
+    std::fs::write(&wav, &call.wav).expect("write");
+    let status = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(&wav)
+        .args(["-ar", "8000", "-b:a", "8k"])
+        .arg(&mp3)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+    let mp3 = std::fs::read(mp3).expect("mp3");
+    let engine = engine(&model);
+    for s in servers().await {
+        let t = s.tenant("acme").await;
+        let agent = s.user(&t, "daniel@acme.example", true).await;
+        let _stop = start_worker(&s, engine.clone());
+        let id =
+            ingest_and_upload(&s, &t, call_data("long", "mp3", 10.0, &agent), mp3.clone()).await;
+        let history = wait_for_analysis(&s, &t, &id).await;
+        assert_eq!(history["status"], "completed", "{}: {history:#}", s.backend);
+        assert_eq!(
+            history["flags"],
+            json!(["recording_truncated"]),
+            "{}",
+            s.backend
+        );
+        let a = &history["analysis"]["analysis"];
+        assert_eq!(a["recording_truncated"], true);
+        let seconds = a["duration_seconds"].as_f64().expect("duration");
+        assert!((seconds - 132.5).abs() < 0.1, "{}: {seconds}", s.backend);
+        let raw = history["analysis"]["speech_recognition"]["raw"]
+            .as_str()
+            .expect("raw");
+        assert!(
+            raw.contains("(User)"),
+            "what was decoded is analysed: {raw}"
+        );
+    }
+}

@@ -267,6 +267,7 @@ fn analyze_prints_the_call_detail_of_a_local_recording() {
         "the customer (left) talks most: {tlr}"
     );
     assert!(detail["keywords"].as_array().is_some_and(|k| k.len() == 2));
+    assert_eq!(detail["analysis"]["recording_truncated"], false);
     assert!(detail["speech_recognition"]["raw"]
         .as_str()
         .expect("raw")
@@ -333,4 +334,39 @@ fn analyze_prints_the_call_detail_of_a_local_recording() {
     let (ok, err) = run(&["/nonexistent.wav", "--model", &model]);
     assert!(!ok);
     assert_eq!(err["error"]["code"], "unreadable_file");
+}
+
+#[test]
+fn analyze_says_when_only_the_start_of_a_long_recording_was_analysed() {
+    use kiku_analysis::testing::{stereo_call, SUPPORT_CALL, SUPPORT_VOICES};
+    let Some(model) = kiku_analysis::testing::test_model_dir() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    // Two lines, then silence past the one-minute cap.
+    let call = stereo_call(dir.path(), SUPPORT_VOICES, &SUPPORT_CALL[..2], 70.0).expect("call");
+    assert!(call.seconds > 70.0);
+    let file = dir.path().join("long.wav");
+    std::fs::write(&file, &call.wav).expect("write");
+    let env = [
+        ("KIKU_DATA_DIR", dir.path().display().to_string()),
+        ("KIKU_BEAM_SIZE", "1".to_string()),
+        ("KIKU_MAX_RECORDING_MINUTES", "1".to_string()),
+    ];
+    let model = model.display().to_string();
+    let (ok, detail) = run_kiku(
+        &["analyze", &file.display().to_string(), "--model", &model],
+        &env,
+    );
+    assert!(ok, "{detail}");
+    assert_eq!(detail["analysis"]["recording_truncated"], true, "{detail}");
+    let seconds = detail["analysis"]["duration_seconds"]
+        .as_f64()
+        .expect("duration");
+    assert!((seconds - 60.0).abs() < 0.1, "{seconds}");
+    let raw = detail["speech_recognition"]["raw"].as_str().expect("raw");
+    assert!(
+        raw.contains("Daniel"),
+        "what was decoded is analysed: {raw}"
+    );
 }

@@ -25,6 +25,10 @@ pub struct Report {
     pub overlaps: Vec<Span>,
     pub overlaps_per_minute: f64,
     pub overlaps_estimated: bool,
+    /// Only the start of the recording was analysed (it ran past the decode cap).
+    /// Absent from reports stored before it existed.
+    #[serde(default)]
+    pub recording_truncated: bool,
     /// `characters_per_minute` (Japanese, Chinese, …) or `words_per_minute`.
     pub speech_rate_unit: String,
     /// User's speech rate minus the customer's, when both spoke.
@@ -204,6 +208,7 @@ pub fn report(transcript: &Transcript, roles: &Roles, settings: &AnalysisSetting
         overlaps_per_minute: score_inputs.overlaps_per_minute,
         overlaps,
         overlaps_estimated: transcript.overlaps_estimated,
+        recording_truncated: transcript.truncated,
         speech_rate_unit: if by_characters {
             "characters_per_minute"
         } else {

@@ -52,6 +52,7 @@ fn transcript() -> Transcript {
             say(0, 45.0, 50.0, "Done, goodbye."),
         ],
         overlaps_estimated: false,
+        truncated: false,
     }
 }
 
