@@ -89,17 +89,17 @@ pub fn new_analysis(
     })
 }
 
-/// The MiiTel-shaped call detail of each of `calls` that has an analysis.
 /// A call's analysis as shown on its history.
 pub struct CallAnalysis {
     /// MiiTel's call detail, with Kiku's additions.
     pub detail: Value,
-    /// The user/customer decision is unsure enough to be checked by a person.
-    pub roles_need_review: bool,
-    /// Only the start of the recording was analysed (it ran past the decode cap).
-    pub recording_truncated: bool,
+    /// Notes for the operator from the analysis: `roles_need_review` (the user/customer
+    /// decision is unsure enough to be checked by a person), `recording_truncated` (only
+    /// the start of the recording was analysed).
+    pub flags: Vec<&'static str>,
 }
 
+/// The MiiTel-shaped call detail of each of `calls` that has an analysis.
 pub async fn details(
     app: &App,
     company: CompanyId,
@@ -128,8 +128,13 @@ pub async fn details(
             call.id,
             CallAnalysis {
                 detail: call_detail(call.id, &call.data, &parties, &report),
-                roles_need_review: report.roles.need_review(),
-                recording_truncated: report.recording_truncated,
+                flags: [
+                    (report.roles.need_review(), "roles_need_review"),
+                    (report.recording_truncated, "recording_truncated"),
+                ]
+                .into_iter()
+                .filter_map(|(set, flag)| set.then_some(flag))
+                .collect(),
             },
         );
     }

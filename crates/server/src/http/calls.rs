@@ -50,11 +50,8 @@ impl CallHistoryOut {
         if d.stereo_channels_ambiguous() {
             flags.push("stereo_channels_ambiguous");
         }
-        if analysis.as_ref().is_some_and(|a| a.roles_need_review) {
-            flags.push("roles_need_review");
-        }
-        if analysis.as_ref().is_some_and(|a| a.recording_truncated) {
-            flags.push("recording_truncated");
+        if let Some(a) = &analysis {
+            flags.extend_from_slice(&a.flags);
         }
         Self {
             call_id: c.id,
