@@ -1,16 +1,19 @@
 //! Audio storage behind one small interface: streamed in with a size cap, durable before
-//! success is reported. A local folder by default; any `object_store` backend by config.
+//! success is reported. A local folder by default ([`LocalBlobs`]); any `object_store`
+//! backend by config ([`ObjectBlobs`]).
 
-use std::path::PathBuf;
+mod local;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
-use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, WriteMultipart};
+
+pub use local::LocalBlobs;
 
 /// Part size for streamed writes; memory per upload stays near `PART_BYTES × IN_FLIGHT`.
 const PART_BYTES: usize = 8 * 1024 * 1024;
@@ -20,14 +23,22 @@ const IN_FLIGHT: usize = 2;
 pub enum BlobError {
     #[error("the upload is larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
+    /// The body stream failed (the client went away or stalled: `TimedOut`).
     #[error("reading the upload failed: {0}")]
-    Source(String),
+    Source(std::io::Error),
     #[error("invalid blob key: {0}")]
     Key(String),
     #[error(transparent)]
     Store(#[from] object_store::Error),
-    #[error("making the upload durable failed: {0}")]
-    Sync(#[from] std::io::Error),
+    #[error("writing the recording failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl BlobError {
+    /// The disk (or the bucket's quota) is full: nothing was kept, a retry later may work.
+    pub fn is_full(&self) -> bool {
+        matches!(self, BlobError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull || e.kind() == std::io::ErrorKind::QuotaExceeded)
+    }
 }
 
 /// Where recordings live.
@@ -38,62 +49,30 @@ pub trait Blobs: Send + Sync {
     async fn put_stream(
         &self,
         key: &str,
-        body: BoxStream<'static, Result<Bytes, String>>,
+        body: BoxStream<'static, Result<Bytes, std::io::Error>>,
         limit: u64,
     ) -> Result<u64, BlobError>;
     async fn get(&self, key: &str) -> Result<Bytes, BlobError>;
     /// Removing a missing key is not an error.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
+    /// For `/ready`: fails when a new recording could not be written now (less than
+    /// `min_free` bytes free, a read-only or failing disk).
+    async fn check_writable(&self, min_free: u64) -> Result<(), BlobError>;
 }
 
-/// [`Blobs`] on an `object_store` backend.
+/// [`Blobs`] on an `object_store` backend (e.g. S3), whose completed writes are durable.
+/// Memory per upload stays near `PART_BYTES × IN_FLIGHT`.
 pub struct ObjectBlobs {
     store: Arc<dyn ObjectStore>,
-    /// Set for the local backend, whose writes `object_store` does not fsync.
-    local_root: Option<PathBuf>,
 }
 
 impl ObjectBlobs {
-    /// A local folder, created if missing.
-    pub fn local(root: impl Into<PathBuf>) -> Result<Self, BlobError> {
-        let root = root.into();
-        std::fs::create_dir_all(&root)?;
-        let root = root.canonicalize()?;
-        let store = LocalFileSystem::new_with_prefix(&root)?;
-        Ok(Self {
-            store: Arc::new(store),
-            local_root: Some(root),
-        })
-    }
-
-    /// Any other backend (e.g. S3), whose completed writes are already durable.
     pub fn remote(store: Arc<dyn ObjectStore>) -> Self {
-        Self {
-            store,
-            local_root: None,
-        }
+        Self { store }
     }
 
     fn path(key: &str) -> Result<Path, BlobError> {
         Path::parse(key).map_err(|e| BlobError::Key(e.to_string()))
-    }
-
-    /// fsyncs the file and its directory so a completed upload survives a power cut.
-    async fn sync_local(&self, key: &str) -> Result<(), BlobError> {
-        let Some(root) = &self.local_root else {
-            return Ok(());
-        };
-        let file = root.join(key);
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            std::fs::File::open(&file)?.sync_all()?;
-            if let Some(dir) = file.parent() {
-                std::fs::File::open(dir)?.sync_all()?;
-            }
-            Ok(())
-        })
-        .await
-        .map_err(|e| BlobError::Sync(std::io::Error::other(e)))??;
-        Ok(())
     }
 }
 
@@ -102,7 +81,7 @@ impl Blobs for ObjectBlobs {
     async fn put_stream(
         &self,
         key: &str,
-        mut body: BoxStream<'static, Result<Bytes, String>>,
+        mut body: BoxStream<'static, Result<Bytes, std::io::Error>>,
         limit: u64,
     ) -> Result<u64, BlobError> {
         let path = Self::path(key)?;
@@ -133,7 +112,6 @@ impl Blobs for ObjectBlobs {
             }
         }
         writer.finish().await?;
-        self.sync_local(key).await?;
         Ok(total)
     }
 
@@ -147,6 +125,11 @@ impl Blobs for ObjectBlobs {
             Err(e) => Err(e.into()),
         }
     }
+
+    /// Completed writes are the object store's business; its errors show on use.
+    async fn check_writable(&self, _min_free: u64) -> Result<(), BlobError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -154,14 +137,13 @@ mod tests {
     use super::*;
     use futures_util::stream;
 
-    fn body(parts: Vec<&'static [u8]>) -> BoxStream<'static, Result<Bytes, String>> {
+    fn body(parts: Vec<&'static [u8]>) -> BoxStream<'static, Result<Bytes, std::io::Error>> {
         stream::iter(parts.into_iter().map(|p| Ok(Bytes::from_static(p)))).boxed()
     }
 
     #[tokio::test]
     async fn stores_replaces_and_deletes() {
-        let dir = tempfile::tempdir().expect("dir");
-        let blobs = ObjectBlobs::local(dir.path()).expect("local");
+        let blobs = ObjectBlobs::remote(Arc::new(object_store::memory::InMemory::new()));
         assert_eq!(
             blobs
                 .put_stream("c/a.wav", body(vec![b"ab", b"cd"]), 10)
@@ -180,8 +162,7 @@ mod tests {
 
     #[tokio::test]
     async fn over_the_limit_leaves_nothing() {
-        let dir = tempfile::tempdir().expect("dir");
-        let blobs = ObjectBlobs::local(dir.path()).expect("local");
+        let blobs = ObjectBlobs::remote(Arc::new(object_store::memory::InMemory::new()));
         let err = blobs
             .put_stream("c/b.wav", body(vec![b"abc", b"def"]), 5)
             .await;
@@ -189,7 +170,7 @@ mod tests {
         assert!(blobs.get("c/b.wav").await.is_err());
         let failing = stream::iter(vec![
             Ok(Bytes::from_static(b"x")),
-            Err("client went away".to_string()),
+            Err(std::io::Error::other("client went away")),
         ])
         .boxed();
         assert!(matches!(

@@ -19,8 +19,27 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Largest accepted recording, in bytes.
     pub max_upload_bytes: u64,
-    /// Largest accepted JSON request body, in bytes.
+    /// Largest accepted call-data batch posted to the Incoming Webhook, in bytes.
     pub max_request_bytes: usize,
+    /// Largest accepted body of the JSON API (sign-in, users, settings…), in bytes.
+    pub max_json_bytes: usize,
+    /// Request bodies held in memory at once, all requests together, in bytes; past it a
+    /// request gets 503 with `Retry-After` instead of more memory.
+    pub max_buffered_bytes: usize,
+    /// A connection must send a complete request head within this many seconds of opening
+    /// or of its previous response (idle keep-alive and half-sent heads are closed).
+    pub header_timeout_seconds: u32,
+    /// A request body (an upload, a JSON body) that sends nothing for this many seconds is
+    /// dropped; nothing of it is kept.
+    pub body_timeout_seconds: u32,
+    /// Open connections at most; past it new connections wait in the listen backlog. Capped
+    /// by the process's open-file limit.
+    pub max_connections: usize,
+    /// On SIGTERM, requests in flight get this many seconds to finish; idle and half-sent
+    /// connections are closed at once.
+    pub shutdown_grace_seconds: u32,
+    /// `/ready` reports not ready when the data folder's disk has less free space, in bytes.
+    pub min_free_disk_bytes: u64,
     /// Hex key (≥ 32 bytes) signing upload URLs; generated into `data_dir` when absent.
     /// Set it explicitly when several processes on different machines hand out URLs.
     pub signing_key: Option<String>,
@@ -81,6 +100,13 @@ impl Default for Config {
             public_url: None,
             max_upload_bytes: 2 * 1024 * 1024 * 1024,
             max_request_bytes: 10 * 1024 * 1024,
+            max_json_bytes: 64 * 1024,
+            max_buffered_bytes: 64 * 1024 * 1024,
+            header_timeout_seconds: 15,
+            body_timeout_seconds: 30,
+            max_connections: 1024,
+            shutdown_grace_seconds: 10,
+            min_free_disk_bytes: 64 * 1024 * 1024,
             signing_key: None,
             session_hours: 24 * 14,
             log_format: "text".into(),
@@ -124,6 +150,21 @@ impl Config {
         }
         if self.max_request_bytes < 1024 {
             return Err("max_request_bytes (KIKU_MAX_REQUEST_BYTES) must be at least 1024".into());
+        }
+        if self.max_json_bytes < 1024 {
+            return Err("max_json_bytes (KIKU_MAX_JSON_BYTES) must be at least 1024".into());
+        }
+        if self.max_buffered_bytes < self.max_request_bytes.max(self.max_json_bytes) {
+            return Err("max_buffered_bytes (KIKU_MAX_BUFFERED_BYTES) must be at least max_request_bytes and max_json_bytes".into());
+        }
+        if self.header_timeout_seconds == 0
+            || self.body_timeout_seconds == 0
+            || self.shutdown_grace_seconds == 0
+        {
+            return Err("header_timeout_seconds, body_timeout_seconds and shutdown_grace_seconds must be positive".into());
+        }
+        if self.max_connections == 0 {
+            return Err("max_connections (KIKU_MAX_CONNECTIONS) must be positive".into());
         }
         if let Some(url) = &self.public_url {
             let ok = (url.starts_with("http://") || url.starts_with("https://"))
@@ -223,6 +264,16 @@ impl Config {
             lease: std::time::Duration::from_secs(u64::from(self.analysis_lease_seconds)),
             poll: std::time::Duration::from_secs(1),
             timeout: std::time::Duration::from_secs(u64::from(self.analysis_timeout_minutes) * 60),
+        }
+    }
+
+    /// How the listener treats connections, from these settings.
+    pub fn serve_options(&self) -> crate::http::ServeOptions {
+        let seconds = |s: u32| std::time::Duration::from_secs(u64::from(s));
+        crate::http::ServeOptions {
+            header_timeout: seconds(self.header_timeout_seconds),
+            max_connections: crate::http::connection_cap(self.max_connections),
+            shutdown_grace: seconds(self.shutdown_grace_seconds),
         }
     }
 

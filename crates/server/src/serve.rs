@@ -26,15 +26,14 @@ pub fn init_logging(format: &str) {
     drop(result);
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves.
+/// Serves `app` on `listener` until `shutdown` resolves, then drains its connections.
 pub async fn serve_on(
     app: Arc<App>,
     listener: TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, http::router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    options: http::ServeOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    http::serve(listener, http::router(app), options, shutdown).await;
 }
 
 pub async fn run(config: Config) -> Result<(), String> {
@@ -46,9 +45,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {} (KIKU_LISTEN): {e}", config.listen))?;
     tracing::info!(listen = %config.listen, public_url = %app.public_url, data_dir = %config.data_dir.display(), "kiku is serving");
-    serve_on(app, listener, shutdown_signal())
-        .await
-        .map_err(|e| format!("server failed: {e}"))?;
+    serve_on(app, listener, config.serve_options(), shutdown_signal()).await;
     // Running analyses stop and go back to the queue for the next start.
     let _ = stop_workers.send(true);
     for worker in workers {

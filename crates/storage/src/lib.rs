@@ -174,4 +174,6 @@ pub trait AnalysisStore: Send + Sync {
 pub trait Store: AccountStore + WebhookUrlStore + CallStore + JobStore + AnalysisStore {
     /// Cheap liveness check for `/health`.
     async fn ping(&self) -> Result<()>;
+    /// Commits a tiny write, for `/ready`: fails while the database cannot take writes.
+    async fn check_writable(&self, now: OffsetDateTime) -> Result<()>;
 }

@@ -58,3 +58,64 @@ async fn postgres(admin_url: &str) -> TestDatabase {
         _dir: None,
     }
 }
+
+/// A tmpfs of a few MiB mounted on a temporary folder, for tests of a full disk; unmounted
+/// on drop. `None` (with the reason) where this process may not mount (not root, no
+/// `CAP_SYS_ADMIN`): such tests say so and skip.
+pub struct SmallDisk {
+    dir: Option<tempfile::TempDir>,
+}
+
+impl SmallDisk {
+    pub fn mount(mib: u32) -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let out = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={mib}m,mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount -t tmpfs failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(Self { dir: Some(dir) })
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.dir
+            .as_ref()
+            .map_or(std::path::Path::new("/"), |d| d.path())
+    }
+
+    /// Fills the disk with `filler` until a write fails; returns the filler's path.
+    pub fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.path().join("filler");
+        let mut file = std::fs::File::create(&path).expect("create filler");
+        let block = vec![0u8; 64 * 1024];
+        while file.write_all(&block).is_ok() {}
+        // The last partial block: fill byte by byte.
+        while file.write_all(&[0]).is_ok() {}
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let _ = std::process::Command::new("umount")
+                .args(["-l"])
+                .arg(dir.path())
+                .status();
+            drop(dir);
+        }
+    }
+}

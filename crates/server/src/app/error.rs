@@ -29,6 +29,19 @@ pub enum AppError {
     PayloadTooLarge(u64),
     #[error("analysis of this call has started ({status}); the recording can no longer be replaced", status = .0.as_str())]
     UploadClosed(CallStatus),
+    #[error("an upload to this call is already in progress; wait for it to finish")]
+    UploadInProgress,
+    #[error("the request body sent nothing for {0} seconds")]
+    BodyTimeout(u64),
+    /// Nothing was stored: the disk holding the database or recordings is full.
+    #[error("the server's storage is full; nothing was stored, try again later ({0})")]
+    StorageFull(String),
+    /// Nothing was stored: the database is unreachable or the server is at a limit.
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        retry_after_seconds: u32,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -37,6 +50,14 @@ impl AppError {
     pub fn internal(err: impl std::error::Error + Send + Sync + 'static) -> Self {
         AppError::Internal(Box::new(err))
     }
+
+    /// A 503 worth retrying in a few seconds.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        AppError::Unavailable {
+            message: message.into(),
+            retry_after_seconds: 5,
+        }
+    }
 }
 
 impl From<StorageError> for AppError {
@@ -44,6 +65,10 @@ impl From<StorageError> for AppError {
         match err {
             StorageError::Conflict(what) => AppError::Conflict(what),
             StorageError::NotFound(what) => AppError::NotFound(what),
+            StorageError::Full(why) => AppError::StorageFull(why),
+            StorageError::Unavailable(why) => AppError::unavailable(format!(
+                "the database is unavailable; nothing was stored, try again later ({why})"
+            )),
             other => AppError::internal(other),
         }
     }

@@ -1,6 +1,9 @@
 //! `PUT <upload URL>`: check the signature and expiry, stream the recording to blob
 //! storage within the size limit, then attach it and enqueue analysis atomically.
 
+use std::collections::HashSet;
+use std::sync::Mutex;
+
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use kiku_blobs::BlobError;
@@ -60,12 +63,46 @@ fn verify(app: &App, req: &UploadRequest<'_>) -> Result<CallId, AppError> {
     Ok(call)
 }
 
+/// Calls with an upload being received by this process. One at a time per call: a second
+/// concurrent PUT would only double the memory and disk a client can hold.
+#[derive(Default)]
+pub struct UploadsInFlight(Mutex<HashSet<CallId>>);
+
+/// The call's place in [`UploadsInFlight`], given up on drop (also when the client leaves).
+struct InFlight<'a> {
+    set: &'a UploadsInFlight,
+    call: CallId,
+}
+
+impl UploadsInFlight {
+    fn calls(&self) -> std::sync::MutexGuard<'_, HashSet<CallId>> {
+        // A panic elsewhere while holding the lock leaves the set itself intact.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn begin(&self, call: CallId) -> Result<InFlight<'_>, AppError> {
+        if !self.calls().insert(call) {
+            return Err(AppError::UploadInProgress);
+        }
+        Ok(InFlight { set: self, call })
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.set.calls().remove(&self.call);
+    }
+}
+
 pub async fn receive(
     app: &App,
     req: UploadRequest<'_>,
-    body: BoxStream<'static, Result<Bytes, String>>,
+    body: BoxStream<'static, Result<Bytes, std::io::Error>>,
 ) -> Result<Uploaded, AppError> {
     let call = verify(app, &req)?;
+    let _in_flight = app.uploads_in_flight.begin(call)?;
     let target = app
         .store
         .upload_target(call)
@@ -74,8 +111,9 @@ pub async fn receive(
     if !target.status.accepts_upload() {
         return Err(AppError::UploadClosed(target.status));
     }
-    if req.content_length.is_some_and(|n| n > app.max_upload_bytes) {
-        return Err(AppError::PayloadTooLarge(app.max_upload_bytes));
+    let limit = app.limits.max_upload_bytes;
+    if req.content_length.is_some_and(|n| n > limit) {
+        return Err(AppError::PayloadTooLarge(limit));
     }
     // A new key per upload: the previous recording stays intact until the swap commits.
     let key = format!(
@@ -85,13 +123,17 @@ pub async fn receive(
     );
     let bytes = app
         .blobs
-        .put_stream(&key, body, app.max_upload_bytes)
+        .put_stream(&key, body, limit)
         .await
         .map_err(|e| match e {
             BlobError::TooLarge { limit } => AppError::PayloadTooLarge(limit),
+            BlobError::Source(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                AppError::BodyTimeout(app.limits.body_timeout.as_secs())
+            }
             BlobError::Source(reason) => {
                 AppError::InvalidRequest(format!("the upload was interrupted: {reason}"))
             }
+            full if full.is_full() => AppError::StorageFull(full.to_string()),
             other => AppError::internal(other),
         })?;
     let outcome = app

@@ -1,7 +1,7 @@
 //! The one place where application errors become HTTP responses:
 //! `{"code", "message", "problems"?}` with an opaque 500 whose cause is logged.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -41,6 +41,10 @@ fn status_and_code(err: &AppError) -> (StatusCode, &'static str) {
             (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
         }
         AppError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        AppError::UploadInProgress => (StatusCode::CONFLICT, "upload_in_progress"),
+        AppError::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+        AppError::StorageFull(_) => (StatusCode::INSUFFICIENT_STORAGE, "insufficient_storage"),
+        AppError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
@@ -48,15 +52,30 @@ fn status_and_code(err: &AppError) -> (StatusCode, &'static str) {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = status_and_code(&self.0);
-        if let AppError::Internal(cause) = &self.0 {
-            tracing::error!(error = %cause, "request failed");
+        // Inside the request's span, so each line carries its request_id.
+        match &self.0 {
+            AppError::Internal(cause) => tracing::error!(error = %cause, "request failed"),
+            AppError::StorageFull(_) | AppError::Unavailable { .. } => {
+                tracing::warn!(error = %self.0, status = status.as_u16(), "request refused, nothing stored")
+            }
+            _ => {}
         }
         let mut body = json!({ "code": code, "message": self.0.to_string() });
         if let AppError::InvalidCallData(problems) | AppError::CallDataConflict(problems) = &self.0
         {
             body["problems"] = json!(problems);
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let AppError::Unavailable {
+            retry_after_seconds,
+            ..
+        } = &self.0
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+        }
+        response
     }
 }
 

@@ -1,13 +1,15 @@
 //! Reading JSON request bodies by our rules: no `Content-Type` means JSON, an explicit
-//! non-JSON type is 415, the size is capped (413), and parse errors are 400 JSON.
+//! non-JSON type is 415, the size is capped (413, the API's bodies are small), and parse
+//! errors are 400 JSON.
 
-use axum::body::{to_bytes, Body, Bytes};
+use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap};
 use serde::de::DeserializeOwned;
 
+use super::body::{read_capped, Buffered};
 use super::{ApiError, AppState};
-use crate::app::AppError;
+use crate::app::{App, AppError};
 
 fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
@@ -25,27 +27,29 @@ fn is_json(headers: &HeaderMap) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
-/// The body's bytes once the content type and size pass.
-pub async fn json_bytes(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, AppError> {
+/// The body once the content type and size pass.
+pub async fn json_body(
+    app: &App,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Buffered, AppError> {
     if !is_json(headers) {
         return Err(AppError::UnsupportedMediaType);
     }
-    // Length-limited reads fail the same way whether the client declared the size or not.
-    to_bytes(body, limit)
-        .await
-        .map_err(|_| AppError::PayloadTooLarge(limit as u64))
+    read_capped(app, headers, body, limit).await
 }
 
-/// A typed JSON body read by the rules above.
+/// A typed JSON body of the API, read by the rules above within `max_json_bytes`.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, app: &AppState) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
-        let bytes = json_bytes(&parts.headers, body, state.max_request_bytes).await?;
-        serde_json::from_slice(&bytes)
+        let body = json_body(app, &parts.headers, body, app.limits.max_json_bytes).await?;
+        serde_json::from_slice(&body.bytes)
             .map(ApiJson)
             .map_err(|e| ApiError(AppError::MalformedJson(e.to_string())))
     }

@@ -2,7 +2,9 @@
 
 mod analysis_settings;
 mod auth;
+mod body;
 mod calls;
+mod connections;
 mod error;
 mod health;
 mod json;
@@ -19,6 +21,7 @@ use axum::Router;
 
 use crate::app::App;
 
+pub use connections::{connection_cap, serve, ServeOptions};
 pub use error::ApiError;
 
 pub type AppState = Arc<App>;
@@ -51,6 +54,7 @@ pub fn router(app: AppState) -> Router {
         .route("/api/v1/calls", get(calls::list))
         .route("/api/v1/calls/{call_id}", get(calls::detail))
         .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
         .merge(openapi::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -8,11 +8,11 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
-use futures_util::StreamExt;
 use kiku_domain::datetime;
 use serde_json::{json, Map, Value};
 
-use super::json::json_bytes;
+use super::body::with_progress_timeout;
+use super::json::json_body;
 use super::{ApiError, AppState};
 use crate::app::upload::{self, UploadRequest};
 use crate::app::{ingest, webhook_url};
@@ -25,8 +25,9 @@ pub async fn post_call_data(
 ) -> Result<Json<Value>, ApiError> {
     // The URL is checked before the body is read, so strangers cannot make us parse.
     let company = webhook_url::authorise(&app, &company_id, &secret).await?;
-    let bytes = json_bytes(&headers, body, app.max_request_bytes).await?;
-    let grants = ingest::ingest(&app, company, &bytes).await?;
+    let body = json_body(&app, &headers, body, app.limits.max_request_bytes).await?;
+    let grants = ingest::ingest(&app, company, &body.bytes).await?;
+    drop(body);
     tracing::info!(company_id = %company, calls = grants.len(), "call data stored");
     let urls: Vec<Value> = grants
         .into_iter()
@@ -71,10 +72,7 @@ pub async fn put_recording(
         signature: query.get("signature").map(String::as_str),
         content_length,
     };
-    let stream = body
-        .into_data_stream()
-        .map(|chunk| chunk.map_err(|e| e.to_string()))
-        .boxed();
+    let stream = with_progress_timeout(body, app.limits.body_timeout);
     let done = upload::receive(&app, request, stream).await?;
     Ok(Json(
         json!({"call_id": done.call_id, "bytes": done.bytes, "status": done.status}),

@@ -4,7 +4,10 @@
 mod analysis;
 mod api;
 mod cli;
+mod durability;
+mod limits;
 mod mono;
+mod process;
 mod support;
 mod takeover;
 mod upload;

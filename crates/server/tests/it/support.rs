@@ -3,9 +3,11 @@
 use std::sync::Arc;
 
 use kiku::app::accounts::{self, UserInput};
+use kiku::app::limits::RequestLimits;
 use kiku::app::{webhook_url, App};
 use kiku::clock::{Clock, ManualClock};
-use kiku_blobs::ObjectBlobs;
+use kiku::http::ServeOptions;
+use kiku_blobs::LocalBlobs;
 use kiku_domain::upload_signature::SigningKey;
 use kiku_storage::test_support::{test_databases, TestDatabase};
 use kiku_storage::SqlStore;
@@ -24,7 +26,7 @@ pub struct TestServer {
     pub app: Arc<App>,
     pub http: reqwest::Client,
     pub audio_dir: std::path::PathBuf,
-    _db: TestDatabase,
+    _db: Option<TestDatabase>,
     _dir: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -47,30 +49,48 @@ pub async fn servers() -> Vec<TestServer> {
 
 async fn start(db: TestDatabase) -> TestServer {
     let dir = tempfile::tempdir().expect("temp dir");
+    let audio_dir = dir.path().join("audio");
+    let (backend, url) = (db.backend, db.url.clone());
+    start_on(backend, &url, audio_dir, Some(db), dir).await
+}
+
+/// A server on the database at `url` with recordings in `audio_dir`.
+pub async fn start_on(
+    backend: &'static str,
+    url: &str,
+    audio_dir: std::path::PathBuf,
+    db: Option<TestDatabase>,
+    dir: tempfile::TempDir,
+) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let clock = Arc::new(ManualClock::new(
         OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("t"),
     ));
-    let store = SqlStore::connect(&db.url).await.expect("database");
-    let audio_dir = dir.path().join("audio");
+    let store = SqlStore::connect(url).await.expect("database");
     let app = Arc::new(App {
         store: Arc::new(store),
-        blobs: Arc::new(ObjectBlobs::local(&audio_dir).expect("blobs")),
+        blobs: Arc::new(LocalBlobs::open(&audio_dir).expect("blobs")),
         clock: clock.clone() as Arc<dyn Clock>,
         signing_key: SigningKey::new(rand_key()).expect("key"),
         public_url: base.clone(),
-        max_upload_bytes: MAX_UPLOAD,
-        max_request_bytes: MAX_REQUEST,
+        limits: RequestLimits::new(MAX_UPLOAD, MAX_REQUEST, MAX_REQUEST),
+        uploads_in_flight: Default::default(),
+        min_free_disk_bytes: 0,
         session_ttl: time::Duration::hours(1),
         webhook_secrets: Default::default(),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(kiku::serve::serve_on(app.clone(), listener, async move {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(kiku::serve::serve_on(
+        app.clone(),
+        listener,
+        ServeOptions::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     TestServer {
-        backend: db.backend,
+        backend,
         base,
         clock,
         app,

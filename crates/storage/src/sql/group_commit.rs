@@ -70,15 +70,13 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Request>) {
 /// savepoints are needed; a database error fails the whole group (nothing is stored,
 /// every requester may retry).
 async fn commit_group(pool: &AnyPool, group: &[Request]) -> Vec<Result<Vec<IngestedCall>>> {
-    let failed = |e: &dyn std::fmt::Display| -> Vec<Result<Vec<IngestedCall>>> {
-        group
-            .iter()
-            .map(|_| Err(StorageError::corrupt(format!("group commit failed: {e}"))))
-            .collect()
+    let failed = |err: StorageError| -> Vec<Result<Vec<IngestedCall>>> {
+        tracing::error!(error = %err, requests = group.len(), "an ingest group was not stored");
+        group.iter().map(|_| Err(err.shared())).collect()
     };
     let mut tx = match pool.begin().await {
         Ok(tx) => tx,
-        Err(e) => return failed(&e),
+        Err(e) => return failed(e.into()),
     };
     let batches: Vec<Batch<'_>> = group
         .iter()
@@ -93,15 +91,12 @@ async fn commit_group(pool: &AnyPool, group: &[Request]) -> Vec<Result<Vec<Inges
             .into_iter()
             .map(|o| o.map_err(StorageError::CallDataConflict))
             .collect(),
-        Err(e) => {
-            if let Err(rollback) = tx.rollback().await {
-                tracing::error!(error = %rollback, "rolling back a failed ingest group");
-            }
-            return failed(&e);
-        }
+        // Dropping `tx` rolls back; a connection whose rollback fails is discarded by the
+        // pool's release check (`sql::discard_if_in_transaction`).
+        Err(e) => return failed(e),
     };
     match tx.commit().await {
         Ok(()) => results,
-        Err(e) => failed(&e),
+        Err(e) => failed(e.into()),
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 use time::OffsetDateTime;
 
 use crate::{Result, StorageError, Store};
@@ -64,13 +64,15 @@ impl SqlStore {
         let store = match dialect {
             Dialect::Sqlite => {
                 let options = || {
-                    AnyPoolOptions::new().after_connect(|conn, _| {
-                        Box::pin(async move {
-                            // WAL lets readers run beside the writer; FULL makes every commit durable.
-                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;").await?;
-                            Ok(())
+                    AnyPoolOptions::new()
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                // WAL lets readers run beside the writer; FULL makes every commit durable.
+                                conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;").await?;
+                                Ok(())
+                            })
                         })
-                    })
+                        .after_release(|conn, _| Box::pin(reusable(conn, Dialect::Sqlite)))
                 };
                 let write = options().max_connections(1).connect(url).await?;
                 let read = options().max_connections(8).connect(url).await?;
@@ -84,6 +86,7 @@ impl SqlStore {
             }
             Dialect::Postgres => {
                 let pool = AnyPoolOptions::new()
+                    .after_release(|conn, _| Box::pin(reusable(conn, Dialect::Postgres)))
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
@@ -107,10 +110,48 @@ impl SqlStore {
     }
 }
 
+/// Whether a connection coming back to its pool is safe to hand out again. After a failed
+/// commit or rollback (a full disk, an I/O error) sqlx still counts a transaction that
+/// SQLite may or may not have ended; reused, the next `begin` would nest a savepoint in it
+/// and every later "commit" would only release that savepoint, acknowledged and never
+/// written. Such a connection is closed instead; the pool opens a clean one.
+async fn reusable(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+) -> std::result::Result<bool, sqlx::Error> {
+    // A round trip first: a dropped transaction's rollback is queued, not yet run.
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("discarding a database connection left inside a transaction");
+        return Ok(false);
+    }
+    if dialect == Dialect::Sqlite {
+        // SQLite's own view: BEGIN fails inside a transaction sqlx no longer counts.
+        if let Err(e) = conn.execute("BEGIN; ROLLBACK;").await {
+            tracing::warn!(error = %e, "discarding a database connection SQLite holds in a transaction");
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 #[async_trait]
 impl Store for SqlStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn check_writable(&self, now: OffsetDateTime) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO readiness_probe (id, checked_at) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+        )
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -1,0 +1,140 @@
+//! A real `kiku serve` process (no analysis workers) on a free port, for tests that look
+//! at the process from outside: its memory, its connections, its log and its signals.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct KikuProcess {
+    pub base: String,
+    pub addr: String,
+    pub data_dir: PathBuf,
+    log: PathBuf,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl KikuProcess {
+    /// Starts `kiku serve` on SQLite in a fresh folder with `env` added, and waits for it.
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let base = format!("http://{addr}");
+        let data_dir = dir.path().join("data");
+        let log = dir.path().join("kiku.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_kiku"))
+            .arg("serve")
+            .env("KIKU_DATA_DIR", &data_dir)
+            .env("KIKU_LISTEN", &addr)
+            .env("KIKU_PUBLIC_URL", &base)
+            .env("KIKU_ANALYSIS_WORKERS", "0")
+            .env("RUST_LOG", "info")
+            .env_remove("KIKU_DATABASE_URL")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start kiku serve");
+        let process = Self {
+            base,
+            addr,
+            data_dir,
+            log,
+            child,
+            _dir: dir,
+        };
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(r) = http.get(process.url("/health")).send().await {
+                if r.status().is_success() {
+                    return process;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("kiku serve did not come up:\n{}", process.log());
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory, in MiB.
+    pub fn rss_mib(&self) -> f64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("status");
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .expect("VmRSS");
+        kib / 1024.0
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn audio_dir(&self) -> PathBuf {
+        self.data_dir.join("audio")
+    }
+
+    /// Sends SIGTERM and waits up to `limit` for the exit; how long it took.
+    pub fn terminate(&mut self, limit: Duration) -> Option<Duration> {
+        let started = Instant::now();
+        Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("kill");
+        while started.elapsed() < limit {
+            if self.child.try_wait().expect("wait").is_some() {
+                return Some(started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// A `kiku` CLI command against this process's data; its JSON output.
+    pub fn cli(&self, args: &[&str]) -> serde_json::Value {
+        let env = [
+            ("KIKU_DATA_DIR", self.data_dir.display().to_string()),
+            ("KIKU_PUBLIC_URL", self.base.clone()),
+        ];
+        let (ok, out) = crate::support::run_kiku(args, &env);
+        assert!(ok, "{args:?}: {out}");
+        out
+    }
+}
+
+impl Drop for KikuProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Files under `dir` (recursively), for "nothing partial was kept".
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
