@@ -1,5 +1,6 @@
 //! `kiku serve`: logging, the HTTP server, and a graceful stop on Ctrl-C or SIGTERM.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -32,9 +33,13 @@ pub async fn serve_on(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, http::router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The client address reaches handlers (sign-in throttling, refusal logs) as ConnectInfo.
+    axum::serve(
+        listener,
+        http::router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 pub async fn run(config: Config) -> Result<(), String> {

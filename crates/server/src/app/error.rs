@@ -11,6 +11,8 @@ pub enum AppError {
     Unauthenticated,
     #[error("wrong e-mail or password")]
     WrongCredentials,
+    #[error("too many failed sign-ins; try again in {retry_after_seconds} seconds")]
+    TooManyRequests { retry_after_seconds: u64 },
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]

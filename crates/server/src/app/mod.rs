@@ -6,6 +6,7 @@ pub mod analysis;
 mod error;
 pub mod ingest;
 pub mod secret_cache;
+pub mod sign_in_throttle;
 pub mod upload;
 pub mod webhook_url;
 
@@ -32,6 +33,7 @@ pub struct App {
     pub max_request_bytes: usize,
     pub session_ttl: time::Duration,
     pub webhook_secrets: secret_cache::SecretCache,
+    pub sign_in_throttle: sign_in_throttle::SignInThrottle,
 }
 
 impl App {
@@ -64,6 +66,7 @@ impl App {
             max_request_bytes: config.max_request_bytes,
             session_ttl: time::Duration::hours(i64::from(config.session_hours)),
             webhook_secrets: Default::default(),
+            sign_in_throttle: sign_in_throttle::SignInThrottle::new(config.sign_in_throttle()),
         })
     }
 }

@@ -1,7 +1,7 @@
 //! The one place where application errors become HTTP responses:
 //! `{"code", "message", "problems"?}` with an opaque 500 whose cause is logged.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -30,6 +30,7 @@ fn status_and_code(err: &AppError) -> (StatusCode, &'static str) {
         AppError::Unauthenticated | AppError::WrongCredentials => {
             (StatusCode::UNAUTHORIZED, "unauthenticated")
         }
+        AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
         AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
         AppError::CallDataConflict(_) => (StatusCode::CONFLICT, "call_data_conflict"),
@@ -56,7 +57,16 @@ impl IntoResponse for ApiError {
         {
             body["problems"] = json!(problems);
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let AppError::TooManyRequests {
+            retry_after_seconds,
+        } = &self.0
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+        }
+        response
     }
 }
 

@@ -3,6 +3,7 @@
 mod analysis_settings;
 mod auth;
 mod calls;
+mod client;
 mod error;
 mod health;
 mod json;

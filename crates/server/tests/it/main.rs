@@ -5,6 +5,7 @@ mod analysis;
 mod api;
 mod cli;
 mod mono;
+mod sign_in;
 mod support;
 mod takeover;
 mod upload;
