@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use kiku_domain::datetime;
 use serde_json::{json, Map, Value};
 
+use super::client::ClientAddr;
 use super::json::json_bytes;
 use super::{ApiError, AppState};
 use crate::app::upload::{self, UploadRequest};
@@ -55,6 +56,7 @@ pub async fn post_call_data(
 
 pub async fn put_recording(
     State(app): State<AppState>,
+    ClientAddr(client): ClientAddr,
     Path(call_id): Path<String>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
@@ -70,6 +72,7 @@ pub async fn put_recording(
         expires: query.get("expires").map(String::as_str),
         signature: query.get("signature").map(String::as_str),
         content_length,
+        client,
     };
     let stream = body
         .into_data_stream()
