@@ -1,4 +1,5 @@
-//! Kiku's domain: the rules of call data, call status, upload signatures and job retries.
+//! Kiku's domain: the rules of call data, call status, upload signatures, job retries and
+//! sign-in throttling.
 //! Pure logic with no I/O, so every rule is testable on its own.
 
 pub mod analysis;
@@ -8,6 +9,7 @@ pub mod datetime;
 pub mod ids;
 pub mod job_retry;
 pub mod metrics;
+pub mod sign_in_throttle;
 pub mod upload_signature;
 
 pub use call_data::{

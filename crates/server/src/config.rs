@@ -67,6 +67,17 @@ pub struct Config {
     /// A worker's hold on a job, renewed every third of it; a dead worker's job is taken
     /// over this long after its last heartbeat. In seconds.
     pub analysis_lease_seconds: u32,
+    // sign-in throttling
+    /// Failed sign-ins per account (e-mail) within `sign_in_window_seconds` before 429;
+    /// 0 turns the per-account limit off.
+    pub sign_in_account_failures: u32,
+    /// Failed sign-ins per client address (IPv6: per /64) within the window; 0 turns it
+    /// off (behind a reverse proxy every client has the proxy's address).
+    pub sign_in_address_failures: u32,
+    /// The sliding window both limits count in, in seconds.
+    pub sign_in_window_seconds: u32,
+    /// Most accounts, and separately addresses, remembered at once (memory bound).
+    pub sign_in_tracked_keys: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -118,6 +129,11 @@ impl Default for Config {
             max_recording_minutes: 240,
             analysis_timeout_minutes: 60,
             analysis_lease_seconds: 60,
+            // sign-in throttling
+            sign_in_account_failures: 10,
+            sign_in_address_failures: 50,
+            sign_in_window_seconds: 15 * 60,
+            sign_in_tracked_keys: 20_000,
         }
     }
 }
@@ -212,6 +228,20 @@ impl Config {
         if self.session_hours == 0 {
             return Err("session_hours (KIKU_SESSION_HOURS) must be positive".into());
         }
+        // sign-in throttling
+        if !(1..=86_400).contains(&self.sign_in_window_seconds) {
+            return Err(
+                "sign_in_window_seconds (KIKU_SIGN_IN_WINDOW_SECONDS) must be 1 to 86400".into(),
+            );
+        }
+        if self.sign_in_account_failures > 10_000 || self.sign_in_address_failures > 10_000 {
+            return Err("sign_in_account_failures and sign_in_address_failures (KIKU_SIGN_IN_ACCOUNT_FAILURES, KIKU_SIGN_IN_ADDRESS_FAILURES) must be at most 10000".into());
+        }
+        if !(1..=10_000_000).contains(&self.sign_in_tracked_keys) {
+            return Err(
+                "sign_in_tracked_keys (KIKU_SIGN_IN_TRACKED_KEYS) must be 1 to 10000000".into(),
+            );
+        }
         Ok(())
     }
 
@@ -274,6 +304,19 @@ impl Config {
             header_timeout: seconds(self.header_timeout_seconds),
             max_connections: crate::http::connection_cap(self.max_connections),
             shutdown_grace: seconds(self.shutdown_grace_seconds),
+        }
+    }
+
+    // sign-in throttling
+    pub fn sign_in_throttle(&self) -> crate::app::sign_in_throttle::ThrottleSettings {
+        let rule = |max_failures| kiku_domain::sign_in_throttle::ThrottleRule {
+            max_failures,
+            window: std::time::Duration::from_secs(u64::from(self.sign_in_window_seconds)),
+        };
+        crate::app::sign_in_throttle::ThrottleSettings {
+            account: rule(self.sign_in_account_failures),
+            address: rule(self.sign_in_address_failures),
+            max_tracked: self.sign_in_tracked_keys,
         }
     }
 

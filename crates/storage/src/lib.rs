@@ -26,8 +26,11 @@ pub trait AccountStore: Send + Sync {
     async fn create_user(&self, user: NewUser) -> Result<User>;
     async fn users(&self, company: CompanyId) -> Result<Vec<User>>;
     async fn user(&self, company: CompanyId, id: UserId) -> Result<Option<User>>;
-    /// A user and their password hash, for signing in.
-    async fn user_by_email(&self, email: &str) -> Result<Option<(User, Option<String>)>>;
+    /// Every user with this e-mail (one per company at most) and their password hashes,
+    /// oldest first, for signing in.
+    async fn users_by_email(&self, email: &str) -> Result<Vec<(User, Option<String>)>>;
+    /// Fails with [`StorageError::Conflict`] when it would take the admin right from the
+    /// company's last admin; decided atomically with the change.
     async fn update_user(
         &self,
         company: CompanyId,

@@ -80,11 +80,30 @@ async fn accounts_and_permissions_are_scoped_by_company() {
             .await
             .expect("company b");
         assert_eq!(a_admin.email, "root@a.example");
+        // E-mails are unique per company: another company may reuse one, the same may not.
+        let later = NewUser {
+            created_at: t0() + Duration::seconds(1),
+            ..admin(CompanyId::new(), "ROOT@a.example")
+        };
+        let (a2, _) = s
+            .create_company("A2", later)
+            .await
+            .expect("same e-mail in another company");
         assert!(matches!(
-            s.create_company("A2", admin(CompanyId::new(), "ROOT@a.example"))
-                .await,
+            s.create_user(admin(a.id, " root@A.example ")).await,
             Err(StorageError::Conflict(_))
         ));
+        let found = s.users_by_email("Root@a.example ").await.expect("lookup");
+        assert_eq!(
+            found.iter().map(|(u, _)| u.company_id).collect::<Vec<_>>(),
+            vec![a.id, a2.id],
+            "oldest first"
+        );
+        assert!(s
+            .users_by_email("nobody@a.example")
+            .await
+            .expect("lookup")
+            .is_empty());
         let mut agent = admin(a.id, "agent@a.example");
         agent.admin = false;
         let agent = s.create_user(agent).await.expect("agent");
@@ -133,6 +152,176 @@ async fn accounts_and_permissions_are_scoped_by_company() {
             s.create_user(admin(CompanyId::new(), "x@y.example")).await,
             Err(StorageError::NotFound(_))
         ));
+    })
+    .await;
+}
+
+/// A database at the schema before `0003` (e-mails unique across companies), with a
+/// company, a user and a session in it; then the current migrations on top.
+#[tokio::test]
+async fn per_company_e_mails_migrate_users_and_sessions_intact() {
+    sqlx::any::install_default_drivers();
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let old = std::env::temp_dir().join(format!("kiku-migrations-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&old).expect("dir");
+    for file in ["0001_init.sql", "0002_analyses.sql"] {
+        std::fs::copy(manifest.join("migrations").join(file), old.join(file)).expect("copy");
+    }
+    let before = sqlx::migrate::Migrator::new(old.as_path())
+        .await
+        .expect("migrator");
+    for db in test_databases().await {
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&db.url)
+            .await
+            .expect("connect");
+        before.run(&pool).await.expect("0001 and 0002");
+        let (company, user) = (CompanyId::new(), kiku_domain::UserId::new());
+        for (sql, binds) in [
+            ("INSERT INTO companies (id, name, created_at_ms) VALUES ($1, 'Old', 1)", vec![company.to_string()]),
+            (
+                "INSERT INTO users (id, company_id, name, email, password_hash, is_admin, use_incoming_webhook, created_at_ms) VALUES ($1, $2, 'Old', 'old@a.example', 'hash', 1, 1, 2)",
+                vec![user.to_string(), company.to_string()],
+            ),
+            (
+                "INSERT INTO sessions (token_hash, user_id, expires_at_ms, created_at_ms) VALUES ('h', $1, 9999999999999, 3)",
+                vec![user.to_string()],
+            ),
+        ] {
+            let mut query = sqlx::query(sql);
+            for b in binds {
+                query = query.bind(b);
+            }
+            query.execute(&pool).await.expect("old rows");
+        }
+        pool.close().await;
+
+        let s = SqlStore::connect(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", db.backend));
+        let signed_in = s
+            .session_user("h", t0())
+            .await
+            .expect("session")
+            .expect("kept");
+        assert_eq!(
+            (
+                signed_in.id,
+                signed_in.admin,
+                signed_in.use_incoming_webhook
+            ),
+            (user, true, true)
+        );
+        let found = s.users_by_email("old@a.example").await.expect("lookup");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1.as_deref(), Some("hash"));
+        let (other, _) = s
+            .create_company("New", admin(CompanyId::new(), "old@a.example"))
+            .await
+            .expect("the e-mail is free in another company");
+        assert!(matches!(
+            s.create_user(admin(company, "OLD@a.example")).await,
+            Err(StorageError::Conflict(_))
+        ));
+        assert_eq!(
+            s.users_by_email("old@a.example")
+                .await
+                .expect("lookup")
+                .len(),
+            2
+        );
+        // Sessions still refer to users: one for a missing user is refused.
+        assert!(s
+            .create_session("h2", kiku_domain::UserId::new(), t0())
+            .await
+            .is_err());
+        assert_eq!(s.users(other.id).await.expect("list").len(), 1);
+        s.close().await;
+    }
+    std::fs::remove_dir_all(&old).expect("clean up");
+}
+
+fn demote() -> UserPatch {
+    UserPatch {
+        admin: Some(false),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_company_always_keeps_an_admin() {
+    each_backend(|s| async move {
+        let (a, root) = s
+            .create_company("A", admin(CompanyId::new(), "root@a.example"))
+            .await
+            .expect("company");
+        assert!(matches!(
+            s.update_user(a.id, root.id, demote()).await,
+            Err(StorageError::Conflict(m)) if m.contains("last admin")
+        ));
+        let mut agent = admin(a.id, "agent@a.example");
+        agent.admin = false;
+        let agent = s.create_user(agent).await.expect("agent");
+        let unchanged = s.update_user(a.id, agent.id, demote()).await;
+        assert!(
+            !unchanged
+                .expect("a non-admin stays one")
+                .expect("exists")
+                .admin
+        );
+        let second = s
+            .create_user(admin(a.id, "second@a.example"))
+            .await
+            .expect("second admin");
+        let demoted = s
+            .update_user(a.id, root.id, demote())
+            .await
+            .expect("another admin is left");
+        assert!(!demoted.expect("exists").admin);
+        assert!(matches!(
+            s.update_user(a.id, second.id, demote()).await,
+            Err(StorageError::Conflict(_))
+        ));
+        let users = s.users(a.id).await.expect("list");
+        assert_eq!(users.iter().filter(|u| u.admin).count(), 1);
+        // An unknown user is still "not found", not a conflict.
+        assert!(matches!(
+            s.update_user(a.id, kiku_domain::UserId::new(), demote())
+                .await,
+            Ok(None)
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_leave_one() {
+    each_backend(|s| async move {
+        for round in 0..5 {
+            let (a, first) = s
+                .create_company(
+                    "A",
+                    admin(CompanyId::new(), &format!("first{round}@a.example")),
+                )
+                .await
+                .expect("company");
+            let second = s
+                .create_user(admin(a.id, &format!("second{round}@a.example")))
+                .await
+                .expect("second admin");
+            let (x, y) = tokio::join!(
+                s.update_user(a.id, first.id, demote()),
+                s.update_user(a.id, second.id, demote())
+            );
+            let refused = [&x, &y]
+                .iter()
+                .filter(|r| matches!(r, Err(StorageError::Conflict(_))))
+                .count();
+            assert_eq!(refused, 1, "{x:?} {y:?}");
+            let admins = s.users(a.id).await.expect("list");
+            assert_eq!(admins.iter().filter(|u| u.admin).count(), 1);
+        }
     })
     .await;
 }

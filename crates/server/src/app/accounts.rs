@@ -7,7 +7,10 @@ use argon2::Argon2;
 use kiku_domain::{CompanyId, UserId};
 use kiku_storage::{Company, NewUser, User, UserPatch};
 use sha2::{Digest, Sha256};
+use std::net::IpAddr;
+use std::sync::LazyLock;
 
+use super::sign_in_throttle::AccountKey;
 use super::{App, AppError};
 
 /// What creating a user needs; the password is optional (such a user cannot sign in).
@@ -161,27 +164,132 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Checks e-mail and password; the same error whichever was wrong.
-pub async fn sign_in(app: &App, email: &str, password: &str) -> Result<Session, AppError> {
-    let refused = || AppError::WrongCredentials;
-    let Some((user, Some(stored))) = app.store.user_by_email(email).await? else {
-        return Err(refused());
+/// A hash of a random password with the same parameters as real ones, made once: an
+/// e-mail without an account (or without a password) is checked against it, so it costs
+/// the same Argon2 work as a real account and the time does not tell them apart.
+static DUMMY_HASH: LazyLock<Option<String>> = LazyLock::new(|| {
+    let password: [u8; 16] = rand::random();
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(&password, &salt)
+        .map(|h| h.to_string())
+        .ok()
+});
+
+/// What checking a password against every account of an e-mail found.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Verification {
+    /// The oldest account whose password matched, by its index in the list given.
+    pub matched: Option<usize>,
+    /// Argon2 verifications run: one per account, and one against the dummy hash when
+    /// there are none, so an unknown e-mail costs what a known one does.
+    pub argon2_runs: usize,
+}
+
+/// Checks `password` against each stored hash (oldest account first), without stopping at
+/// a match so the time does not show which one matched.
+pub fn verify_all(hashes: &[Option<String>], password: &str) -> Verification {
+    let runs = std::cell::Cell::new(0);
+    let check = |stored: Option<&str>| {
+        stored
+            .and_then(|s| PasswordHash::new(s).ok())
+            .is_some_and(|hash| {
+                runs.set(runs.get() + 1);
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &hash)
+                    .is_ok()
+            })
     };
-    if password.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(refused());
+    let dummy = DUMMY_HASH.as_deref();
+    if hashes.is_empty() {
+        check(dummy);
     }
-    let password = password.to_string();
-    let verified = password_work(move || {
-        PasswordHash::new(&stored).is_ok_and(|hash| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &hash)
-                .is_ok()
-        })
-    })
-    .await?;
-    if !verified {
-        return Err(refused());
+    let mut matched = None;
+    for (i, stored) in hashes.iter().enumerate() {
+        // An account without a password costs the same work and never matches.
+        let ok = match stored {
+            Some(s) => check(Some(s)),
+            None => {
+                check(dummy);
+                false
+            }
+        };
+        if ok && matched.is_none() {
+            matched = Some(i);
+        }
     }
+    Verification {
+        matched,
+        argon2_runs: runs.get(),
+    }
+}
+
+/// Why a sign-in was refused, as logged.
+#[derive(Clone, Copy)]
+enum Refusal {
+    Unknown,
+    WrongPassword,
+    Throttled,
+}
+
+impl Refusal {
+    fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Unknown => "unknown",
+            Refusal::WrongPassword => "wrong_password",
+            Refusal::Throttled => "throttled",
+        }
+    }
+}
+
+fn log_refusal(client: Option<IpAddr>, account: AccountKey, reason: Refusal) {
+    let client = client.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    tracing::warn!(client = %client, account = %account.tag(), reason = reason.as_str(), "sign-in refused");
+}
+
+/// Checks e-mail and password; the same error whichever was wrong. Several companies may
+/// have a user with the same e-mail: the oldest whose password matches signs in. Failures
+/// are throttled per account and per client address (`client`, when known).
+pub async fn sign_in(
+    app: &App,
+    email: &str,
+    password: &str,
+    client: Option<IpAddr>,
+) -> Result<Session, AppError> {
+    let account = AccountKey::of(email);
+    let attempt = match app.sign_in_throttle.begin(account, client, app.clock.now()) {
+        Ok(attempt) => attempt,
+        Err(retry_after_seconds) => {
+            log_refusal(client, account, Refusal::Throttled);
+            return Err(AppError::TooManyRequests {
+                retry_after_seconds,
+            });
+        }
+    };
+    // An over-long password is refused before any lookup or work, whoever the account.
+    let verified = if password.chars().count() > MAX_PASSWORD_CHARS {
+        Err(Refusal::WrongPassword)
+    } else {
+        let mut candidates = app.store.users_by_email(email).await?;
+        let hashes: Vec<Option<String>> = candidates.iter().map(|(_, h)| h.clone()).collect();
+        let known = hashes.iter().any(Option::is_some);
+        let password = password.to_string();
+        let verification = password_work(move || verify_all(&hashes, &password)).await?;
+        match verification.matched {
+            Some(i) if i < candidates.len() => Ok(candidates.swap_remove(i).0),
+            _ if known => Err(Refusal::WrongPassword),
+            _ => Err(Refusal::Unknown),
+        }
+    };
+    let user = match verified {
+        Ok(user) => user,
+        Err(reason) => {
+            app.sign_in_throttle.failed(attempt);
+            log_refusal(client, account, reason);
+            return Err(AppError::WrongCredentials);
+        }
+    };
+    app.sign_in_throttle.succeeded(attempt);
     let token = hex::encode(rand::random::<[u8; 32]>());
     let expires_at = app.clock.now() + app.session_ttl;
     app.store
@@ -204,4 +312,69 @@ pub async fn authenticate(app: &App, token: &str) -> Result<User, AppError> {
         .session_user(&token_hash(token), app.clock.now())
         .await?
         .ok_or(AppError::Unauthenticated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(password: &str) -> Option<String> {
+        let salt = SaltString::generate(&mut OsRng);
+        Some(
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .expect("hash")
+                .to_string(),
+        )
+    }
+
+    #[test]
+    fn unknown_e_mails_cost_the_same_argon2_work_as_known_ones() {
+        let real = hash("right password");
+        let none = verify_all(&[], "right password");
+        let no_password = verify_all(&[None], "right password");
+        let wrong = verify_all(std::slice::from_ref(&real), "wrong password");
+        let right = verify_all(std::slice::from_ref(&real), "right password");
+        for v in [&none, &no_password, &wrong, &right] {
+            assert_eq!(v.argon2_runs, 1, "{v:?}");
+        }
+        assert_eq!(right.matched, Some(0));
+        assert_eq!(
+            (none.matched, no_password.matched, wrong.matched),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn the_dummy_hash_has_the_parameters_of_real_ones() {
+        let dummy = DUMMY_HASH.as_deref().expect("dummy hash");
+        let dummy = PasswordHash::new(dummy).expect("parses");
+        let real = hash("x").expect("hash");
+        let real = PasswordHash::new(&real).expect("parses");
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params);
+        assert_eq!(dummy.hash.map(|h| h.len()), real.hash.map(|h| h.len()));
+    }
+
+    #[test]
+    fn every_account_of_an_e_mail_is_checked_and_the_oldest_match_wins() {
+        let (a, b) = (hash("password a"), hash("password b"));
+        let v = verify_all(&[a.clone(), b.clone(), b.clone(), None], "password b");
+        assert_eq!(
+            v,
+            Verification {
+                matched: Some(1),
+                argon2_runs: 4
+            }
+        );
+        let v = verify_all(&[a, b], "password c");
+        assert_eq!(
+            v,
+            Verification {
+                matched: None,
+                argon2_runs: 2
+            }
+        );
+    }
 }

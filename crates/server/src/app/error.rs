@@ -11,6 +11,8 @@ pub enum AppError {
     Unauthenticated,
     #[error("wrong e-mail or password")]
     WrongCredentials,
+    #[error("too many failed sign-ins; try again in {retry_after_seconds} seconds")]
+    TooManyRequests { retry_after_seconds: u64 },
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -40,7 +42,7 @@ pub enum AppError {
     #[error("{message}")]
     Unavailable {
         message: String,
-        retry_after_seconds: u32,
+        retry_after_seconds: u64,
     },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod limits;
 pub mod readiness;
 pub mod secret_cache;
+pub mod sign_in_throttle;
 pub mod upload;
 pub mod webhook_url;
 
@@ -37,6 +38,7 @@ pub struct App {
     pub min_free_disk_bytes: u64,
     pub session_ttl: time::Duration,
     pub webhook_secrets: secret_cache::SecretCache,
+    pub sign_in_throttle: sign_in_throttle::SignInThrottle,
 }
 
 impl App {
@@ -78,6 +80,7 @@ impl App {
             min_free_disk_bytes: config.min_free_disk_bytes,
             session_ttl: time::Duration::hours(i64::from(config.session_hours)),
             webhook_secrets: Default::default(),
+            sign_in_throttle: sign_in_throttle::SignInThrottle::new(config.sign_in_throttle()),
         })
     }
 }

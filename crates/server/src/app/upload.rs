@@ -2,6 +2,7 @@
 //! storage within the size limit, then attach it and enqueue analysis atomically.
 
 use std::collections::HashSet;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use bytes::Bytes;
@@ -34,6 +35,8 @@ pub struct UploadRequest<'a> {
     pub expires: Option<&'a str>,
     pub signature: Option<&'a str>,
     pub content_length: Option<u64>,
+    /// The client's address, for the log line of a refused URL.
+    pub client: Option<IpAddr>,
 }
 
 pub struct Uploaded {
@@ -44,21 +47,54 @@ pub struct Uploaded {
 
 /// Verifies the URL; every failure is the same 403 apart from the expiry message.
 fn verify(app: &App, req: &UploadRequest<'_>) -> Result<CallId, AppError> {
-    let invalid = || AppError::Forbidden("this upload URL is not valid".into());
-    let call: CallId = req.call_id.parse().map_err(|_| invalid())?;
+    checked_url(app, req).inspect_err(|reason| {
+        // An operator sees forged or stale URLs; never the signature or the URL itself.
+        let call_id: String = req.call_id.chars().take(64).collect();
+        let client = req
+            .client
+            .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+        tracing::warn!(call_id = ?call_id, client = %client, reason = reason.as_str(), "upload URL refused");
+    })
+    .map_err(|reason| match reason {
+        Refused::Expired => AppError::Forbidden(
+            "this upload URL has expired (3 hours); post the call data again for a new one".into(),
+        ),
+        Refused::Malformed | Refused::BadSignature => {
+            AppError::Forbidden("this upload URL is not valid".into())
+        }
+    })
+}
+
+/// Why an upload URL was refused, as logged.
+#[derive(Clone, Copy)]
+enum Refused {
+    Malformed,
+    BadSignature,
+    Expired,
+}
+
+impl Refused {
+    fn as_str(self) -> &'static str {
+        match self {
+            Refused::Malformed => "malformed",
+            Refused::BadSignature => "bad_signature",
+            Refused::Expired => "expired",
+        }
+    }
+}
+
+fn checked_url(app: &App, req: &UploadRequest<'_>) -> Result<CallId, Refused> {
+    let call: CallId = req.call_id.parse().map_err(|_| Refused::Malformed)?;
     let expires: i64 = req
         .expires
         .and_then(|e| e.parse().ok())
-        .ok_or_else(invalid)?;
-    let signature = req.signature.ok_or_else(invalid)?;
+        .ok_or(Refused::Malformed)?;
+    let signature = req.signature.ok_or(Refused::Malformed)?;
     app.signing_key
         .verify(call, expires, signature, app.clock.now())
         .map_err(|e| match e {
-            SignatureError::Expired => AppError::Forbidden(
-                "this upload URL has expired (3 hours); post the call data again for a new one"
-                    .into(),
-            ),
-            SignatureError::BadSignature => invalid(),
+            SignatureError::Expired => Refused::Expired,
+            SignatureError::BadSignature => Refused::BadSignature,
         })?;
     Ok(call)
 }

@@ -11,6 +11,7 @@ use kiku_storage::User;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::client::ClientAddr;
 use super::json::ApiJson;
 use super::users::UserOut;
 use super::{ApiError, AppState};
@@ -18,13 +19,20 @@ use crate::app::{accounts, AppError};
 
 const COOKIE: &str = "kiku_session";
 
+/// The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 7235).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 fn token(headers: &HeaderMap) -> Option<String> {
     if let Some(bearer) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer)
     {
-        return Some(bearer.trim().to_string());
+        return Some(bearer.to_string());
     }
     headers
         .get_all(header::COOKIE)
@@ -78,17 +86,29 @@ pub struct LoginIn {
     password: String,
 }
 
+/// The cookie's attributes; `Secure` when Kiku is reached over https, so the browser
+/// never sends the session in clear.
+fn cookie_attributes(app: &AppState) -> &'static str {
+    if app.public_url.starts_with("https://") {
+        "Path=/; HttpOnly; SameSite=Lax; Secure"
+    } else {
+        "Path=/; HttpOnly; SameSite=Lax"
+    }
+}
+
 pub async fn login(
     State(app): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ApiJson(input): ApiJson<LoginIn>,
 ) -> Result<Response, ApiError> {
-    let session = accounts::sign_in(&app, &input.email, &input.password).await?;
+    let session = accounts::sign_in(&app, &input.email, &input.password, client).await?;
     let max_age = (session.expires_at - app.clock.now())
         .whole_seconds()
         .max(0);
     let cookie = format!(
-        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}",
-        session.token
+        "{COOKIE}={}; {}; Max-Age={max_age}",
+        session.token,
+        cookie_attributes(&app)
     );
     let body = json!({
         "token": session.token,
@@ -107,11 +127,35 @@ pub async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Result<R
     let token = token(&headers).ok_or(AppError::Unauthenticated)?;
     accounts::authenticate(&app, &token).await?;
     accounts::sign_out(&app, &token).await?;
-    let clear =
-        HeaderValue::from_static("kiku_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+    let clear = format!("{COOKIE}=; {}; Max-Age=0", cookie_attributes(&app));
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Ok(value) = HeaderValue::from_str(&clear) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
 }
 
 pub async fn me(CurrentUser(user): CurrentUser) -> Json<UserOut> {
     Json(UserOut::from(user))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "BeArEr   abc ",
+            "bearer\tabc",
+        ] {
+            assert_eq!(bearer(value), Some("abc"), "{value:?}");
+        }
+        for value in ["Basic abc", "Bearer", "Bearer ", "Bearerabc", "abc"] {
+            assert_eq!(bearer(value), None, "{value:?}");
+        }
+    }
 }

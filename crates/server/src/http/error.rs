@@ -30,6 +30,7 @@ fn status_and_code(err: &AppError) -> (StatusCode, &'static str) {
         AppError::Unauthenticated | AppError::WrongCredentials => {
             (StatusCode::UNAUTHORIZED, "unauthenticated")
         }
+        AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
         AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
         AppError::CallDataConflict(_) => (StatusCode::CONFLICT, "call_data_conflict"),
@@ -69,6 +70,9 @@ impl IntoResponse for ApiError {
         if let AppError::Unavailable {
             retry_after_seconds,
             ..
+        }
+        | AppError::TooManyRequests {
+            retry_after_seconds,
         } = &self.0
         {
             response

@@ -4,6 +4,7 @@ mod analysis_settings;
 mod auth;
 mod body;
 mod calls;
+mod client;
 mod connections;
 mod error;
 mod health;

@@ -12,6 +12,7 @@ use kiku_domain::datetime;
 use serde_json::{json, Map, Value};
 
 use super::body::with_progress_timeout;
+use super::client::ClientAddr;
 use super::json::json_body;
 use super::{ApiError, AppState};
 use crate::app::upload::{self, UploadRequest};
@@ -56,6 +57,7 @@ pub async fn post_call_data(
 
 pub async fn put_recording(
     State(app): State<AppState>,
+    ClientAddr(client): ClientAddr,
     Path(call_id): Path<String>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
@@ -71,6 +73,7 @@ pub async fn put_recording(
         expires: query.get("expires").map(String::as_str),
         signature: query.get("signature").map(String::as_str),
         content_length,
+        client,
     };
     let stream = with_progress_timeout(body, app.limits.body_timeout);
     let done = upload::receive(&app, request, stream).await?;

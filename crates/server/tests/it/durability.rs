@@ -80,7 +80,7 @@ async fn a_full_disk_refuses_writes_with_507_and_recovers_without_a_restart() {
         disk.path().join("kiku.db").display()
     );
     let dir = tempfile::tempdir().expect("dir");
-    let server = start_on("sqlite", &url, disk.path().join("audio"), None, dir).await;
+    let server = start_on("sqlite", &url, disk.path().join("audio"), None, dir, None).await;
     let tenant = server.tenant("full").await;
     let (_, upload) = server.one_call(&tenant, "before").await;
     let mut acknowledged = Vec::new();
@@ -228,7 +228,7 @@ async fn postgres_going_away_mid_batch_never_acknowledges_a_lost_write() {
     let url = format!("{scheme_user}@{}/{name}", proxy.addr);
     let dir = tempfile::tempdir().expect("dir");
     let audio = dir.path().join("audio");
-    let server = Arc::new(start_on("postgres", &url, audio, None, dir).await);
+    let server = Arc::new(start_on("postgres", &url, audio, None, dir, None).await);
     let tenant = Arc::new(server.tenant("pg").await);
 
     let acknowledged = Arc::new(Mutex::new(Vec::new()));

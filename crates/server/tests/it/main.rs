@@ -8,6 +8,7 @@ mod durability;
 mod limits;
 mod mono;
 mod process;
+mod sign_in;
 mod support;
 mod takeover;
 mod upload;

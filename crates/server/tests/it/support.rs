@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use kiku::app::accounts::{self, UserInput};
 use kiku::app::limits::RequestLimits;
+use kiku::app::sign_in_throttle::{SignInThrottle, ThrottleSettings};
 use kiku::app::{webhook_url, App};
 use kiku::clock::{Clock, ManualClock};
 use kiku::http::ServeOptions;
 use kiku_blobs::LocalBlobs;
+use kiku_domain::sign_in_throttle::ThrottleRule;
 use kiku_domain::upload_signature::SigningKey;
 use kiku_storage::test_support::{test_databases, TestDatabase};
 use kiku_storage::SqlStore;
@@ -18,6 +20,10 @@ use tokio::net::TcpListener;
 
 pub const MAX_UPLOAD: u64 = 256 * 1024;
 pub const MAX_REQUEST: usize = 256 * 1024;
+/// Sign-in throttling in tests: small limits, so reaching them takes few Argon2 runs.
+pub const SIGN_IN_ACCOUNT_FAILURES: u32 = 3;
+pub const SIGN_IN_ADDRESS_FAILURES: u32 = 6;
+pub const SIGN_IN_WINDOW: std::time::Duration = std::time::Duration::from_secs(900);
 
 pub struct TestServer {
     pub backend: &'static str,
@@ -42,16 +48,25 @@ pub struct Tenant {
 pub async fn servers() -> Vec<TestServer> {
     let mut out = Vec::new();
     for db in test_databases().await {
-        out.push(start(db).await);
+        out.push(start(db, None).await);
     }
     out
 }
 
-async fn start(db: TestDatabase) -> TestServer {
+/// Like [`servers`], handing out URLs under `public_url` (e.g. an https one).
+pub async fn servers_with_public_url(public_url: &str) -> Vec<TestServer> {
+    let mut out = Vec::new();
+    for db in test_databases().await {
+        out.push(start(db, Some(public_url)).await);
+    }
+    out
+}
+
+async fn start(db: TestDatabase, public_url: Option<&str>) -> TestServer {
     let dir = tempfile::tempdir().expect("temp dir");
     let audio_dir = dir.path().join("audio");
     let (backend, url) = (db.backend, db.url.clone());
-    start_on(backend, &url, audio_dir, Some(db), dir).await
+    start_on(backend, &url, audio_dir, Some(db), dir, public_url).await
 }
 
 /// A server on the database at `url` with recordings in `audio_dir`.
@@ -61,6 +76,7 @@ pub async fn start_on(
     audio_dir: std::path::PathBuf,
     db: Option<TestDatabase>,
     dir: tempfile::TempDir,
+    public_url: Option<&str>,
 ) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -73,12 +89,23 @@ pub async fn start_on(
         blobs: Arc::new(LocalBlobs::open(&audio_dir).expect("blobs")),
         clock: clock.clone() as Arc<dyn Clock>,
         signing_key: SigningKey::new(rand_key()).expect("key"),
-        public_url: base.clone(),
+        public_url: public_url.map_or_else(|| base.clone(), str::to_string),
         limits: RequestLimits::new(MAX_UPLOAD, MAX_REQUEST, MAX_REQUEST),
         uploads_in_flight: Default::default(),
         min_free_disk_bytes: 0,
         session_ttl: time::Duration::hours(1),
         webhook_secrets: Default::default(),
+        sign_in_throttle: SignInThrottle::new(ThrottleSettings {
+            account: ThrottleRule {
+                max_failures: SIGN_IN_ACCOUNT_FAILURES,
+                window: SIGN_IN_WINDOW,
+            },
+            address: ThrottleRule {
+                max_failures: SIGN_IN_ADDRESS_FAILURES,
+                window: SIGN_IN_WINDOW,
+            },
+            max_tracked: 1_000,
+        }),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(kiku::serve::serve_on(

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use time::OffsetDateTime;
 
-use super::{from_ms, is_unique_violation, ms, parsed, placeholders, SqlStore};
+use super::{from_ms, is_unique_violation, ms, parsed, placeholders, Dialect, SqlStore};
 use crate::{
     AccountStore, Company, NewUser, Result, StorageError, User, UserPatch, WebhookSecret,
     WebhookUrlStore,
@@ -46,7 +46,7 @@ async fn insert_user(tx: &mut Transaction<'_, Any>, user: NewUser) -> Result<Use
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
-            StorageError::Conflict("a user with this e-mail already exists".into())
+            StorageError::Conflict("a user with this e-mail already exists in this company".into())
         } else {
             e.into()
         }
@@ -60,6 +60,41 @@ async fn insert_user(tx: &mut Transaction<'_, Any>, user: NewUser) -> Result<Use
         use_incoming_webhook: user.use_incoming_webhook,
         created_at: user.created_at,
     })
+}
+
+/// Refuses to take the admin right from `user` when no other admin of `company` would be
+/// left. The company row is locked first (PostgreSQL), so two admins demoting each other
+/// at once are decided one after the other; SQLite's single writer serialises them anyway.
+async fn keep_an_admin(
+    tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
+    company: CompanyId,
+    user: UserId,
+) -> Result<()> {
+    sqlx::query(&format!(
+        "SELECT id FROM companies WHERE id = $1 {}",
+        dialect.lock_row()
+    ))
+    .bind(company.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let row = sqlx::query(
+        "SELECT \
+           (SELECT COUNT(*) FROM users WHERE company_id = $1 AND id = $2 AND is_admin = 1) AS is_admin, \
+           (SELECT COUNT(*) FROM users WHERE company_id = $1 AND id <> $2 AND is_admin = 1) AS others",
+    )
+    .bind(company.to_string())
+    .bind(user.to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    let is_admin: i64 = row.try_get("is_admin")?;
+    let others: i64 = row.try_get("others")?;
+    if is_admin > 0 && others == 0 {
+        return Err(StorageError::Conflict(
+            "this is the company's last admin; make another user admin first".into(),
+        ));
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -132,15 +167,16 @@ impl AccountStore for SqlStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn user_by_email(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
+    async fn users_by_email(&self, email: &str) -> Result<Vec<(User, Option<String>)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1 ORDER BY created_at_ms, id"
         ))
         .bind(email.trim().to_lowercase())
-        .fetch_optional(&self.read)
+        .fetch_all(&self.read)
         .await?;
-        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
-            .transpose()
+        rows.iter()
+            .map(|row| Ok((user_from_row(row)?, row.try_get("password_hash")?)))
+            .collect()
     }
 
     async fn update_user(
@@ -150,6 +186,9 @@ impl AccountStore for SqlStore {
         patch: UserPatch,
     ) -> Result<Option<User>> {
         let mut tx = self.write.begin().await?;
+        if patch.admin == Some(false) {
+            keep_an_admin(&mut tx, self.dialect, company, id).await?;
+        }
         if let Some(admin) = patch.admin {
             sqlx::query("UPDATE users SET is_admin = $1 WHERE company_id = $2 AND id = $3")
                 .bind(i64::from(admin))
