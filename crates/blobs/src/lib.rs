@@ -132,51 +132,49 @@ impl Blobs for ObjectBlobs {
     }
 }
 
+/// The behaviour every [`Blobs`] backend shares, checked on each of them.
 #[cfg(test)]
-mod tests {
+pub(crate) mod contract {
     use super::*;
     use futures_util::stream;
 
-    fn body(parts: Vec<&'static [u8]>) -> BoxStream<'static, Result<Bytes, std::io::Error>> {
+    pub fn body(parts: Vec<&'static [u8]>) -> BoxStream<'static, Result<Bytes, std::io::Error>> {
         stream::iter(parts.into_iter().map(|p| Ok(Bytes::from_static(p)))).boxed()
     }
 
-    #[tokio::test]
-    async fn stores_replaces_and_deletes() {
-        let blobs = ObjectBlobs::remote(Arc::new(object_store::memory::InMemory::new()));
-        assert_eq!(
-            blobs
-                .put_stream("c/a.wav", body(vec![b"ab", b"cd"]), 10)
-                .await
-                .expect("put"),
-            4
-        );
-        assert_eq!(
-            blobs.get("c/a.wav").await.expect("get"),
-            Bytes::from_static(b"abcd")
-        );
-        blobs.delete("c/a.wav").await.expect("delete");
-        blobs.delete("c/a.wav").await.expect("delete missing");
-        assert!(blobs.get("c/a.wav").await.is_err());
+    /// Stores `key`, reads it back, deletes it twice (the second is no error).
+    pub async fn stores_and_deletes(blobs: &dyn Blobs, key: &str) {
+        let put = blobs.put_stream(key, body(vec![b"ab", b"cd"]), 10);
+        assert_eq!(put.await.expect("put"), 4);
+        assert_eq!(blobs.get(key).await.expect("get"), &b"abcd"[..]);
+        blobs.delete(key).await.expect("delete");
+        blobs.delete(key).await.expect("delete missing");
+        assert!(blobs.get(key).await.is_err());
     }
 
-    #[tokio::test]
-    async fn over_the_limit_leaves_nothing() {
-        let blobs = ObjectBlobs::remote(Arc::new(object_store::memory::InMemory::new()));
-        let err = blobs
-            .put_stream("c/b.wav", body(vec![b"abc", b"def"]), 5)
-            .await;
+    /// Over the limit and a failing body: an error, and nothing stored under `key`.
+    pub async fn failures_leave_nothing(blobs: &dyn Blobs, key: &str) {
+        let err = blobs.put_stream(key, body(vec![b"abc", b"def"]), 5).await;
         assert!(matches!(err, Err(BlobError::TooLarge { limit: 5 })));
-        assert!(blobs.get("c/b.wav").await.is_err());
         let failing = stream::iter(vec![
             Ok(Bytes::from_static(b"x")),
             Err(std::io::Error::other("client went away")),
         ])
         .boxed();
-        assert!(matches!(
-            blobs.put_stream("c/b.wav", failing, 100).await,
-            Err(BlobError::Source(_))
-        ));
-        assert!(blobs.get("c/b.wav").await.is_err());
+        let err = blobs.put_stream(key, failing, 100).await;
+        assert!(matches!(err, Err(BlobError::Source(_))));
+        assert!(blobs.get(key).await.is_err());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn object_store_backend_keeps_the_contract() {
+        let blobs = ObjectBlobs::remote(Arc::new(object_store::memory::InMemory::new()));
+        contract::stores_and_deletes(&blobs, "c/a.wav").await;
+        contract::failures_leave_nothing(&blobs, "c/b.wav").await;
     }
 }

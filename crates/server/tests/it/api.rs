@@ -281,6 +281,21 @@ async fn health_openapi_and_unknown_routes() {
             s.send(s.http.get(s.url("/health"))).await,
             (StatusCode::OK, json!({"status": "ok"}))
         );
+        let (status, ready) = s.send(s.http.get(s.url("/ready"))).await;
+        assert_eq!(status, StatusCode::OK, "{ready}");
+        assert_eq!(ready["checks"]["database"]["ok"], true, "{ready}");
+        // Every response names its request; a plain id from the client is kept.
+        let response = s.http.get(s.url("/nope")).send().await.expect("get");
+        let id = response.headers()["x-request-id"].to_str().expect("id");
+        assert_eq!(id.len(), 32, "{id}");
+        let response = s
+            .http
+            .get(s.url("/health"))
+            .header("x-request-id", "pbx-42")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(response.headers()["x-request-id"], "pbx-42");
         let (status, doc) = s.send(s.http.get(s.url("/openapi.json"))).await;
         assert_eq!(status, StatusCode::OK);
         let tags = |path: &str, method: &str| doc["paths"][path][method]["tags"].clone();
@@ -304,6 +319,7 @@ async fn health_openapi_and_unknown_routes() {
             ("/api/v1/calls", "get"),
             ("/api/v1/calls/{call_id}", "get"),
             ("/health", "get"),
+            ("/ready", "get"),
         ] {
             assert!(
                 doc["paths"][path][method].is_object(),

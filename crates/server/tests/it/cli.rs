@@ -370,3 +370,29 @@ fn analyze_says_when_only_the_start_of_a_long_recording_was_analysed() {
         "what was decoded is analysed: {raw}"
     );
 }
+
+#[test]
+fn the_data_folder_is_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    // umask 0 would make everything world-readable unless Kiku sets the modes itself.
+    let status = Command::new("sh")
+        .args([
+            "-c",
+            "umask 000; exec \"$0\" migrate",
+            env!("CARGO_BIN_EXE_kiku"),
+        ])
+        .env("KIKU_DATA_DIR", &data)
+        .env_remove("KIKU_DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run kiku migrate");
+    assert!(status.success());
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("audio")), 0o700);
+    assert_eq!(mode(&data.join("kiku.db")), 0o600);
+    assert_eq!(mode(&data.join("upload-signing.key")), 0o600);
+}

@@ -119,18 +119,17 @@ async fn reusable(
     conn: &mut AnyConnection,
     dialect: Dialect,
 ) -> std::result::Result<bool, sqlx::Error> {
-    // A round trip first: a dropped transaction's rollback is queued, not yet run.
-    conn.ping().await?;
-    if conn.is_in_transaction() {
-        tracing::warn!("discarding a database connection left inside a transaction");
-        return Ok(false);
-    }
     if dialect == Dialect::Sqlite {
-        // SQLite's own view: BEGIN fails inside a transaction sqlx no longer counts.
+        // SQLite's own view (BEGIN fails inside a transaction), run after any rollback
+        // that a dropped transaction queued, so sqlx's count below is settled too.
         if let Err(e) = conn.execute("BEGIN; ROLLBACK;").await {
             tracing::warn!(error = %e, "discarding a database connection SQLite holds in a transaction");
             return Ok(false);
         }
+    }
+    if conn.is_in_transaction() {
+        tracing::warn!("discarding a database connection left inside a transaction");
+        return Ok(false);
     }
     Ok(true)
 }
