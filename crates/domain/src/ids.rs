@@ -66,6 +66,11 @@ uuid_id!(
     /// A durable background job.
     JobId
 );
+uuid_id!(
+    /// An event in the outbox (a result became available or changed); receivers
+    /// de-duplicate on it, so retries of one event keep it.
+    EventId
+);
 
 #[cfg(test)]
 mod tests {

@@ -7,8 +7,10 @@ pub mod call_data;
 pub mod call_status;
 pub mod datetime;
 pub mod ids;
+pub mod job_kind;
 pub mod job_retry;
 pub mod metrics;
+pub mod outbox;
 pub mod sign_in_throttle;
 pub mod upload_signature;
 
@@ -16,4 +18,6 @@ pub use call_data::{
     AudioFileType, CallData, ChannelType, EventType, Participant, Problem, Side, StereoChannel,
 };
 pub use call_status::CallStatus;
-pub use ids::{CallId, CompanyId, JobId, UserId};
+pub use ids::{CallId, CompanyId, EventId, JobId, UserId};
+pub use job_kind::JobKind;
+pub use outbox::EventKind;

@@ -55,6 +55,9 @@ pub struct Config {
     pub speaker_encoder: Option<PathBuf>,
     /// Calls analysed at once; 0 runs no analysis in this process.
     pub analysis_workers: usize,
+    /// Workers for every other background job (re-scoring, announcing events); 0 runs
+    /// none in this process.
+    pub job_workers: usize,
     /// CPU threads for speech recognition in this process, shared by all workers (one
     /// engine; the two channels of a call run side by side).
     pub analysis_threads: usize,
@@ -124,6 +127,7 @@ impl Default for Config {
             model_dir: None,
             speaker_encoder: None,
             analysis_workers: 1,
+            job_workers: 2,
             analysis_threads: std::thread::available_parallelism().map_or(2, usize::from),
             beam_size: 5,
             max_recording_minutes: 240,
@@ -216,6 +220,9 @@ impl Config {
                 "analysis_lease_seconds (KIKU_ANALYSIS_LEASE_SECONDS) must be 3 to 3600".into(),
             );
         }
+        if self.job_workers > 64 {
+            return Err("job_workers (KIKU_JOB_WORKERS) must be at most 64".into());
+        }
         if self.analysis_workers > 64 {
             return Err("analysis_workers (KIKU_ANALYSIS_WORKERS) must be at most 64".into());
         }
@@ -289,11 +296,13 @@ impl Config {
         }
     }
 
-    pub fn worker_options(&self) -> crate::worker::WorkerOptions {
-        crate::worker::WorkerOptions {
+    pub fn runner_options(&self) -> crate::jobs::RunnerOptions {
+        crate::jobs::RunnerOptions {
             lease: std::time::Duration::from_secs(u64::from(self.analysis_lease_seconds)),
             poll: std::time::Duration::from_secs(1),
-            timeout: std::time::Duration::from_secs(u64::from(self.analysis_timeout_minutes) * 60),
+            analysis_timeout: std::time::Duration::from_secs(
+                u64::from(self.analysis_timeout_minutes) * 60,
+            ),
         }
     }
 

@@ -2,9 +2,10 @@
 //! operator CLI, wired over the domain, storage and blob crates.
 
 pub mod app;
+pub mod bootstrap;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod jobs;
 pub mod serve;
-pub mod worker;

@@ -6,9 +6,7 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 use crate::config::Config;
-use crate::http;
-use crate::worker;
-use kiku_analysis::pipeline::Engine;
+use crate::{bootstrap, http, jobs};
 
 /// Sets up `tracing` once: text for people, JSON for log collectors. `RUST_LOG` filters.
 pub fn init_logging(format: &str) {
@@ -38,57 +36,29 @@ pub async fn serve_on(
 
 pub async fn run(config: Config) -> Result<(), String> {
     init_logging(&config.log_format);
-    let app = Arc::new(App::open(&config).await?);
+    let app = Arc::new(bootstrap::app(&config).await?);
+    let engine = bootstrap::engine(&config).await?;
     let (stop_workers, shutdown) = tokio::sync::watch::channel(false);
-    let workers = start_workers(&config, app.clone(), shutdown).await?;
+    let workers = jobs::start(
+        app.clone(),
+        engine,
+        config.analysis_workers,
+        config.job_workers,
+        config.runner_options(),
+        shutdown,
+    );
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {} (KIKU_LISTEN): {e}", config.listen))?;
     tracing::info!(listen = %config.listen, public_url = %app.public_url, data_dir = %config.data_dir.display(), "kiku is serving");
     serve_on(app, listener, config.serve_options(), shutdown_signal()).await;
-    // Running analyses stop and go back to the queue for the next start.
+    // Running jobs stop and go back to the queue for the next start.
     let _ = stop_workers.send(true);
     for worker in workers {
         let _ = worker.await;
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Loads the speech model and starts the configured number of analysis workers.
-async fn start_workers(
-    config: &Config,
-    app: Arc<App>,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
-    if config.analysis_workers == 0 {
-        tracing::info!("analysis_workers is 0: this process analyses no calls");
-        return Ok(Vec::new());
-    }
-    let model = config.model_dir();
-    if !model.join("model.bin").is_file() {
-        return Err(format!(
-            "no speech model in {}: run scripts/install-models, set KIKU_MODEL_DIR, or set KIKU_ANALYSIS_WORKERS=0",
-            model.display()
-        ));
-    }
-    let options = config.engine_options();
-    let engine = tokio::task::spawn_blocking(move || Engine::load(&model, options))
-        .await
-        .map_err(|e| format!("loading the speech model crashed: {e}"))?
-        .map_err(|e| e.to_string())?;
-    tracing::info!(
-        engine = engine.description(),
-        workers = config.analysis_workers,
-        "speech engine loaded"
-    );
-    Ok(worker::start(
-        app,
-        Arc::new(engine),
-        config.analysis_workers,
-        config.worker_options(),
-        shutdown,
-    ))
 }
 
 async fn shutdown_signal() {

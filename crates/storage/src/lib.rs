@@ -8,7 +8,7 @@ mod sql;
 pub mod test_support;
 
 use async_trait::async_trait;
-use kiku_domain::{CallData, CallId, CompanyId, JobId, UserId};
+use kiku_domain::{CallData, CallId, CompanyId, EventId, JobId, JobKind, UserId};
 use time::OffsetDateTime;
 
 pub use error::StorageError;
@@ -91,12 +91,17 @@ pub trait CallStore: Send + Sync {
     ) -> Result<AttachOutcome>;
 }
 
-/// Durable background jobs, claimed with leases.
+/// Durable background jobs of every kind, claimed with leases. Only analysis jobs move
+/// their call's status (see [`JobKind::moves_call_status`]).
 #[async_trait]
 pub trait JobStore: Send + Sync {
-    /// Takes the oldest ready job (or one whose lease expired) for `worker` until `lease_until`.
+    /// Enqueues `job`; a job with the same id already there is left as it is.
+    async fn enqueue_job(&self, job: NewJob, now: OffsetDateTime) -> Result<()>;
+    /// Takes the oldest ready job of one of `kinds` (or one whose lease expired) for
+    /// `worker` until `lease_until`.
     async fn claim_job(
         &self,
+        kinds: &[JobKind],
         worker: &str,
         lease_until: OffsetDateTime,
         now: OffsetDateTime,
@@ -111,11 +116,12 @@ pub trait JobStore: Send + Sync {
         progress_percent: Option<u8>,
         now: OffsetDateTime,
     ) -> Result<bool>;
-    /// Marks the job done and its call `completed`, without storing an analysis (see
-    /// [`AnalysisStore::finish_analysis`] for that).
+    /// Marks the job done (an analysis job's call `completed`, without storing an analysis:
+    /// see [`AnalysisStore::finish_analysis`] for that).
     async fn complete_job(&self, id: JobId, worker: &str, now: OffsetDateTime) -> Result<bool>;
-    /// Records a failure: queued again at `retry_at` (the call `queued`), or dead when
-    /// `None` (the call `failed` with `error` as its reason).
+    /// Records a failure: queued again at `retry_at`, or dead when `None`. An analysis
+    /// job's call follows (`queued`, or `failed` with `error` as its reason and a
+    /// `call_analysis_failed` event).
     async fn fail_job(
         &self,
         id: JobId,
@@ -127,17 +133,30 @@ pub trait JobStore: Send + Sync {
     async fn jobs_for_call(&self, call: CallId) -> Result<Vec<Job>>;
 }
 
+/// The outbox: events are written by the storage operations that change a result, in the
+/// same transaction, each with a `dispatch_event` job.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    async fn event(&self, company: CompanyId, id: EventId) -> Result<Option<Event>>;
+    /// A call's events, oldest first.
+    async fn events_of_call(&self, company: CompanyId, call: CallId) -> Result<Vec<Event>>;
+}
+
 /// Analysis results and each company's analysis settings.
 #[async_trait]
 pub trait AnalysisStore: Send + Sync {
-    /// In one transaction: stores (or replaces, version + 1) the call's analysis, completes the job, sets the call `completed` (status_reason NULL, progress NULL). `false` and nothing written when `worker` no longer holds the running job.
+    /// In one transaction: stores the call's analysis as its next version, completes the
+    /// job, sets the call `completed` and writes a `call_analysis_completed` event — unless
+    /// `worker` lost the job, or the company's settings are no longer `settings_used`
+    /// (`None`: none were stored), so a re-score cannot miss a report made with old ones.
     async fn finish_analysis(
         &self,
         job: JobId,
         worker: &str,
         analysis: &NewAnalysis,
+        settings_used: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<bool>;
+    ) -> Result<FinishOutcome>;
     async fn analysis(&self, company: CompanyId, call: CallId) -> Result<Option<AnalysisRecord>>;
     /// The analyses of those of `calls` that have one (for list pages), scoped to `company`.
     async fn analyses_of(
@@ -152,29 +171,47 @@ pub trait AnalysisStore: Send + Sync {
         after: Option<CallId>,
         limit: u32,
     ) -> Result<Vec<AnalysisRecord>>;
-    /// Replaces `roles` and `report` when the stored version is still `expected_version` (optimistic: a concurrent change wins, `false` returned); version + 1.
+    /// Makes `revision` the next version (with its event) when the current one is still
+    /// `expected_version`; the new version's number, or `None` when a concurrent change
+    /// won (optimistic).
     async fn update_analysis(
         &self,
         company: CompanyId,
         call: CallId,
         expected_version: u32,
-        roles: &str,
-        report: &str,
+        revision: Revision<'_>,
         now: OffsetDateTime,
-    ) -> Result<bool>;
+    ) -> Result<Option<u32>>;
+    /// Every version of a call's result, oldest first.
+    async fn analysis_versions(
+        &self,
+        company: CompanyId,
+        call: CallId,
+    ) -> Result<Vec<AnalysisRecord>>;
+    async fn analysis_version(
+        &self,
+        company: CompanyId,
+        call: CallId,
+        version: u32,
+    ) -> Result<Option<AnalysisRecord>>;
+    async fn count_analyses(&self, company: CompanyId) -> Result<u64>;
     async fn analysis_settings(&self, company: CompanyId) -> Result<Option<String>>;
-    /// Fails with [`StorageError::NotFound`] when the company does not exist.
+    /// Stores the settings and, in the same transaction, enqueues the company's re-score
+    /// (`rescore_company`); the number of analyses it will re-score. Fails with
+    /// [`StorageError::NotFound`] when the company does not exist.
     async fn set_analysis_settings(
         &self,
         company: CompanyId,
         settings: &str,
         now: OffsetDateTime,
-    ) -> Result<()>;
+    ) -> Result<u64>;
 }
 
 /// Everything the server needs from its database.
 #[async_trait]
-pub trait Store: AccountStore + WebhookUrlStore + CallStore + JobStore + AnalysisStore {
+pub trait Store:
+    AccountStore + WebhookUrlStore + CallStore + JobStore + EventStore + AnalysisStore
+{
     /// Cheap liveness check for `/health`.
     async fn ping(&self) -> Result<()>;
     /// Commits a tiny write, for `/ready`: fails while the database cannot take writes.

@@ -1,6 +1,9 @@
 //! Values going in and out of storage.
 
-use kiku_domain::{CallData, CallId, CallStatus, CompanyId, EventType, JobId, UserId};
+use kiku_domain::outbox::VersionReason;
+use kiku_domain::{
+    CallData, CallId, CallStatus, CompanyId, EventId, EventKind, EventType, JobId, JobKind, UserId,
+};
 use time::OffsetDateTime;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -117,9 +120,6 @@ pub enum AttachOutcome {
     NotFound,
 }
 
-/// The analysis job kind; the only kind so far.
-pub const ANALYSE_CALL: &str = "analyse_call";
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JobState {
     Queued,
@@ -153,15 +153,70 @@ impl JobState {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
     pub id: JobId,
-    pub kind: String,
+    pub kind: JobKind,
     pub company_id: CompanyId,
-    pub call_id: CallId,
+    /// The call an analysis job is for; other kinds name what they need in `payload`.
+    pub call_id: Option<CallId>,
+    /// JSON, read by the kind's handler.
+    pub payload: String,
     pub state: JobState,
     pub attempts: u32,
     pub max_attempts: u32,
     pub run_at: OffsetDateTime,
     pub lease_owner: Option<String>,
     pub last_error: Option<String>,
+}
+
+/// A job to enqueue.
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    /// Given, so that enqueueing the same work twice (a replay, a retried dispatch) is one
+    /// job: a second insert with the same id is ignored.
+    pub id: JobId,
+    pub kind: JobKind,
+    pub company_id: CompanyId,
+    pub call_id: Option<CallId>,
+    pub payload: String,
+    pub max_attempts: u32,
+    pub run_at: OffsetDateTime,
+}
+
+/// An event of the outbox.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub id: EventId,
+    pub company_id: CompanyId,
+    pub call_id: Option<CallId>,
+    pub kind: EventKind,
+    /// The result version it announces, and the one that was current before.
+    pub version: Option<u32>,
+    pub previous_version: Option<u32>,
+    /// The cause of a failure.
+    pub detail: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+/// What storing a finished analysis came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FinishOutcome {
+    /// Stored as this version of the call's result, with its event.
+    Stored { version: u32 },
+    /// The worker no longer holds the job: nothing written.
+    NotHeld,
+    /// The company's settings changed since the report was made: nothing written;
+    /// score again with the new ones and retry.
+    SettingsChanged,
+}
+
+/// A new version of a call's result made from the current one (the same transcript):
+/// re-scored or swapped.
+#[derive(Clone, Copy, Debug)]
+pub struct Revision<'a> {
+    /// JSON: which speaker is the user.
+    pub roles: &'a str,
+    /// JSON: computed metrics.
+    pub report: &'a str,
+    pub reason: VersionReason,
 }
 
 /// A finished analysis to store; the JSON documents are opaque to storage.
@@ -188,6 +243,8 @@ pub struct AnalysisRecord {
     pub transcript: String,
     pub roles: String,
     pub report: String,
+    /// Why this version was made.
+    pub reason: VersionReason,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }

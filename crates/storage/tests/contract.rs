@@ -1,7 +1,8 @@
 //! The storage contract, run against every backend (SQLite always, PostgreSQL in CI).
 
 use kiku_domain::call_data::parse_batch;
-use kiku_domain::{CallData, CallId, CallStatus, CompanyId, JobId};
+use kiku_domain::outbox::VersionReason;
+use kiku_domain::{CallData, CallId, CallStatus, CompanyId, EventKind, JobId, JobKind};
 use kiku_storage::test_support::test_databases;
 use kiku_storage::*;
 use serde_json::json;
@@ -489,16 +490,18 @@ async fn audio_attaches_until_analysis_starts_and_jobs_lease() {
 
         let lease = t0() + Duration::minutes(5);
         let job = s
-            .claim_job("w1", lease, t0())
+            .claim_job(&[JobKind::AnalyseCall], "w1", lease, t0())
             .await
             .expect("claim")
             .expect("a job");
         assert_eq!(
             (job.call_id, job.attempts, job.state),
-            (id, 1, JobState::Running)
+            (Some(id), 1, JobState::Running)
         );
         assert_eq!(
-            s.claim_job("w2", lease, t0()).await.expect("claim"),
+            s.claim_job(&[JobKind::AnalyseCall], "w2", lease, t0())
+                .await
+                .expect("claim"),
             None,
             "held by w1"
         );
@@ -513,7 +516,12 @@ async fn audio_attaches_until_analysis_starts_and_jobs_lease() {
             .expect("hb"));
         let later = t0() + Duration::minutes(7);
         let taken = s
-            .claim_job("w2", later + Duration::minutes(5), later)
+            .claim_job(
+                &[JobKind::AnalyseCall],
+                "w2",
+                later + Duration::minutes(5),
+                later,
+            )
             .await
             .expect("claim")
             .expect("taken over");
@@ -534,15 +542,25 @@ async fn audio_attaches_until_analysis_starts_and_jobs_lease() {
             .await
             .expect("fail"));
         assert_eq!(
-            s.claim_job("w3", later + Duration::minutes(5), later)
-                .await
-                .expect("claim"),
+            s.claim_job(
+                &[JobKind::AnalyseCall],
+                "w3",
+                later + Duration::minutes(5),
+                later
+            )
+            .await
+            .expect("claim"),
             None,
             "backing off"
         );
         let retry = later + Duration::minutes(2);
         let third = s
-            .claim_job("w3", retry + Duration::minutes(5), retry)
+            .claim_job(
+                &[JobKind::AnalyseCall],
+                "w3",
+                retry + Duration::minutes(5),
+                retry,
+            )
             .await
             .expect("claim")
             .expect("retried");
@@ -581,16 +599,26 @@ async fn a_job_whose_worker_died_on_its_last_attempt_goes_dead() {
         let mut now = t0();
         for _ in 0..kiku_domain::job_retry::RetryPolicy::default().max_attempts {
             assert!(s
-                .claim_job("w", now + Duration::minutes(1), now)
+                .claim_job(
+                    &[JobKind::AnalyseCall],
+                    "w",
+                    now + Duration::minutes(1),
+                    now
+                )
                 .await
                 .expect("claim")
                 .is_some());
             now += Duration::minutes(2);
         }
         assert_eq!(
-            s.claim_job("w", now + Duration::minutes(1), now)
-                .await
-                .expect("claim"),
+            s.claim_job(
+                &[JobKind::AnalyseCall],
+                "w",
+                now + Duration::minutes(1),
+                now
+            )
+            .await
+            .expect("claim"),
             None
         );
         let job = &s.jobs_for_call(id).await.expect("jobs")[0];
@@ -777,12 +805,22 @@ async fn company_with_queued_calls(
 /// Claims and finishes every ready job, as a worker would.
 async fn analyse_all(s: &SqlStore) {
     let lease = t0() + Duration::minutes(5);
-    while let Some(job) = s.claim_job("w", lease, t0()).await.expect("claim") {
+    while let Some(job) = s
+        .claim_job(&[JobKind::AnalyseCall], "w", lease, t0())
+        .await
+        .expect("claim")
+    {
         let done = s
-            .finish_analysis(job.id, "w", &new_analysis(&job.call_id.to_string()), t0())
+            .finish_analysis(
+                job.id,
+                "w",
+                &new_analysis(&job.call_id.expect("call").to_string()),
+                None,
+                t0(),
+            )
             .await
             .expect("finish");
-        assert!(done);
+        assert!(matches!(done, FinishOutcome::Stored { .. }), "{done:?}");
     }
 }
 
@@ -807,22 +845,34 @@ async fn finishing_an_analysis_stores_it_and_completes_the_call_once() {
         let (company, ids) = company_with_queued_calls(&s, "a@a.example", 1).await;
         let id = ids[0];
         let job = s
-            .claim_job("w1", t0() + Duration::minutes(5), t0())
+            .claim_job(
+                &[JobKind::AnalyseCall],
+                "w1",
+                t0() + Duration::minutes(5),
+                t0(),
+            )
             .await
             .expect("claim")
             .expect("a job");
         // w1 stalls past its lease and w2 takes over: w1's result is refused, untouched.
         let later = t0() + Duration::minutes(7);
         let taken = s
-            .claim_job("w2", later + Duration::minutes(5), later)
+            .claim_job(
+                &[JobKind::AnalyseCall],
+                "w2",
+                later + Duration::minutes(5),
+                later,
+            )
             .await
             .expect("claim")
             .expect("taken over");
         assert_eq!(taken.id, job.id);
-        assert!(!s
-            .finish_analysis(job.id, "w1", &new_analysis("stale"), later)
-            .await
-            .expect("stale finish"));
+        assert_eq!(
+            s.finish_analysis(job.id, "w1", &new_analysis("stale"), None, later)
+                .await
+                .expect("stale finish"),
+            FinishOutcome::NotHeld
+        );
         assert_eq!(s.analysis(company, id).await.expect("q"), None);
         assert_eq!(
             call_record(&s, company, id).await.status,
@@ -835,10 +885,12 @@ async fn finishing_an_analysis_stores_it_and_completes_the_call_once() {
             Some("w2")
         );
 
-        assert!(s
-            .finish_analysis(job.id, "w2", &new_analysis("first"), later)
-            .await
-            .expect("finish"));
+        assert_eq!(
+            s.finish_analysis(job.id, "w2", &new_analysis("first"), None, later)
+                .await
+                .expect("finish"),
+            FinishOutcome::Stored { version: 1 }
+        );
         let first = s.analysis(company, id).await.expect("q").expect("stored");
         assert_eq!(
             first,
@@ -850,6 +902,7 @@ async fn finishing_an_analysis_stores_it_and_completes_the_call_once() {
                 transcript: r#"{"heard":"first"}"#.into(),
                 roles: r#"{"user":"left"}"#.into(),
                 report: r#"{"score":"first"}"#.into(),
+                reason: VersionReason::Analysis,
                 created_at: later,
                 updated_at: later,
             }
@@ -863,10 +916,11 @@ async fn finishing_an_analysis_stores_it_and_completes_the_call_once() {
             s.jobs_for_call(id).await.expect("jobs")[0].state,
             JobState::Done
         );
-        assert!(
-            !s.finish_analysis(job.id, "w2", &new_analysis("again"), later)
+        assert_eq!(
+            s.finish_analysis(job.id, "w2", &new_analysis("again"), None, later)
                 .await
                 .expect("finish a done job"),
+            FinishOutcome::NotHeld,
             "a done job cannot finish twice"
         );
 
@@ -874,7 +928,12 @@ async fn finishing_an_analysis_stores_it_and_completes_the_call_once() {
         requeue(&url, job.id).await;
         let again = later + Duration::minutes(1);
         let rerun = s
-            .claim_job("w3", again + Duration::minutes(5), again)
+            .claim_job(
+                &[JobKind::AnalyseCall],
+                "w3",
+                again + Duration::minutes(5),
+                again,
+            )
             .await
             .expect("claim")
             .expect("requeued");
@@ -882,10 +941,12 @@ async fn finishing_an_analysis_stores_it_and_completes_the_call_once() {
             call_record(&s, company, id).await.status,
             CallStatus::Analysing
         );
-        assert!(s
-            .finish_analysis(rerun.id, "w3", &new_analysis("second"), again)
-            .await
-            .expect("finish"));
+        assert_eq!(
+            s.finish_analysis(rerun.id, "w3", &new_analysis("second"), None, again)
+                .await
+                .expect("finish"),
+            FinishOutcome::Stored { version: 2 }
+        );
         let second = s.analysis(company, id).await.expect("q").expect("stored");
         assert_eq!(
             (
@@ -912,7 +973,7 @@ async fn heartbeats_report_progress_on_the_call() {
         assert_eq!(call_record(&s, company, id).await.progress_percent, None);
         let lease = t0() + Duration::minutes(5);
         let job = s
-            .claim_job("w1", lease, t0())
+            .claim_job(&[JobKind::AnalyseCall], "w1", lease, t0())
             .await
             .expect("claim")
             .expect("a job");
@@ -962,7 +1023,7 @@ async fn a_call_follows_its_failing_job() {
         let id = ids[0];
         let lease = t0() + Duration::minutes(5);
         let job = s
-            .claim_job("w1", lease, t0())
+            .claim_job(&[JobKind::AnalyseCall], "w1", lease, t0())
             .await
             .expect("claim")
             .expect("a job");
@@ -995,7 +1056,12 @@ async fn a_call_follows_its_failing_job() {
         );
         let retry = t0() + Duration::minutes(2);
         let job = s
-            .claim_job("w1", retry + Duration::minutes(5), retry)
+            .claim_job(
+                &[JobKind::AnalyseCall],
+                "w1",
+                retry + Duration::minutes(5),
+                retry,
+            )
             .await
             .expect("claim")
             .expect("retried");
@@ -1073,7 +1139,7 @@ async fn analyses_are_listed_and_paged_within_their_company() {
 }
 
 #[tokio::test]
-async fn analysis_updates_are_optimistic() {
+async fn every_result_change_is_a_kept_version_with_its_event() {
     each_backend(|s| async move {
         let (a, ids) = company_with_queued_calls(&s, "a@a.example", 1).await;
         let (b, _) = company_with_queued_calls(&s, "b@b.example", 0).await;
@@ -1081,35 +1147,240 @@ async fn analysis_updates_are_optimistic() {
         let id = ids[0];
         let later = t0() + Duration::hours(1);
         let swapped = r#"{"user":"right"}"#;
-        assert!(!s
-            .update_analysis(b, id, 1, swapped, "{}", later)
+        let swap = VersionReason::Swap;
+        assert_eq!(
+            s.update_analysis(
+                b,
+                id,
+                1,
+                Revision {
+                    roles: swapped,
+                    report: "{}",
+                    reason: swap
+                },
+                later
+            )
             .await
-            .expect("other company"));
-        assert!(!s
-            .update_analysis(a, CallId::new(), 1, swapped, "{}", later)
+            .expect("other company"),
+            None
+        );
+        assert_eq!(
+            s.update_analysis(
+                a,
+                CallId::new(),
+                1,
+                Revision {
+                    roles: swapped,
+                    report: "{}",
+                    reason: swap
+                },
+                later
+            )
             .await
-            .expect("no such call"));
-        assert!(s
-            .update_analysis(a, id, 1, swapped, r#"{"score":1}"#, later)
+            .expect("no such call"),
+            None
+        );
+        assert_eq!(
+            s.update_analysis(
+                a,
+                id,
+                1,
+                Revision {
+                    roles: swapped,
+                    report: r#"{"score":1}"#,
+                    reason: swap
+                },
+                later
+            )
             .await
-            .expect("update"));
+            .expect("update"),
+            Some(2)
+        );
         // A second writer that read version 1 loses.
-        assert!(!s
-            .update_analysis(a, id, 1, r#"{"user":"left"}"#, r#"{"score":2}"#, later)
-            .await
-            .expect("conflict"));
+        let stale = s.update_analysis(
+            a,
+            id,
+            1,
+            Revision {
+                roles: "{}",
+                report: r#"{"score":2}"#,
+                reason: swap,
+            },
+            later,
+        );
+        assert_eq!(stale.await.expect("conflict"), None);
+        let rescore = VersionReason::Rescore;
+        let third = s.update_analysis(
+            a,
+            id,
+            2,
+            Revision {
+                roles: swapped,
+                report: r#"{"score":3}"#,
+                reason: rescore,
+            },
+            later,
+        );
+        assert_eq!(third.await.expect("rescore"), Some(3));
+
         let stored = s.analysis(a, id).await.expect("q").expect("stored");
         assert_eq!(
-            (
-                stored.version,
-                stored.roles.as_str(),
-                stored.report.as_str(),
-                stored.updated_at
-            ),
-            (2, swapped, r#"{"score":1}"#, later)
+            (stored.version, stored.report.as_str(), stored.reason),
+            (3, r#"{"score":3}"#, VersionReason::Rescore)
         );
         assert_eq!(stored.transcript, format!(r#"{{"heard":"{id}"}}"#));
-        assert_eq!(stored.created_at, t0());
+        assert_eq!((stored.created_at, stored.updated_at), (t0(), later));
+        // Every version stays readable as it was made.
+        let versions = s.analysis_versions(a, id).await.expect("versions");
+        let summary: Vec<_> = versions
+            .iter()
+            .map(|v| (v.version, v.reason, v.roles.as_str(), v.report.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (
+                    1,
+                    VersionReason::Analysis,
+                    r#"{"user":"left"}"#,
+                    format!(r#"{{"score":"{id}"}}"#).as_str()
+                ),
+                (2, VersionReason::Swap, swapped, r#"{"score":1}"#),
+                (3, VersionReason::Rescore, swapped, r#"{"score":3}"#),
+            ]
+        );
+        let second = s.analysis_version(a, id, 2).await.expect("q").expect("v2");
+        assert_eq!(second.report, r#"{"score":1}"#);
+        assert_eq!(s.analysis_version(b, id, 2).await.expect("q"), None);
+        assert_eq!(s.analysis_version(a, id, 4).await.expect("q"), None);
+        // Each version was announced in its transaction, and each event will be dispatched.
+        let events = s.events_of_call(a, id).await.expect("events");
+        let kinds: Vec<_> = events
+            .iter()
+            .map(|e| (e.kind, e.version, e.previous_version))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (EventKind::CallAnalysisCompleted, Some(1), None),
+                (EventKind::CallAnalysisCompleted, Some(2), Some(1)),
+                (EventKind::CallAnalysisRescored, Some(3), Some(2)),
+            ]
+        );
+        assert_eq!(s.events_of_call(b, id).await.expect("events"), vec![]);
+        assert_eq!(
+            s.event(a, events[1].id).await.expect("q").as_ref(),
+            Some(&events[1])
+        );
+        let lease = later + Duration::minutes(5);
+        let mut dispatched = Vec::new();
+        while let Some(job) = s
+            .claim_job(&[JobKind::DispatchEvent], "d", lease, later)
+            .await
+            .expect("claim")
+        {
+            assert_eq!((job.company_id, job.call_id), (a, None));
+            let payload: serde_json::Value = serde_json::from_str(&job.payload).expect("json");
+            dispatched.push(payload["event_id"].as_str().expect("id").to_string());
+            assert!(s.complete_job(job.id, "d", later).await.expect("done"));
+        }
+        dispatched.sort();
+        let mut expected: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
+        expected.sort();
+        assert_eq!(dispatched, expected);
+        assert_eq!(s.count_analyses(a).await.expect("count"), 1);
+        assert_eq!(s.count_analyses(b).await.expect("count"), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_report_made_with_old_settings_is_not_stored() {
+    each_backend(|s| async move {
+        let (a, ids) = company_with_queued_calls(&s, "a@a.example", 1).await;
+        let lease = t0() + Duration::minutes(5);
+        let job = s
+            .claim_job(&[JobKind::AnalyseCall], "w", lease, t0())
+            .await
+            .expect("claim")
+            .expect("a job");
+        // The settings change while the call is analysed; its re-score is queued with it.
+        let to_rescore = s
+            .set_analysis_settings(a, r#"{"fillers":["eh"]}"#, t0())
+            .await
+            .expect("set");
+        assert_eq!(to_rescore, 0);
+        let (old, new) = (new_analysis("old"), new_analysis("new"));
+        let finish = s.finish_analysis(job.id, "w", &old, None, t0());
+        assert_eq!(
+            finish.await.expect("finish"),
+            FinishOutcome::SettingsChanged
+        );
+        assert_eq!(s.analysis(a, ids[0]).await.expect("q"), None);
+        let settings = Some(r#"{"fillers":["eh"]}"#);
+        let finish = s.finish_analysis(job.id, "w", &new, settings, t0());
+        assert_eq!(
+            finish.await.expect("finish"),
+            FinishOutcome::Stored { version: 1 }
+        );
+        let rescore = s
+            .claim_job(&[JobKind::RescoreCompany], "r", lease, t0())
+            .await
+            .expect("claim")
+            .expect("the re-score survives as a job");
+        assert_eq!((rescore.company_id, rescore.call_id), (a, None));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_analysis_is_announced_other_jobs_leave_calls_alone() {
+    each_backend(|s| async move {
+        let (a, ids) = company_with_queued_calls(&s, "a@a.example", 1).await;
+        let lease = t0() + Duration::minutes(5);
+        let job = s
+            .claim_job(&[JobKind::AnalyseCall], "w", lease, t0())
+            .await
+            .expect("claim")
+            .expect("a job");
+        assert!(s
+            .fail_job(job.id, "w", "bad audio", None, t0())
+            .await
+            .expect("fail"));
+        let events = s.events_of_call(a, ids[0]).await.expect("events");
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            (events[0].kind, events[0].detail.as_deref()),
+            (EventKind::CallAnalysisFailed, Some("bad audio"))
+        );
+        // A job of another kind never touches the call's status.
+        s.set_analysis_settings(a, "{}", t0()).await.expect("set");
+        let rescore = s
+            .claim_job(&[JobKind::RescoreCompany], "r", lease, t0())
+            .await
+            .expect("claim")
+            .expect("job");
+        assert!(s
+            .fail_job(rescore.id, "r", "boom", None, t0())
+            .await
+            .expect("fail"));
+        assert_eq!(call_record(&s, a, ids[0]).await.status, CallStatus::Failed);
+        // Enqueueing the same job id twice is one job.
+        let again = NewJob {
+            id: rescore.id,
+            kind: JobKind::RescoreCompany,
+            company_id: a,
+            call_id: None,
+            payload: "{}".into(),
+            max_attempts: 3,
+            run_at: t0(),
+        };
+        s.enqueue_job(again, t0()).await.expect("enqueue");
+        assert!(s
+            .claim_job(&[JobKind::RescoreCompany], "r", lease, t0())
+            .await
+            .expect("claim")
+            .is_none());
     })
     .await;
 }

@@ -83,6 +83,9 @@ pub enum Role {
     Customer,
 }
 
+/// How [`Roles::swapped`] names a person's decision.
+const SWAPPED: &str = "user and customer swapped by a person";
+
 /// Which speaker is the user, how sure Kiku is, and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Roles {
@@ -116,11 +119,50 @@ impl Roles {
         }
     }
 
+    /// User and customer the other way round, as a person decided: certain, so no longer
+    /// flagged for review. The participant who is the user stays; their voice changes.
+    pub fn swapped(&self) -> Roles {
+        let basis = if self.basis.starts_with(SWAPPED) {
+            "user and customer swapped back by a person".to_string()
+        } else {
+            SWAPPED.to_string()
+        };
+        Roles {
+            user_speaker: self.speaker_of(Role::Customer),
+            user_side: self.user_side,
+            confidence: 1.0,
+            basis,
+        }
+    }
+
     pub fn role_of_side(&self, side: Side) -> Role {
         if side == self.user_side {
             Role::User
         } else {
             Role::Customer
         }
+    }
+}
+
+#[cfg(test)]
+mod swap_tests {
+    use super::*;
+
+    #[test]
+    fn swapping_flips_the_voice_is_certain_and_twice_gives_the_original_voice() {
+        let decided = Roles {
+            user_speaker: 1,
+            user_side: Side::To,
+            confidence: 0.6,
+            basis: "who answered first".into(),
+        };
+        assert!(decided.need_review());
+        let once = decided.swapped();
+        assert_eq!((once.user_speaker, once.user_side), (0, Side::To));
+        assert!(!once.need_review(), "a person decided");
+        assert_eq!(once.role_of(1), Role::Customer);
+        let twice = once.swapped();
+        assert_eq!(twice.user_speaker, decided.user_speaker);
+        assert_ne!(twice.basis, once.basis);
     }
 }

@@ -1,29 +1,44 @@
-//! Analysis results as callers see them, and the company's analysis settings: reading
-//! them, changing them (which re-scores every past call), and the call detail.
+//! Analysis results as callers see them: the company's analysis settings (changing them
+//! queues a re-score of every past call), swapping user and customer, every version of a
+//! result, and the call detail.
 
 use std::collections::HashMap;
 
 use kiku_domain::analysis::{
     call_detail, detail_parties, report, AnalysisSettings, Report, Roles, Transcript,
 };
-use kiku_domain::{CallId, CompanyId, UserId};
-use kiku_storage::{AnalysisRecord, CallRecord, NewAnalysis};
+use kiku_domain::outbox::VersionReason;
+use kiku_domain::{CallId, CallStatus, CompanyId, UserId};
+use kiku_storage::{AnalysisRecord, CallRecord, NewAnalysis, Revision};
 use serde_json::Value;
 
 use super::{App, AppError};
 
 /// Re-scoring reads this many analyses at a time.
-const RESCORE_PAGE: u32 = 200;
+pub const RESCORE_PAGE: u32 = 200;
 
 pub async fn settings(app: &App, company: CompanyId) -> Result<AnalysisSettings, AppError> {
+    Ok(settings_as_stored(app, company).await?.0)
+}
+
+/// The settings and the stored text they came from (`None`: the defaults, none stored),
+/// which storing a result checks is still current.
+pub async fn settings_as_stored(
+    app: &App,
+    company: CompanyId,
+) -> Result<(AnalysisSettings, Option<String>), AppError> {
     match app.store.analysis_settings(company).await? {
-        Some(json) => serde_json::from_str(&json).map_err(|e| stored("analysis settings", e)),
-        None => Ok(AnalysisSettings::default()),
+        Some(json) => {
+            let settings =
+                serde_json::from_str(&json).map_err(|e| stored("analysis settings", e))?;
+            Ok((settings, Some(json)))
+        }
+        None => Ok((AnalysisSettings::default(), None)),
     }
 }
 
-/// Stores new settings and re-scores the company's past calls with them; returns how
-/// many calls were re-scored.
+/// Stores new settings; the company's past calls are re-scored by a `rescore_company` job
+/// queued with them. Returns how many calls that job will re-score.
 pub async fn set_settings(
     app: &App,
     company: CompanyId,
@@ -31,47 +46,105 @@ pub async fn set_settings(
 ) -> Result<u64, AppError> {
     settings.validate().map_err(AppError::InvalidRequest)?;
     let json = serde_json::to_string(settings).map_err(AppError::internal)?;
-    app.store
+    let rescoring = app
+        .store
         .set_analysis_settings(company, &json, app.clock.now())
         .await?;
-    let mut rescored = 0;
-    let mut after = None;
-    loop {
-        let page = app
-            .store
-            .analyses_page(company, after, RESCORE_PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.call_id);
-        for record in page {
-            rescored += u64::from(rescore(app, record, settings).await?);
-        }
-    }
-    Ok(rescored)
+    app.jobs_queued.notify_waiters();
+    Ok(rescoring)
 }
 
-/// Recomputes one stored report. A concurrent change (a newer analysis) wins: it was made
-/// with the new settings already or will be re-scored by them.
-async fn rescore(
+/// Recomputes one stored report with `settings`; a new version when it changed. A
+/// concurrent change (a newer version) wins: it was made with these settings already.
+pub async fn rescore(
     app: &App,
-    record: AnalysisRecord,
+    record: &AnalysisRecord,
     settings: &AnalysisSettings,
-) -> Result<bool, AppError> {
+) -> Result<Option<u32>, AppError> {
     let transcript: Transcript = parse(&record.transcript, "transcript")?;
     let roles: Roles = parse(&record.roles, "roles")?;
     let fresh = report(&transcript, &roles, settings);
     let json = serde_json::to_string(&fresh).map_err(AppError::internal)?;
+    if json == record.report {
+        return Ok(None);
+    }
     Ok(app
         .store
         .update_analysis(
             record.company_id,
             record.call_id,
             record.version,
-            &record.roles,
-            &json,
+            Revision {
+                roles: &record.roles,
+                report: &json,
+                reason: VersionReason::Rescore,
+            },
             app.clock.now(),
         )
         .await?)
+}
+
+/// Swaps user and customer on a completed call: everything role-dependent is recomputed
+/// from the stored transcript (no recognition) into a new version; the new version's
+/// number. A concurrent change is retried once on top of it.
+pub async fn swap(app: &App, company: CompanyId, call: CallId) -> Result<u32, AppError> {
+    let record = app
+        .store
+        .call(company, call)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such call in this company".into()))?;
+    if record.status != CallStatus::Completed {
+        return Err(AppError::Conflict(format!(
+            "only a completed call's user and customer can be swapped; this call is {}",
+            record.status.as_str()
+        )));
+    }
+    for _ in 0..2 {
+        let current = app
+            .store
+            .analysis(company, call)
+            .await?
+            .ok_or_else(|| AppError::Conflict("this call has no analysis to swap".into()))?;
+        let transcript: Transcript = parse(&current.transcript, "transcript")?;
+        let roles = parse::<Roles>(&current.roles, "roles")?.swapped();
+        let settings = settings(app, company).await?;
+        let fresh = report(&transcript, &roles, &settings);
+        let roles_json = serde_json::to_string(&roles).map_err(AppError::internal)?;
+        let report_json = serde_json::to_string(&fresh).map_err(AppError::internal)?;
+        let made = app.store.update_analysis(
+            company,
+            call,
+            current.version,
+            Revision {
+                roles: &roles_json,
+                report: &report_json,
+                reason: VersionReason::Swap,
+            },
+            app.clock.now(),
+        );
+        if let Some(version) = made.await? {
+            app.jobs_queued.notify_waiters();
+            return Ok(version);
+        }
+    }
+    Err(AppError::Conflict(
+        "the call's result changed while it was swapped; try again".into(),
+    ))
+}
+
+/// The call detail of the call's current result, if it has one.
+pub async fn current_detail(
+    app: &App,
+    company: CompanyId,
+    call: CallId,
+) -> Result<Option<Value>, AppError> {
+    let Some(record) = app.store.call(company, call).await? else {
+        return Ok(None);
+    };
+    Ok(details(app, company, &[record])
+        .await?
+        .remove(&call)
+        .map(|a| a.detail))
 }
 
 /// What a worker stores for a finished analysis.
@@ -91,6 +164,7 @@ pub fn new_analysis(
 
 /// A call's analysis as shown on its history.
 pub struct CallAnalysis {
+    pub version: u32,
     /// MiiTel's call detail, with Kiku's additions.
     pub detail: Value,
     /// Notes for the operator from the analysis: `roles_need_review` (the user/customer
@@ -107,6 +181,16 @@ pub async fn details(
 ) -> Result<HashMap<CallId, CallAnalysis>, AppError> {
     let ids: Vec<CallId> = calls.iter().map(|c| c.id).collect();
     let records = app.store.analyses_of(company, &ids).await?;
+    details_of(app, company, calls, records).await
+}
+
+/// The call detail of each record, for its call among `calls` (any version).
+pub async fn details_of(
+    app: &App,
+    company: CompanyId,
+    calls: &[CallRecord],
+    records: Vec<AnalysisRecord>,
+) -> Result<HashMap<CallId, CallAnalysis>, AppError> {
     if records.is_empty() {
         return Ok(HashMap::new());
     }
@@ -124,10 +208,15 @@ pub async fn details(
         };
         let report: Report = parse(&record.report, "report")?;
         let parties = detail_parties(&call.data, &report.roles, |id| logins.get(&id).cloned());
+        let mut detail = call_detail(call.id, &call.data, &parties, &report);
+        // Kiku's additions to MiiTel's detail: which version of the result this is.
+        detail["version"] = record.version.into();
+        detail["version_reason"] = record.reason.as_str().into();
         out.insert(
             call.id,
             CallAnalysis {
-                detail: call_detail(call.id, &call.data, &parties, &report),
+                version: record.version,
+                detail,
                 flags: [
                     (report.roles.need_review(), "roles_need_review"),
                     (report.recording_truncated, "recording_truncated"),

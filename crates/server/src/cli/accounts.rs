@@ -76,7 +76,7 @@ pub enum WebhookUrlCommand {
     },
 }
 
-fn company_id(text: &str) -> Result<CompanyId, AppError> {
+pub(super) fn company_id(text: &str) -> Result<CompanyId, AppError> {
     text.parse()
         .map_err(|_| AppError::InvalidRequest(format!("{text:?} is not a company ID")))
 }

@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use clap::Args;
 use kiku_analysis::pipeline::{AnalysisError, Engine, Recording};
 use kiku_domain::analysis::{
-    call_detail, company_side, detail_parties, mono_roles, report, speaker_of_channel,
-    AnalysisSettings, Language, Roles, UserHints,
+    call_detail, company_side, detail_parties, report, speaker_of_channel, AnalysisSettings,
+    Language, Roles, UserHints,
 };
 use kiku_domain::{CallData, CallId, ChannelType, EventType, Participant, Side, StereoChannel};
 use serde_json::Value;
 
+use crate::app::call_analysis;
 use crate::config::Config;
 
 #[derive(Args)]
@@ -134,16 +135,13 @@ pub fn run(config: &Config, args: AnalyzeArgs) -> Result<Value, Failure> {
         channel_type,
     );
     let roles = if args.mono {
-        mono_roles(
-            &data,
-            user_side,
-            &transcript.utterances,
-            &UserHints {
-                user_names: args.user_name.clone(),
-                company_name: args.company_name.clone(),
-            },
-        )
+        let hints = UserHints {
+            user_names: args.user_name.clone(),
+            company_name: args.company_name.clone(),
+        };
+        call_analysis::decide_roles(&data, &transcript, &hints)
     } else {
+        // The operator said which channel is the user's: no decision to make.
         Roles {
             user_speaker: speaker_of_channel(user_channel),
             user_side,

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod analyze;
+mod calls;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,9 @@ enum Command {
     /// The company's Incoming Webhook URL.
     #[command(subcommand, name = "webhook-url")]
     WebhookUrl(accounts::WebhookUrlCommand),
+    /// Call histories.
+    #[command(subcommand)]
+    Call(calls::CallCommand),
     /// Analyse a local recording and print the call detail (no server or database needed).
     Analyze(analyze::AnalyzeArgs),
 }
@@ -78,7 +82,7 @@ pub fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => fail("serve_failed", &message),
             },
-            command => match App::open(&config).await {
+            command => match crate::bootstrap::app(&config).await {
                 Err(message) => fail("cannot_open", &message),
                 Ok(app) => match run(&app, command).await {
                     Ok(out) => {
@@ -101,6 +105,7 @@ async fn run(app: &App, command: Command) -> Result<Value, AppError> {
         Command::Company(c) => accounts::company(app, c).await,
         Command::User(c) => accounts::user(app, c).await,
         Command::WebhookUrl(c) => accounts::webhook_url(app, c).await,
+        Command::Call(c) => calls::call(app, c).await,
     }
 }
 

@@ -23,8 +23,8 @@ pub async fn replace(
     Admin(me): Admin,
     ApiJson(settings): ApiJson<AnalysisSettings>,
 ) -> Result<Json<Value>, ApiError> {
-    let rescored = analysis::set_settings(&app, me.company_id, &settings).await?;
+    let rescoring = analysis::set_settings(&app, me.company_id, &settings).await?;
     Ok(Json(
-        json!({ "settings": settings, "rescored_calls": rescored }),
+        json!({ "settings": settings, "rescoring_calls": rescoring }),
     ))
 }

@@ -152,18 +152,88 @@ pub async fn list(
     ))
 }
 
+fn not_found() -> AppError {
+    AppError::NotFound("no such call in this company".into())
+}
+
+/// The company's call named in the path.
+async fn call_of(
+    app: &AppState,
+    company: kiku_domain::CompanyId,
+    call_id: &str,
+) -> Result<CallRecord, AppError> {
+    let id: CallId = call_id.parse().map_err(|_| not_found())?;
+    app.store.call(company, id).await?.ok_or_else(not_found)
+}
+
 pub async fn detail(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
     Path(call_id): Path<String>,
 ) -> Result<Json<CallHistoryOut>, ApiError> {
-    let not_found = || AppError::NotFound("no such call in this company".into());
-    let id: CallId = call_id.parse().map_err(|_| not_found())?;
-    let call = app
-        .store
-        .call(me.company_id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let call = call_of(&app, me.company_id, &call_id).await?;
     let mut out = histories(&app, me.company_id, vec![call]).await?;
     out.pop().map(Json).ok_or_else(|| not_found().into())
+}
+
+/// `POST /api/v1/calls/{id}/swap`: user and customer the other way round, as a new
+/// version; answers with the call history showing it.
+pub async fn swap(
+    State(app): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(call_id): Path<String>,
+) -> Result<Json<CallHistoryOut>, ApiError> {
+    let call = call_of(&app, me.company_id, &call_id).await?;
+    let version = analysis::swap(&app, me.company_id, call.id).await?;
+    tracing::info!(call_id = %call.id, user_id = %me.id, version, "user and customer swapped");
+    let call = call_of(&app, me.company_id, &call_id).await?;
+    let mut out = histories(&app, me.company_id, vec![call]).await?;
+    out.pop().map(Json).ok_or_else(|| not_found().into())
+}
+
+/// `GET /api/v1/calls/{id}/versions`: every version of the call's result, oldest first.
+pub async fn versions(
+    State(app): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(call_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let call = call_of(&app, me.company_id, &call_id).await?;
+    let records = app.store.analysis_versions(me.company_id, call.id).await?;
+    let items: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            let score = serde_json::from_str::<Value>(&r.report)
+                .ok()
+                .and_then(|report| report.get("score").cloned());
+            json!({
+                "version": r.version,
+                "reason": r.reason.as_str(),
+                "created_at": datetime::format(r.created_at),
+                "score": score,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "call_id": call.id, "items": items })))
+}
+
+/// `GET /api/v1/calls/{id}/versions/{n}`: the call history as version `n` of its result
+/// showed it.
+pub async fn version(
+    State(app): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path((call_id, version)): Path<(String, String)>,
+) -> Result<Json<CallHistoryOut>, ApiError> {
+    let call = call_of(&app, me.company_id, &call_id).await?;
+    let no_version = || AppError::NotFound("no such version of this call's result".into());
+    let number: u32 = version.parse().map_err(|_| no_version())?;
+    let record = app
+        .store
+        .analysis_version(me.company_id, call.id, number)
+        .await?
+        .ok_or_else(no_version)?;
+    let calls = vec![call];
+    let mut details = analysis::details_of(&app, me.company_id, &calls, vec![record]).await?;
+    let call = calls.into_iter().next().ok_or_else(not_found)?;
+    let detail = details.remove(&call.id);
+    Ok(Json(CallHistoryOut::new(call, detail)))
 }

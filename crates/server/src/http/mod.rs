@@ -54,6 +54,12 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/api/v1/calls", get(calls::list))
         .route("/api/v1/calls/{call_id}", get(calls::detail))
+        .route("/api/v1/calls/{call_id}/swap", post(calls::swap))
+        .route("/api/v1/calls/{call_id}/versions", get(calls::versions))
+        .route(
+            "/api/v1/calls/{call_id}/versions/{version}",
+            get(calls::version),
+        )
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .merge(openapi::router())

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kiku::worker::{self, WorkerOptions};
+use kiku::jobs::{self, RunnerOptions};
 use kiku_analysis::pipeline::{Engine, EngineOptions};
 use kiku_analysis::testing::{stereo_call, test_model_dir, SUPPORT_CALL, SUPPORT_VOICES};
 use reqwest::StatusCode;
@@ -100,12 +100,12 @@ pub(crate) fn start_worker(
     engine: Arc<Engine>,
 ) -> tokio::sync::watch::Sender<bool> {
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let options = WorkerOptions {
+    let options = RunnerOptions {
         lease: Duration::from_secs(30),
         poll: Duration::from_millis(200),
-        timeout: Duration::from_secs(600),
+        analysis_timeout: Duration::from_secs(600),
     };
-    worker::start(s.app.clone(), engine, 1, options, shutdown);
+    jobs::start(s.app.clone(), Some(engine), 1, 1, options, shutdown);
     stop
 }
 
@@ -201,10 +201,20 @@ async fn an_uploaded_stereo_call_is_analysed_and_rescored_when_settings_change()
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(body["rescored_calls"], 1);
-        let (_, after) = s
-            .get(&format!("/api/v1/calls/{call_id}"), &t.admin_token)
-            .await;
+        assert_eq!(body["rescoring_calls"], 1);
+        // The re-score is a job: it makes version 2 of the result.
+        let mut after = Value::Null;
+        for _ in 0..100 {
+            after = s
+                .get(&format!("/api/v1/calls/{call_id}"), &t.admin_token)
+                .await
+                .1;
+            if after["analysis"]["version"] == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(after["analysis"]["version_reason"], "rescore", "{after:#}");
         let rescored = after["analysis"]["analysis"]["score"]
             .as_f64()
             .expect("score");

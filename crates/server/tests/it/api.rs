@@ -318,6 +318,9 @@ async fn health_openapi_and_unknown_routes() {
             ("/api/v1/incoming-webhook", "delete"),
             ("/api/v1/calls", "get"),
             ("/api/v1/calls/{call_id}", "get"),
+            ("/api/v1/calls/{call_id}/swap", "post"),
+            ("/api/v1/calls/{call_id}/versions", "get"),
+            ("/api/v1/calls/{call_id}/versions/{version}", "get"),
             ("/health", "get"),
             ("/ready", "get"),
         ] {

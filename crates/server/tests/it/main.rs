@@ -10,6 +10,7 @@ mod mono;
 mod process;
 mod sign_in;
 mod support;
+mod swap;
 mod takeover;
 mod upload;
 mod webhook;

@@ -181,5 +181,47 @@ async fn an_uploaded_mono_call_is_analysed_and_an_unsure_decision_flagged() {
             .filter(|c| c["flags"] == json!(["roles_need_review"]))
             .collect();
         assert_eq!(flagged.len(), 1, "{}: {page:#}", s.backend);
+
+        // A person corrects the unsure call: the other voice is the user now, recomputed
+        // from the stored transcript as version 2; the flag is gone; version 1 is kept.
+        let raw_before = a["speech_recognition"]["raw"].as_str().expect("raw");
+        let user_said_before = raw_before.contains("(User) Hello, this is Emma");
+        let swap = |s: &crate::support::TestServer, token: &str, id: &str| {
+            s.http
+                .post(s.url(&format!("/api/v1/calls/{id}/swap")))
+                .bearer_auth(token)
+        };
+        let (status, swapped) = s.send(swap(&s, &t.admin_token, &unsure)).await;
+        assert_eq!(status, StatusCode::OK, "{swapped}");
+        let b = &swapped["analysis"];
+        assert_eq!(b["version"], 2);
+        assert_eq!(b["version_reason"], "swap");
+        assert_eq!(swapped["flags"], json!([]), "a person decided");
+        assert_eq!(b["analysis"]["role_needs_review"], false);
+        let raw_after = b["speech_recognition"]["raw"].as_str().expect("raw");
+        assert_ne!(
+            raw_after.contains("(User) Hello, this is Emma"),
+            user_said_before,
+            "{raw_after}"
+        );
+        let tlr = |x: &Value| x["analysis"]["tlr"].as_f64().expect("tlr");
+        assert!((tlr(a) + tlr(b) - 1.0).abs() < 0.02, "talk:listen flips");
+        let (_, old) = s
+            .get(
+                &format!("/api/v1/calls/{unsure}/versions/1"),
+                &t.admin_token,
+            )
+            .await;
+        assert_eq!(
+            old["analysis"]["speech_recognition"]["raw"],
+            a["speech_recognition"]["raw"]
+        );
+        // Twice gives back the first roles, as version 3.
+        let (_, again) = s.send(swap(&s, &t.admin_token, &unsure)).await;
+        assert_eq!(again["analysis"]["version"], 3);
+        assert_eq!(
+            again["analysis"]["speech_recognition"]["raw"],
+            a["speech_recognition"]["raw"]
+        );
     }
 }

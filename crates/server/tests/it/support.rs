@@ -106,6 +106,7 @@ pub async fn start_on(
             },
             max_tracked: 1_000,
         }),
+        jobs_queued: Default::default(),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(kiku::serve::serve_on(

@@ -150,12 +150,20 @@ async fn a_second_upload_replaces_the_first_until_analysis_starts() {
         let job = s
             .app
             .store
-            .claim_job("w", now + Duration::minutes(5), now)
+            .claim_job(
+                &[kiku_domain::JobKind::AnalyseCall],
+                "w",
+                now + Duration::minutes(5),
+                now,
+            )
             .await
             .expect("claim")
             .expect("job");
         assert_eq!(
-            (job.call_id.to_string(), job.state),
+            (
+                job.call_id.map(|c| c.to_string()).unwrap_or_default(),
+                job.state
+            ),
             (call_id.clone(), JobState::Running)
         );
         let (status, body) = s.send(s.http.put(&url).body("too late")).await;

@@ -1,17 +1,26 @@
 //! Analysis results (stored with the job that produced them) and analysis settings.
 
 use async_trait::async_trait;
-use kiku_domain::{CallId, CallStatus, CompanyId, JobId};
+use kiku_domain::job_retry::RetryPolicy;
+use kiku_domain::outbox::VersionReason;
+use kiku_domain::{CallId, CallStatus, CompanyId, JobId, JobKind};
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use super::jobs::{complete_held_job, set_call_status};
+use super::events::{insert_event, NewEvent};
+use super::jobs::{complete_held_job, insert_job, set_call_status};
 use super::{from_ms, is_foreign_key_violation, ms, parsed, placeholders, SqlStore};
-use crate::{AnalysisRecord, AnalysisStore, NewAnalysis, Result, StorageError};
+use crate::{
+    AnalysisRecord, AnalysisStore, FinishOutcome, NewAnalysis, NewJob, Result, Revision,
+    StorageError,
+};
 
 const ANALYSIS_COLUMNS: &str =
-    "call_id, company_id, version, engine, transcript, roles, report, created_at_ms, updated_at_ms";
+    "call_id, company_id, version, engine, transcript, roles, report, reason, created_at_ms, updated_at_ms";
+/// The same columns from `analysis_versions`, where each row is made once.
+const VERSION_COLUMNS: &str =
+    "call_id, company_id, version, engine, transcript, roles, report, reason, created_at_ms, created_at_ms AS updated_at_ms";
 
 /// Bound ids per `IN (…)`, well under every backend's parameter limit.
 const IDS_PER_LOOKUP: usize = 500;
@@ -27,6 +36,11 @@ fn analysis_from_row(row: &AnyRow) -> Result<AnalysisRecord> {
         transcript: row.try_get("transcript")?,
         roles: row.try_get("roles")?,
         report: row.try_get("report")?,
+        reason: {
+            let reason: String = row.try_get("reason")?;
+            VersionReason::parse(&reason)
+                .ok_or_else(|| StorageError::corrupt(format!("version reason {reason:?}")))?
+        },
         created_at: from_ms(row.try_get("created_at_ms")?)?,
         updated_at: from_ms(row.try_get("updated_at_ms")?)?,
     })
@@ -39,22 +53,59 @@ impl AnalysisStore for SqlStore {
         job: JobId,
         worker: &str,
         analysis: &NewAnalysis,
+        settings_used: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<bool> {
+    ) -> Result<FinishOutcome> {
         let mut tx = self.write.begin().await?;
         // The job row first, as everywhere, so PostgreSQL lock order stays jobs → calls.
         let Some(held) = complete_held_job(&mut tx, job, worker, now).await? else {
-            return Ok(false);
+            return Ok(FinishOutcome::NotHeld);
         };
-        set_call_status(&mut tx, &held.call, CallStatus::Completed, None, now).await?;
+        let company: CompanyId = held
+            .company
+            .parse()
+            .map_err(|_| StorageError::corrupt("job company_id"))?;
+        let call: CallId = held
+            .call
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| StorageError::corrupt("an analysis job without its call"))?;
+        // A settings change committed since the report was made: its re-score may already
+        // have passed this call, so the report must be made again with the new settings.
+        let current: Option<String> = sqlx::query(&format!(
+            "SELECT settings FROM analysis_settings WHERE company_id = $1 {}",
+            self.dialect.lock_row()
+        ))
+        .bind(company.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.try_get("settings"))
+        .transpose()?;
+        if current.as_deref() != settings_used {
+            return Ok(FinishOutcome::SettingsChanged);
+        }
+        let call_text = call.to_string();
+        set_call_status(&mut tx, &call_text, CallStatus::Completed, None, now).await?;
+        let previous: Option<i64> = sqlx::query(&format!(
+            "SELECT version FROM analyses WHERE call_id = $1 {}",
+            self.dialect.lock_row()
+        ))
+        .bind(&call_text)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.try_get("version"))
+        .transpose()?;
+        let version = previous.map_or(1, |v| v + 1);
         sqlx::query(
-            "INSERT INTO analyses (call_id, company_id, version, engine, transcript, roles, report, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $7) \
-             ON CONFLICT (call_id) DO UPDATE SET version = analyses.version + 1, engine = excluded.engine, \
-             transcript = excluded.transcript, roles = excluded.roles, report = excluded.report, updated_at_ms = excluded.updated_at_ms",
+            "INSERT INTO analyses (call_id, company_id, version, engine, transcript, roles, report, reason, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'analysis', $8, $8) \
+             ON CONFLICT (call_id) DO UPDATE SET version = excluded.version, engine = excluded.engine, \
+             transcript = excluded.transcript, roles = excluded.roles, report = excluded.report, \
+             reason = excluded.reason, updated_at_ms = excluded.updated_at_ms",
         )
-        .bind(&held.call)
-        .bind(&held.company)
+        .bind(&call_text)
+        .bind(company.to_string())
+        .bind(version)
         .bind(&analysis.engine)
         .bind(&analysis.transcript)
         .bind(&analysis.roles)
@@ -62,8 +113,20 @@ impl AnalysisStore for SqlStore {
         .bind(ms(now))
         .execute(&mut *tx)
         .await?;
+        let version = u32::try_from(version).map_err(|_| StorageError::corrupt("version"))?;
+        let previous = previous.and_then(|v| u32::try_from(v).ok());
+        record_version(
+            &mut tx,
+            company,
+            call,
+            version,
+            previous,
+            VersionReason::Analysis,
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(FinishOutcome::Stored { version })
     }
 
     async fn analysis(&self, company: CompanyId, call: CallId) -> Result<Option<AnalysisRecord>> {
@@ -137,24 +200,85 @@ impl AnalysisStore for SqlStore {
         company: CompanyId,
         call: CallId,
         expected_version: u32,
-        roles: &str,
-        report: &str,
+        revision: Revision<'_>,
         now: OffsetDateTime,
-    ) -> Result<bool> {
+    ) -> Result<Option<u32>> {
+        let Revision {
+            roles,
+            report,
+            reason,
+        } = revision;
+        let mut tx = self.write.begin().await?;
         // The version check and the bump are one statement, so concurrent updates serialise on the row.
         let done = sqlx::query(
-            "UPDATE analyses SET roles = $1, report = $2, version = version + 1, updated_at_ms = $3 \
-             WHERE company_id = $4 AND call_id = $5 AND version = $6",
+            "UPDATE analyses SET roles = $1, report = $2, version = version + 1, reason = $3, updated_at_ms = $4 \
+             WHERE company_id = $5 AND call_id = $6 AND version = $7",
         )
         .bind(roles)
         .bind(report)
+        .bind(reason.as_str())
         .bind(ms(now))
         .bind(company.to_string())
         .bind(call.to_string())
         .bind(i64::from(expected_version))
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let version = expected_version + 1;
+        record_version(
+            &mut tx,
+            company,
+            call,
+            version,
+            Some(expected_version),
+            reason,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(version))
+    }
+
+    async fn analysis_versions(
+        &self,
+        company: CompanyId,
+        call: CallId,
+    ) -> Result<Vec<AnalysisRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM analysis_versions WHERE company_id = $1 AND call_id = $2 ORDER BY version"
+        ))
+        .bind(company.to_string())
+        .bind(call.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(analysis_from_row).collect()
+    }
+
+    async fn analysis_version(
+        &self,
+        company: CompanyId,
+        call: CallId,
+        version: u32,
+    ) -> Result<Option<AnalysisRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM analysis_versions WHERE company_id = $1 AND call_id = $2 AND version = $3"
+        ))
+        .bind(company.to_string())
+        .bind(call.to_string())
+        .bind(i64::from(version))
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(analysis_from_row).transpose()
+    }
+
+    async fn count_analyses(&self, company: CompanyId) -> Result<u64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM analyses WHERE company_id = $1")
+            .bind(company.to_string())
+            .fetch_one(&self.read)
+            .await?;
+        Ok(u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0))
     }
 
     async fn analysis_settings(&self, company: CompanyId) -> Result<Option<String>> {
@@ -172,7 +296,8 @@ impl AnalysisStore for SqlStore {
         company: CompanyId,
         settings: &str,
         now: OffsetDateTime,
-    ) -> Result<()> {
+    ) -> Result<u64> {
+        let mut tx = self.write.begin().await?;
         sqlx::query(
             "INSERT INTO analysis_settings (company_id, settings, updated_at_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (company_id) DO UPDATE SET settings = excluded.settings, updated_at_ms = excluded.updated_at_ms",
@@ -180,15 +305,61 @@ impl AnalysisStore for SqlStore {
         .bind(company.to_string())
         .bind(settings)
         .bind(ms(now))
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await
         .map_err(|e| {
             if is_foreign_key_violation(&e) {
                 StorageError::NotFound("no such company".into())
             } else {
-                e.into()
+                StorageError::from(e)
             }
         })?;
-        Ok(())
+        let rescore = NewJob {
+            id: JobId::new(),
+            kind: JobKind::RescoreCompany,
+            company_id: company,
+            call_id: None,
+            payload: "{}".into(),
+            max_attempts: RetryPolicy::default().max_attempts,
+            run_at: now,
+        };
+        insert_job(&mut tx, &rescore, now).await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM analyses WHERE company_id = $1")
+            .bind(company.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0))
     }
+}
+
+/// Keeps `version` of the call's result for good and announces it: the row of
+/// `analysis_versions` is a copy of the current `analyses` row, made in its transaction.
+async fn record_version(
+    conn: &mut AnyConnection,
+    company: CompanyId,
+    call: CallId,
+    version: u32,
+    previous_version: Option<u32>,
+    reason: VersionReason,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO analysis_versions (call_id, version, company_id, engine, transcript, roles, report, reason, created_at_ms) \
+         SELECT call_id, version, company_id, engine, transcript, roles, report, reason, $1 FROM analyses WHERE call_id = $2",
+    )
+    .bind(ms(now))
+    .bind(call.to_string())
+    .execute(&mut *conn)
+    .await?;
+    let event = NewEvent {
+        company,
+        call: Some(call),
+        kind: reason.event(),
+        version: Some(version),
+        previous_version,
+        detail: None,
+    };
+    insert_event(conn, &event, now).await?;
+    Ok(())
 }

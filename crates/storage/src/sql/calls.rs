@@ -2,16 +2,17 @@
 
 use async_trait::async_trait;
 use kiku_domain::job_retry::RetryPolicy;
-use kiku_domain::{CallData, CallId, CallStatus, CompanyId, JobId};
+use kiku_domain::{CallData, CallId, CallStatus, CompanyId, JobId, JobKind};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use time::OffsetDateTime;
 
 use super::ingest::{ingest_batches, Batch};
+use super::jobs::insert_job;
 use super::{from_ms, is_unique_violation, ms, parsed, SqlStore};
 use crate::{
     AttachOutcome, AudioInfo, CallFilter, CallPage, CallRecord, CallStore, IngestedCall, NewAudio,
-    Result, StorageError, UploadTarget, ANALYSE_CALL,
+    NewJob, Result, StorageError, UploadTarget,
 };
 
 const CALL_COLUMNS: &str =
@@ -229,18 +230,18 @@ impl CallStore for SqlStore {
             .fetch_optional(&mut *tx)
             .await?;
         if queued.is_none() {
-            sqlx::query(
-                "INSERT INTO jobs (id, kind, company_id, call_id, state, attempts, max_attempts, run_at_ms, created_at_ms, updated_at_ms) \
-                 VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6, $6)",
-            )
-            .bind(JobId::new().to_string())
-            .bind(ANALYSE_CALL)
-            .bind(company)
-            .bind(id.to_string())
-            .bind(i64::from(RetryPolicy::default().max_attempts))
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
+            let job = NewJob {
+                id: JobId::new(),
+                kind: JobKind::AnalyseCall,
+                company_id: company
+                    .parse()
+                    .map_err(|_| StorageError::corrupt("calls.company_id"))?,
+                call_id: Some(id),
+                payload: "{}".into(),
+                max_attempts: RetryPolicy::default().max_attempts,
+                run_at: now,
+            };
+            insert_job(&mut tx, &job, now).await?;
         }
         tx.commit().await?;
         Ok(AttachOutcome::Attached { replaced })

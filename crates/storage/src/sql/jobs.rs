@@ -1,30 +1,40 @@
-//! Durable jobs: leased claims, heartbeats, retries and the dead state. Every change of a
-//! job moves its call's status in the same transaction.
+//! Durable jobs of every kind: leased claims, heartbeats, retries and the dead state. A
+//! change of an analysis job moves its call's status in the same transaction.
 
 use async_trait::async_trait;
-use kiku_domain::{CallId, CallStatus, JobId};
+use kiku_domain::{CallId, CallStatus, EventKind, JobId, JobKind};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use super::{from_ms, ms, parsed, Dialect, SqlStore};
-use crate::{Job, JobState, JobStore, Result, StorageError};
+use super::events::{insert_event, NewEvent};
+use super::{from_ms, ms, parsed, placeholders, Dialect, SqlStore};
+use crate::{Job, JobState, JobStore, NewJob, Result, StorageError};
 
 /// The failure reason of a job whose worker stopped renewing its lease on the last attempt.
 const WORKER_VANISHED: &str = "the worker stopped during the last attempt";
 
-const JOB_COLUMNS: &str = "id, kind, company_id, call_id, state, attempts, max_attempts, run_at_ms, lease_owner, last_error";
+const JOB_COLUMNS: &str = "id, kind, company_id, call_id, payload, state, attempts, max_attempts, run_at_ms, lease_owner, last_error";
 
 fn job_from_row(row: &AnyRow) -> Result<Job> {
     let state: String = row.try_get("state")?;
+    let kind: String = row.try_get("kind")?;
+    let call: Option<String> = row.try_get("call_id")?;
     let count = |c: &str| -> Result<u32> {
         Ok(u32::try_from(row.try_get::<i64, _>(c)?).unwrap_or(u32::MAX))
     };
     Ok(Job {
         id: parsed(row, "id")?,
-        kind: row.try_get("kind")?,
+        kind: JobKind::parse(&kind)
+            .ok_or_else(|| StorageError::corrupt(format!("job kind {kind:?}")))?,
         company_id: parsed(row, "company_id")?,
-        call_id: parsed(row, "call_id")?,
+        call_id: call
+            .map(|c| {
+                c.parse()
+                    .map_err(|_| StorageError::corrupt(format!("call_id = {c:?}")))
+            })
+            .transpose()?,
+        payload: row.try_get("payload")?,
         state: JobState::parse(&state)
             .ok_or_else(|| StorageError::corrupt(format!("job state {state:?}")))?,
         attempts: count("attempts")?,
@@ -35,10 +45,94 @@ fn job_from_row(row: &AnyRow) -> Result<Job> {
     })
 }
 
+/// Inserts `job` unless one with its id exists.
+pub(super) async fn insert_job(
+    conn: &mut AnyConnection,
+    job: &NewJob,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, company_id, call_id, payload, state, attempts, max_attempts, run_at_ms, created_at_ms, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(job.id.to_string())
+    .bind(job.kind.as_str())
+    .bind(job.company_id.to_string())
+    .bind(job.call_id.map(|c| c.to_string()))
+    .bind(&job.payload)
+    .bind(i64::from(job.max_attempts))
+    .bind(ms(job.run_at))
+    .bind(ms(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// What a held job was, once a change to it went through.
+pub(super) struct HeldJob {
+    pub kind: JobKind,
+    pub company: String,
+    pub call: Option<String>,
+}
+
+/// Applies `set` (the `SET` list of an UPDATE, its own parameters from `$3` on, bound by
+/// `bind`) to job `id` only while `worker` still runs it: the one guard every change of a
+/// running job goes through. `None` (nothing written) when the worker lost the job.
+pub(super) async fn update_held_job(
+    conn: &mut AnyConnection,
+    id: JobId,
+    worker: &str,
+    set: &str,
+    bind: impl for<'q> FnOnce(
+        sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<Option<HeldJob>> {
+    let sql = format!(
+        "UPDATE jobs SET {set} WHERE id = $1 AND lease_owner = $2 AND state = 'running' \
+         RETURNING kind, company_id, call_id"
+    );
+    let query = bind(sqlx::query(&sql).bind(id.to_string()).bind(worker));
+    let Some(row) = query.fetch_optional(&mut *conn).await? else {
+        return Ok(None);
+    };
+    let kind: String = row.try_get("kind")?;
+    Ok(Some(HeldJob {
+        kind: JobKind::parse(&kind)
+            .ok_or_else(|| StorageError::corrupt(format!("job kind {kind:?}")))?,
+        company: row.try_get("company_id")?,
+        call: row.try_get("call_id")?,
+    }))
+}
+
+/// Marks a job `worker` still runs as done.
+pub(super) async fn complete_held_job(
+    conn: &mut AnyConnection,
+    id: JobId,
+    worker: &str,
+    now: OffsetDateTime,
+) -> Result<Option<HeldJob>> {
+    update_held_job(
+        conn,
+        id,
+        worker,
+        "state = 'done', lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = $3",
+        |q| q.bind(ms(now)),
+    )
+    .await
+}
+
 #[async_trait]
 impl JobStore for SqlStore {
+    async fn enqueue_job(&self, job: NewJob, now: OffsetDateTime) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        insert_job(&mut tx, &job, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn claim_job(
         &self,
+        kinds: &[JobKind],
         worker: &str,
         lease_until: OffsetDateTime,
         now: OffsetDateTime,
@@ -50,22 +144,21 @@ impl JobStore for SqlStore {
         let swept = sqlx::query(
             "UPDATE jobs SET state = 'dead', lease_owner = NULL, last_error = $1, updated_at_ms = $2 \
              WHERE state = 'running' AND lease_until_ms < $2 AND attempts >= max_attempts \
-             RETURNING call_id",
+             RETURNING kind, company_id, call_id",
         )
         .bind(WORKER_VANISHED)
         .bind(ms(now))
         .fetch_all(&mut *tx)
         .await?;
         for row in &swept {
-            let call: String = row.try_get("call_id")?;
-            set_call_status(
-                &mut tx,
-                &call,
-                CallStatus::Failed,
-                Some(WORKER_VANISHED),
-                now,
-            )
-            .await?;
+            let kind: String = row.try_get("kind")?;
+            let held = HeldJob {
+                kind: JobKind::parse(&kind)
+                    .ok_or_else(|| StorageError::corrupt(format!("job kind {kind:?}")))?,
+                company: row.try_get("company_id")?,
+                call: row.try_get("call_id")?,
+            };
+            follow_failure(&mut tx, &held, WORKER_VANISHED, true, now).await?;
         }
         // SQLite serialises writers, so the plain subquery is safe there; PostgreSQL needs SKIP LOCKED.
         let lock = match self.dialect {
@@ -74,20 +167,25 @@ impl JobStore for SqlStore {
         };
         let sql = format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_until_ms = $2, updated_at_ms = $3 \
-             WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_at_ms <= $3) OR (state = 'running' AND lease_until_ms < $3) \
+             WHERE id = (SELECT id FROM jobs WHERE kind IN ({}) AND ((state = 'queued' AND run_at_ms <= $3) OR (state = 'running' AND lease_until_ms < $3)) \
                          ORDER BY run_at_ms, id LIMIT 1 {lock}) \
-             RETURNING {JOB_COLUMNS}"
+             RETURNING {JOB_COLUMNS}",
+            placeholders(4, kinds.len())
         );
-        let row = sqlx::query(&sql)
+        let mut query = sqlx::query(&sql)
             .bind(worker)
             .bind(ms(lease_until))
-            .bind(ms(now))
-            .fetch_optional(&mut *tx)
-            .await?;
+            .bind(ms(now));
+        for kind in kinds {
+            query = query.bind(kind.as_str());
+        }
+        let row = query.fetch_optional(&mut *tx).await?;
         let job = row.as_ref().map(job_from_row).transpose()?;
         if let Some(job) = &job {
-            let call = job.call_id.to_string();
-            set_call_status(&mut tx, &call, CallStatus::Analysing, None, now).await?;
+            if let (true, Some(call)) = (job.kind.moves_call_status(), job.call_id) {
+                let call = call.to_string();
+                set_call_status(&mut tx, &call, CallStatus::Analysing, None, now).await?;
+            }
         }
         tx.commit().await?;
         Ok(job)
@@ -102,21 +200,18 @@ impl JobStore for SqlStore {
         now: OffsetDateTime,
     ) -> Result<bool> {
         let mut tx = self.write.begin().await?;
-        let held = sqlx::query(
-            "UPDATE jobs SET lease_until_ms = $1, updated_at_ms = $2 WHERE id = $3 AND lease_owner = $4 AND state = 'running' \
-             RETURNING call_id",
+        let held = update_held_job(
+            &mut tx,
+            id,
+            worker,
+            "lease_until_ms = $3, updated_at_ms = $4",
+            |q| q.bind(ms(lease_until)).bind(ms(now)),
         )
-        .bind(ms(lease_until))
-        .bind(ms(now))
-        .bind(id.to_string())
-        .bind(worker)
-        .fetch_optional(&mut *tx)
         .await?;
         let Some(held) = held else {
             return Ok(false);
         };
-        if let Some(percent) = progress_percent {
-            let call: String = held.try_get("call_id")?;
+        if let (Some(percent), Some(call)) = (progress_percent, held.call) {
             sqlx::query("UPDATE calls SET progress_percent = $1, updated_at_ms = $2 WHERE id = $3")
                 .bind(i64::from(percent.min(100)))
                 .bind(ms(now))
@@ -133,7 +228,9 @@ impl JobStore for SqlStore {
         let Some(held) = complete_held_job(&mut tx, id, worker, now).await? else {
             return Ok(false);
         };
-        set_call_status(&mut tx, &held.call, CallStatus::Completed, None, now).await?;
+        if let (true, Some(call)) = (held.kind.moves_call_status(), &held.call) {
+            set_call_status(&mut tx, call, CallStatus::Completed, None, now).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -146,29 +243,28 @@ impl JobStore for SqlStore {
         retry_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<bool> {
-        let (state, run_at, call_status, reason) = match retry_at {
-            Some(at) => (JobState::Queued, ms(at), CallStatus::Queued, None),
-            None => (JobState::Dead, ms(now), CallStatus::Failed, Some(error)),
+        let (state, run_at) = match retry_at {
+            Some(at) => (JobState::Queued, ms(at)),
+            None => (JobState::Dead, ms(now)),
         };
         let mut tx = self.write.begin().await?;
-        let held = sqlx::query(
-            "UPDATE jobs SET state = $1, run_at_ms = $2, last_error = $3, lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = $4 \
-             WHERE id = $5 AND lease_owner = $6 AND state = 'running' \
-             RETURNING call_id",
+        let held = update_held_job(
+            &mut tx,
+            id,
+            worker,
+            "state = $3, run_at_ms = $4, last_error = $5, lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = $6",
+            |q| {
+                q.bind(state.as_str())
+                    .bind(run_at)
+                    .bind(error.to_owned())
+                    .bind(ms(now))
+            },
         )
-        .bind(state.as_str())
-        .bind(run_at)
-        .bind(error)
-        .bind(ms(now))
-        .bind(id.to_string())
-        .bind(worker)
-        .fetch_optional(&mut *tx)
         .await?;
         let Some(held) = held else {
             return Ok(false);
         };
-        let call: String = held.try_get("call_id")?;
-        set_call_status(&mut tx, &call, call_status, reason, now).await?;
+        follow_failure(&mut tx, &held, error, retry_at.is_none(), now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -184,37 +280,38 @@ impl JobStore for SqlStore {
     }
 }
 
-/// The call a job was for, as stored text.
-pub(super) struct JobCall {
-    pub call: String,
-    pub company: String,
-}
-
-/// Marks a job `worker` still runs as done; its call, or `None` (nothing written) when the
-/// worker lost it.
-pub(super) async fn complete_held_job(
+/// An analysis job's call follows its failure: queued again, or failed with the cause
+/// and a `call_analysis_failed` event when the job is dead.
+async fn follow_failure(
     conn: &mut AnyConnection,
-    id: JobId,
-    worker: &str,
+    held: &HeldJob,
+    cause: &str,
+    dead: bool,
     now: OffsetDateTime,
-) -> Result<Option<JobCall>> {
-    let row = sqlx::query(
-        "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = $1 \
-         WHERE id = $2 AND lease_owner = $3 AND state = 'running' \
-         RETURNING call_id, company_id",
-    )
-    .bind(ms(now))
-    .bind(id.to_string())
-    .bind(worker)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else {
-        return Ok(None);
+) -> Result<()> {
+    let (true, Some(call)) = (held.kind.moves_call_status(), &held.call) else {
+        return Ok(());
     };
-    Ok(Some(JobCall {
-        call: row.try_get("call_id")?,
-        company: row.try_get("company_id")?,
-    }))
+    if !dead {
+        return set_call_status(conn, call, CallStatus::Queued, None, now).await;
+    }
+    set_call_status(conn, call, CallStatus::Failed, Some(cause), now).await?;
+    let event = NewEvent {
+        company: held
+            .company
+            .parse()
+            .map_err(|_| StorageError::corrupt("job company_id"))?,
+        call: Some(
+            call.parse()
+                .map_err(|_| StorageError::corrupt("job call_id"))?,
+        ),
+        kind: EventKind::CallAnalysisFailed,
+        version: None,
+        previous_version: None,
+        detail: Some(cause),
+    };
+    insert_event(conn, &event, now).await?;
+    Ok(())
 }
 
 /// Moves a call to follow its job: progress starts at 0 when analysis starts and is

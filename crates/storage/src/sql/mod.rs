@@ -4,6 +4,7 @@
 mod accounts;
 mod analyses;
 mod calls;
+mod events;
 mod group_commit;
 mod ingest;
 mod jobs;

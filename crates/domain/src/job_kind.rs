@@ -1,0 +1,51 @@
+//! The kinds of durable background job. Each kind has one handler in the server's
+//! `jobs/` folder and its own JSON payload; the job table holds them all.
+
+/// What a job does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Analyse a call's recording (payload `{}`; the job's call is the one).
+    AnalyseCall,
+    /// Re-score every analysed call of a company with its current settings.
+    RescoreCompany,
+    /// Announce an outbox event to whoever subscribed to it.
+    DispatchEvent,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 3] = [
+        JobKind::AnalyseCall,
+        JobKind::RescoreCompany,
+        JobKind::DispatchEvent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::AnalyseCall => "analyse_call",
+            JobKind::RescoreCompany => "rescore_company",
+            JobKind::DispatchEvent => "dispatch_event",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// Only analysis moves a call's status (queued → analysing → completed/failed).
+    pub fn moves_call_status(self) -> bool {
+        self == JobKind::AnalyseCall
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_text() {
+        for kind in JobKind::ALL {
+            assert_eq!(JobKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(JobKind::parse("analyse"), None);
+    }
+}

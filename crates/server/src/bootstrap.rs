@@ -1,0 +1,104 @@
+//! Composition: configuration in, the running parts out — the database, the recordings'
+//! store, the signing key and limits wired into an [`App`], and the speech engine. The
+//! one place that knows which implementation backs each interface.
+
+use std::sync::Arc;
+
+use kiku_analysis::pipeline::Engine;
+use kiku_blobs::LocalBlobs;
+use kiku_domain::upload_signature::SigningKey;
+use kiku_storage::SqlStore;
+
+use crate::app::{limits, sign_in_throttle, App};
+use crate::clock::SystemClock;
+use crate::config::{load_or_create_key, Config};
+
+/// Opens the configured database (running migrations) and audio folder.
+pub async fn app(config: &Config) -> Result<App, String> {
+    private_data_dir(&config.data_dir)
+        .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
+    let store = SqlStore::connect(&config.database_url())
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let blobs = LocalBlobs::open(config.audio_dir()).map_err(|e| {
+        format!(
+            "cannot open the audio folder {}: {e}",
+            config.audio_dir().display()
+        )
+    })?;
+    let key = match &config.signing_key {
+        Some(hex_key) => {
+            hex::decode(hex_key.trim()).map_err(|_| "signing key is not hex".to_string())?
+        }
+        None => load_or_create_key(&config.signing_key_file())?,
+    };
+    Ok(App {
+        store: Arc::new(store),
+        blobs: Arc::new(blobs),
+        clock: Arc::new(SystemClock),
+        signing_key: SigningKey::new(key)?,
+        public_url: config.public_url(),
+        limits: limits::RequestLimits {
+            max_upload_bytes: config.max_upload_bytes,
+            max_request_bytes: config.max_request_bytes,
+            max_json_bytes: config.max_json_bytes,
+            body_timeout: std::time::Duration::from_secs(u64::from(config.body_timeout_seconds)),
+            buffers: limits::BufferBudget::new(config.max_buffered_bytes),
+        },
+        uploads_in_flight: Default::default(),
+        min_free_disk_bytes: config.min_free_disk_bytes,
+        session_ttl: time::Duration::hours(i64::from(config.session_hours)),
+        webhook_secrets: Default::default(),
+        sign_in_throttle: sign_in_throttle::SignInThrottle::new(config.sign_in_throttle()),
+        jobs_queued: Default::default(),
+    })
+}
+
+/// The speech engine when this process analyses calls (`analysis_workers` > 0); refuses
+/// to go on without the model then.
+pub async fn engine(config: &Config) -> Result<Option<Arc<Engine>>, String> {
+    if config.analysis_workers == 0 {
+        tracing::info!("analysis_workers is 0: this process analyses no calls");
+        return Ok(None);
+    }
+    let model = config.model_dir();
+    if !model.join("model.bin").is_file() {
+        return Err(format!(
+            "no speech model in {}: run scripts/install-models, set KIKU_MODEL_DIR, or set KIKU_ANALYSIS_WORKERS=0",
+            model.display()
+        ));
+    }
+    let options = config.engine_options();
+    let engine = tokio::task::spawn_blocking(move || Engine::load(&model, options))
+        .await
+        .map_err(|e| format!("loading the speech model crashed: {e}"))?
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        engine = engine.description(),
+        workers = config.analysis_workers,
+        "speech engine loaded"
+    );
+    Ok(Some(Arc::new(engine)))
+}
+
+/// Creates the data folder readable by its owner only (0700), whatever the umask, and makes
+/// an existing one so: it holds the database, recordings and the signing key. The SQLite
+/// file is created 0600 before SQLite opens it (its `-wal` and `-shm` files take its mode).
+fn private_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    let db = dir.join("kiku.db");
+    if !db.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(db)?;
+    }
+    Ok(())
+}

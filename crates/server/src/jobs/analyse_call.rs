@@ -1,0 +1,151 @@
+//! `analyse_call`: the recording through the speech engine on a blocking thread, under
+//! the analysis timeout, then roles, report and the result stored as the call's next
+//! version (with its event) — or the cause, permanent (bad recording) or worth a retry.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use kiku_analysis::pipeline::{AnalysisError, Recording};
+use kiku_domain::analysis::report;
+use kiku_storage::FinishOutcome;
+
+use super::{JobContext, Outcome};
+use crate::app::{analysis, call_analysis, AppError};
+
+/// Reports made again when the settings keep changing under a finishing analysis.
+const SCORING_ATTEMPTS: usize = 3;
+
+pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
+    let (app, job) = (ctx.app, ctx.job);
+    let Some(engine) = ctx.engine else {
+        return Ok(Outcome::Retry {
+            cause: "this worker has no speech engine".into(),
+            at: None,
+        });
+    };
+    let Some(call_id) = job.call_id else {
+        return Ok(Outcome::GiveUp("an analysis job without its call".into()));
+    };
+    let Some(call) = app.store.call(job.company_id, call_id).await? else {
+        return Ok(Outcome::GiveUp("the call no longer exists".into()));
+    };
+    let Some(audio) = &call.audio else {
+        return Ok(Outcome::GiveUp("the call has no recording".into()));
+    };
+    let bytes = match app.blobs.get(&audio.key).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            return Ok(Outcome::Retry {
+                cause: format!("cannot read the recording: {e}"),
+                at: None,
+            })
+        }
+    };
+    let (settings, _) = analysis::settings_as_stored(app, job.company_id).await?;
+    let data = &call.data;
+    let call_seconds =
+        (data.call_ends_at - data.call_answered_at.unwrap_or(data.call_starts_at)).as_seconds_f64();
+    let recording = Recording {
+        // No copy when the blob store hands over the only reference.
+        audio: Vec::from(bytes),
+        declared: Some(data.audio_file_type),
+        channel_type: data.audio_channel_type,
+        call_seconds: (call_seconds > 0.0).then_some(call_seconds),
+        language: settings.language.clone(),
+    };
+
+    let engine = engine.clone();
+    let (stop, progress) = (ctx.stop.clone(), ctx.progress.clone());
+    let analysis = tokio::task::spawn_blocking(move || {
+        engine.analyse(recording, &|share| {
+            progress.store((share * 100.0).clamp(0.0, 99.0) as u8, Ordering::Relaxed);
+            !stop.requested.load(Ordering::Relaxed)
+        })
+    });
+    let mut shutdown = ctx.shutdown.clone();
+    let shutdown_watch = async move {
+        // A closed channel (no sender left) means no shutdown will come.
+        if shutdown.wait_for(|stop| *stop).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let deadline = tokio::time::sleep(ctx.options.analysis_timeout);
+    tokio::pin!(analysis, deadline, shutdown_watch);
+    let mut timed_out = false;
+    let outcome = loop {
+        tokio::select! {
+            result = &mut analysis => break result,
+            () = &mut deadline, if !timed_out => {
+                timed_out = true;
+                ctx.stop.requested.store(true, Ordering::Relaxed);
+            }
+            () = &mut shutdown_watch, if !ctx.stop.requested.load(Ordering::Relaxed) => {
+                ctx.stop.requested.store(true, Ordering::Relaxed);
+            }
+        }
+    };
+    let transcript = match outcome {
+        Ok(Ok(transcript)) => transcript,
+        Ok(Err(AnalysisError::Stopped)) if timed_out => {
+            let minutes = ctx.options.analysis_timeout.as_secs() / 60;
+            return Ok(Outcome::GiveUp(format!(
+                "the analysis took longer than {minutes} minutes"
+            )));
+        }
+        Ok(Err(AnalysisError::Stopped)) => return Ok(Outcome::Requeue),
+        Ok(Err(e)) if e.is_permanent() => return Ok(Outcome::GiveUp(e.to_string())),
+        Ok(Err(e)) => {
+            return Ok(Outcome::Retry {
+                cause: e.to_string(),
+                at: None,
+            })
+        }
+        Err(_panic) => {
+            return Ok(Outcome::GiveUp(
+                "the analysis crashed on this recording".into(),
+            ))
+        }
+    };
+    if ctx.stop.lease_lost.load(Ordering::Relaxed) {
+        return Ok(Outcome::Closed);
+    }
+    let hints = call_analysis::hints(app, job.company_id, data).await?;
+    let roles = call_analysis::decide_roles(data, &transcript, &hints);
+    let transcript = Arc::new(transcript);
+    for _ in 0..SCORING_ATTEMPTS {
+        // The settings as they are now: a change made while the call was analysed applies,
+        // and storing checks that they are still these.
+        let (settings, stored) = analysis::settings_as_stored(app, job.company_id).await?;
+        let (heard, decided) = (transcript.clone(), roles.clone());
+        let scored = tokio::task::spawn_blocking(move || report(&heard, &decided, &settings)).await;
+        let Ok(report) = scored else {
+            return Ok(Outcome::GiveUp(
+                "the report crashed on this recording".into(),
+            ));
+        };
+        let new = analysis::new_analysis(engine_name(ctx), &transcript, &roles, &report)?;
+        let now = app.clock.now();
+        let finished = app
+            .store
+            .finish_analysis(job.id, ctx.worker, &new, stored.as_deref(), now);
+        match finished.await? {
+            FinishOutcome::Stored { version } => {
+                tracing::info!(worker = ctx.worker, call = %call_id, version, score = report.score, "analysis completed");
+                return Ok(Outcome::Closed);
+            }
+            FinishOutcome::NotHeld => {
+                tracing::warn!(worker = ctx.worker, call = %call_id, "finished too late; the job had moved on");
+                return Ok(Outcome::Closed);
+            }
+            FinishOutcome::SettingsChanged => continue,
+        }
+    }
+    Ok(Outcome::Retry {
+        cause: "the analysis settings kept changing while the report was made".into(),
+        at: None,
+    })
+}
+
+fn engine_name<'a>(ctx: &'a JobContext<'_>) -> &'a str {
+    ctx.engine.map_or("", |e| e.description())
+}

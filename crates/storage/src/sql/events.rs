@@ -1,0 +1,111 @@
+//! The outbox: an event is inserted by the operation that changes a result, in its
+//! transaction, together with the `dispatch_event` job that will announce it.
+
+use async_trait::async_trait;
+use kiku_domain::job_retry::RetryPolicy;
+use kiku_domain::{CallId, CompanyId, EventId, EventKind, JobId, JobKind};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+
+use super::jobs::insert_job;
+use super::{from_ms, ms, parsed, SqlStore};
+use crate::{Event, EventStore, NewJob, Result, StorageError};
+
+const EVENT_COLUMNS: &str =
+    "id, company_id, call_id, kind, version, previous_version, detail, created_at_ms";
+
+/// An event to write.
+pub(super) struct NewEvent<'a> {
+    pub company: CompanyId,
+    pub call: Option<CallId>,
+    pub kind: EventKind,
+    pub version: Option<u32>,
+    pub previous_version: Option<u32>,
+    pub detail: Option<&'a str>,
+}
+
+/// Writes the event and its dispatch job; its id.
+pub(super) async fn insert_event(
+    conn: &mut AnyConnection,
+    event: &NewEvent<'_>,
+    now: OffsetDateTime,
+) -> Result<EventId> {
+    let id = EventId::new();
+    sqlx::query(
+        "INSERT INTO events (id, company_id, call_id, kind, version, previous_version, detail, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id.to_string())
+    .bind(event.company.to_string())
+    .bind(event.call.map(|c| c.to_string()))
+    .bind(event.kind.as_str())
+    .bind(event.version.map(i64::from))
+    .bind(event.previous_version.map(i64::from))
+    .bind(event.detail)
+    .bind(ms(now))
+    .execute(&mut *conn)
+    .await?;
+    let dispatch = NewJob {
+        id: JobId::new(),
+        kind: JobKind::DispatchEvent,
+        company_id: event.company,
+        call_id: None,
+        payload: serde_json::json!({ "event_id": id }).to_string(),
+        max_attempts: RetryPolicy::default().max_attempts,
+        run_at: now,
+    };
+    insert_job(conn, &dispatch, now).await?;
+    Ok(id)
+}
+
+fn event_from_row(row: &AnyRow) -> Result<Event> {
+    let kind: String = row.try_get("kind")?;
+    let call: Option<String> = row.try_get("call_id")?;
+    let version = |c: &str| -> Result<Option<u32>> {
+        let v: Option<i64> = row.try_get(c)?;
+        v.map(|v| u32::try_from(v).map_err(|_| StorageError::corrupt(format!("{c} = {v}"))))
+            .transpose()
+    };
+    Ok(Event {
+        id: parsed(row, "id")?,
+        company_id: parsed(row, "company_id")?,
+        call_id: call
+            .map(|c| {
+                c.parse()
+                    .map_err(|_| StorageError::corrupt(format!("call_id = {c:?}")))
+            })
+            .transpose()?,
+        kind: EventKind::parse(&kind)
+            .ok_or_else(|| StorageError::corrupt(format!("event kind {kind:?}")))?,
+        version: version("version")?,
+        previous_version: version("previous_version")?,
+        detail: row.try_get("detail")?,
+        created_at: from_ms(row.try_get("created_at_ms")?)?,
+    })
+}
+
+#[async_trait]
+impl EventStore for SqlStore {
+    async fn event(&self, company: CompanyId, id: EventId) -> Result<Option<Event>> {
+        let row = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE company_id = $1 AND id = $2"
+        ))
+        .bind(company.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
+    async fn events_of_call(&self, company: CompanyId, call: CallId) -> Result<Vec<Event>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE company_id = $1 AND call_id = $2 ORDER BY created_at_ms, COALESCE(version, 0), id"
+        ))
+        .bind(company.to_string())
+        .bind(call.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+}
