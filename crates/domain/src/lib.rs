@@ -1,5 +1,5 @@
-//! Kiku's domain: the rules of call data, call status, upload signatures, job retries and
-//! sign-in throttling.
+//! Kiku's domain: the rules of call data, call status, upload signatures, job retries,
+//! sign-in throttling and outgoing webhooks.
 //! Pure logic with no I/O, so every rule is testable on its own.
 
 pub mod analysis;
@@ -9,6 +9,7 @@ pub mod datetime;
 pub mod ids;
 pub mod job_retry;
 pub mod metrics;
+pub mod outgoing_webhook;
 pub mod sign_in_throttle;
 pub mod upload_signature;
 
