@@ -66,6 +66,14 @@ uuid_id!(
     /// A durable background job.
     JobId
 );
+uuid_id!(
+    /// An outgoing webhook endpoint of a company.
+    OutgoingWebhookId
+);
+uuid_id!(
+    /// One recorded attempt to deliver an event to an outgoing webhook.
+    OutgoingDeliveryId
+);
 
 #[cfg(test)]
 mod tests {

@@ -17,4 +17,4 @@ pub use call_data::{
     AudioFileType, CallData, ChannelType, EventType, Participant, Problem, Side, StereoChannel,
 };
 pub use call_status::CallStatus;
-pub use ids::{CallId, CompanyId, JobId, UserId};
+pub use ids::{CallId, CompanyId, JobId, OutgoingDeliveryId, OutgoingWebhookId, UserId};

@@ -8,8 +8,10 @@ use kiku_notify::{completed_payload, PayloadInput, PayloadOptions};
 use serde_json::{json, Value};
 
 fn vendor_detail() -> Value {
-    let sample: Value = serde_json::from_str(include_str!("../../../fixtures/miitel/call_analysis_completed_sample1.json"))
-        .expect("sample");
+    let sample: Value = serde_json::from_str(include_str!(
+        "../../../fixtures/miitel/call_analysis_completed_sample1.json"
+    ))
+    .expect("sample");
     sample["call"]["details"][0].clone()
 }
 

@@ -7,6 +7,7 @@ mod calls;
 mod group_commit;
 mod ingest;
 mod jobs;
+mod outgoing_webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
