@@ -6,6 +6,7 @@ pub mod analysis;
 mod error;
 pub mod ingest;
 pub mod limits;
+pub mod outgoing_webhooks;
 pub mod readiness;
 pub mod secret_cache;
 pub mod sign_in_throttle;
@@ -39,6 +40,8 @@ pub struct App {
     pub session_ttl: time::Duration,
     pub webhook_secrets: secret_cache::SecretCache,
     pub sign_in_throttle: sign_in_throttle::SignInThrottle,
+    /// The SSRF-safe client that challenges and delivers to outgoing webhooks.
+    pub outgoing_webhooks: kiku_notify::WebhookClient,
 }
 
 impl App {
@@ -81,6 +84,8 @@ impl App {
             session_ttl: time::Duration::hours(i64::from(config.session_hours)),
             webhook_secrets: Default::default(),
             sign_in_throttle: sign_in_throttle::SignInThrottle::new(config.sign_in_throttle()),
+            outgoing_webhooks: kiku_notify::WebhookClient::new(config.outgoing_webhook_client()?)
+                .map_err(|e| e.to_string())?,
         })
     }
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod analyze;
+mod outgoing_webhooks;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,9 @@ enum Command {
     /// The company's Incoming Webhook URL.
     #[command(subcommand, name = "webhook-url")]
     WebhookUrl(accounts::WebhookUrlCommand),
+    /// A company's outgoing webhook endpoints.
+    #[command(subcommand, name = "outgoing-webhook")]
+    OutgoingWebhook(outgoing_webhooks::OutgoingWebhookCommand),
     /// Analyse a local recording and print the call detail (no server or database needed).
     Analyze(analyze::AnalyzeArgs),
 }
@@ -101,6 +105,7 @@ async fn run(app: &App, command: Command) -> Result<Value, AppError> {
         Command::Company(c) => accounts::company(app, c).await,
         Command::User(c) => accounts::user(app, c).await,
         Command::WebhookUrl(c) => accounts::webhook_url(app, c).await,
+        Command::OutgoingWebhook(c) => outgoing_webhooks::run(app, c).await,
     }
 }
 
@@ -109,6 +114,8 @@ fn code(err: &AppError) -> &'static str {
         AppError::NotFound(_) => "not_found",
         AppError::Conflict(_) => "conflict",
         AppError::InvalidRequest(_) => "invalid_request",
+        AppError::UnsafeUrl(_) => "unsafe_url",
+        AppError::ChallengeFailed(_) => "challenge_failed",
         AppError::Internal(e) => {
             eprintln!("kiku: {e}");
             "internal"
