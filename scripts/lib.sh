@@ -229,3 +229,24 @@ start_throwaway_postgres() {
 
     export KIKU_TEST_POSTGRES_URL="postgres://kiku@127.0.0.1:$port/postgres"
 }
+
+# --- python test tools -------------------------------------------------------
+
+# ensure_python_test_tools: PyPI `standardwebhooks`, the independent implementation the
+# outgoing webhook tests verify Kiku's signatures with, installed once under
+# ~/.cache/kiku/python (no virtualenv needed; PYTHONPATH points there).
+ensure_python_test_tools() {
+    local dir="$HOME/.cache/kiku/python"
+    export KIKU_TEST_PYTHONPATH="$dir"
+    if PYTHONPATH="$dir" python3 -c 'import standardwebhooks' 2>/dev/null; then
+        return 0
+    fi
+    command -v python3 >/dev/null || kiku_die "python3 not found (needed for the standardwebhooks cross-check)"
+    local log
+    log="$(mktemp)"
+    if ! python3 -m pip install --quiet --disable-pip-version-check --target "$dir" 'standardwebhooks==1.1.0' >"$log" 2>&1; then
+        cat "$log" >&2
+        kiku_die "could not install PyPI standardwebhooks into $dir"
+    fi
+    rm -f "$log"
+}

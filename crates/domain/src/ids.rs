@@ -71,6 +71,14 @@ uuid_id!(
     /// de-duplicate on it, so retries of one event keep it.
     EventId
 );
+uuid_id!(
+    /// An outgoing webhook endpoint of a company.
+    OutgoingWebhookId
+);
+uuid_id!(
+    /// One recorded attempt to deliver an event to an outgoing webhook.
+    OutgoingDeliveryId
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,5 @@
-//! Kiku's domain: the rules of call data, call status, upload signatures, job retries and
-//! sign-in throttling.
+//! Kiku's domain: the rules of call data, call status, upload signatures, job retries,
+//! sign-in throttling and outgoing webhooks.
 //! Pure logic with no I/O, so every rule is testable on its own.
 
 pub mod analysis;
@@ -11,6 +11,7 @@ pub mod job_kind;
 pub mod job_retry;
 pub mod metrics;
 pub mod outbox;
+pub mod outgoing_webhook;
 pub mod sign_in_throttle;
 pub mod upload_signature;
 
@@ -18,6 +19,6 @@ pub use call_data::{
     AudioFileType, CallData, ChannelType, EventType, Participant, Problem, Side, StereoChannel,
 };
 pub use call_status::CallStatus;
-pub use ids::{CallId, CompanyId, EventId, JobId, UserId};
+pub use ids::{CallId, CompanyId, EventId, JobId, OutgoingDeliveryId, OutgoingWebhookId, UserId};
 pub use job_kind::JobKind;
 pub use outbox::EventKind;

@@ -51,6 +51,8 @@ pub async fn app(config: &Config) -> Result<App, String> {
         webhook_secrets: Default::default(),
         sign_in_throttle: sign_in_throttle::SignInThrottle::new(config.sign_in_throttle()),
         jobs_queued: Default::default(),
+        outgoing_webhooks: kiku_notify::WebhookClient::new(config.outgoing_webhook_client()?)
+            .map_err(|e| e.to_string())?,
     })
 }
 

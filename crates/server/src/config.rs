@@ -81,6 +81,10 @@ pub struct Config {
     pub sign_in_window_seconds: u32,
     /// Most accounts, and separately addresses, remembered at once (memory bound).
     pub sign_in_tracked_keys: usize,
+    // outgoing webhooks
+    /// Comma-separated CIDR networks that outgoing webhooks may reach although the SSRF
+    /// rule refuses them (loopback, private, link-local…); empty: none.
+    pub outgoing_allow_networks: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -138,6 +142,8 @@ impl Default for Config {
             sign_in_address_failures: 50,
             sign_in_window_seconds: 15 * 60,
             sign_in_tracked_keys: 20_000,
+            // outgoing webhooks
+            outgoing_allow_networks: String::new(),
         }
     }
 }
@@ -235,6 +241,9 @@ impl Config {
         if self.session_hours == 0 {
             return Err("session_hours (KIKU_SESSION_HOURS) must be positive".into());
         }
+        // outgoing webhooks
+        kiku_notify::parse_allow_networks(&self.outgoing_allow_networks)
+            .map_err(|e| format!("{e} (KIKU_OUTGOING_ALLOW_NETWORKS)"))?;
         // sign-in throttling
         if !(1..=86_400).contains(&self.sign_in_window_seconds) {
             return Err(
@@ -327,6 +336,17 @@ impl Config {
             address: rule(self.sign_in_address_failures),
             max_tracked: self.sign_in_tracked_keys,
         }
+    }
+
+    // outgoing webhooks
+    /// The outgoing webhook client's settings: Standard Webhooks' timeouts and the allow list.
+    pub fn outgoing_webhook_client(&self) -> Result<kiku_notify::ClientSettings, String> {
+        let allow_networks = kiku_notify::parse_allow_networks(&self.outgoing_allow_networks)
+            .map_err(|e| e.to_string())?;
+        Ok(kiku_notify::ClientSettings {
+            allow_networks,
+            ..Default::default()
+        })
     }
 
     pub fn signing_key_file(&self) -> PathBuf {

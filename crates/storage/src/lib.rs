@@ -3,16 +3,20 @@
 
 mod error;
 mod models;
+mod outgoing_webhooks;
 mod sql;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
 use async_trait::async_trait;
-use kiku_domain::{CallData, CallId, CompanyId, EventId, JobId, JobKind, UserId};
+use kiku_domain::{
+    CallData, CallId, CompanyId, EventId, JobId, JobKind, OutgoingWebhookId, UserId,
+};
 use time::OffsetDateTime;
 
 pub use error::StorageError;
 pub use models::*;
+pub use outgoing_webhooks::*;
 pub use sql::SqlStore;
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
@@ -207,10 +211,73 @@ pub trait AnalysisStore: Send + Sync {
     ) -> Result<u64>;
 }
 
+/// Each company's outgoing webhook endpoints and the log of their delivery attempts.
+#[async_trait]
+pub trait OutgoingWebhookStore: Send + Sync {
+    /// Fails with [`StorageError::NotFound`] when the company does not exist.
+    async fn create_outgoing_webhook(&self, new: &NewOutgoingWebhook) -> Result<OutgoingWebhook>;
+    /// Oldest first.
+    async fn outgoing_webhooks(&self, company: CompanyId) -> Result<Vec<OutgoingWebhook>>;
+    async fn outgoing_webhook(
+        &self,
+        company: CompanyId,
+        id: OutgoingWebhookId,
+    ) -> Result<Option<OutgoingWebhook>>;
+    async fn update_outgoing_webhook(
+        &self,
+        company: CompanyId,
+        id: OutgoingWebhookId,
+        patch: &OutgoingWebhookPatch,
+        now: OffsetDateTime,
+    ) -> Result<Option<OutgoingWebhook>>;
+    /// Deletes the endpoint and its delivery log; `false` when there was none.
+    async fn delete_outgoing_webhook(
+        &self,
+        company: CompanyId,
+        id: OutgoingWebhookId,
+    ) -> Result<bool>;
+    /// Makes `secret` current and keeps the old one as `previous_secret` until
+    /// `previous_until` (now + 24 h).
+    async fn rotate_outgoing_webhook_secret(
+        &self,
+        company: CompanyId,
+        id: OutgoingWebhookId,
+        secret: &str,
+        previous_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Option<OutgoingWebhook>>;
+    /// The company's enabled endpoints subscribed to `event_type`.
+    async fn outgoing_webhooks_for_event(
+        &self,
+        company: CompanyId,
+        event_type: &str,
+    ) -> Result<Vec<OutgoingWebhook>>;
+    /// Records one attempt and applies its effect on the endpoint, in one transaction;
+    /// returns the endpoint as it is afterwards (`None` when it was deleted meanwhile:
+    /// nothing recorded).
+    async fn record_outgoing_delivery(
+        &self,
+        attempt: &NewOutgoingDelivery,
+        effect: &DeliveryEffect,
+    ) -> Result<Option<OutgoingWebhook>>;
+    /// Recorded attempts of the company, newest first, by endpoint and/or call.
+    async fn outgoing_deliveries(
+        &self,
+        company: CompanyId,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<OutgoingDelivery>>;
+}
+
 /// Everything the server needs from its database.
 #[async_trait]
 pub trait Store:
-    AccountStore + WebhookUrlStore + CallStore + JobStore + EventStore + AnalysisStore
+    AccountStore
+    + WebhookUrlStore
+    + CallStore
+    + JobStore
+    + EventStore
+    + AnalysisStore
+    + OutgoingWebhookStore
 {
     /// Cheap liveness check for `/health`.
     async fn ping(&self) -> Result<()>;

@@ -23,6 +23,12 @@ pub enum AppError {
     InvalidCallData(Vec<Problem>),
     #[error("{0}")]
     InvalidRequest(String),
+    /// An outgoing webhook URL that the SSRF rule refuses.
+    #[error("{0}")]
+    UnsafeUrl(String),
+    /// An outgoing webhook endpoint that did not answer the challenge right.
+    #[error("{0}")]
+    ChallengeFailed(String),
     #[error("the body is not valid JSON: {0}")]
     MalformedJson(String),
     #[error("send the body as application/json")]

@@ -7,6 +7,7 @@ pub mod call_analysis;
 mod error;
 pub mod ingest;
 pub mod limits;
+pub mod outgoing_webhooks;
 pub mod readiness;
 pub mod secret_cache;
 pub mod sign_in_throttle;
@@ -42,4 +43,6 @@ pub struct App {
     /// Wakes this process's idle job workers when it has queued work (other processes
     /// find it when they next poll).
     pub jobs_queued: tokio::sync::Notify,
+    /// The SSRF-safe client that challenges and delivers to outgoing webhooks.
+    pub outgoing_webhooks: kiku_notify::WebhookClient,
 }

@@ -4,6 +4,7 @@
 mod accounts;
 mod analyze;
 mod calls;
+mod outgoing_webhooks;
 
 use std::process::ExitCode;
 
@@ -42,6 +43,9 @@ enum Command {
     /// Call histories.
     #[command(subcommand)]
     Call(calls::CallCommand),
+    /// A company's outgoing webhook endpoints.
+    #[command(subcommand, name = "outgoing-webhook")]
+    OutgoingWebhook(outgoing_webhooks::OutgoingWebhookCommand),
     /// Analyse a local recording and print the call detail (no server or database needed).
     Analyze(analyze::AnalyzeArgs),
 }
@@ -106,6 +110,7 @@ async fn run(app: &App, command: Command) -> Result<Value, AppError> {
         Command::User(c) => accounts::user(app, c).await,
         Command::WebhookUrl(c) => accounts::webhook_url(app, c).await,
         Command::Call(c) => calls::call(app, c).await,
+        Command::OutgoingWebhook(c) => outgoing_webhooks::run(app, c).await,
     }
 }
 
@@ -114,6 +119,8 @@ fn code(err: &AppError) -> &'static str {
         AppError::NotFound(_) => "not_found",
         AppError::Conflict(_) => "conflict",
         AppError::InvalidRequest(_) => "invalid_request",
+        AppError::UnsafeUrl(_) => "unsafe_url",
+        AppError::ChallengeFailed(_) => "challenge_failed",
         AppError::Internal(e) => {
             eprintln!("kiku: {e}");
             "internal"

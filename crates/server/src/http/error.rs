@@ -37,6 +37,8 @@ fn status_and_code(err: &AppError) -> (StatusCode, &'static str) {
         AppError::UploadClosed(_) => (StatusCode::CONFLICT, "upload_closed"),
         AppError::InvalidCallData(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_call_data"),
         AppError::InvalidRequest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
+        AppError::UnsafeUrl(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsafe_url"),
+        AppError::ChallengeFailed(_) => (StatusCode::UNPROCESSABLE_ENTITY, "challenge_failed"),
         AppError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
         AppError::UnsupportedMediaType => {
             (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")

@@ -10,6 +10,7 @@ mod error;
 mod health;
 mod json;
 mod openapi;
+mod outgoing_webhooks;
 mod pbx;
 mod settings;
 mod users;
@@ -51,6 +52,24 @@ pub fn router(app: AppState) -> Router {
         .route(
             "/api/v1/settings/analysis",
             get(analysis_settings::show).put(analysis_settings::replace),
+        )
+        .route(
+            "/api/v1/outgoing-webhooks",
+            get(outgoing_webhooks::list).post(outgoing_webhooks::create),
+        )
+        .route(
+            "/api/v1/outgoing-webhooks/{id}",
+            get(outgoing_webhooks::show)
+                .patch(outgoing_webhooks::update)
+                .delete(outgoing_webhooks::delete),
+        )
+        .route(
+            "/api/v1/outgoing-webhooks/{id}/deliveries",
+            get(outgoing_webhooks::deliveries),
+        )
+        .route(
+            "/api/v1/outgoing-webhooks/{id}/secret",
+            post(outgoing_webhooks::rotate_secret),
         )
         .route("/api/v1/calls", get(calls::list))
         .route("/api/v1/calls/{call_id}", get(calls::detail))

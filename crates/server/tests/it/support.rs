@@ -11,6 +11,7 @@ use kiku::http::ServeOptions;
 use kiku_blobs::LocalBlobs;
 use kiku_domain::sign_in_throttle::ThrottleRule;
 use kiku_domain::upload_signature::SigningKey;
+use kiku_notify::{ClientSettings, StaticResolver, WebhookClient};
 use kiku_storage::test_support::{test_databases, TestDatabase};
 use kiku_storage::SqlStore;
 use reqwest::StatusCode;
@@ -62,6 +63,30 @@ pub async fn servers_with_public_url(public_url: &str) -> Vec<TestServer> {
     out
 }
 
+/// Like [`servers`], with these outgoing webhook client settings (e.g. no allow list).
+pub async fn servers_with_outgoing(settings: fn() -> ClientSettings) -> Vec<TestServer> {
+    let mut out = Vec::new();
+    for db in test_databases().await {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let audio_dir = dir.path().join("audio");
+        let (backend, url) = (db.backend, db.url.clone());
+        out.push(start_on_with(backend, &url, audio_dir, Some(db), dir, None, settings()).await);
+    }
+    out
+}
+
+/// The outgoing webhook client of test servers: 127.0.0.0/8 allowed, short timeouts, and a
+/// resolver that knows only `localhost` (no test sends a packet outside 127.0.0.0/8).
+pub fn test_outgoing_settings() -> ClientSettings {
+    let loopback: std::net::IpAddr = [127, 0, 0, 1].into();
+    ClientSettings {
+        timeout: std::time::Duration::from_secs(2),
+        challenge_timeout: std::time::Duration::from_secs(1),
+        allow_networks: kiku_notify::parse_allow_networks("127.0.0.0/8").expect("networks"),
+        resolver: Arc::new(StaticResolver::default().with("localhost", &[loopback])),
+    }
+}
+
 async fn start(db: TestDatabase, public_url: Option<&str>) -> TestServer {
     let dir = tempfile::tempdir().expect("temp dir");
     let audio_dir = dir.path().join("audio");
@@ -77,6 +102,27 @@ pub async fn start_on(
     db: Option<TestDatabase>,
     dir: tempfile::TempDir,
     public_url: Option<&str>,
+) -> TestServer {
+    start_on_with(
+        backend,
+        url,
+        audio_dir,
+        db,
+        dir,
+        public_url,
+        test_outgoing_settings(),
+    )
+    .await
+}
+
+async fn start_on_with(
+    backend: &'static str,
+    url: &str,
+    audio_dir: std::path::PathBuf,
+    db: Option<TestDatabase>,
+    dir: tempfile::TempDir,
+    public_url: Option<&str>,
+    outgoing: ClientSettings,
 ) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -107,6 +153,7 @@ pub async fn start_on(
             max_tracked: 1_000,
         }),
         jobs_queued: Default::default(),
+        outgoing_webhooks: WebhookClient::new(outgoing).expect("webhook client"),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(kiku::serve::serve_on(

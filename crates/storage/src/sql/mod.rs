@@ -8,6 +8,7 @@ mod events;
 mod group_commit;
 mod ingest;
 mod jobs;
+mod outgoing_webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

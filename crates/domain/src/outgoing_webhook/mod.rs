@@ -1,0 +1,14 @@
+//! Outgoing webhooks as data: what an endpoint may be (`endpoint.rs`) and when a delivery is
+//! tried again, given up or the endpoint disabled (`retry.rs`). Pure rules, no I/O.
+
+mod endpoint;
+mod retry;
+
+pub use endpoint::{
+    EndpointInput, EndpointName, EndpointUrl, ExtraHeaders, ExtraPayload, InvalidEndpoint,
+    OutgoingEvent, OutgoingEvents, RESERVED_PAYLOAD_KEYS,
+};
+pub use retry::{decide, should_disable, AttemptResult, Decision, DeliveryPolicy};
+
+#[cfg(test)]
+mod tests;

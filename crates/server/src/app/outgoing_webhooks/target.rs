@@ -1,0 +1,61 @@
+//! A stored endpoint made ready to send to: its settings parsed back into the domain's
+//! checked types and its secrets into signing keys. The delivery runner starts here.
+
+use kiku_domain::outgoing_webhook::{ExtraHeaders, ExtraPayload, InvalidEndpoint, OutgoingEvent};
+use kiku_notify::{InvalidSecret, PayloadOptions, WebhookSecret};
+use kiku_storage::OutgoingWebhook;
+use time::OffsetDateTime;
+
+/// A stored endpoint that no longer parses (edited by hand, or rules tightened since).
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidStoredEndpoint {
+    #[error(transparent)]
+    Settings(#[from] InvalidEndpoint),
+    #[error(transparent)]
+    Secret(#[from] InvalidSecret),
+}
+
+/// Everything one delivery to this endpoint needs.
+#[derive(Debug, Clone)]
+pub struct DeliveryTarget {
+    pub url: String,
+    pub headers: ExtraHeaders,
+    pub payload: ExtraPayload,
+    pub options: PayloadOptions,
+    /// The current secret, then the previous one while its rotation overlap lasts.
+    pub secrets: Vec<WebhookSecret>,
+    pub events: Vec<OutgoingEvent>,
+}
+
+impl DeliveryTarget {
+    pub fn from_stored(
+        e: &OutgoingWebhook,
+        now: OffsetDateTime,
+    ) -> Result<Self, InvalidStoredEndpoint> {
+        let secrets = e
+            .signing_secrets(now)
+            .into_iter()
+            .map(WebhookSecret::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            url: e.url.clone(),
+            headers: ExtraHeaders::parse(&e.headers)?,
+            payload: ExtraPayload::parse(&e.payload)?,
+            options: PayloadOptions {
+                exclude_phrases: e.exclude_phrases,
+                exclude_keywords: e.exclude_keywords,
+            },
+            secrets,
+            events: e
+                .events
+                .iter()
+                .filter_map(|t| OutgoingEvent::parse(t))
+                .collect(),
+        })
+    }
+
+    /// The secrets as [`kiku_notify::Delivery`] takes them.
+    pub fn secret_refs(&self) -> Vec<&WebhookSecret> {
+        self.secrets.iter().collect()
+    }
+}

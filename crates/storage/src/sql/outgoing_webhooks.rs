@@ -1,0 +1,348 @@
+//! Outgoing webhook endpoints and their delivery log in SQL (both dialects).
+
+use async_trait::async_trait;
+use kiku_domain::{CallId, CompanyId, OutgoingDeliveryId, OutgoingWebhookId};
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use time::OffsetDateTime;
+
+use super::{from_ms, is_foreign_key_violation, ms, parsed, SqlStore};
+use crate::{
+    DeliveryEffect, DeliveryFilter, NewOutgoingDelivery, NewOutgoingWebhook, OutgoingDelivery,
+    OutgoingWebhook, OutgoingWebhookPatch, OutgoingWebhookStore, Result, StorageError,
+};
+
+const COLUMNS: &str = "id, company_id, name, url, headers, payload, exclude_phrases, \
+    exclude_keywords, enabled, events, secret, previous_secret, previous_secret_until_ms, \
+    disabled_reason, failing_since_ms, last_success_ms, created_at_ms, updated_at_ms";
+
+fn json_column(row: &AnyRow, column: &str) -> Result<Value> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|_| StorageError::corrupt(format!("{column} = {text:?}")))
+}
+
+fn optional_time(row: &AnyRow, column: &str) -> Result<Option<OffsetDateTime>> {
+    row.try_get::<Option<i64>, _>(column)?
+        .map(from_ms)
+        .transpose()
+}
+
+fn endpoint(row: &AnyRow) -> Result<OutgoingWebhook> {
+    let events = json_column(row, "events")?;
+    let events = serde_json::from_value(events).map_err(|_| StorageError::corrupt("events"))?;
+    Ok(OutgoingWebhook {
+        id: parsed(row, "id")?,
+        company_id: parsed(row, "company_id")?,
+        name: row.try_get("name")?,
+        url: row.try_get("url")?,
+        headers: json_column(row, "headers")?,
+        payload: json_column(row, "payload")?,
+        exclude_phrases: row.try_get::<i64, _>("exclude_phrases")? != 0,
+        exclude_keywords: row.try_get::<i64, _>("exclude_keywords")? != 0,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        events,
+        secret: row.try_get("secret")?,
+        previous_secret: row.try_get("previous_secret")?,
+        previous_secret_until: optional_time(row, "previous_secret_until_ms")?,
+        disabled_reason: row.try_get("disabled_reason")?,
+        failing_since: optional_time(row, "failing_since_ms")?,
+        last_success: optional_time(row, "last_success_ms")?,
+        created_at: from_ms(row.try_get("created_at_ms")?)?,
+        updated_at: from_ms(row.try_get("updated_at_ms")?)?,
+    })
+}
+
+fn delivery(row: &AnyRow) -> Result<OutgoingDelivery> {
+    let call: Option<String> = row.try_get("call_id")?;
+    let call_id = call
+        .map(|c| {
+            c.parse::<CallId>()
+                .map_err(|_| StorageError::corrupt(format!("call_id = {c:?}")))
+        })
+        .transpose()?;
+    let number = |column: &str| -> Result<i64> { Ok(row.try_get::<i64, _>(column)?) };
+    let status = row
+        .try_get::<Option<i64>, _>("status")?
+        .map(|s| u16::try_from(s).map_err(|_| StorageError::corrupt(format!("status = {s}"))))
+        .transpose()?;
+    Ok(OutgoingDelivery {
+        id: parsed(row, "id")?,
+        endpoint_id: parsed(row, "endpoint_id")?,
+        company_id: parsed(row, "company_id")?,
+        event_id: row.try_get("event_id")?,
+        call_id,
+        attempt: u32::try_from(number("attempt")?).map_err(|_| StorageError::corrupt("attempt"))?,
+        attempted_at: from_ms(number("attempted_at_ms")?)?,
+        status,
+        latency_ms: u64::try_from(number("latency_ms")?).unwrap_or_default(),
+        response_head: row.try_get("response_head")?,
+        error: row.try_get("error")?,
+        replay: number("replay")? != 0,
+    })
+}
+
+fn bool_int(b: bool) -> i64 {
+    i64::from(b)
+}
+
+async fn fetch(
+    tx: &mut Transaction<'static, Any>,
+    company: CompanyId,
+    id: OutgoingWebhookId,
+) -> Result<Option<OutgoingWebhook>> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM outgoing_webhooks WHERE company_id = $1 AND id = $2"
+    ))
+    .bind(company.to_string())
+    .bind(id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?
+    .as_ref()
+    .map(endpoint)
+    .transpose()
+}
+
+#[async_trait]
+impl OutgoingWebhookStore for SqlStore {
+    async fn create_outgoing_webhook(&self, new: &NewOutgoingWebhook) -> Result<OutgoingWebhook> {
+        let id = OutgoingWebhookId::new();
+        let now = ms(new.now);
+        sqlx::query(
+            "INSERT INTO outgoing_webhooks (id, company_id, name, url, headers, payload, \
+             exclude_phrases, exclude_keywords, enabled, events, secret, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+        )
+        .bind(id.to_string())
+        .bind(new.company_id.to_string())
+        .bind(&new.name)
+        .bind(&new.url)
+        .bind(new.headers.to_string())
+        .bind(new.payload.to_string())
+        .bind(bool_int(new.exclude_phrases))
+        .bind(bool_int(new.exclude_keywords))
+        .bind(bool_int(new.enabled))
+        .bind(Value::from(new.events.clone()).to_string())
+        .bind(&new.secret)
+        .bind(now)
+        .execute(&self.write)
+        .await
+        .map_err(|e| {
+            if is_foreign_key_violation(&e) {
+                StorageError::NotFound(format!("company {}", new.company_id))
+            } else {
+                e.into()
+            }
+        })?;
+        let mut tx = self.read.begin().await?;
+        let created = fetch(&mut tx, new.company_id, id).await?;
+        tx.commit().await?;
+        created.ok_or_else(|| StorageError::corrupt("outgoing webhook vanished after insert"))
+    }
+
+    async fn outgoing_webhooks(&self, company: CompanyId) -> Result<Vec<OutgoingWebhook>> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM outgoing_webhooks WHERE company_id = $1 ORDER BY created_at_ms, id"
+        ))
+        .bind(company.to_string())
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(endpoint)
+        .collect()
+    }
+
+    async fn outgoing_webhook(
+        &self,
+        company: CompanyId,
+        id: OutgoingWebhookId,
+    ) -> Result<Option<OutgoingWebhook>> {
+        let mut tx = self.read.begin().await?;
+        let found = fetch(&mut tx, company, id).await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    async fn update_outgoing_webhook(
+        &self,
+        company: CompanyId,
+        id: OutgoingWebhookId,
+        patch: &OutgoingWebhookPatch,
+        now: OffsetDateTime,
+    ) -> Result<Option<OutgoingWebhook>> {
+        // COALESCE keeps the stored value for every field the patch leaves out.
+        let enabling = patch.enabled == Some(true);
+        let done = sqlx::query(
+            "UPDATE outgoing_webhooks SET name = COALESCE($3, name), url = COALESCE($4, url), \
+             headers = COALESCE($5, headers), payload = COALESCE($6, payload), \
+             exclude_phrases = COALESCE($7, exclude_phrases), \
+             exclude_keywords = COALESCE($8, exclude_keywords), enabled = COALESCE($9, enabled), \
+             events = COALESCE($10, events), \
+             disabled_reason = CASE WHEN $11 = 1 THEN NULL ELSE disabled_reason END, \
+             failing_since_ms = CASE WHEN $11 = 1 THEN NULL ELSE failing_since_ms END, \
+             updated_at_ms = $12 WHERE company_id = $1 AND id = $2",
+        )
+        .bind(company.to_string())
+        .bind(id.to_string())
+        .bind(patch.name.clone())
+        .bind(patch.url.clone())
+        .bind(patch.headers.as_ref().map(Value::to_string))
+        .bind(patch.payload.as_ref().map(Value::to_string))
+        .bind(patch.exclude_phrases.map(bool_int))
+        .bind(patch.exclude_keywords.map(bool_int))
+        .bind(patch.enabled.map(bool_int))
+        .bind(patch.events.clone().map(|e| Value::from(e).to_string()))
+        .bind(bool_int(enabling))
+        .bind(ms(now))
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.outgoing_webhook(company, id).await
+    }
+
+    async fn delete_outgoing_webhook(
+        &self,
+        company: CompanyId,
+        id: OutgoingWebhookId,
+    ) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "DELETE FROM outgoing_webhook_deliveries WHERE company_id = $1 AND endpoint_id = $2",
+        )
+        .bind(company.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query("DELETE FROM outgoing_webhooks WHERE company_id = $1 AND id = $2")
+            .bind(company.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn rotate_outgoing_webhook_secret(
+        &self,
+        company: CompanyId,
+        id: OutgoingWebhookId,
+        secret: &str,
+        previous_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Option<OutgoingWebhook>> {
+        let done = sqlx::query(
+            "UPDATE outgoing_webhooks SET previous_secret = secret, secret = $3, \
+             previous_secret_until_ms = $4, updated_at_ms = $5 WHERE company_id = $1 AND id = $2",
+        )
+        .bind(company.to_string())
+        .bind(id.to_string())
+        .bind(secret)
+        .bind(ms(previous_until))
+        .bind(ms(now))
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.outgoing_webhook(company, id).await
+    }
+
+    async fn outgoing_webhooks_for_event(
+        &self,
+        company: CompanyId,
+        event_type: &str,
+    ) -> Result<Vec<OutgoingWebhook>> {
+        // Events are a JSON array in TEXT; a company has few endpoints, filtered here.
+        let all = self.outgoing_webhooks(company).await?;
+        Ok(all
+            .into_iter()
+            .filter(|e| e.enabled && e.events.iter().any(|t| t == event_type))
+            .collect())
+    }
+
+    async fn record_outgoing_delivery(
+        &self,
+        a: &NewOutgoingDelivery,
+        effect: &DeliveryEffect,
+    ) -> Result<Option<OutgoingWebhook>> {
+        let mut tx = self.write.begin().await?;
+        let at = ms(a.attempted_at);
+        let (success, disable) = match effect {
+            DeliveryEffect::Delivered => (true, None),
+            DeliveryEffect::Failed => (false, None),
+            DeliveryEffect::Disable(reason) => (false, Some(reason.clone())),
+        };
+        let done = sqlx::query(
+            "UPDATE outgoing_webhooks SET \
+             last_success_ms = CASE WHEN $3 = 1 THEN $4 ELSE last_success_ms END, \
+             failing_since_ms = CASE WHEN $3 = 1 THEN NULL ELSE COALESCE(failing_since_ms, $4) END, \
+             enabled = CASE WHEN $5 IS NULL THEN enabled ELSE 0 END, \
+             disabled_reason = COALESCE($5, disabled_reason) \
+             WHERE company_id = $1 AND id = $2",
+        )
+        .bind(a.company_id.to_string())
+        .bind(a.endpoint_id.to_string())
+        .bind(bool_int(success))
+        .bind(at)
+        .bind(disable)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        sqlx::query(
+            "INSERT INTO outgoing_webhook_deliveries (id, endpoint_id, company_id, event_id, call_id, \
+             attempt, attempted_at_ms, status, latency_ms, response_head, error, replay) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(OutgoingDeliveryId::new().to_string())
+        .bind(a.endpoint_id.to_string())
+        .bind(a.company_id.to_string())
+        .bind(&a.event_id)
+        .bind(a.call_id.map(|c| c.to_string()))
+        .bind(i64::from(a.attempt))
+        .bind(at)
+        .bind(a.status.map(i64::from))
+        .bind(i64::try_from(a.latency_ms).unwrap_or(i64::MAX))
+        .bind(&a.response_head)
+        .bind(a.error.clone())
+        .bind(bool_int(a.replay))
+        .execute(&mut *tx)
+        .await?;
+        let after = fetch(&mut tx, a.company_id, a.endpoint_id).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn outgoing_deliveries(
+        &self,
+        company: CompanyId,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<OutgoingDelivery>> {
+        let (before_ms, before_id) = match filter.before {
+            Some((at, id)) => (Some(ms(at)), Some(id.to_string())),
+            None => (None, None),
+        };
+        sqlx::query(
+            "SELECT id, endpoint_id, company_id, event_id, call_id, attempt, attempted_at_ms, \
+             status, latency_ms, response_head, error, replay FROM outgoing_webhook_deliveries \
+             WHERE company_id = $1 AND ($2 IS NULL OR endpoint_id = $2) \
+             AND ($3 IS NULL OR call_id = $3) \
+             AND ($4 IS NULL OR attempted_at_ms < $4 OR (attempted_at_ms = $4 AND id < $5)) \
+             ORDER BY attempted_at_ms DESC, id DESC LIMIT $6",
+        )
+        .bind(company.to_string())
+        .bind(filter.endpoint.map(|e| e.to_string()))
+        .bind(filter.call.map(|c| c.to_string()))
+        .bind(before_ms)
+        .bind(before_id)
+        .bind(i64::from(filter.limit))
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(delivery)
+        .collect()
+    }
+}
