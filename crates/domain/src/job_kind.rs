@@ -8,15 +8,18 @@ pub enum JobKind {
     AnalyseCall,
     /// Re-score every analysed call of a company with its current settings.
     RescoreCompany,
-    /// Announce an outbox event to whoever subscribed to it.
+    /// Turn an outbox event into one delivery job per subscribed outgoing webhook.
     DispatchEvent,
+    /// Deliver one event to one outgoing webhook (payload `{event_id, endpoint_id, replay}`).
+    DeliverWebhook,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [
+    pub const ALL: [JobKind; 4] = [
         JobKind::AnalyseCall,
         JobKind::RescoreCompany,
         JobKind::DispatchEvent,
+        JobKind::DeliverWebhook,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -24,6 +27,7 @@ impl JobKind {
             JobKind::AnalyseCall => "analyse_call",
             JobKind::RescoreCompany => "rescore_company",
             JobKind::DispatchEvent => "dispatch_event",
+            JobKind::DeliverWebhook => "deliver_webhook",
         }
     }
 

@@ -2,8 +2,8 @@
 //! delivered later by jobs, so nothing is ever sent from inside a request or a
 //! transaction and nothing committed goes unannounced.
 
-/// What happened to a call's result.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// What happened to a call's result; what an outgoing webhook subscribes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventKind {
     /// A result is available: after an analysis, and again (a new event) after a swap.
     CallAnalysisCompleted,

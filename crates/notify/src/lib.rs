@@ -8,7 +8,7 @@ pub mod signing;
 pub mod ssrf;
 
 pub use client::{Attempt, ChallengeError, ClientSettings, Delivery, WebhookClient};
-pub use payload::{completed_payload, PayloadInput, PayloadOptions};
+pub use payload::{completed_payload, failed_payload, PayloadInput, PayloadOptions};
 pub use signing::{signature_header, InvalidSecret, WebhookSecret};
 pub use ssrf::{
     parse_allow_networks, HostResolver, InvalidNetwork, SsrfError, SsrfPolicy, StaticResolver,

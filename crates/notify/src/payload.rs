@@ -1,7 +1,7 @@
 //! The `call_analysis_completed` payload: MiiTel's `{"call": {id, tenant_code, details}}`
 //! with the call detail Kiku renders, plus Kiku's keys and the endpoint's additional payload.
 
-use kiku_domain::outgoing_webhook::{ExtraPayload, OutgoingEvent};
+use kiku_domain::outgoing_webhook::{EventKind, ExtraPayload};
 use serde_json::{json, Map, Value};
 
 /// The endpoint's *leave out* options. The schema requires `phrases` and `keywords` in
@@ -20,7 +20,7 @@ pub struct PayloadInput<'a> {
     /// The detail as `GET /api/v1/calls/{id}` renders it (`analysis.detail`).
     pub detail: &'a Value,
     pub event_id: &'a str,
-    pub event_type: OutgoingEvent,
+    pub event_type: EventKind,
     pub version: i64,
     pub previous_version: Option<i64>,
 }
@@ -50,5 +50,30 @@ pub fn completed_payload(
     out.insert("event_type".into(), json!(input.event_type.as_str()));
     out.insert("version".into(), json!(input.version));
     out.insert("previous_version".into(), json!(input.previous_version));
+    Value::Object(out)
+}
+
+/// The `call_analysis_failed` payload (Kiku's own event; MiiTel has none): the call in
+/// MiiTel's envelope without details, and the cause.
+pub fn failed_payload(
+    call_id: &str,
+    tenant_code: &str,
+    event_id: &str,
+    cause: &str,
+    extra: &ExtraPayload,
+) -> Value {
+    let mut out: Map<String, Value> = extra.as_map().clone();
+    out.insert(
+        "call".into(),
+        json!({"id": call_id, "tenant_code": tenant_code, "details": []}),
+    );
+    out.insert("event_id".into(), json!(event_id));
+    out.insert(
+        "event_type".into(),
+        json!(kiku_domain::EventKind::CallAnalysisFailed.as_str()),
+    );
+    out.insert("version".into(), Value::Null);
+    out.insert("previous_version".into(), Value::Null);
+    out.insert("cause".into(), json!(cause));
     Value::Object(out)
 }

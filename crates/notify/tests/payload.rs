@@ -3,7 +3,7 @@
 #[path = "../../domain/tests/support/miitel_schema.rs"]
 mod miitel_schema;
 
-use kiku_domain::outgoing_webhook::{ExtraPayload, OutgoingEvent};
+use kiku_domain::outgoing_webhook::{EventKind, ExtraPayload};
 use kiku_notify::{completed_payload, PayloadInput, PayloadOptions};
 use serde_json::{json, Value};
 
@@ -28,9 +28,9 @@ fn every_variant_matches_the_vendor_schema() {
             [(false, false), (true, false), (false, true), (true, true)]
         {
             for (event_type, version, previous) in [
-                (OutgoingEvent::CallAnalysisCompleted, 1, None),
-                (OutgoingEvent::CallAnalysisCompleted, 2, Some(1)),
-                (OutgoingEvent::CallAnalysisRescored, 3, Some(2)),
+                (EventKind::CallAnalysisCompleted, 1, None),
+                (EventKind::CallAnalysisCompleted, 2, Some(1)),
+                (EventKind::CallAnalysisRescored, 3, Some(2)),
             ] {
                 let input = PayloadInput {
                     call_id: "0184f502-8b66-4ab1-10d3-34c0049a9100",

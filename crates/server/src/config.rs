@@ -85,6 +85,16 @@ pub struct Config {
     /// Comma-separated CIDR networks that outgoing webhooks may reach although the SSRF
     /// rule refuses them (loopback, private, link-local…); empty: none.
     pub outgoing_allow_networks: String,
+    // outgoing webhook deliveries
+    /// Workers delivering to outgoing webhooks (each waits on one receiver at a time).
+    pub delivery_workers: usize,
+    /// Deliveries in flight to one endpoint from this process at most.
+    pub outgoing_deliveries_per_endpoint: usize,
+    /// Waits before the 2nd, 3rd, … attempt of a delivery, comma-separated seconds
+    /// (Standard Webhooks' schedule; ±20 % jitter is added).
+    pub outgoing_retry_schedule_seconds: String,
+    /// An endpoint without a successful delivery for this many hours is disabled.
+    pub outgoing_disable_after_hours: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -144,6 +154,11 @@ impl Default for Config {
             sign_in_tracked_keys: 20_000,
             // outgoing webhooks
             outgoing_allow_networks: String::new(),
+            // outgoing webhook deliveries
+            delivery_workers: 16,
+            outgoing_deliveries_per_endpoint: 4,
+            outgoing_retry_schedule_seconds: "5,300,1800,7200,18000,36000,36000".into(),
+            outgoing_disable_after_hours: 120,
         }
     }
 }
@@ -244,6 +259,17 @@ impl Config {
         // outgoing webhooks
         kiku_notify::parse_allow_networks(&self.outgoing_allow_networks)
             .map_err(|e| format!("{e} (KIKU_OUTGOING_ALLOW_NETWORKS)"))?;
+        // outgoing webhook deliveries
+        self.retry_schedule()?;
+        if self.delivery_workers > 256 || self.outgoing_deliveries_per_endpoint == 0 {
+            return Err("delivery_workers (KIKU_DELIVERY_WORKERS) must be at most 256 and outgoing_deliveries_per_endpoint (KIKU_OUTGOING_DELIVERIES_PER_ENDPOINT) positive".into());
+        }
+        if self.outgoing_disable_after_hours == 0 {
+            return Err(
+                "outgoing_disable_after_hours (KIKU_OUTGOING_DISABLE_AFTER_HOURS) must be positive"
+                    .into(),
+            );
+        }
         // sign-in throttling
         if !(1..=86_400).contains(&self.sign_in_window_seconds) {
             return Err(
@@ -306,13 +332,46 @@ impl Config {
     }
 
     pub fn runner_options(&self) -> crate::jobs::RunnerOptions {
+        use kiku_domain::outgoing_webhook::DeliveryPolicy;
+        let seconds = std::time::Duration::from_secs;
         crate::jobs::RunnerOptions {
-            lease: std::time::Duration::from_secs(u64::from(self.analysis_lease_seconds)),
-            poll: std::time::Duration::from_secs(1),
-            analysis_timeout: std::time::Duration::from_secs(
-                u64::from(self.analysis_timeout_minutes) * 60,
-            ),
+            lease: seconds(u64::from(self.analysis_lease_seconds)),
+            poll: seconds(1),
+            analysis_timeout: seconds(u64::from(self.analysis_timeout_minutes) * 60),
+            delivery: crate::jobs::DeliverySettings {
+                policy: DeliveryPolicy {
+                    schedule: self.retry_schedule().unwrap_or_default(),
+                    disable_after: seconds(u64::from(self.outgoing_disable_after_hours) * 3600),
+                    ..DeliveryPolicy::default()
+                },
+                per_endpoint: self.outgoing_deliveries_per_endpoint,
+                slots: Default::default(),
+            },
         }
+    }
+
+    /// How many workers of each sort this process runs.
+    pub fn worker_counts(&self) -> crate::jobs::WorkerCounts {
+        crate::jobs::WorkerCounts {
+            analysis: self.analysis_workers,
+            jobs: self.job_workers,
+            deliveries: self.delivery_workers,
+        }
+    }
+
+    fn retry_schedule(&self) -> Result<Vec<std::time::Duration>, String> {
+        self.outgoing_retry_schedule_seconds
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                s.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n <= 7 * 86_400)
+                    .map(std::time::Duration::from_secs)
+                    .ok_or_else(|| format!("outgoing_retry_schedule_seconds (KIKU_OUTGOING_RETRY_SCHEDULE_SECONDS): {s:?} is not a number of seconds up to a week"))
+            })
+            .collect()
     }
 
     /// How the listener treats connections, from these settings.

@@ -42,8 +42,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let workers = jobs::start(
         app.clone(),
         engine,
-        config.analysis_workers,
-        config.job_workers,
+        config.worker_counts(),
         config.runner_options(),
         shutdown,
     );

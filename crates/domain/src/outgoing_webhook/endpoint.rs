@@ -2,6 +2,8 @@
 //! constructor: name, URL, additional headers, additional payload and events.
 
 use serde_json::{Map, Value};
+
+use crate::EventKind;
 use std::fmt;
 
 /// Why endpoint settings were refused; the message is shown to the admin as is and never
@@ -187,42 +189,16 @@ impl ExtraPayload {
     }
 }
 
-/// What an endpoint can subscribe to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum OutgoingEvent {
-    CallAnalysisCompleted,
-    CallAnalysisFailed,
-    CallAnalysisRescored,
-}
-
-impl OutgoingEvent {
-    pub const ALL: [Self; 3] = [
-        Self::CallAnalysisCompleted,
-        Self::CallAnalysisFailed,
-        Self::CallAnalysisRescored,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CallAnalysisCompleted => "call_analysis_completed",
-            Self::CallAnalysisFailed => "call_analysis_failed",
-            Self::CallAnalysisRescored => "call_analysis_rescored",
-        }
-    }
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|e| e.as_str() == raw)
-    }
-}
-
 /// A non-empty set of events, sorted and without duplicates.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutgoingEvents(Vec<OutgoingEvent>);
+pub struct OutgoingEvents(Vec<EventKind>);
 
 impl Default for OutgoingEvents {
     /// Re-scoring can touch every past call, so it is only sent to those who ask for it.
     fn default() -> Self {
         Self(vec![
-            OutgoingEvent::CallAnalysisCompleted,
-            OutgoingEvent::CallAnalysisFailed,
+            EventKind::CallAnalysisCompleted,
+            EventKind::CallAnalysisFailed,
         ])
     }
 }
@@ -231,7 +207,7 @@ impl OutgoingEvents {
     pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, InvalidEndpoint> {
         let mut events = raw
             .iter()
-            .map(|s| OutgoingEvent::parse(s.as_ref()).ok_or(InvalidEndpoint::Events))
+            .map(|s| EventKind::parse(s.as_ref()).ok_or(InvalidEndpoint::Events))
             .collect::<Result<Vec<_>, _>>()?;
         events.sort();
         events.dedup();
@@ -240,7 +216,7 @@ impl OutgoingEvents {
         }
         Ok(Self(events))
     }
-    pub fn contains(&self, event: OutgoingEvent) -> bool {
+    pub fn contains(&self, event: EventKind) -> bool {
         self.0.contains(&event)
     }
     pub fn names(&self) -> Vec<&'static str> {

@@ -4,9 +4,11 @@
 mod endpoint;
 mod retry;
 
+/// What an endpoint subscribes to: the outbox's events.
+pub use crate::outbox::EventKind;
 pub use endpoint::{
     EndpointInput, EndpointName, EndpointUrl, ExtraHeaders, ExtraPayload, InvalidEndpoint,
-    OutgoingEvent, OutgoingEvents, RESERVED_PAYLOAD_KEYS,
+    OutgoingEvents, RESERVED_PAYLOAD_KEYS,
 };
 pub use retry::{decide, should_disable, AttemptResult, Decision, DeliveryPolicy};
 

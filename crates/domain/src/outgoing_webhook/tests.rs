@@ -89,8 +89,8 @@ fn events_default_and_subsets() {
     let e = OutgoingEvents::parse(&["call_analysis_rescored", "call_analysis_rescored"])
         .expect("valid");
     assert_eq!(e.names(), vec!["call_analysis_rescored"]);
-    assert!(e.contains(OutgoingEvent::CallAnalysisRescored));
-    assert!(!e.contains(OutgoingEvent::CallAnalysisCompleted));
+    assert!(e.contains(EventKind::CallAnalysisRescored));
+    assert!(!e.contains(EventKind::CallAnalysisCompleted));
 }
 
 fn result(status: Option<u16>) -> AttemptResult {

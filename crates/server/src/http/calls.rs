@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use kiku_domain::{datetime, CallId, CallStatus, EventType, Participant};
-use kiku_storage::{CallFilter, CallRecord};
+use kiku_storage::{CallFilter, CallRecord, DeliveryFilter};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::auth::CurrentUser;
+use super::auth::{Admin, CurrentUser};
 use super::{ApiError, AppState};
 use crate::app::analysis::{self, CallAnalysis};
+use crate::app::outgoing_webhooks::view;
 use crate::app::AppError;
 
 const MAX_PER_PAGE: u32 = 200;
@@ -236,4 +237,26 @@ pub async fn version(
     let call = calls.into_iter().next().ok_or_else(not_found)?;
     let detail = details.remove(&call.id);
     Ok(Json(CallHistoryOut::new(call, detail)))
+}
+
+/// `GET /api/v1/calls/{id}/deliveries` (admins): every attempt to deliver the call's events
+/// to outgoing webhooks, newest first.
+pub async fn deliveries(
+    State(app): State<AppState>,
+    Admin(me): Admin,
+    Path(call_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let call = call_of(&app, me.company_id, &call_id).await?;
+    let filter = DeliveryFilter {
+        endpoint: None,
+        call: Some(call.id),
+        before: None,
+        limit: 500,
+    };
+    let items = app
+        .store
+        .outgoing_deliveries(me.company_id, &filter)
+        .await?;
+    let items: Vec<Value> = items.iter().map(view::delivery).collect();
+    Ok(Json(json!({ "call_id": call.id, "items": items })))
 }

@@ -71,9 +71,14 @@ pub fn router(app: AppState) -> Router {
             "/api/v1/outgoing-webhooks/{id}/secret",
             post(outgoing_webhooks::rotate_secret),
         )
+        .route(
+            "/api/v1/outgoing-webhooks/{id}/replay",
+            post(outgoing_webhooks::replay),
+        )
         .route("/api/v1/calls", get(calls::list))
         .route("/api/v1/calls/{call_id}", get(calls::detail))
         .route("/api/v1/calls/{call_id}/swap", post(calls::swap))
+        .route("/api/v1/calls/{call_id}/deliveries", get(calls::deliveries))
         .route("/api/v1/calls/{call_id}/versions", get(calls::versions))
         .route(
             "/api/v1/calls/{call_id}/versions/{version}",

@@ -1,16 +1,17 @@
 //! Outgoing webhook endpoints of the admin's company: create (challenged), list, show,
-//! change, delete, rotate the secret, and the delivery log.
+//! change, delete, rotate the secret, the delivery log and replays.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use kiku_domain::OutgoingWebhookId;
+use kiku_domain::{datetime, OutgoingWebhookId};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::Admin;
 use super::json::ApiJson;
 use super::{ApiError, AppState};
+use crate::app::outgoing_webhooks::delivery_jobs::{self, Replay};
 use crate::app::outgoing_webhooks::{self as service, view, EndpointChange, EndpointRequest};
 use crate::app::AppError;
 
@@ -142,4 +143,43 @@ pub async fn deliveries(
     .await?;
     let items: Vec<Value> = items.iter().map(view::delivery).collect();
     Ok(Json(json!({ "items": items, "next_before": next })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayIn {
+    event_id: Option<String>,
+    failed_since: Option<String>,
+}
+
+/// `POST /api/v1/outgoing-webhooks/{id}/replay`: one event (`event_id`) or every event that
+/// failed since a time (`failed_since`) sent again, under the same event ids.
+pub async fn replay(
+    State(app): State<AppState>,
+    Admin(me): Admin,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ReplayIn>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let what = match (input.event_id, input.failed_since) {
+        (Some(event), None) => Replay::Event(
+            event
+                .parse()
+                .map_err(|_| AppError::NotFound("no such event in this company".into()))?,
+        ),
+        (None, Some(since)) => Replay::FailedSince(
+            datetime::parse_lenient(&since)
+                .map_err(|e| AppError::InvalidRequest(format!("failed_since {e}")))?,
+        ),
+        _ => {
+            return Err(AppError::InvalidRequest(
+                "send exactly one of event_id and failed_since".into(),
+            )
+            .into())
+        }
+    };
+    let replaying = delivery_jobs::replay(&app, me.company_id, id_of(&id)?, what).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "replaying": replaying })),
+    ))
 }

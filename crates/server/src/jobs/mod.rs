@@ -5,7 +5,11 @@
 //! lease; another takes the job over when it runs out.
 
 mod analyse_call;
+mod deliver_webhook;
+mod dispatch_event;
 mod rescore_company;
+
+pub use deliver_webhook::{DeliverySettings, EndpointSlots};
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -29,31 +33,44 @@ pub struct RunnerOptions {
     pub poll: Duration,
     /// An analysis running longer is stopped and its call fails.
     pub analysis_timeout: Duration,
+    pub delivery: DeliverySettings,
 }
 
 /// The kinds analysis workers take: they hold the speech engine.
 const ANALYSIS_KINDS: &[JobKind] = &[JobKind::AnalyseCall];
-/// The kinds every process's other workers take. `dispatch_event` jobs wait in the queue
-/// until a process that can announce events takes them.
-const OTHER_KINDS: &[JobKind] = &[JobKind::RescoreCompany];
+/// The kinds every process's other workers take.
+const OTHER_KINDS: &[JobKind] = &[JobKind::RescoreCompany, JobKind::DispatchEvent];
+/// Deliveries have workers of their own: many wait on slow receivers at once.
+const DELIVERY_KINDS: &[JobKind] = &[JobKind::DeliverWebhook];
 
-/// Starts `analysis_workers` workers for analyses (with `engine`) and `job_workers` for
-/// every other kind; they stop (re-queueing what they hold) when `shutdown` turns true.
+/// How many workers of each sort a process runs.
+#[derive(Clone, Copy, Debug)]
+pub struct WorkerCounts {
+    /// Analyses (with the engine; none without it).
+    pub analysis: usize,
+    /// Re-scoring and dispatching events.
+    pub jobs: usize,
+    /// Outgoing webhook deliveries.
+    pub deliveries: usize,
+}
+
+/// Starts the workers; they stop (re-queueing what they hold) when `shutdown` turns true.
 pub fn start(
     app: Arc<App>,
     engine: Option<Arc<Engine>>,
-    analysis_workers: usize,
-    job_workers: usize,
+    counts: WorkerCounts,
     options: RunnerOptions,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let process = std::process::id();
     let analysis = engine.into_iter().flat_map(|engine| {
-        (0..analysis_workers).map(move |n| (n, ANALYSIS_KINDS, Some(engine.clone())))
+        (0..counts.analysis).map(move |n| (n, ANALYSIS_KINDS, Some(engine.clone())))
     });
-    let other = (0..job_workers).map(|n| (n, OTHER_KINDS, None));
+    let other = (0..counts.jobs).map(|n| (n, OTHER_KINDS, None));
+    let deliveries = (0..counts.deliveries).map(|n| (n, DELIVERY_KINDS, None));
     analysis
         .chain(other)
+        .chain(deliveries)
         .map(|(n, kinds, engine)| {
             let worker = Worker {
                 app: app.clone(),
@@ -89,6 +106,9 @@ pub enum Outcome {
     GiveUp(String),
     /// The process is stopping: back to the queue at once, for the next process.
     Requeue,
+    /// It could not start now (a resource is busy): back to the queue until `at`, the
+    /// attempt not counted.
+    Postpone { at: OffsetDateTime },
 }
 
 /// Why running work should stop; handlers check `requested`.
@@ -221,6 +241,9 @@ impl Worker {
                     .fail_job(job.id, &self.name, cause, Some(now), now)
                     .await?;
             }
+            Outcome::Postpone { at } => {
+                store.postpone_job(job.id, &self.name, at, now).await?;
+            }
         }
         Ok(())
     }
@@ -260,10 +283,8 @@ async fn handle(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
     match ctx.job.kind {
         JobKind::AnalyseCall => analyse_call::run(ctx).await,
         JobKind::RescoreCompany => rescore_company::run(ctx).await,
-        JobKind::DispatchEvent => Ok(Outcome::Retry {
-            cause: "events are not announced by this process".into(),
-            at: None,
-        }),
+        JobKind::DispatchEvent => dispatch_event::run(ctx).await,
+        JobKind::DeliverWebhook => deliver_webhook::run(ctx).await,
     }
 }
 

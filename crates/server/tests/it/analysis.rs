@@ -5,7 +5,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kiku::jobs::{self, RunnerOptions};
+use kiku::jobs::{self, RunnerOptions, WorkerCounts};
 use kiku_analysis::pipeline::{Engine, EngineOptions};
 use kiku_analysis::testing::{stereo_call, test_model_dir, SUPPORT_CALL, SUPPORT_VOICES};
 use reqwest::StatusCode;
@@ -104,8 +104,14 @@ pub(crate) fn start_worker(
         lease: Duration::from_secs(30),
         poll: Duration::from_millis(200),
         analysis_timeout: Duration::from_secs(600),
+        delivery: Default::default(),
     };
-    jobs::start(s.app.clone(), Some(engine), 1, 1, options, shutdown);
+    let counts = WorkerCounts {
+        analysis: 1,
+        jobs: 1,
+        deliveries: 0,
+    };
+    jobs::start(s.app.clone(), Some(engine), counts, options, shutdown);
     stop
 }
 

@@ -269,6 +269,26 @@ impl JobStore for SqlStore {
         Ok(true)
     }
 
+    async fn postpone_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        run_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let held = update_held_job(
+            &mut tx,
+            id,
+            worker,
+            "state = 'queued', attempts = attempts - 1, run_at_ms = $3, lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = $4",
+            |q| q.bind(ms(run_at)).bind(ms(now)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(held.is_some())
+    }
+
     async fn jobs_for_call(&self, call: CallId) -> Result<Vec<Job>> {
         let rows = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE call_id = $1 ORDER BY created_at_ms, id"

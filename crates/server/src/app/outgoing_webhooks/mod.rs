@@ -2,6 +2,7 @@
 //! challenge pass, listed without secrets, rotated; `target` turns a stored endpoint into
 //! what the delivery runner sends with, `view` is the JSON admins see.
 
+pub mod delivery_jobs;
 mod target;
 pub mod view;
 

@@ -1,7 +1,7 @@
 //! A stored endpoint made ready to send to: its settings parsed back into the domain's
 //! checked types and its secrets into signing keys. The delivery runner starts here.
 
-use kiku_domain::outgoing_webhook::{ExtraHeaders, ExtraPayload, InvalidEndpoint, OutgoingEvent};
+use kiku_domain::outgoing_webhook::{EventKind, ExtraHeaders, ExtraPayload, InvalidEndpoint};
 use kiku_notify::{InvalidSecret, PayloadOptions, WebhookSecret};
 use kiku_storage::OutgoingWebhook;
 use time::OffsetDateTime;
@@ -24,7 +24,7 @@ pub struct DeliveryTarget {
     pub options: PayloadOptions,
     /// The current secret, then the previous one while its rotation overlap lasts.
     pub secrets: Vec<WebhookSecret>,
-    pub events: Vec<OutgoingEvent>,
+    pub events: Vec<EventKind>,
 }
 
 impl DeliveryTarget {
@@ -49,7 +49,7 @@ impl DeliveryTarget {
             events: e
                 .events
                 .iter()
-                .filter_map(|t| OutgoingEvent::parse(t))
+                .filter_map(|t| EventKind::parse(t))
                 .collect(),
         })
     }

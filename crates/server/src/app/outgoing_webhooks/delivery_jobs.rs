@@ -1,0 +1,133 @@
+//! Delivery jobs: what a `deliver_webhook` job carries, and the two ways one is queued —
+//! an event dispatched to its subscribers, and an admin's replay (the same event id sent
+//! again).
+
+use std::collections::BTreeSet;
+
+use kiku_domain::{CompanyId, EventId, JobId, JobKind, OutgoingWebhookId};
+use kiku_storage::{DeliveryFilter, NewJob};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::show;
+use crate::app::{App, AppError};
+
+/// A delivery job's attempts are bounded by the retry schedule
+/// (`kiku_domain::outgoing_webhook::decide`), not by the job table's counter.
+const UNBOUNDED_ATTEMPTS: u32 = 1_000;
+/// Events one replay may queue at most.
+const MAX_REPLAY: usize = 10_000;
+/// Deliveries read per page while looking for failed events.
+const PAGE: u32 = 200;
+
+/// The payload of a `deliver_webhook` job.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Deliver {
+    pub event_id: EventId,
+    pub endpoint_id: OutgoingWebhookId,
+    /// Sent again by an admin; recorded as such in the log.
+    #[serde(default)]
+    pub replay: bool,
+}
+
+impl Deliver {
+    /// The job. A dispatch's id comes from (event, endpoint), so dispatching again queues
+    /// nothing twice; a replay's is new.
+    pub fn job(&self, company: CompanyId, now: OffsetDateTime) -> Result<NewJob, AppError> {
+        let id = if self.replay {
+            JobId::new()
+        } else {
+            let key = format!("{}/{}", self.event_id, self.endpoint_id);
+            JobId::from(uuid::Uuid::new_v5(
+                &uuid::Uuid::NAMESPACE_OID,
+                key.as_bytes(),
+            ))
+        };
+        Ok(NewJob {
+            id,
+            kind: JobKind::DeliverWebhook,
+            company_id: company,
+            call_id: None,
+            payload: serde_json::to_string(self).map_err(AppError::internal)?,
+            max_attempts: UNBOUNDED_ATTEMPTS,
+            run_at: now,
+        })
+    }
+}
+
+/// What an admin replays to one endpoint.
+pub enum Replay {
+    /// One event, whatever became of it.
+    Event(EventId),
+    /// Every event with an attempt since then and no successful one.
+    FailedSince(OffsetDateTime),
+}
+
+/// Queues the replay; how many events will be sent again.
+pub async fn replay(
+    app: &App,
+    company: CompanyId,
+    endpoint: OutgoingWebhookId,
+    what: Replay,
+) -> Result<u64, AppError> {
+    show(app, company, endpoint).await?;
+    let events: Vec<EventId> = match what {
+        Replay::Event(id) => {
+            app.store
+                .event(company, id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("no such event in this company".into()))?;
+            vec![id]
+        }
+        Replay::FailedSince(since) => failed_since(app, company, endpoint, since).await?,
+    };
+    let now = app.clock.now();
+    for event_id in &events {
+        let deliver = Deliver {
+            event_id: *event_id,
+            endpoint_id: endpoint,
+            replay: true,
+        };
+        app.store
+            .enqueue_job(deliver.job(company, now)?, now)
+            .await?;
+    }
+    app.jobs_queued.notify_waiters();
+    tracing::info!(company_id = %company, outgoing_webhook_id = %endpoint, events = events.len(), "deliveries replayed");
+    Ok(events.len() as u64)
+}
+
+async fn failed_since(
+    app: &App,
+    company: CompanyId,
+    endpoint: OutgoingWebhookId,
+    since: OffsetDateTime,
+) -> Result<Vec<EventId>, AppError> {
+    let (mut delivered, mut failed) = (BTreeSet::new(), BTreeSet::new());
+    let mut filter = DeliveryFilter {
+        endpoint: Some(endpoint),
+        call: None,
+        before: None,
+        limit: PAGE,
+    };
+    'pages: loop {
+        let page = app.store.outgoing_deliveries(company, &filter).await?;
+        let Some(last) = page.last() else { break };
+        filter.before = Some((last.attempted_at, last.id));
+        for d in &page {
+            if d.attempted_at < since || failed.len() >= MAX_REPLAY {
+                break 'pages;
+            }
+            if d.status.is_some_and(|s| (200..300).contains(&s)) {
+                delivered.insert(d.event_id.clone());
+            } else {
+                failed.insert(d.event_id.clone());
+            }
+        }
+    }
+    // Failed in the window and not delivered in it (a later success settles an event).
+    Ok(failed
+        .difference(&delivered)
+        .filter_map(|id| id.parse().ok())
+        .collect())
+}
