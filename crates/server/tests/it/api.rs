@@ -303,6 +303,13 @@ async fn health_openapi_and_unknown_routes() {
             ("/api/v1/incoming-webhook", "delete"),
             ("/api/v1/calls", "get"),
             ("/api/v1/calls/{call_id}", "get"),
+            ("/api/v1/outgoing-webhooks", "get"),
+            ("/api/v1/outgoing-webhooks", "post"),
+            ("/api/v1/outgoing-webhooks/{id}", "get"),
+            ("/api/v1/outgoing-webhooks/{id}", "patch"),
+            ("/api/v1/outgoing-webhooks/{id}", "delete"),
+            ("/api/v1/outgoing-webhooks/{id}/deliveries", "get"),
+            ("/api/v1/outgoing-webhooks/{id}/secret", "post"),
             ("/health", "get"),
         ] {
             assert!(
