@@ -7,6 +7,7 @@ mod cli;
 mod durability;
 mod limits;
 mod mono;
+mod outgoing_webhooks;
 mod process;
 mod sign_in;
 mod support;
