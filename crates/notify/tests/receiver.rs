@@ -43,19 +43,26 @@ fn challenge_of(body: &Bytes) -> String {
 
 /// Routes: `/ok` (answers the challenge right, 204 to anything else), `/wrong-body`,
 /// `/wrong-type`, `/error` (500), `/hang` (never answers), `/busy` (503, Retry-After: 7,
-/// 2 KiB body), `/redirect` (302), `/gone` (410).
+/// 2 KiB body), `/redirect` (302), `/gone` (410). Under `/d/` every route answers the
+/// challenge right and then behaves for deliveries: `/d/ok` (204), `/d/flaky` (500 twice,
+/// then 204), `/d/gone` (410), `/d/hang` (never answers).
 pub async fn start() -> Receiver {
     let log: Arc<Mutex<Vec<Received>>> = Arc::default();
     let record = |log: Arc<Mutex<Vec<Received>>>, path: &'static str| {
         move |headers: HeaderMap, body: Bytes| {
             let log = log.clone();
             async move {
-                log.lock().expect("log").push(Received {
-                    path: path.into(),
-                    headers,
-                    body: body.clone(),
-                });
-                answer(path, &body).await
+                let earlier = {
+                    let mut log = log.lock().expect("log");
+                    let earlier = log.iter().filter(|r| r.path == path).count();
+                    log.push(Received {
+                        path: path.into(),
+                        headers,
+                        body: body.clone(),
+                    });
+                    earlier
+                };
+                answer(path, &body, earlier).await
             }
         }
     };
@@ -69,6 +76,10 @@ pub async fn start() -> Receiver {
         "/busy",
         "/redirect",
         "/gone",
+        "/d/ok",
+        "/d/flaky",
+        "/d/gone",
+        "/d/hang",
     ] {
         router = router.route(path, post(record(log.clone(), path)));
     }
@@ -83,9 +94,22 @@ pub async fn start() -> Receiver {
     }
 }
 
-async fn answer(path: &str, body: &Bytes) -> Response {
+/// `earlier`: requests to `path` before this one (the challenge included).
+async fn answer(path: &str, body: &Bytes, earlier: usize) -> Response {
     let challenge = challenge_of(body);
     match path {
+        p if p.starts_with("/d/") && !challenge.is_empty() => {
+            ([("content-type", "text/plain")], challenge).into_response()
+        }
+        "/d/ok" => StatusCode::NO_CONTENT.into_response(),
+        // The challenge, then two failures.
+        "/d/flaky" if earlier < 3 => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        "/d/flaky" => StatusCode::NO_CONTENT.into_response(),
+        "/d/gone" => StatusCode::GONE.into_response(),
+        "/d/hang" => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::OK.into_response()
+        }
         "/ok" if !challenge.is_empty() => {
             ([("content-type", "text/plain; charset=utf-8")], challenge).into_response()
         }

@@ -4,6 +4,7 @@
 mod analysis;
 mod api;
 mod cli;
+mod deliveries;
 mod durability;
 mod limits;
 mod mono;

@@ -50,7 +50,7 @@ fn transcript() -> Transcript {
 }
 
 /// A call completed with speaker 1 (wrongly) taken for the user, unsure.
-async fn completed_call(s: &TestServer, t: &Tenant, id: &str) -> String {
+pub(crate) async fn completed_call(s: &TestServer, t: &Tenant, id: &str) -> String {
     let (call_id, upload) = s.one_call(t, id).await;
     let (status, body) = s.send(s.http.put(&upload).body(vec![1u8; 64])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
