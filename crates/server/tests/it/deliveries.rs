@@ -5,8 +5,6 @@
 
 #[path = "../../../domain/tests/support/miitel_schema.rs"]
 mod miitel_schema;
-#[path = "../../../notify/tests/receiver.rs"]
-mod receiver;
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +14,7 @@ use kiku_notify::WebhookSecret;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::outgoing_webhooks::receiver;
 use crate::support::{servers, Tenant, TestServer};
 use crate::swap::completed_call;
 
@@ -180,7 +179,11 @@ async fn events_reach_every_endpoint_at_least_once_signed_and_in_the_vendor_sche
         }
         assert_eq!(
             statuses,
-            vec![(Some(1), Some(500)), (Some(2), Some(500)), (Some(3), Some(204))]
+            vec![
+                (Some(1), Some(500)),
+                (Some(2), Some(500)),
+                (Some(3), Some(204))
+            ]
         );
 
         // 410 Gone disables the endpoint, with the reason shown to admins.

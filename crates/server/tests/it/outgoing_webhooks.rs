@@ -2,7 +2,7 @@
 //! not mocks of the client), on both backends; and the CLI.
 
 #[path = "../../../notify/tests/receiver.rs"]
-mod receiver;
+pub(crate) mod receiver;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
