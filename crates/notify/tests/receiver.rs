@@ -45,7 +45,7 @@ fn challenge_of(body: &Bytes) -> String {
 /// `/wrong-type`, `/error` (500), `/hang` (never answers), `/busy` (503, Retry-After: 7,
 /// 2 KiB body), `/redirect` (302), `/gone` (410). Under `/d/` every route answers the
 /// challenge right and then behaves for deliveries: `/d/ok` (204), `/d/flaky` (500 twice,
-/// then 204), `/d/gone` (410), `/d/hang` (never answers).
+/// then 204), `/d/gone` (410), `/d/hang` (never answers), `/d/slow` (204 after 0.1 s).
 pub async fn start() -> Receiver {
     let log: Arc<Mutex<Vec<Received>>> = Arc::default();
     let record = |log: Arc<Mutex<Vec<Received>>>, path: &'static str| {
@@ -80,6 +80,7 @@ pub async fn start() -> Receiver {
         "/d/flaky",
         "/d/gone",
         "/d/hang",
+        "/d/slow",
     ] {
         router = router.route(path, post(record(log.clone(), path)));
     }
@@ -106,6 +107,10 @@ async fn answer(path: &str, body: &Bytes, earlier: usize) -> Response {
         "/d/flaky" if earlier < 3 => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         "/d/flaky" => StatusCode::NO_CONTENT.into_response(),
         "/d/gone" => StatusCode::GONE.into_response(),
+        "/d/slow" => {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            StatusCode::NO_CONTENT.into_response()
+        }
         "/d/hang" => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::OK.into_response()

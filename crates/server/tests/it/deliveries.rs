@@ -261,3 +261,117 @@ async fn events_reach_every_endpoint_at_least_once_signed_and_in_the_vendor_sche
         assert_eq!(s.send(bad).await.0, StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
+
+/// Completes `n` calls in the database of a running `kiku serve` (as its analysis workers
+/// would have), each announcing a `call_analysis_completed` event; the event ids.
+async fn completed_calls_in(data_dir: &std::path::Path, company: &str, n: usize) -> Vec<String> {
+    use kiku::app::analysis::new_analysis;
+    use kiku_domain::analysis::{report, AnalysisSettings};
+    use kiku_domain::call_data::parse_batch;
+    use kiku_domain::JobKind;
+    use kiku_storage::{AnalysisStore, CallStore, EventStore, JobStore, NewAudio, SqlStore};
+
+    let url = format!("sqlite://{}?mode=rwc", data_dir.join("kiku.db").display());
+    let store = SqlStore::connect(&url).await.expect("database");
+    let company = company.parse().expect("company");
+    let calls: Vec<Value> = (0..n)
+        .map(|i| crate::support::call(&format!("k{i}"), "AUTOMATIC_RECORD", false, None, None))
+        .collect();
+    let data = parse_batch(&json!({ "call_data": calls })).expect("call data");
+    let now = time::OffsetDateTime::now_utc();
+    let heard = crate::swap::transcript();
+    let roles = crate::swap::unsure_roles();
+    let made = report(&heard, &roles, &AnalysisSettings::default());
+    let new = new_analysis("test engine", &heard, &roles, &made).expect("analysis");
+    let mut events = Vec::new();
+    for stored in store
+        .ingest_calls(company, &data, now)
+        .await
+        .expect("ingest")
+    {
+        let audio = NewAudio {
+            key: "k".into(),
+            bytes: 1,
+        };
+        store
+            .attach_audio(stored.id, audio, now)
+            .await
+            .expect("attach");
+        let lease = now + time::Duration::minutes(5);
+        let job = store
+            .claim_job(&[JobKind::AnalyseCall], "test", lease, now)
+            .await
+            .expect("claim")
+            .expect("job");
+        store
+            .finish_analysis(job.id, "test", &new, None, now)
+            .await
+            .expect("finish");
+        for event in store
+            .events_of_call(company, stored.id)
+            .await
+            .expect("events")
+        {
+            events.push(event.id.to_string());
+        }
+    }
+    store.close().await;
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_event_is_lost_when_the_server_is_killed_while_delivering() {
+    use crate::process::KikuProcess;
+    let r = receiver::start().await;
+    let mut kiku = KikuProcess::start(&[
+        ("KIKU_OUTGOING_ALLOW_NETWORKS", "127.0.0.0/8"),
+        ("KIKU_OUTGOING_RETRY_SCHEDULE_SECONDS", "0,0,0"),
+        ("KIKU_DELIVERY_WORKERS", "2"),
+        ("KIKU_OUTGOING_DELIVERIES_PER_ENDPOINT", "2"),
+        ("KIKU_ANALYSIS_LEASE_SECONDS", "3"),
+    ])
+    .await;
+    let company = kiku.cli(&[
+        "company",
+        "create",
+        "--name",
+        "Acme",
+        "--admin-email",
+        "admin@acme.example",
+        "--admin-password",
+        "correct horse",
+    ]);
+    let company = company["company_id"].as_str().expect("id").to_string();
+    let created = kiku.cli(&[
+        "outgoing-webhook",
+        "create",
+        "--company",
+        &company,
+        "--name",
+        "slow",
+        "--url",
+        &r.url("/d/slow"),
+    ]);
+    assert!(created["id"].is_string(), "{created}");
+
+    let events = completed_calls_in(&kiku.data_dir, &company, 30).await;
+    assert_eq!(events.len(), 30);
+    // Killed while deliveries are in flight and most are still queued.
+    wait_for(&r, "/d/slow", 3).await;
+    kiku.kill_and_restart().await;
+    let got = wait_for(&r, "/d/slow", 30).await;
+    let mut delivered: Vec<String> = got
+        .iter()
+        .map(|d| header(d, "webhook-id").to_string())
+        .collect();
+    delivered.sort();
+    delivered.dedup();
+    let mut expected = events.clone();
+    expected.sort();
+    assert_eq!(
+        delivered, expected,
+        "every event delivered after the restart"
+    );
+    // Duplicates are allowed (at least once) and carry the same event id.
+    eprintln!("{} requests for {} events", got.len(), events.len());
+}

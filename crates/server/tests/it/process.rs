@@ -10,6 +10,7 @@ pub struct KikuProcess {
     pub addr: String,
     pub data_dir: PathBuf,
     log: PathBuf,
+    env: Vec<(String, String)>,
     child: Child,
     _dir: tempfile::TempDir,
 }
@@ -26,37 +27,43 @@ impl KikuProcess {
         let base = format!("http://{addr}");
         let data_dir = dir.path().join("data");
         let log = dir.path().join("kiku.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_kiku"))
-            .arg("serve")
-            .env("KIKU_DATA_DIR", &data_dir)
-            .env("KIKU_LISTEN", &addr)
-            .env("KIKU_PUBLIC_URL", &base)
-            .env("KIKU_ANALYSIS_WORKERS", "0")
-            .env("RUST_LOG", "info")
-            .env_remove("KIKU_DATABASE_URL")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start kiku serve");
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let child = spawn(&data_dir, &addr, &base, &env, &log);
         let process = Self {
             base,
             addr,
             data_dir,
             log,
+            env,
             child,
             _dir: dir,
         };
+        process.wait_healthy().await;
+        process
+    }
+
+    async fn wait_healthy(&self) {
         let http = reqwest::Client::new();
         for _ in 0..300 {
-            if let Ok(r) = http.get(process.url("/health")).send().await {
+            if let Ok(r) = http.get(self.url("/health")).send().await {
                 if r.status().is_success() {
-                    return process;
+                    return;
                 }
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("kiku serve did not come up:\n{}", process.log());
+        panic!("kiku serve did not come up:\n{}", self.log());
+    }
+
+    /// SIGKILL, then the same process again on the same data and port.
+    pub async fn kill_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(&self.data_dir, &self.addr, &self.base, &self.env, &self.log);
+        self.wait_healthy().await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -113,6 +120,27 @@ impl KikuProcess {
         assert!(ok, "{args:?}: {out}");
         out
     }
+}
+
+fn spawn(data_dir: &Path, addr: &str, base: &str, env: &[(String, String)], log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
+    Command::new(env!("CARGO_BIN_EXE_kiku"))
+        .arg("serve")
+        .env("KIKU_DATA_DIR", data_dir)
+        .env("KIKU_LISTEN", addr)
+        .env("KIKU_PUBLIC_URL", base)
+        .env("KIKU_ANALYSIS_WORKERS", "0")
+        .env("RUST_LOG", "info")
+        .env_remove("KIKU_DATABASE_URL")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start kiku serve")
 }
 
 impl Drop for KikuProcess {

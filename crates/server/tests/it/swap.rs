@@ -28,7 +28,7 @@ fn say(speaker: usize, start: f64, end: f64, text: &str) -> Utterance {
 }
 
 /// Speaker 0 talks 12 s, speaker 1 talks 4 s.
-fn transcript() -> Transcript {
+pub(crate) fn transcript() -> Transcript {
     Transcript {
         format: 1,
         duration_seconds: 20.0,
@@ -46,6 +46,16 @@ fn transcript() -> Transcript {
         ],
         overlaps_estimated: true,
         truncated: false,
+    }
+}
+
+/// Speaker 1 (wrongly) taken for the user, unsure.
+pub(crate) fn unsure_roles() -> Roles {
+    Roles {
+        user_speaker: 1,
+        user_side: Side::From,
+        confidence: 0.6,
+        basis: "who answered first".into(),
     }
 }
 
@@ -67,12 +77,7 @@ pub(crate) async fn completed_call(s: &TestServer, t: &Tenant, id: &str) -> Stri
         .await
         .expect("claim")
         .expect("the call's analysis job");
-    let roles = Roles {
-        user_speaker: 1,
-        user_side: Side::From,
-        confidence: 0.6,
-        basis: "who answered first".into(),
-    };
+    let roles = unsure_roles();
     let heard = transcript();
     let made = report(&heard, &roles, &AnalysisSettings::default());
     let new = new_analysis("test engine", &heard, &roles, &made).expect("analysis");
