@@ -7,8 +7,11 @@ mod cli;
 mod durability;
 mod limits;
 mod mono;
+mod outgoing_webhook_delivery;
 mod outgoing_webhooks;
 mod process;
+#[path = "../../../notify/tests/receiver.rs"]
+mod receiver;
 mod sign_in;
 mod support;
 mod takeover;
