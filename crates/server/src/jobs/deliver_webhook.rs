@@ -1,23 +1,21 @@
 //! `deliver_webhook`: one event to one outgoing webhook. The payload is rendered from the
 //! event's version of the result (so every retry and replay sends the same thing under the
-//! same event id), signed and posted; the attempt is logged and the retry rule decides
-//! what follows. An endpoint busy with as many deliveries as it may have is not waited
-//! for: the job steps back (no attempt counted), so a slow receiver never holds up others.
+//! same event id); `deliver_once` signs, posts, logs the attempt and applies the retry
+//! rule, and this schedules what it decided. An endpoint busy with as many deliveries as
+//! it may have is not waited for: the job steps back (no attempt counted), so a slow
+//! receiver never holds up the others.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use kiku_domain::outgoing_webhook::{
-    decide, should_disable, AttemptResult, Decision, DeliveryPolicy,
-};
+use kiku_domain::outgoing_webhook::{Decision, DeliveryPolicy};
 use kiku_domain::{EventKind, OutgoingWebhookId};
-use kiku_notify::{completed_payload, failed_payload, Delivery, PayloadInput};
-use kiku_storage::{DeliveryEffect, Event, NewOutgoingDelivery, OutgoingWebhook};
-use serde_json::Value;
+use kiku_notify::{failed_payload, PayloadInput};
+use kiku_storage::Event;
 
 use super::{payload, JobContext, Outcome};
 use crate::app::outgoing_webhooks::delivery_jobs::Deliver;
-use crate::app::outgoing_webhooks::DeliveryTarget;
+use crate::app::outgoing_webhooks::{deliver_once, DeliveryRequest, DeliveryTarget};
 use crate::app::{analysis, AppError};
 
 /// How deliveries run (settings `outgoing_retry_schedule_seconds`,
@@ -106,8 +104,7 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
     let Some(event) = app.store.event(company, deliver.event_id).await? else {
         return Ok(Outcome::GiveUp("the event no longer exists".into()));
     };
-    let now = app.clock.now();
-    let target = match DeliveryTarget::from_stored(&endpoint, now) {
+    let target = match DeliveryTarget::from_stored(&endpoint, app.clock.now()) {
         Ok(target) => target,
         Err(e) => {
             return Ok(Outcome::GiveUp(format!(
@@ -115,99 +112,46 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
             )))
         }
     };
-    let body = match render(ctx, &event, &target).await? {
-        Some(body) => body,
-        None => {
-            return Ok(Outcome::GiveUp(
-                "the event's version of the result is gone".into(),
-            ))
-        }
+    let Some(body) = render(ctx, &event, &target).await? else {
+        return Ok(Outcome::GiveUp(
+            "the event's version of the result is gone".into(),
+        ));
     };
-    let body = serde_json::to_vec(&body).map_err(AppError::internal)?;
     let event_id = event.id.to_string();
-    let attempt = app
-        .outgoing_webhooks
-        .deliver(Delivery {
-            url: &target.url,
-            headers: &target.headers,
-            event_id: &event_id,
-            timestamp: now.unix_timestamp(),
-            body: &body,
-            secrets: &target.secret_refs(),
-        })
-        .await;
-    let result = AttemptResult {
-        status: attempt.status,
-        retry_after: attempt.retry_after,
-    };
-    let decision = decide(&settings.policy, job.attempts, result, rand::random());
-    let effect = effect_of(&settings.policy, decision, &endpoint, now);
-    let record = NewOutgoingDelivery {
-        endpoint_id: endpoint.id,
-        company_id: company,
-        event_id: event_id.clone(),
+    let request = DeliveryRequest {
+        endpoint: &endpoint,
+        event_id: &event_id,
         call_id: event.call_id,
+        body: &body,
         attempt: job.attempts,
-        attempted_at: now,
-        status: attempt.status,
-        latency_ms: attempt.latency_ms,
-        response_head: attempt.response_head.clone(),
-        error: attempt.error.clone(),
         replay: deliver.replay,
     };
-    app.store.record_outgoing_delivery(&record, &effect).await?;
-    let what = match (attempt.status, &attempt.error) {
+    let done = deliver_once(app, &settings.policy, request).await?;
+    let what = match (done.attempt.status, &done.attempt.error) {
         (Some(status), _) => format!("the endpoint answered {status}"),
         (None, Some(error)) => error.clone(),
         (None, None) => "no answer".to_string(),
     };
-    tracing::info!(endpoint = %endpoint.id, event = %event_id, attempt = job.attempts, status = ?attempt.status, latency_ms = attempt.latency_ms, "outgoing webhook attempt");
-    Ok(match (decision, effect) {
-        (Decision::Delivered, _) => Outcome::Done,
-        (_, DeliveryEffect::Disable(reason)) => Outcome::GiveUp(reason),
-        (Decision::Retry(delay), _) => Outcome::Retry {
+    let disabled = done.endpoint.as_ref().is_some_and(|e| !e.enabled);
+    Ok(match done.decision {
+        Decision::Delivered => Outcome::Done,
+        Decision::Retry(_) if disabled => {
+            Outcome::GiveUp(format!("{what}; the endpoint is now disabled"))
+        }
+        Decision::Retry(delay) => Outcome::Retry {
             cause: what,
-            at: Some(now + delay),
+            at: Some(app.clock.now() + delay),
         },
-        (Decision::GaveUp | Decision::DisableEndpoint, _) => Outcome::GiveUp(what),
+        Decision::GaveUp | Decision::DisableEndpoint => Outcome::GiveUp(what),
     })
 }
 
-/// What the attempt does to the endpoint: 410 and five days of failures disable it.
-fn effect_of(
-    policy: &DeliveryPolicy,
-    decision: Decision,
-    endpoint: &OutgoingWebhook,
-    now: time::OffsetDateTime,
-) -> DeliveryEffect {
-    match decision {
-        Decision::Delivered => DeliveryEffect::Delivered,
-        Decision::DisableEndpoint => {
-            DeliveryEffect::Disable("the endpoint answered 410 Gone".into())
-        }
-        Decision::Retry(_) | Decision::GaveUp => {
-            let since = endpoint
-                .failing_since
-                .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64);
-            let now_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
-            if should_disable(policy, since, now_ms) {
-                let days = policy.disable_after.as_secs() / 86_400;
-                DeliveryEffect::Disable(format!(
-                    "no delivery succeeded for {days} days; the last attempts failed"
-                ))
-            } else {
-                DeliveryEffect::Failed
-            }
-        }
-    }
-}
-
-/// The payload of `event` for `target`; `None` when its version of the result is gone.
+/// The body `event` is sent to `target` with; `None` when its version of the result is gone.
 async fn render(
     ctx: &JobContext<'_>,
     event: &Event,
     target: &DeliveryTarget,
-) -> Result<Option<Value>, AppError> {
+) -> Result<Option<Vec<u8>>, AppError> {
     let app = ctx.app;
     let company = ctx.job.company_id;
     let tenant = company.to_string();
@@ -218,13 +162,8 @@ async fn render(
     let call_text = call_id.to_string();
     if event.kind == EventKind::CallAnalysisFailed {
         let cause = event.detail.as_deref().unwrap_or("the analysis failed");
-        return Ok(Some(failed_payload(
-            &call_text,
-            &tenant,
-            &event_id,
-            cause,
-            &target.payload,
-        )));
+        let payload = failed_payload(&call_text, &tenant, &event_id, cause, &target.payload);
+        return Ok(Some(payload.to_string().into_bytes()));
     }
     let (Some(version), Some(call)) = (event.version, app.store.call(company, call_id).await?)
     else {
@@ -251,9 +190,5 @@ async fn render(
         version: i64::from(version),
         previous_version: event.previous_version.map(i64::from),
     };
-    Ok(Some(completed_payload(
-        input,
-        &target.payload,
-        target.options,
-    )))
+    Ok(Some(target.completed_body(input)))
 }

@@ -14,7 +14,7 @@ use kiku_notify::WebhookSecret;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::outgoing_webhooks::receiver;
+use crate::receiver;
 use crate::support::{servers, Tenant, TestServer};
 use crate::swap::completed_call;
 
@@ -357,8 +357,9 @@ async fn no_event_is_lost_when_the_server_is_killed_while_delivering() {
     let events = completed_calls_in(&kiku.data_dir, &company, 30).await;
     assert_eq!(events.len(), 30);
     // Killed while deliveries are in flight and most are still queued.
-    wait_for(&r, "/d/slow", 3).await;
+    let before = wait_for(&r, "/d/slow", 3).await.len();
     kiku.kill_and_restart().await;
+    assert!(before < 30, "{before} were delivered before the kill");
     let got = wait_for(&r, "/d/slow", 30).await;
     let mut delivered: Vec<String> = got
         .iter()

@@ -8,8 +8,11 @@ mod deliveries;
 mod durability;
 mod limits;
 mod mono;
+mod outgoing_webhook_delivery;
 mod outgoing_webhooks;
 mod process;
+#[path = "../../../notify/tests/receiver.rs"]
+mod receiver;
 mod sign_in;
 mod support;
 mod swap;

@@ -1,20 +1,18 @@
 //! Outgoing webhook endpoints through real HTTP against real local receivers (sockets,
 //! not mocks of the client), on both backends; and the CLI.
 
-#[path = "../../../notify/tests/receiver.rs"]
-pub(crate) mod receiver;
-
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::receiver;
 use crate::support::{
     run_kiku, servers, servers_with_outgoing, test_outgoing_settings, TestServer,
 };
 use kiku_notify::ClientSettings;
 
-const PATH: &str = "/api/v1/outgoing-webhooks";
+pub const PATH: &str = "/api/v1/outgoing-webhooks";
 
-async fn post(s: &TestServer, token: &str, body: Value) -> (StatusCode, Value) {
+pub async fn post(s: &TestServer, token: &str, body: Value) -> (StatusCode, Value) {
     s.send(s.http.post(s.url(PATH)).bearer_auth(token).json(&body))
         .await
 }

@@ -112,10 +112,14 @@ impl KikuProcess {
 
     /// A `kiku` CLI command against this process's data; its JSON output.
     pub fn cli(&self, args: &[&str]) -> serde_json::Value {
-        let env = [
-            ("KIKU_DATA_DIR", self.data_dir.display().to_string()),
-            ("KIKU_PUBLIC_URL", self.base.clone()),
-        ];
+        // The server's settings too: the CLI checks what the server would.
+        let mut env: Vec<(&str, String)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        env.push(("KIKU_DATA_DIR", self.data_dir.display().to_string()));
+        env.push(("KIKU_PUBLIC_URL", self.base.clone()));
         let (ok, out) = crate::support::run_kiku(args, &env);
         assert!(ok, "{args:?}: {out}");
         out

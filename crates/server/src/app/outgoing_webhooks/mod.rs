@@ -1,7 +1,9 @@
 //! Outgoing webhook endpoints: created and re-pointed only after the SSRF check and the
 //! challenge pass, listed without secrets, rotated; `target` turns a stored endpoint into
-//! what the delivery runner sends with, `view` is the JSON admins see.
+//! what is sent with, `deliver` makes and records one attempt (for the delivery runner),
+//! `view` is the JSON admins see.
 
+mod deliver;
 pub mod delivery_jobs;
 mod target;
 pub mod view;
@@ -19,6 +21,7 @@ use time::OffsetDateTime;
 
 use super::{App, AppError};
 
+pub use deliver::{deliver_once, DeliveryOutcome, DeliveryRequest};
 pub use target::{DeliveryTarget, InvalidStoredEndpoint};
 
 /// How long the old secret still signs after a rotation.

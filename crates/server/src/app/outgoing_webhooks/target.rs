@@ -2,7 +2,7 @@
 //! checked types and its secrets into signing keys. The delivery runner starts here.
 
 use kiku_domain::outgoing_webhook::{EventKind, ExtraHeaders, ExtraPayload, InvalidEndpoint};
-use kiku_notify::{InvalidSecret, PayloadOptions, WebhookSecret};
+use kiku_notify::{completed_payload, InvalidSecret, PayloadInput, PayloadOptions, WebhookSecret};
 use kiku_storage::OutgoingWebhook;
 use time::OffsetDateTime;
 
@@ -52,6 +52,14 @@ impl DeliveryTarget {
                 .filter_map(|t| EventKind::parse(t))
                 .collect(),
         })
+    }
+
+    /// This endpoint's `call_analysis_completed` (or `…_rescored`) body: its leave-out
+    /// options and additional payload applied.
+    pub fn completed_body(&self, input: PayloadInput<'_>) -> Vec<u8> {
+        completed_payload(input, &self.payload, self.options)
+            .to_string()
+            .into_bytes()
     }
 
     /// The secrets as [`kiku_notify::Delivery`] takes them.
