@@ -143,7 +143,13 @@ struct Worker {
 impl Worker {
     async fn run(mut self) {
         tracing::info!(worker = %self.name, "job worker started");
+        let app = self.app.clone();
         while !*self.shutdown.borrow() {
+            // Listening before looking: work queued while this worker finds none still
+            // wakes it (`notify_waiters` keeps no permit for late listeners).
+            let queued = app.jobs_queued.notified();
+            tokio::pin!(queued);
+            queued.as_mut().enable();
             let worked = match self.claim_and_run().await {
                 Ok(worked) => worked,
                 Err(e) => {
@@ -157,7 +163,7 @@ impl Worker {
             } else {
                 tokio::select! {
                     _ = tokio::time::sleep(self.options.poll) => {}
-                    _ = self.app.jobs_queued.notified() => {}
+                    _ = &mut queued => {}
                     _ = self.shutdown.changed() => {}
                 }
             }
