@@ -160,26 +160,55 @@ impl JobStore for SqlStore {
             };
             follow_failure(&mut tx, &held, WORKER_VANISHED, true, now).await?;
         }
-        // SQLite serialises writers, so the plain subquery is safe there; PostgreSQL needs SKIP LOCKED.
+        // SQLite serialises writers, so plain lookups are safe there; PostgreSQL needs SKIP
+        // LOCKED. Each lookup walks an index in order and stops at its first row (one per
+        // kind, one for expired leases): with a backlog, sorting every ready job on each
+        // claim made claiming O(n log n).
         let lock = match self.dialect {
             Dialect::Sqlite => "",
             Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
         };
-        let sql = format!(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_until_ms = $2, updated_at_ms = $3 \
-             WHERE id = (SELECT id FROM jobs WHERE kind IN ({}) AND ((state = 'queued' AND run_at_ms <= $3) OR (state = 'running' AND lease_until_ms < $3)) \
-                         ORDER BY run_at_ms, id LIMIT 1 {lock}) \
-             RETURNING {JOB_COLUMNS}",
-            placeholders(4, kinds.len())
+        let mut candidates: Vec<(String, i64)> = Vec::new();
+        let ready = format!(
+            "SELECT id, run_at_ms FROM jobs WHERE state = 'queued' AND kind = $1 AND run_at_ms <= $2 \
+             ORDER BY run_at_ms LIMIT 1 {lock}"
         );
-        let mut query = sqlx::query(&sql)
-            .bind(worker)
-            .bind(ms(lease_until))
-            .bind(ms(now));
+        for kind in kinds {
+            let row = sqlx::query(&ready)
+                .bind(kind.as_str())
+                .bind(ms(now))
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(row) = row {
+                candidates.push((row.try_get("id")?, row.try_get("run_at_ms")?));
+            }
+        }
+        let expired = format!(
+            "SELECT id, run_at_ms FROM jobs WHERE state = 'running' AND lease_until_ms < $1 AND kind IN ({}) \
+             ORDER BY lease_until_ms LIMIT 1 {lock}",
+            placeholders(2, kinds.len())
+        );
+        let mut query = sqlx::query(&expired).bind(ms(now));
         for kind in kinds {
             query = query.bind(kind.as_str());
         }
-        let row = query.fetch_optional(&mut *tx).await?;
+        if let Some(row) = query.fetch_optional(&mut *tx).await? {
+            candidates.push((row.try_get("id")?, row.try_get("run_at_ms")?));
+        }
+        let Some((id, _)) = candidates.into_iter().min_by_key(|(_, run_at)| *run_at) else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let row = sqlx::query(&format!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_until_ms = $2, updated_at_ms = $3 \
+             WHERE id = $4 RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(worker)
+        .bind(ms(lease_until))
+        .bind(ms(now))
+        .bind(&id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let job = row.as_ref().map(job_from_row).transpose()?;
         if let Some(job) = &job {
             if let (true, Some(call)) = (job.kind.moves_call_status(), job.call_id) {
