@@ -114,7 +114,10 @@ async fn events_reach_every_endpoint_at_least_once_signed_and_in_the_vendor_sche
         wait_for(&r, "/d/hang", 1).await;
         let ok = wait_for(&r, "/d/ok", 1).await;
         let hang_log = s
-            .get(&format!("/api/v1/outgoing-webhooks/{hang}/deliveries"), &t.admin_token)
+            .get(
+                &format!("/api/v1/outgoing-webhooks/{hang}/deliveries"),
+                &t.admin_token,
+            )
             .await
             .1;
         assert_eq!(hang_log["items"], json!([]), "{}: {hang_log}", s.backend);

@@ -16,6 +16,10 @@ const WORKER_VANISHED: &str = "the worker stopped during the last attempt";
 
 const JOB_COLUMNS: &str = "id, kind, company_id, call_id, payload, state, attempts, max_attempts, run_at_ms, lease_owner, last_error";
 
+fn kind_of(text: &str) -> Result<JobKind> {
+    JobKind::parse(text).ok_or_else(|| StorageError::corrupt(format!("job kind {text:?}")))
+}
+
 fn job_from_row(row: &AnyRow) -> Result<Job> {
     let state: String = row.try_get("state")?;
     let kind: String = row.try_get("kind")?;
@@ -25,8 +29,7 @@ fn job_from_row(row: &AnyRow) -> Result<Job> {
     };
     Ok(Job {
         id: parsed(row, "id")?,
-        kind: JobKind::parse(&kind)
-            .ok_or_else(|| StorageError::corrupt(format!("job kind {kind:?}")))?,
+        kind: kind_of(&kind)?,
         company_id: parsed(row, "company_id")?,
         call_id: call
             .map(|c| {
@@ -97,8 +100,7 @@ pub(super) async fn update_held_job(
     };
     let kind: String = row.try_get("kind")?;
     Ok(Some(HeldJob {
-        kind: JobKind::parse(&kind)
-            .ok_or_else(|| StorageError::corrupt(format!("job kind {kind:?}")))?,
+        kind: kind_of(&kind)?,
         company: row.try_get("company_id")?,
         call: row.try_get("call_id")?,
     }))
@@ -153,8 +155,7 @@ impl JobStore for SqlStore {
         for row in &swept {
             let kind: String = row.try_get("kind")?;
             let held = HeldJob {
-                kind: JobKind::parse(&kind)
-                    .ok_or_else(|| StorageError::corrupt(format!("job kind {kind:?}")))?,
+                kind: kind_of(&kind)?,
                 company: row.try_get("company_id")?,
                 call: row.try_get("call_id")?,
             };
