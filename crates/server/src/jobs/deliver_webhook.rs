@@ -192,3 +192,28 @@ async fn render(
     };
     Ok(Some(target.completed_body(input)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_has_at_most_its_slots_and_gets_them_back() {
+        let slots = EndpointSlots::default();
+        let (a, b) = (OutgoingWebhookId::new(), OutgoingWebhookId::new());
+        let first = slots.take(a, 2).expect("one");
+        let second = slots.take(a, 2).expect("two");
+        assert!(slots.take(a, 2).is_none(), "a third waits");
+        assert!(
+            slots.take(b, 2).is_some(),
+            "another endpoint is not held up"
+        );
+        drop(first);
+        let third = slots.take(a, 2).expect("a slot came back");
+        drop((second, third));
+        assert!(
+            slots.0.lock().expect("lock").get(&a).is_none(),
+            "no entry left behind"
+        );
+    }
+}
