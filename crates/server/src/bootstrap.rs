@@ -15,7 +15,7 @@ use crate::config::{load_or_create_key, Config};
 
 /// Opens the configured database (running migrations) and audio folder.
 pub async fn app(config: &Config) -> Result<App, String> {
-    private_data_dir(&config.data_dir)
+    private_data_dir(&config.data_dir, config.database_url.is_none())
         .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
     let store = SqlStore::connect(&config.database_url())
         .await
@@ -84,9 +84,10 @@ pub async fn engine(config: &Config) -> Result<Option<Arc<Engine>>, String> {
 }
 
 /// Creates the data folder readable by its owner only (0700), whatever the umask, and makes
-/// an existing one so: it holds the database, recordings and the signing key. The SQLite
-/// file is created 0600 before SQLite opens it (its `-wal` and `-shm` files take its mode).
-fn private_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
+/// an existing one so: it holds the database, recordings and the signing key. The default
+/// SQLite file is created 0600 before SQLite opens it (its `-wal` and `-shm` files take its
+/// mode); with another database URL there is none to make.
+fn private_data_dir(dir: &std::path::Path, default_database: bool) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -94,7 +95,7 @@ fn private_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
         .create(dir)?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     let db = dir.join("kiku.db");
-    if !db.exists() {
+    if default_database && !db.exists() {
         std::fs::OpenOptions::new()
             .write(true)
             .create(true)

@@ -63,7 +63,7 @@ async fn postgres(admin_url: &str) -> TestDatabase {
 /// on drop. `None` (with the reason) where this process may not mount (not root, no
 /// `CAP_SYS_ADMIN`): such tests say so and skip.
 pub struct SmallDisk {
-    dir: Option<tempfile::TempDir>,
+    dir: tempfile::TempDir,
 }
 
 impl SmallDisk {
@@ -86,13 +86,11 @@ impl SmallDisk {
                 String::from_utf8_lossy(&out.stderr).trim()
             ));
         }
-        Ok(Self { dir: Some(dir) })
+        Ok(Self { dir })
     }
 
     pub fn path(&self) -> &std::path::Path {
-        self.dir
-            .as_ref()
-            .map_or(std::path::Path::new("/"), |d| d.path())
+        self.dir.path()
     }
 
     /// Fills the disk with `filler` until a write fails; returns the filler's path.
@@ -109,13 +107,11 @@ impl SmallDisk {
 }
 
 impl Drop for SmallDisk {
+    /// Unmounts first; the folder itself is removed when `dir` drops after this.
     fn drop(&mut self) {
-        if let Some(dir) = self.dir.take() {
-            let _ = std::process::Command::new("umount")
-                .args(["-l"])
-                .arg(dir.path())
-                .status();
-            drop(dir);
-        }
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }

@@ -74,9 +74,14 @@ impl SqlStore {
                                 Ok(())
                             })
                         })
-                        .after_release(|conn, _| Box::pin(reusable(conn, Dialect::Sqlite)))
                 };
-                let write = options().max_connections(1).connect(url).await?;
+                // Only the writer can be left inside a transaction; readers skip the check
+                // (it would cost every read a round trip).
+                let write = options()
+                    .after_release(|conn, _| Box::pin(reusable(conn, Dialect::Sqlite)))
+                    .max_connections(1)
+                    .connect(url)
+                    .await?;
                 let read = options().max_connections(8).connect(url).await?;
                 let group_commit = Some(group_commit::GroupCommit::start(write.clone()));
                 Self {
