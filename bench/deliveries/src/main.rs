@@ -1,7 +1,7 @@
 //! Outgoing webhook delivery benchmark. One run, one machine, one local receiver:
 //!
 //! 1. **Backlog** — `--events` events are written into a fresh Kiku database (as storing
-//!    results would have written them, each with its `dispatch_event` job) before
+//!    results would have written them, each with its delivery job) before
 //!    `kiku serve` starts; the run measures how fast Kiku drains them to the receiver,
 //!    and samples its RSS every second (memory must stay flat).
 //! 2. **The limit** — a bare HTTP client posts the same signed payload to the same
@@ -27,8 +27,9 @@ use clap::Parser;
 use kiku_domain::analysis::{report, AnalysisSettings, Roles, Transcript, Utterance};
 use kiku_domain::call_data::parse_batch;
 use kiku_domain::metrics::Span;
-use kiku_domain::{CompanyId, JobKind, Side};
-use kiku_storage::{AnalysisStore, CallStore, JobStore, NewAnalysis, NewAudio, SqlStore};
+use kiku_domain::outgoing_webhook::DeliveryJob;
+use kiku_domain::{CompanyId, EventId, JobKind, OutgoingWebhookId, Side};
+use kiku_storage::{AnalysisStore, CallStore, JobStore, NewAnalysis, NewAudio, NewJob, SqlStore};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -118,8 +119,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// One completed call (its analysis the first event) and `events - 1` more events for it,
-/// each with its dispatch job, in transactions of 5,000.
-async fn seed(url: &str, company: CompanyId, events: usize) -> String {
+/// each with its delivery job to `endpoint`, in transactions of 5,000.
+async fn seed(url: &str, company: CompanyId, endpoint: OutgoingWebhookId, events: usize) -> String {
     let store = SqlStore::connect(url).await.expect("database");
     let call = json!({"call_data": [{
         "call_data_id": "bench", "audio_file_type": "wav", "event_type": "AUTOMATIC_RECORD",
@@ -200,7 +201,7 @@ async fn seed(url: &str, company: CompanyId, events: usize) -> String {
         .await
         .expect("finish");
     store.close().await;
-    // The rest straight in SQL, as `finish_analysis` writes them (event + dispatch job).
+    // The rest straight in SQL, as `finish_analysis` writes them (event + delivery job).
     let pool = sqlx::AnyPool::connect(url).await.expect("raw");
     let ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
     let mut left = events.saturating_sub(1);
@@ -208,13 +209,18 @@ async fn seed(url: &str, company: CompanyId, events: usize) -> String {
         let n = left.min(5_000);
         let mut tx = pool.begin().await.expect("begin");
         for _ in 0..n {
-            let event = uuid::Uuid::new_v4().to_string();
+            let delivery = DeliveryJob {
+                event_id: EventId::new(),
+                endpoint_id: endpoint,
+                replay: false,
+            };
+            let job = NewJob::delivery(company, &delivery, now);
             sqlx::query("INSERT INTO events (id, company_id, call_id, kind, version, previous_version, detail, created_at_ms) VALUES ($1, $2, $3, 'call_analysis_completed', 1, NULL, NULL, $4)")
-                .bind(&event).bind(company.to_string()).bind(id.to_string()).bind(ms)
+                .bind(delivery.event_id.to_string()).bind(company.to_string()).bind(id.to_string()).bind(ms)
                 .execute(&mut *tx).await.expect("event");
-            sqlx::query("INSERT INTO jobs (id, kind, company_id, call_id, payload, state, attempts, max_attempts, run_at_ms, created_at_ms, updated_at_ms) VALUES ($1, 'dispatch_event', $2, NULL, $3, 'queued', 0, 5, $4, $4, $4)")
-                .bind(uuid::Uuid::new_v4().to_string()).bind(company.to_string())
-                .bind(json!({"event_id": event}).to_string()).bind(ms)
+            sqlx::query("INSERT INTO jobs (id, kind, company_id, call_id, payload, state, attempts, max_attempts, run_at_ms, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, NULL, $4, 'queued', 0, $5, $6, $6, $6)")
+                .bind(job.id.to_string()).bind(job.kind.as_str()).bind(company.to_string())
+                .bind(&job.payload).bind(i64::from(job.max_attempts)).bind(ms)
                 .execute(&mut *tx).await.expect("job");
         }
         tx.commit().await.expect("commit");
@@ -300,9 +306,14 @@ async fn main() {
         ],
     );
     let secret = endpoint["secret"].as_str().expect("secret").to_string();
+    let endpoint_id: OutgoingWebhookId = endpoint["id"]
+        .as_str()
+        .expect("endpoint id")
+        .parse()
+        .expect("id");
     let db = format!("sqlite://{}?mode=rwc", args.dir.join("kiku.db").display());
     let seeding = Instant::now();
-    let call = seed(&db, company_id, args.events).await;
+    let call = seed(&db, company_id, endpoint_id, args.events).await;
     let seed_s = seeding.elapsed().as_secs_f64();
 
     // 1. The backlog.

@@ -8,17 +8,14 @@ pub enum JobKind {
     AnalyseCall,
     /// Re-score every analysed call of a company with its current settings.
     RescoreCompany,
-    /// Turn an outbox event into one delivery job per subscribed outgoing webhook.
-    DispatchEvent,
     /// Deliver one event to one outgoing webhook (payload `{event_id, endpoint_id, replay}`).
     DeliverWebhook,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 3] = [
         JobKind::AnalyseCall,
         JobKind::RescoreCompany,
-        JobKind::DispatchEvent,
         JobKind::DeliverWebhook,
     ];
 
@@ -26,7 +23,6 @@ impl JobKind {
         match self {
             JobKind::AnalyseCall => "analyse_call",
             JobKind::RescoreCompany => "rescore_company",
-            JobKind::DispatchEvent => "dispatch_event",
             JobKind::DeliverWebhook => "deliver_webhook",
         }
     }

@@ -55,8 +55,7 @@ pub struct Config {
     pub speaker_encoder: Option<PathBuf>,
     /// Calls analysed at once; 0 runs no analysis in this process.
     pub analysis_workers: usize,
-    /// Workers for every other background job (re-scoring, announcing events); 0 runs
-    /// none in this process.
+    /// Workers for every other background job (re-scoring); 0 runs none in this process.
     pub job_workers: usize,
     /// CPU threads for speech recognition in this process, shared by all workers (one
     /// engine; the two channels of a call run side by side).
@@ -86,7 +85,8 @@ pub struct Config {
     /// rule refuses them (loopback, private, link-local…); empty: none.
     pub outgoing_allow_networks: String,
     // outgoing webhook deliveries
-    /// Workers delivering to outgoing webhooks (each waits on one receiver at a time).
+    /// Outgoing webhook deliveries in flight at once in this process (claimed and recorded
+    /// in batches); 0 delivers none here.
     pub delivery_workers: usize,
     /// Deliveries in flight to one endpoint from this process at most.
     pub outgoing_deliveries_per_endpoint: usize,

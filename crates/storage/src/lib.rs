@@ -101,15 +101,27 @@ pub trait CallStore: Send + Sync {
 pub trait JobStore: Send + Sync {
     /// Enqueues `job`; a job with the same id already there is left as it is.
     async fn enqueue_job(&self, job: NewJob, now: OffsetDateTime) -> Result<()>;
-    /// Takes the oldest ready job of one of `kinds` (or one whose lease expired) for
-    /// `worker` until `lease_until`.
+    /// Takes up to `limit` (at most 256) of the oldest ready jobs of `kinds` (or jobs
+    /// whose lease expired) for `worker` until `lease_until`, oldest first.
+    async fn claim_jobs(
+        &self,
+        kinds: &[JobKind],
+        worker: &str,
+        limit: usize,
+        lease_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Job>>;
+    /// Takes the oldest ready job of `kinds`, as [`JobStore::claim_jobs`].
     async fn claim_job(
         &self,
         kinds: &[JobKind],
         worker: &str,
         lease_until: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Result<Option<Job>>;
+    ) -> Result<Option<Job>> {
+        let mut jobs = self.claim_jobs(kinds, worker, 1, lease_until, now).await?;
+        Ok(jobs.pop())
+    }
     /// Extends a held lease and records the call's progress (clamped to 100; `None` keeps
     /// the stored value); `false` and nothing written when the worker no longer holds the job.
     async fn heartbeat_job(
@@ -120,6 +132,15 @@ pub trait JobStore: Send + Sync {
         progress_percent: Option<u8>,
         now: OffsetDateTime,
     ) -> Result<bool>;
+    /// Extends the leases of `jobs` (at most 256) that `worker` still holds (a worker
+    /// running many at once); how many it still held.
+    async fn renew_leases(
+        &self,
+        worker: &str,
+        jobs: &[JobId],
+        lease_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<u64>;
     /// Marks the job done (an analysis job's call `completed`, without storing an analysis:
     /// see [`AnalysisStore::finish_analysis`] for that).
     async fn complete_job(&self, id: JobId, worker: &str, now: OffsetDateTime) -> Result<bool>;
@@ -147,7 +168,7 @@ pub trait JobStore: Send + Sync {
 }
 
 /// The outbox: events are written by the storage operations that change a result, in the
-/// same transaction, each with a `dispatch_event` job.
+/// same transaction, each with the delivery jobs of its subscribers.
 #[async_trait]
 pub trait EventStore: Send + Sync {
     async fn event(&self, company: CompanyId, id: EventId) -> Result<Option<Event>>;
@@ -269,6 +290,13 @@ pub trait OutgoingWebhookStore: Send + Sync {
         attempt: &NewOutgoingDelivery,
         effect: &DeliveryEffect,
     ) -> Result<Option<OutgoingWebhook>>;
+    /// Records each finished delivery job (its attempt, the effect on the endpoint, what
+    /// becomes of the job) in one transaction; per job, whether its worker still held it.
+    async fn finish_deliveries(
+        &self,
+        finished: &[FinishedDelivery],
+        now: OffsetDateTime,
+    ) -> Result<Vec<bool>>;
     /// Recorded attempts of the company, newest first, by endpoint and/or call.
     async fn outgoing_deliveries(
         &self,

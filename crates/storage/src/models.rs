@@ -1,6 +1,7 @@
 //! Values going in and out of storage.
 
 use kiku_domain::outbox::VersionReason;
+use kiku_domain::outgoing_webhook::DeliveryJob;
 use kiku_domain::{
     CallData, CallId, CallStatus, CompanyId, EventId, EventKind, EventType, JobId, JobKind, UserId,
 };
@@ -179,6 +180,40 @@ pub struct NewJob {
     pub payload: String,
     pub max_attempts: u32,
     pub run_at: OffsetDateTime,
+}
+
+/// What becomes of a job its worker has finished with.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobChange {
+    /// Done (an analysis job's call `completed`).
+    Done,
+    /// Queued again at `retry_at`, or dead when `None`; an analysis job's call follows
+    /// (`queued`, or `failed` with `error` and a `call_analysis_failed` event).
+    Failed {
+        error: String,
+        retry_at: Option<OffsetDateTime>,
+    },
+    /// Back in the queue until `run_at`, the attempt not counted (it could not start).
+    Postponed { run_at: OffsetDateTime },
+}
+
+/// A delivery job's attempts are bounded by the retry schedule
+/// (`kiku_domain::outgoing_webhook::decide`), not by the job table's counter.
+const DELIVERY_MAX_ATTEMPTS: u32 = 1_000;
+
+impl NewJob {
+    /// The `deliver_webhook` job of `delivery`, ready now.
+    pub fn delivery(company: CompanyId, delivery: &DeliveryJob, now: OffsetDateTime) -> Self {
+        Self {
+            id: delivery.job_id(),
+            kind: JobKind::DeliverWebhook,
+            company_id: company,
+            call_id: None,
+            payload: delivery.payload(),
+            max_attempts: DELIVERY_MAX_ATTEMPTS,
+            run_at: now,
+        }
+    }
 }
 
 /// An event of the outbox.

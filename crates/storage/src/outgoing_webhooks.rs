@@ -1,7 +1,9 @@
 //! Values going in and out of the outgoing webhook tables. Storage keeps what it is given;
 //! validation lives in `kiku_domain::outgoing_webhook`.
 
-use kiku_domain::{CallId, CompanyId, OutgoingDeliveryId, OutgoingWebhookId};
+use kiku_domain::{CallId, CompanyId, JobId, OutgoingDeliveryId, OutgoingWebhookId};
+
+use crate::JobChange;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -71,6 +73,18 @@ pub struct OutgoingWebhookPatch {
     pub exclude_keywords: Option<bool>,
     pub enabled: Option<bool>,
     pub events: Option<Vec<String>>,
+}
+
+/// A delivery job's end: its attempt (if one was made) and what becomes of the job,
+/// recorded with others in one transaction.
+#[derive(Clone, Debug)]
+pub struct FinishedDelivery {
+    pub job: JobId,
+    /// The worker holding the job; nothing of it is written when it lost the job.
+    pub worker: String,
+    /// The attempt and its effect on the endpoint; `None` when none was made.
+    pub attempt: Option<(NewOutgoingDelivery, DeliveryEffect)>,
+    pub change: JobChange,
 }
 
 /// One attempt to record.

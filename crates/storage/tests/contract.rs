@@ -1143,6 +1143,32 @@ async fn every_result_change_is_a_kept_version_with_its_event() {
     each_backend(|s| async move {
         let (a, ids) = company_with_queued_calls(&s, "a@a.example", 1).await;
         let (b, _) = company_with_queued_calls(&s, "b@b.example", 0).await;
+        // Subscribers: each event gets a delivery job per enabled endpoint of its kind.
+        let endpoint = |name: &str, events: &[&str], enabled: bool| NewOutgoingWebhook {
+            company_id: a,
+            name: name.into(),
+            url: "https://example.com/hook".into(),
+            headers: json!({}),
+            payload: json!({}),
+            exclude_phrases: false,
+            exclude_keywords: false,
+            enabled,
+            events: events.iter().map(|e| e.to_string()).collect(),
+            secret: "whsec_one".into(),
+            now: t0(),
+        };
+        let completed = s
+            .create_outgoing_webhook(&endpoint("c", &["call_analysis_completed"], true))
+            .await
+            .expect("endpoint");
+        let both = ["call_analysis_completed", "call_analysis_rescored"];
+        let all = s
+            .create_outgoing_webhook(&endpoint("all", &both, true))
+            .await
+            .expect("endpoint");
+        s.create_outgoing_webhook(&endpoint("off", &both, false))
+            .await
+            .expect("endpoint");
         analyse_all(&s).await;
         let id = ids[0];
         let later = t0() + Duration::hours(1);
@@ -1253,7 +1279,7 @@ async fn every_result_change_is_a_kept_version_with_its_event() {
         assert_eq!(second.report, r#"{"score":1}"#);
         assert_eq!(s.analysis_version(b, id, 2).await.expect("q"), None);
         assert_eq!(s.analysis_version(a, id, 4).await.expect("q"), None);
-        // Each version was announced in its transaction, and each event will be dispatched.
+        // Each version was announced in its transaction, with its deliveries.
         let events = s.events_of_call(a, id).await.expect("events");
         let kinds: Vec<_> = events
             .iter()
@@ -1273,21 +1299,39 @@ async fn every_result_change_is_a_kept_version_with_its_event() {
             Some(&events[1])
         );
         let lease = later + Duration::minutes(5);
-        let mut dispatched = Vec::new();
-        while let Some(job) = s
-            .claim_job(&[JobKind::DispatchEvent], "d", lease, later)
-            .await
-            .expect("claim")
-        {
-            assert_eq!((job.company_id, job.call_id), (a, None));
-            let payload: serde_json::Value = serde_json::from_str(&job.payload).expect("json");
-            dispatched.push(payload["event_id"].as_str().expect("id").to_string());
-            assert!(s.complete_job(job.id, "d", later).await.expect("done"));
+        let mut queued = Vec::new();
+        loop {
+            let jobs = s
+                .claim_jobs(&[JobKind::DeliverWebhook], "d", 2, lease, later)
+                .await
+                .expect("claim");
+            if jobs.is_empty() {
+                break;
+            }
+            assert!(jobs.len() <= 2, "a claim takes at most its limit");
+            for job in jobs {
+                assert_eq!((job.company_id, job.call_id), (a, None));
+                let payload: serde_json::Value = serde_json::from_str(&job.payload).expect("json");
+                queued.push((
+                    payload["event_id"].as_str().expect("event").to_string(),
+                    payload["endpoint_id"]
+                        .as_str()
+                        .expect("endpoint")
+                        .to_string(),
+                ));
+                assert!(s.complete_job(job.id, "d", later).await.expect("done"));
+            }
         }
-        dispatched.sort();
-        let mut expected: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
+        queued.sort();
+        let mut expected = vec![
+            (events[0].id.to_string(), completed.id.to_string()),
+            (events[0].id.to_string(), all.id.to_string()),
+            (events[1].id.to_string(), completed.id.to_string()),
+            (events[1].id.to_string(), all.id.to_string()),
+            (events[2].id.to_string(), all.id.to_string()),
+        ];
         expected.sort();
-        assert_eq!(dispatched, expected);
+        assert_eq!(queued, expected);
         assert_eq!(s.count_analyses(a).await.expect("count"), 1);
         assert_eq!(s.count_analyses(b).await.expect("count"), 0);
     })

@@ -1,6 +1,7 @@
 //! The outgoing webhook storage contract, on every backend (SQLite always, PostgreSQL in CI).
 
-use kiku_domain::{CallId, CompanyId, OutgoingWebhookId};
+use kiku_domain::outgoing_webhook::DeliveryJob;
+use kiku_domain::{CallId, CompanyId, EventId, JobId, JobKind, OutgoingWebhookId};
 use kiku_storage::test_support::test_databases;
 use kiku_storage::*;
 use serde_json::json;
@@ -406,6 +407,134 @@ async fn attempts_are_logged_and_move_the_endpoint_state() {
             .await
             .expect("list")
             .is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn finished_deliveries_are_recorded_with_their_jobs_in_one_batch() {
+    each_backend(|s| async move {
+        let a = company(&s, "a@a.example").await;
+        let e = s
+            .create_outgoing_webhook(&new_endpoint(a, "CRM", &["call_analysis_completed"]))
+            .await
+            .expect("create");
+        for _ in 0..3 {
+            let delivery = DeliveryJob {
+                event_id: EventId::new(),
+                endpoint_id: e.id,
+                replay: false,
+            };
+            s.enqueue_job(NewJob::delivery(a, &delivery, t0()), t0())
+                .await
+                .expect("enqueue");
+        }
+        let kinds = [JobKind::DeliverWebhook];
+        let lease = t0() + Duration::minutes(5);
+        let jobs = s
+            .claim_jobs(&kinds, "w", 10, lease, t0())
+            .await
+            .expect("claim");
+        assert_eq!(jobs.len(), 3, "one claim takes the whole batch");
+        assert!(s
+            .claim_jobs(&kinds, "other", 10, lease, t0())
+            .await
+            .expect("claim")
+            .is_empty());
+        // Renewing extends only what the worker holds.
+        let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
+        let renewed = t0() + Duration::minutes(10);
+        assert_eq!(
+            s.renew_leases("w", &ids, renewed, t0())
+                .await
+                .expect("renew"),
+            3
+        );
+        assert_eq!(
+            s.renew_leases("other", &ids, renewed, t0())
+                .await
+                .expect("renew"),
+            0
+        );
+        let after_first_lease = t0() + Duration::minutes(6);
+        assert!(s
+            .claim_jobs(&kinds, "other", 10, renewed, after_first_lease)
+            .await
+            .expect("claim")
+            .is_empty());
+
+        let t = t0() + Duration::minutes(7);
+        let retry_at = t + Duration::minutes(1);
+        let done = |job: JobId, worker: &str, event: &str| FinishedDelivery {
+            job,
+            worker: worker.into(),
+            attempt: Some((
+                attempt(&e, event, None, 1, t, Some(200)),
+                DeliveryEffect::Delivered,
+            )),
+            change: JobChange::Done,
+        };
+        let finished = vec![
+            // A worker that lost the job: its attempt happened and is logged, the job untouched.
+            done(ids[0], "other", "evt_lost"),
+            done(ids[0], "w", "evt_1"),
+            FinishedDelivery {
+                job: ids[1],
+                worker: "w".into(),
+                attempt: Some((
+                    attempt(&e, "evt_2", None, 1, t, Some(500)),
+                    DeliveryEffect::Failed,
+                )),
+                change: JobChange::Failed {
+                    error: "the endpoint answered 500".into(),
+                    retry_at: Some(retry_at),
+                },
+            },
+            FinishedDelivery {
+                job: ids[2],
+                worker: "w".into(),
+                attempt: None,
+                change: JobChange::Postponed { run_at: retry_at },
+            },
+        ];
+        let held = s.finish_deliveries(&finished, t).await.expect("finish");
+        assert_eq!(held, vec![false, true, true, true]);
+        let filter = DeliveryFilter {
+            endpoint: Some(e.id),
+            call: None,
+            before: None,
+            limit: 10,
+        };
+        let mut logged: Vec<String> = s
+            .outgoing_deliveries(a, &filter)
+            .await
+            .expect("log")
+            .into_iter()
+            .map(|d| d.event_id)
+            .collect();
+        logged.sort();
+        assert_eq!(logged, vec!["evt_1", "evt_2", "evt_lost"]);
+        let after = s
+            .outgoing_webhook(a, e.id)
+            .await
+            .expect("q")
+            .expect("endpoint");
+        assert_eq!(
+            (after.failing_since, after.last_success),
+            (Some(t), Some(t))
+        );
+        // The failed one is due again with its attempt counted; the postponed one without.
+        let mut again = s
+            .claim_jobs(&kinds, "w2", 10, retry_at + Duration::minutes(5), retry_at)
+            .await
+            .expect("claim");
+        again.sort_by_key(|j| j.attempts);
+        let seen: Vec<(JobId, u32)> = again.iter().map(|j| (j.id, j.attempts)).collect();
+        assert_eq!(seen, vec![(ids[2], 1), (ids[1], 2)]);
+        assert_eq!(
+            again[1].last_error.as_deref(),
+            Some("the endpoint answered 500")
+        );
     })
     .await;
 }

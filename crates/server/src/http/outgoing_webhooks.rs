@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::auth::Admin;
 use super::json::ApiJson;
 use super::{ApiError, AppState};
-use crate::app::outgoing_webhooks::delivery_jobs::{self, Replay};
+use crate::app::outgoing_webhooks::replay::{self, Replay};
 use crate::app::outgoing_webhooks::{self as service, view, EndpointChange, EndpointRequest};
 use crate::app::AppError;
 
@@ -177,7 +177,7 @@ pub async fn replay(
             .into())
         }
     };
-    let replaying = delivery_jobs::replay(&app, me.company_id, id_of(&id)?, what).await?;
+    let replaying = replay::replay(&app, me.company_id, id_of(&id)?, what).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "replaying": replaying })),

@@ -6,7 +6,6 @@
 
 mod analyse_call;
 mod deliver_webhook;
-mod dispatch_event;
 mod rescore_company;
 
 pub use deliver_webhook::{DeliverySettings, EndpointSlots};
@@ -38,19 +37,18 @@ pub struct RunnerOptions {
 
 /// The kinds analysis workers take: they hold the speech engine.
 const ANALYSIS_KINDS: &[JobKind] = &[JobKind::AnalyseCall];
-/// The kinds every process's other workers take.
-const OTHER_KINDS: &[JobKind] = &[JobKind::RescoreCompany, JobKind::DispatchEvent];
-/// Deliveries have workers of their own: many wait on slow receivers at once.
-const DELIVERY_KINDS: &[JobKind] = &[JobKind::DeliverWebhook];
+/// The kinds every process's other workers take. Deliveries have a runner of their own
+/// (`deliver_webhook.rs`): many wait on receivers at once, claimed and recorded in batches.
+const OTHER_KINDS: &[JobKind] = &[JobKind::RescoreCompany];
 
 /// How many workers of each sort a process runs.
 #[derive(Clone, Copy, Debug)]
 pub struct WorkerCounts {
     /// Analyses (with the engine; none without it).
     pub analysis: usize,
-    /// Re-scoring and dispatching events.
+    /// Re-scoring.
     pub jobs: usize,
-    /// Outgoing webhook deliveries.
+    /// Outgoing webhook deliveries in flight at once (0: none delivered by this process).
     pub deliveries: usize,
 }
 
@@ -67,26 +65,30 @@ pub fn start(
         (0..counts.analysis).map(move |n| (n, ANALYSIS_KINDS, Some(engine.clone())))
     });
     let other = (0..counts.jobs).map(|n| (n, OTHER_KINDS, None));
-    let deliveries = (0..counts.deliveries).map(|n| (n, DELIVERY_KINDS, None));
-    analysis
-        .chain(other)
-        .chain(deliveries)
-        .map(|(n, kinds, engine)| {
-            let worker = Worker {
-                app: app.clone(),
-                engine,
-                kinds,
-                name: format!(
-                    "{process}-{}-{n}-{}",
-                    kinds[0].as_str(),
-                    uuid::Uuid::new_v4().simple()
-                ),
-                options: options.clone(),
-                shutdown: shutdown.clone(),
-            };
-            tokio::spawn(worker.run())
-        })
-        .collect()
+    let workers = analysis.chain(other).map(|(n, kinds, engine)| {
+        let worker = Worker {
+            app: app.clone(),
+            engine,
+            kinds,
+            name: format!(
+                "{process}-{}-{n}-{}",
+                kinds[0].as_str(),
+                uuid::Uuid::new_v4().simple()
+            ),
+            options: options.clone(),
+            shutdown: shutdown.clone(),
+        };
+        tokio::spawn(worker.run())
+    });
+    let deliveries = (counts.deliveries > 0).then(|| {
+        deliver_webhook::start(
+            app.clone(),
+            counts.deliveries,
+            options.clone(),
+            shutdown.clone(),
+        )
+    });
+    workers.chain(deliveries).collect()
 }
 
 /// What a handler made of its job.
@@ -289,8 +291,8 @@ async fn handle(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
     match ctx.job.kind {
         JobKind::AnalyseCall => analyse_call::run(ctx).await,
         JobKind::RescoreCompany => rescore_company::run(ctx).await,
-        JobKind::DispatchEvent => dispatch_event::run(ctx).await,
-        JobKind::DeliverWebhook => deliver_webhook::run(ctx).await,
+        // Never claimed by these workers: the delivery runner (`deliver_webhook.rs`) has them.
+        JobKind::DeliverWebhook => Ok(Outcome::Requeue),
     }
 }
 

@@ -18,7 +18,7 @@ use crate::receiver;
 use crate::support::{servers, Tenant, TestServer};
 use crate::swap::completed_call;
 
-/// Job workers for dispatch and delivery, retrying at once (the schedule's timing is the
+/// The job workers and the delivery runner, retrying at once (the schedule's timing is the
 /// domain rule's unit tests' business).
 fn start_runner(s: &TestServer) -> tokio::sync::watch::Sender<bool> {
     let (stop, shutdown) = tokio::sync::watch::channel(false);
@@ -236,10 +236,19 @@ async fn events_reach_every_endpoint_at_least_once_signed_and_in_the_vendor_sche
         );
 
         // Per call, admins see every attempt; a replay sends the same event id again.
-        let (status, per_call) = s
-            .get(&format!("/api/v1/calls/{call}/deliveries"), &t.admin_token)
-            .await;
-        assert_eq!(status, StatusCode::OK);
+        // (An attempt is logged just after its answer arrives.)
+        let mut per_call = Value::Null;
+        for _ in 0..100 {
+            let (status, got) = s
+                .get(&format!("/api/v1/calls/{call}/deliveries"), &t.admin_token)
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            per_call = got;
+            if per_call["items"].as_array().expect("items").len() >= 6 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         assert!(
             per_call["items"].as_array().expect("items").len() >= 6,
             "{per_call}"

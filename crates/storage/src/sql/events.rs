@@ -1,14 +1,16 @@
 //! The outbox: an event is inserted by the operation that changes a result, in its
-//! transaction, together with the `dispatch_event` job that will announce it.
+//! transaction, together with the delivery job of every enabled subscriber, so nothing
+//! committed goes unannounced and announcing costs no transaction of its own.
 
 use async_trait::async_trait;
-use kiku_domain::job_retry::RetryPolicy;
-use kiku_domain::{CallId, CompanyId, EventId, EventKind, JobId, JobKind};
+use kiku_domain::outgoing_webhook::DeliveryJob;
+use kiku_domain::{CallId, CompanyId, EventId, EventKind};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 use super::jobs::insert_job;
+use super::outgoing_webhooks::subscribers;
 use super::{from_ms, ms, parsed, SqlStore};
 use crate::{Event, EventStore, NewJob, Result, StorageError};
 
@@ -25,7 +27,8 @@ pub(super) struct NewEvent<'a> {
     pub detail: Option<&'a str>,
 }
 
-/// Writes the event and its dispatch job; its id.
+/// Writes the event and a delivery job for each enabled outgoing webhook subscribed to
+/// its kind; its id.
 pub(super) async fn insert_event(
     conn: &mut AnyConnection,
     event: &NewEvent<'_>,
@@ -46,16 +49,14 @@ pub(super) async fn insert_event(
     .bind(ms(now))
     .execute(&mut *conn)
     .await?;
-    let dispatch = NewJob {
-        id: JobId::new(),
-        kind: JobKind::DispatchEvent,
-        company_id: event.company,
-        call_id: None,
-        payload: serde_json::json!({ "event_id": id }).to_string(),
-        max_attempts: RetryPolicy::default().max_attempts,
-        run_at: now,
-    };
-    insert_job(conn, &dispatch, now).await?;
+    for endpoint in subscribers(conn, event.company, event.kind.as_str()).await? {
+        let delivery = DeliveryJob {
+            event_id: id,
+            endpoint_id: endpoint.id,
+            replay: false,
+        };
+        insert_job(conn, &NewJob::delivery(event.company, &delivery, now), now).await?;
+    }
     Ok(id)
 }
 

@@ -9,10 +9,13 @@ use time::OffsetDateTime;
 
 use super::events::{insert_event, NewEvent};
 use super::{from_ms, ms, parsed, placeholders, Dialect, SqlStore};
-use crate::{Job, JobState, JobStore, NewJob, Result, StorageError};
+use crate::{Job, JobChange, JobState, JobStore, NewJob, Result, StorageError};
 
 /// The failure reason of a job whose worker stopped renewing its lease on the last attempt.
 const WORKER_VANISHED: &str = "the worker stopped during the last attempt";
+
+/// Jobs one claim takes at most.
+const MAX_CLAIM: usize = 256;
 
 const JOB_COLUMNS: &str = "id, kind, company_id, call_id, payload, state, attempts, max_attempts, run_at_ms, lease_owner, last_error";
 
@@ -132,13 +135,15 @@ impl JobStore for SqlStore {
         Ok(())
     }
 
-    async fn claim_job(
+    async fn claim_jobs(
         &self,
         kinds: &[JobKind],
         worker: &str,
+        limit: usize,
         lease_until: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Result<Option<Job>> {
+    ) -> Result<Vec<Job>> {
+        let limit = limit.clamp(1, MAX_CLAIM);
         let mut tx = self.write.begin().await?;
         // A job whose holder vanished after its last attempt will not run again, and its
         // call shows why. Job rows before call rows, as in every job change, so PostgreSQL
@@ -162,63 +167,77 @@ impl JobStore for SqlStore {
             follow_failure(&mut tx, &held, WORKER_VANISHED, true, now).await?;
         }
         // SQLite serialises writers, so plain lookups are safe there; PostgreSQL needs SKIP
-        // LOCKED. Each lookup walks an index in order and stops at its first row (one per
-        // kind, one for expired leases): with a backlog, sorting every ready job on each
-        // claim made claiming O(n log n).
+        // LOCKED. Each lookup walks an index in order and stops after `limit` rows (one
+        // lookup per kind, one for expired leases): with a backlog, sorting every ready job
+        // on each claim made claiming O(n log n).
         let lock = match self.dialect {
             Dialect::Sqlite => "",
             Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
         };
-        let mut candidates: Vec<(String, i64)> = Vec::new();
+        let take = i64::try_from(limit).unwrap_or(1);
+        let mut candidates: Vec<(i64, String)> = Vec::new();
         let ready = format!(
             "SELECT id, run_at_ms FROM jobs WHERE state = 'queued' AND kind = $1 AND run_at_ms <= $2 \
-             ORDER BY run_at_ms LIMIT 1 {lock}"
+             ORDER BY run_at_ms LIMIT $3 {lock}"
         );
         for kind in kinds {
-            let row = sqlx::query(&ready)
+            let rows = sqlx::query(&ready)
                 .bind(kind.as_str())
                 .bind(ms(now))
-                .fetch_optional(&mut *tx)
+                .bind(take)
+                .fetch_all(&mut *tx)
                 .await?;
-            if let Some(row) = row {
-                candidates.push((row.try_get("id")?, row.try_get("run_at_ms")?));
+            for row in &rows {
+                candidates.push((row.try_get("run_at_ms")?, row.try_get("id")?));
             }
         }
         let expired = format!(
             "SELECT id, run_at_ms FROM jobs WHERE state = 'running' AND lease_until_ms < $1 AND kind IN ({}) \
-             ORDER BY lease_until_ms LIMIT 1 {lock}",
-            placeholders(2, kinds.len())
+             ORDER BY lease_until_ms LIMIT ${} {lock}",
+            placeholders(2, kinds.len()),
+            kinds.len() + 2
         );
         let mut query = sqlx::query(&expired).bind(ms(now));
         for kind in kinds {
             query = query.bind(kind.as_str());
         }
-        if let Some(row) = query.fetch_optional(&mut *tx).await? {
-            candidates.push((row.try_get("id")?, row.try_get("run_at_ms")?));
+        for row in &query.bind(take).fetch_all(&mut *tx).await? {
+            candidates.push((row.try_get("run_at_ms")?, row.try_get("id")?));
         }
-        let Some((id, _)) = candidates.into_iter().min_by_key(|(_, run_at)| *run_at) else {
+        // The oldest first, whatever their kind.
+        candidates.sort();
+        candidates.truncate(limit);
+        if candidates.is_empty() {
             tx.commit().await?;
-            return Ok(None);
-        };
-        let row = sqlx::query(&format!(
+            return Ok(Vec::new());
+        }
+        let sql = format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_until_ms = $2, updated_at_ms = $3 \
-             WHERE id = $4 RETURNING {JOB_COLUMNS}"
-        ))
-        .bind(worker)
-        .bind(ms(lease_until))
-        .bind(ms(now))
-        .bind(&id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let job = row.as_ref().map(job_from_row).transpose()?;
-        if let Some(job) = &job {
+             WHERE id IN ({}) RETURNING {JOB_COLUMNS}",
+            placeholders(4, candidates.len())
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(worker)
+            .bind(ms(lease_until))
+            .bind(ms(now));
+        for (_, id) in &candidates {
+            query = query.bind(id.as_str());
+        }
+        let mut jobs = query
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(job_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        for job in &jobs {
             if let (true, Some(call)) = (job.kind.moves_call_status(), job.call_id) {
                 let call = call.to_string();
                 set_call_status(&mut tx, &call, CallStatus::Analysing, None, now).await?;
             }
         }
         tx.commit().await?;
-        Ok(job)
+        jobs.sort_by_key(|j| j.run_at);
+        Ok(jobs)
     }
 
     async fn heartbeat_job(
@@ -253,16 +272,37 @@ impl JobStore for SqlStore {
         Ok(true)
     }
 
-    async fn complete_job(&self, id: JobId, worker: &str, now: OffsetDateTime) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
-        let Some(held) = complete_held_job(&mut tx, id, worker, now).await? else {
-            return Ok(false);
-        };
-        if let (true, Some(call)) = (held.kind.moves_call_status(), &held.call) {
-            set_call_status(&mut tx, call, CallStatus::Completed, None, now).await?;
+    async fn renew_leases(
+        &self,
+        worker: &str,
+        jobs: &[JobId],
+        lease_until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        let jobs = &jobs[..jobs.len().min(MAX_CLAIM)];
+        if jobs.is_empty() {
+            return Ok(0);
         }
+        let sql = format!(
+            "UPDATE jobs SET lease_until_ms = $1, updated_at_ms = $2 \
+             WHERE lease_owner = $3 AND state = 'running' AND id IN ({})",
+            placeholders(4, jobs.len())
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(ms(lease_until))
+            .bind(ms(now))
+            .bind(worker);
+        for id in jobs {
+            query = query.bind(id.to_string());
+        }
+        let mut tx = self.write.begin().await?;
+        let renewed = query.execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(renewed.rows_affected())
+    }
+
+    async fn complete_job(&self, id: JobId, worker: &str, now: OffsetDateTime) -> Result<bool> {
+        self.settle_job(id, worker, &JobChange::Done, now).await
     }
 
     async fn fail_job(
@@ -273,30 +313,11 @@ impl JobStore for SqlStore {
         retry_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<bool> {
-        let (state, run_at) = match retry_at {
-            Some(at) => (JobState::Queued, ms(at)),
-            None => (JobState::Dead, ms(now)),
+        let change = JobChange::Failed {
+            error: error.to_owned(),
+            retry_at,
         };
-        let mut tx = self.write.begin().await?;
-        let held = update_held_job(
-            &mut tx,
-            id,
-            worker,
-            "state = $3, run_at_ms = $4, last_error = $5, lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = $6",
-            |q| {
-                q.bind(state.as_str())
-                    .bind(run_at)
-                    .bind(error.to_owned())
-                    .bind(ms(now))
-            },
-        )
-        .await?;
-        let Some(held) = held else {
-            return Ok(false);
-        };
-        follow_failure(&mut tx, &held, error, retry_at.is_none(), now).await?;
-        tx.commit().await?;
-        Ok(true)
+        self.settle_job(id, worker, &change, now).await
     }
 
     async fn postpone_job(
@@ -306,17 +327,8 @@ impl JobStore for SqlStore {
         run_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
-        let held = update_held_job(
-            &mut tx,
-            id,
-            worker,
-            "state = 'queued', attempts = attempts - 1, run_at_ms = $3, lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = $4",
-            |q| q.bind(ms(run_at)).bind(ms(now)),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(held.is_some())
+        self.settle_job(id, worker, &JobChange::Postponed { run_at }, now)
+            .await
     }
 
     async fn jobs_for_call(&self, call: CallId) -> Result<Vec<Job>> {
@@ -328,6 +340,79 @@ impl JobStore for SqlStore {
         .await?;
         rows.iter().map(job_from_row).collect()
     }
+}
+
+impl SqlStore {
+    async fn settle_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        change: &JobChange,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let held = settle_held_job(&mut tx, id, worker, change, now).await?;
+        tx.commit().await?;
+        Ok(held)
+    }
+}
+
+/// Applies what became of a job `worker` still runs (see [`JobChange`]); an analysis job's
+/// call follows. `false`, nothing written, when the worker lost the job.
+pub(super) async fn settle_held_job(
+    conn: &mut AnyConnection,
+    id: JobId,
+    worker: &str,
+    change: &JobChange,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let held = match change {
+        JobChange::Done => complete_held_job(conn, id, worker, now).await?,
+        JobChange::Failed { error, retry_at } => {
+            let (state, run_at) = match retry_at {
+                Some(at) => (JobState::Queued, ms(*at)),
+                None => (JobState::Dead, ms(now)),
+            };
+            update_held_job(
+                conn,
+                id,
+                worker,
+                "state = $3, run_at_ms = $4, last_error = $5, lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = $6",
+                |q| {
+                    q.bind(state.as_str())
+                        .bind(run_at)
+                        .bind(error.clone())
+                        .bind(ms(now))
+                },
+            )
+            .await?
+        }
+        JobChange::Postponed { run_at } => {
+            update_held_job(
+                conn,
+                id,
+                worker,
+                "state = 'queued', attempts = attempts - 1, run_at_ms = $3, lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = $4",
+                |q| q.bind(ms(*run_at)).bind(ms(now)),
+            )
+            .await?
+        }
+    };
+    let Some(held) = held else {
+        return Ok(false);
+    };
+    match change {
+        JobChange::Done => {
+            if let (true, Some(call)) = (held.kind.moves_call_status(), &held.call) {
+                set_call_status(conn, call, CallStatus::Completed, None, now).await?;
+            }
+        }
+        JobChange::Failed { error, retry_at } => {
+            follow_failure(conn, &held, error, retry_at.is_none(), now).await?;
+        }
+        JobChange::Postponed { .. } => {}
+    }
+    Ok(true)
 }
 
 /// An analysis job's call follows its failure: queued again, or failed with the cause

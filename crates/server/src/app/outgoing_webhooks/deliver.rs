@@ -39,14 +39,41 @@ pub struct DeliveryOutcome {
 
 const DAY_MS: u128 = 24 * 3600 * 1000;
 
+/// An attempt made and judged, not yet recorded.
+#[derive(Debug, Clone)]
+pub struct Tried {
+    pub attempt: Attempt,
+    /// `Retry(delay)`: schedule attempt + 1 after `delay`; the others are final.
+    pub decision: Decision,
+    /// What it does to the endpoint (success, failure streak, disabled).
+    pub effect: DeliveryEffect,
+    /// The log row.
+    pub record: NewOutgoingDelivery,
+}
+
 /// Sends once, records the attempt and what it does to the endpoint (success, failure
 /// streak, disabled on 410 or after `policy.disable_after` without success). Endpoint
-/// trouble is in the outcome; `Err` only when the database fails.
+/// trouble is in the outcome; `Err` only when the database fails. The delivery runner
+/// records many at once instead: [`try_delivery`], then `finish_deliveries`.
 pub async fn deliver_once(
     app: &App,
     policy: &DeliveryPolicy,
     req: DeliveryRequest<'_>,
 ) -> Result<DeliveryOutcome, AppError> {
+    let tried = try_delivery(app, policy, req).await;
+    let endpoint = app
+        .store
+        .record_outgoing_delivery(&tried.record, &tried.effect)
+        .await?;
+    Ok(DeliveryOutcome {
+        attempt: tried.attempt,
+        decision: tried.decision,
+        endpoint,
+    })
+}
+
+/// Signs and sends once, and judges the answer by the retry rule; writes nothing.
+pub async fn try_delivery(app: &App, policy: &DeliveryPolicy, req: DeliveryRequest<'_>) -> Tried {
     let now = app.clock.now();
     let (attempt, decision) = match DeliveryTarget::from_stored(req.endpoint, now) {
         Ok(target) => {
@@ -118,7 +145,6 @@ pub async fn deliver_once(
         error: attempt.error.clone(),
         replay: req.replay,
     };
-    let endpoint = app.store.record_outgoing_delivery(&record, &effect).await?;
     // Ids and numbers only: the URL may carry a token, the response may carry anything.
     tracing::info!(
         outgoing_webhook_id = %req.endpoint.id,
@@ -132,9 +158,10 @@ pub async fn deliver_once(
     if let DeliveryEffect::Disable(reason) = &effect {
         tracing::warn!(outgoing_webhook_id = %req.endpoint.id, reason = %reason, "outgoing webhook disabled");
     }
-    Ok(DeliveryOutcome {
+    Tried {
         attempt,
         decision,
-        endpoint,
-    })
+        effect,
+        record,
+    }
 }

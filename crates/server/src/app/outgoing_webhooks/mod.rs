@@ -4,7 +4,7 @@
 //! `view` is the JSON admins see.
 
 mod deliver;
-pub mod delivery_jobs;
+pub mod replay;
 mod target;
 pub mod view;
 
@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use super::{App, AppError};
 
-pub use deliver::{deliver_once, DeliveryOutcome, DeliveryRequest};
+pub use deliver::{deliver_once, try_delivery, DeliveryOutcome, DeliveryRequest, Tried};
 pub use target::{DeliveryTarget, InvalidStoredEndpoint};
 
 /// How long the old secret still signs after a rotation.

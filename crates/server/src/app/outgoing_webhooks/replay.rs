@@ -1,59 +1,21 @@
-//! Delivery jobs: what a `deliver_webhook` job carries, and the two ways one is queued —
-//! an event dispatched to its subscribers, and an admin's replay (the same event id sent
-//! again).
+//! An admin's replay: the same event id sent again to one endpoint, as new delivery jobs.
+//! (The other way a delivery job is queued is the event itself: `kiku_storage` writes one
+//! per subscriber with the event.)
 
 use std::collections::BTreeSet;
 
-use kiku_domain::{CompanyId, EventId, JobId, JobKind, OutgoingWebhookId};
+use kiku_domain::outgoing_webhook::DeliveryJob;
+use kiku_domain::{CompanyId, EventId, OutgoingWebhookId};
 use kiku_storage::{DeliveryFilter, NewJob};
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::show;
 use crate::app::{App, AppError};
 
-/// A delivery job's attempts are bounded by the retry schedule
-/// (`kiku_domain::outgoing_webhook::decide`), not by the job table's counter.
-const UNBOUNDED_ATTEMPTS: u32 = 1_000;
 /// Events one replay may queue at most.
 const MAX_REPLAY: usize = 10_000;
 /// Deliveries read per page while looking for failed events.
 const PAGE: u32 = 200;
-
-/// The payload of a `deliver_webhook` job.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Deliver {
-    pub event_id: EventId,
-    pub endpoint_id: OutgoingWebhookId,
-    /// Sent again by an admin; recorded as such in the log.
-    #[serde(default)]
-    pub replay: bool,
-}
-
-impl Deliver {
-    /// The job. A dispatch's id comes from (event, endpoint), so dispatching again queues
-    /// nothing twice; a replay's is new.
-    pub fn job(&self, company: CompanyId, now: OffsetDateTime) -> Result<NewJob, AppError> {
-        let id = if self.replay {
-            JobId::new()
-        } else {
-            let key = format!("{}/{}", self.event_id, self.endpoint_id);
-            JobId::from(uuid::Uuid::new_v5(
-                &uuid::Uuid::NAMESPACE_OID,
-                key.as_bytes(),
-            ))
-        };
-        Ok(NewJob {
-            id,
-            kind: JobKind::DeliverWebhook,
-            company_id: company,
-            call_id: None,
-            payload: serde_json::to_string(self).map_err(AppError::internal)?,
-            max_attempts: UNBOUNDED_ATTEMPTS,
-            run_at: now,
-        })
-    }
-}
 
 /// What an admin replays to one endpoint.
 pub enum Replay {
@@ -83,13 +45,13 @@ pub async fn replay(
     };
     let now = app.clock.now();
     for event_id in &events {
-        let deliver = Deliver {
+        let delivery = DeliveryJob {
             event_id: *event_id,
             endpoint_id: endpoint,
             replay: true,
         };
         app.store
-            .enqueue_job(deliver.job(company, now)?, now)
+            .enqueue_job(NewJob::delivery(company, &delivery, now), now)
             .await?;
     }
     app.jobs_queued.notify_waiters();
