@@ -81,6 +81,18 @@ pub(super) struct HeldJob {
     pub call: Option<String>,
 }
 
+impl HeldJob {
+    /// From a row with `kind`, `company_id` and `call_id`.
+    pub fn from_row(row: &AnyRow) -> Result<Self> {
+        let kind: String = row.try_get("kind")?;
+        Ok(Self {
+            kind: kind_of(&kind)?,
+            company: row.try_get("company_id")?,
+            call: row.try_get("call_id")?,
+        })
+    }
+}
+
 /// Applies `set` (the `SET` list of an UPDATE, its own parameters from `$3` on, bound by
 /// `bind`) to job `id` only while `worker` still runs it: the one guard every change of a
 /// running job goes through. `None` (nothing written) when the worker lost the job.
@@ -98,15 +110,12 @@ pub(super) async fn update_held_job(
          RETURNING kind, company_id, call_id"
     );
     let query = bind(sqlx::query(&sql).bind(id.to_string()).bind(worker));
-    let Some(row) = query.fetch_optional(&mut *conn).await? else {
-        return Ok(None);
-    };
-    let kind: String = row.try_get("kind")?;
-    Ok(Some(HeldJob {
-        kind: kind_of(&kind)?,
-        company: row.try_get("company_id")?,
-        call: row.try_get("call_id")?,
-    }))
+    query
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(HeldJob::from_row)
+        .transpose()
 }
 
 /// Marks a job `worker` still runs as done.
@@ -158,12 +167,7 @@ impl JobStore for SqlStore {
         .fetch_all(&mut *tx)
         .await?;
         for row in &swept {
-            let kind: String = row.try_get("kind")?;
-            let held = HeldJob {
-                kind: kind_of(&kind)?,
-                company: row.try_get("company_id")?,
-                call: row.try_get("call_id")?,
-            };
+            let held = HeldJob::from_row(row)?;
             follow_failure(&mut tx, &held, WORKER_VANISHED, true, now).await?;
         }
         // SQLite serialises writers, so plain lookups are safe there; PostgreSQL needs SKIP

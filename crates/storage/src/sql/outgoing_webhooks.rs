@@ -1,13 +1,13 @@
 //! Outgoing webhook endpoints and their delivery log in SQL (both dialects).
 
 use async_trait::async_trait;
-use kiku_domain::{CallId, CompanyId, OutgoingDeliveryId, OutgoingWebhookId};
+use kiku_domain::{CallId, CompanyId, OutgoingWebhookId};
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row, Transaction};
 use time::OffsetDateTime;
 
-use super::jobs::settle_held_job;
+use super::delivery_log::{self, record_attempts};
 use super::{from_ms, is_foreign_key_violation, ms, parsed, SqlStore};
 use crate::{
     DeliveryEffect, DeliveryFilter, FinishedDelivery, NewOutgoingDelivery, NewOutgoingWebhook,
@@ -290,7 +290,7 @@ impl OutgoingWebhookStore for SqlStore {
         effect: &DeliveryEffect,
     ) -> Result<Option<OutgoingWebhook>> {
         let mut tx = self.write.begin().await?;
-        if !record_attempt(&mut tx, a, effect).await? {
+        if record_attempts(&mut tx, &[(a, effect)]).await? != [true] {
             return Ok(None);
         }
         let after = fetch(&mut tx, a.company_id, a.endpoint_id).await?;
@@ -304,13 +304,7 @@ impl OutgoingWebhookStore for SqlStore {
         now: OffsetDateTime,
     ) -> Result<Vec<bool>> {
         let mut tx = self.write.begin().await?;
-        let mut held = Vec::with_capacity(finished.len());
-        for f in finished {
-            if let Some((attempt, effect)) = &f.attempt {
-                record_attempt(&mut tx, attempt, effect).await?;
-            }
-            held.push(settle_held_job(&mut tx, f.job, &f.worker, &f.change, now).await?);
-        }
+        let held = delivery_log::finish(&mut tx, finished, now).await?;
         tx.commit().await?;
         Ok(held)
     }
@@ -344,57 +338,4 @@ impl OutgoingWebhookStore for SqlStore {
         .map(delivery)
         .collect()
     }
-}
-
-/// Logs one attempt and applies its effect on the endpoint; `false` (nothing written) when
-/// the endpoint was deleted meanwhile.
-async fn record_attempt(
-    conn: &mut AnyConnection,
-    a: &NewOutgoingDelivery,
-    effect: &DeliveryEffect,
-) -> Result<bool> {
-    let at = ms(a.attempted_at);
-    let (success, disable) = match effect {
-        DeliveryEffect::Delivered => (true, None),
-        DeliveryEffect::Failed => (false, None),
-        DeliveryEffect::Disable(reason) => (false, Some(reason.clone())),
-    };
-    let done = sqlx::query(
-        "UPDATE outgoing_webhooks SET \
-         last_success_ms = CASE WHEN $3 = 1 THEN $4 ELSE last_success_ms END, \
-         failing_since_ms = CASE WHEN $3 = 1 THEN NULL ELSE COALESCE(failing_since_ms, $4) END, \
-         enabled = CASE WHEN $5 IS NULL THEN enabled ELSE 0 END, \
-         disabled_reason = COALESCE($5, disabled_reason) \
-         WHERE company_id = $1 AND id = $2",
-    )
-    .bind(a.company_id.to_string())
-    .bind(a.endpoint_id.to_string())
-    .bind(bool_int(success))
-    .bind(at)
-    .bind(disable)
-    .execute(&mut *conn)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Ok(false);
-    }
-    sqlx::query(
-        "INSERT INTO outgoing_webhook_deliveries (id, endpoint_id, company_id, event_id, call_id, \
-         attempt, attempted_at_ms, status, latency_ms, response_head, error, replay) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(OutgoingDeliveryId::new().to_string())
-    .bind(a.endpoint_id.to_string())
-    .bind(a.company_id.to_string())
-    .bind(&a.event_id)
-    .bind(a.call_id.map(|c| c.to_string()))
-    .bind(i64::from(a.attempt))
-    .bind(at)
-    .bind(a.status.map(i64::from))
-    .bind(i64::try_from(a.latency_ms).unwrap_or(i64::MAX))
-    .bind(&a.response_head)
-    .bind(a.error.clone())
-    .bind(bool_int(a.replay))
-    .execute(&mut *conn)
-    .await?;
-    Ok(true)
 }
