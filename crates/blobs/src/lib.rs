@@ -4,6 +4,7 @@
 
 mod local;
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -53,6 +54,8 @@ pub trait Blobs: Send + Sync {
         limit: u64,
     ) -> Result<u64, BlobError>;
     async fn get(&self, key: &str) -> Result<Bytes, BlobError>;
+    /// Bytes `range` of `key` (for HTTP Range requests: a player seeking in a recording).
+    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, BlobError>;
     /// Removing a missing key is not an error.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
     /// For `/ready`: fails when a new recording could not be written now (less than
@@ -119,6 +122,10 @@ impl Blobs for ObjectBlobs {
         Ok(self.store.get(&Self::path(key)?).await?.bytes().await?)
     }
 
+    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, BlobError> {
+        Ok(self.store.get_range(&Self::path(key)?, range).await?)
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         match self.store.delete(&Self::path(key)?).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -147,6 +154,7 @@ pub(crate) mod contract {
         let put = blobs.put_stream(key, body(vec![b"ab", b"cd"]), 10);
         assert_eq!(put.await.expect("put"), 4);
         assert_eq!(blobs.get(key).await.expect("get"), &b"abcd"[..]);
+        assert_eq!(blobs.get_range(key, 1..3).await.expect("range"), &b"bc"[..]);
         blobs.delete(key).await.expect("delete");
         blobs.delete(key).await.expect("delete missing");
         assert!(blobs.get(key).await.is_err());

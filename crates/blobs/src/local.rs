@@ -2,6 +2,7 @@
 //! `.incoming/`, is fsynced and renamed into place, so memory per upload is one chunk, a
 //! reader never sees half a file, and what a crash leaves behind is swept at the next start.
 
+use std::ops::Range;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
@@ -144,6 +145,16 @@ impl Blobs for LocalBlobs {
 
     async fn get(&self, key: &str) -> Result<Bytes, BlobError> {
         Ok(tokio::fs::read(self.path(key)?).await?.into())
+    }
+
+    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, BlobError> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let mut file = tokio::fs::File::open(self.path(key)?).await?;
+        file.seek(std::io::SeekFrom::Start(range.start)).await?;
+        let len = range.end.saturating_sub(range.start);
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.take(len).read_to_end(&mut bytes).await?;
+        Ok(bytes.into())
     }
 
     async fn delete(&self, key: &str) -> Result<(), BlobError> {

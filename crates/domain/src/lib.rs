@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod call_data;
 pub mod call_status;
+pub mod csrf;
 pub mod datetime;
 pub mod ids;
 pub mod job_kind;

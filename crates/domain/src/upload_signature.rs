@@ -68,10 +68,15 @@ impl SigningKey {
     }
 
     fn mac(&self, call: CallId, expires_unix: i64) -> HmacSha256 {
+        self.keyed(format!("kiku-upload-v1\n{call}\n{expires_unix}").as_bytes())
+    }
+
+    /// An HMAC of `message` under this key (each use prefixes its own label).
+    pub(crate) fn keyed(&self, message: &[u8]) -> HmacSha256 {
         // HMAC accepts keys of any length, so this cannot fail for a constructed key.
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.0)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        mac.update(format!("kiku-upload-v1\n{call}\n{expires_unix}").as_bytes());
+        mac.update(message);
         mac
     }
 }

@@ -9,3 +9,4 @@ pub mod config;
 pub mod http;
 pub mod jobs;
 pub mod serve;
+pub mod ui;

@@ -8,7 +8,7 @@ mod mono_roles;
 mod report;
 mod roles;
 mod settings;
-mod text;
+pub mod text;
 
 use serde::{Deserialize, Serialize};
 

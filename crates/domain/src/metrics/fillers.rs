@@ -45,17 +45,64 @@ pub fn strip(phrase: &str) -> WithoutFillers {
     }
 }
 
+/// The phrase in pieces, each a filler or not, in order (for showing fillers dimmed).
+/// The same rules as [`strip`].
+pub fn marked(phrase: &str) -> Vec<(String, bool)> {
+    let mut pieces: Vec<(String, bool)> = Vec::new();
+    let mut push = |text: &str, filler: bool| match pieces.last_mut() {
+        Some((last, f)) if *f == filler => last.push_str(text),
+        _ => pieces.push((text.to_string(), filler)),
+    };
+    for (i, word) in phrase.split(' ').enumerate() {
+        if i > 0 {
+            push(" ", false);
+        }
+        if english_filler(word) {
+            push(word, true);
+            continue;
+        }
+        // A word starts after a space: a clause start.
+        let (mut rest, mut at_break) = (word, true);
+        while let Some(c) = rest.chars().next() {
+            if at_break {
+                if let Some(len) = japanese_filler(rest) {
+                    push(&rest[..len], true);
+                    rest = &rest[len..];
+                    continue;
+                }
+            }
+            at_break = JA_BREAKS.contains(&c);
+            push(&rest[..c.len_utf8()], false);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    pieces
+}
+
+fn english_filler(word: &str) -> bool {
+    let bare: String = word
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase();
+    !bare.is_empty() && ENGLISH.contains(&bare.as_str())
+}
+
+/// The length of the Japanese filler `rest` starts with, with the lengthening and the
+/// comma after it.
+fn japanese_filler(rest: &str) -> Option<usize> {
+    let filler = JAPANESE.iter().find(|f| rest.starts_with(**f))?;
+    let after = rest[filler.len()..].trim_start_matches(['ー', '~', '〜']);
+    let after = after.strip_prefix('、').unwrap_or(after);
+    Some(rest.len() - after.len())
+}
+
 fn strip_english(phrase: &str) -> (String, usize) {
     let mut count = 0;
     let kept: Vec<&str> = phrase
         .split(' ')
         .filter(|word| {
-            let bare: String = word
-                .chars()
-                .filter(|c| c.is_alphanumeric())
-                .collect::<String>()
-                .to_lowercase();
-            let filler = !bare.is_empty() && ENGLISH.contains(&bare.as_str());
+            let filler = english_filler(word);
             count += usize::from(filler);
             !filler
         })
@@ -73,10 +120,9 @@ fn strip_japanese(phrase: &str) -> (String, usize) {
     let mut at_break = true;
     while let Some(c) = rest.chars().next() {
         if at_break {
-            if let Some(f) = JAPANESE.iter().find(|f| rest.starts_with(**f)) {
+            if let Some(len) = japanese_filler(rest) {
                 count += 1;
-                rest = rest[f.len()..].trim_start_matches(['ー', '~', '〜']);
-                rest = rest.strip_prefix('、').unwrap_or(rest);
+                rest = &rest[len..];
                 continue;
             }
         }
@@ -90,6 +136,32 @@ fn strip_japanese(phrase: &str) -> (String, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn marked_pieces_are_the_phrase_with_its_fillers_flagged() {
+        let pieces = marked("Um, I think uh yes");
+        let joined: String = pieces.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(joined, "Um, I think uh yes");
+        let fillers: Vec<&str> = pieces
+            .iter()
+            .filter(|(_, f)| *f)
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert_eq!(fillers, vec!["Um,", "uh"]);
+        let ja = marked("えーっと、解約したいです。あの、はい");
+        let fillers: Vec<&str> = ja
+            .iter()
+            .filter(|(_, f)| *f)
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert_eq!(fillers, vec!["えーっと、", "あの、"]);
+        let kept: String = ja
+            .iter()
+            .filter(|(_, f)| !*f)
+            .map(|(t, _)| t.as_str())
+            .collect();
+        assert_eq!(kept, strip("えーっと、解約したいです。あの、はい").text);
+    }
 
     #[test]
     fn japanese_fillers_at_clause_starts() {

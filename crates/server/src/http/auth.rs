@@ -1,5 +1,7 @@
 //! Sign-in for the REST API: a session token as the `kiku_session` cookie or a bearer
-//! token, and the extractors that require a signed-in user or an admin.
+//! token, and the extractors that require a signed-in user or an admin. A request that
+//! changes something and is signed in by the cookie alone (a browser) must also carry the
+//! session's CSRF token in `X-CSRF-Token`, as the web UI's scripts do.
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -18,6 +20,8 @@ use super::{ApiError, AppState};
 use crate::app::{accounts, AppError};
 
 const COOKIE: &str = "kiku_session";
+/// Where a browser's script puts the session's CSRF token.
+pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 7235).
 fn bearer(value: &str) -> Option<&str> {
@@ -26,14 +30,21 @@ fn bearer(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-fn token(headers: &HeaderMap) -> Option<String> {
-    if let Some(bearer) = headers
+/// The session token of a request: the bearer token, else the session cookie.
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
+    bearer_token(headers).or_else(|| cookie_token(headers))
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(bearer)
-    {
-        return Some(bearer.to_string());
-    }
+        .map(str::to_string)
+}
+
+/// The session cookie's token (pages take no bearer tokens).
+pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -57,8 +68,25 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         app: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = token(&parts.headers).ok_or(AppError::Unauthenticated)?;
-        Ok(CurrentUser(accounts::authenticate(app, &token).await?))
+        if let Some(token) = bearer_token(&parts.headers) {
+            return Ok(CurrentUser(accounts::authenticate(app, &token).await?));
+        }
+        let token = cookie_token(&parts.headers).ok_or(AppError::Unauthenticated)?;
+        let user = accounts::authenticate(app, &token).await?;
+        if !parts.method.is_safe() {
+            let given = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !app.signing_key.verify_csrf(&token, given) {
+                return Err(AppError::Forbidden(
+                    "a request signed in by the session cookie needs its X-CSRF-Token".into(),
+                )
+                .into());
+            }
+        }
+        Ok(CurrentUser(user))
     }
 }
 
@@ -96,20 +124,30 @@ fn cookie_attributes(app: &AppState) -> &'static str {
     }
 }
 
+/// The `Set-Cookie` of a new session.
+pub(crate) fn session_cookie(app: &AppState, session: &accounts::Session) -> String {
+    let max_age = (session.expires_at - app.clock.now())
+        .whole_seconds()
+        .max(0);
+    format!(
+        "{COOKIE}={}; {}; Max-Age={max_age}",
+        session.token,
+        cookie_attributes(app)
+    )
+}
+
+/// The `Set-Cookie` that removes the session.
+pub(crate) fn cleared_session_cookie(app: &AppState) -> String {
+    format!("{COOKIE}=; {}; Max-Age=0", cookie_attributes(app))
+}
+
 pub async fn login(
     State(app): State<AppState>,
     ClientAddr(client): ClientAddr,
     ApiJson(input): ApiJson<LoginIn>,
 ) -> Result<Response, ApiError> {
     let session = accounts::sign_in(&app, &input.email, &input.password, client).await?;
-    let max_age = (session.expires_at - app.clock.now())
-        .whole_seconds()
-        .max(0);
-    let cookie = format!(
-        "{COOKIE}={}; {}; Max-Age={max_age}",
-        session.token,
-        cookie_attributes(&app)
-    );
+    let cookie = session_cookie(&app, &session);
     let body = json!({
         "token": session.token,
         "user_id": session.user.id,
@@ -124,10 +162,10 @@ pub async fn login(
 }
 
 pub async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let token = token(&headers).ok_or(AppError::Unauthenticated)?;
+    let token = session_token(&headers).ok_or(AppError::Unauthenticated)?;
     accounts::authenticate(&app, &token).await?;
     accounts::sign_out(&app, &token).await?;
-    let clear = format!("{COOKIE}=; {}; Max-Age=0", cookie_attributes(&app));
+    let clear = cleared_session_cookie(&app);
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Ok(value) = HeaderValue::from_str(&clear) {
         response.headers_mut().insert(header::SET_COOKIE, value);

@@ -155,6 +155,10 @@ impl Drop for InFlight {
     }
 }
 
+/// The request's id (`X-Request-Id`), for pages that show it.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
 /// A client's id when it is short and plain, else a new one.
 fn request_id(req: &Request<Incoming>) -> String {
     req.headers()
@@ -186,6 +190,7 @@ async fn connection(
         // Paths are not logged: webhook and upload URLs carry secrets.
         let span = tracing::info_span!("request", request_id = %id, method = %req.method());
         req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(RequestId(id.clone()));
         let router = router.clone();
         async move {
             let mut response = match router.oneshot(req.map(Body::new)).await {

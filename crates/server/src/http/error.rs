@@ -24,7 +24,8 @@ impl From<kiku_storage::StorageError> for ApiError {
     }
 }
 
-fn status_and_code(err: &AppError) -> (StatusCode, &'static str) {
+/// The status and code of an error, for the API and the web UI's pages alike.
+pub(crate) fn status_and_code(err: &AppError) -> (StatusCode, &'static str) {
     match err {
         AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
         AppError::Unauthenticated | AppError::WrongCredentials => {

@@ -12,6 +12,7 @@ mod json;
 mod openapi;
 mod outgoing_webhooks;
 mod pbx;
+mod recordings;
 mod settings;
 mod users;
 
@@ -23,7 +24,10 @@ use axum::Router;
 
 use crate::app::App;
 
-pub use connections::{connection_cap, serve, ServeOptions};
+pub(crate) use auth::{cleared_session_cookie, cookie_token, session_cookie};
+pub(crate) use client::ClientAddr;
+pub use connections::{connection_cap, serve, RequestId, ServeOptions};
+pub(crate) use error::status_and_code;
 pub use error::ApiError;
 
 pub type AppState = Arc<App>;
@@ -78,6 +82,10 @@ pub fn router(app: AppState) -> Router {
         .route("/api/v1/calls", get(calls::list))
         .route("/api/v1/calls/{call_id}", get(calls::detail))
         .route("/api/v1/calls/{call_id}/swap", post(calls::swap))
+        .route(
+            "/api/v1/calls/{call_id}/recording",
+            get(recordings::recording),
+        )
         .route("/api/v1/calls/{call_id}/deliveries", get(calls::deliveries))
         .route("/api/v1/calls/{call_id}/versions", get(calls::versions))
         .route(
@@ -87,6 +95,7 @@ pub fn router(app: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .merge(openapi::router())
+        .merge(crate::ui::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(app)

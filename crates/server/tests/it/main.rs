@@ -3,6 +3,7 @@
 
 mod analysis;
 mod api;
+mod browser;
 mod cli;
 mod deliveries;
 mod durability;
@@ -17,5 +18,6 @@ mod sign_in;
 mod support;
 mod swap;
 mod takeover;
+mod ui;
 mod upload;
 mod webhook;

@@ -61,8 +61,25 @@ pub(crate) fn unsure_roles() -> Roles {
 
 /// A call completed with speaker 1 (wrongly) taken for the user, unsure.
 pub(crate) async fn completed_call(s: &TestServer, t: &Tenant, id: &str) -> String {
+    completed_call_with(s, t, id, vec![1u8; 64]).await
+}
+
+/// [`completed_call`] with `recording` as its uploaded file.
+pub(crate) async fn completed_call_with(
+    s: &TestServer,
+    t: &Tenant,
+    id: &str,
+    recording: Vec<u8>,
+) -> String {
     let (call_id, upload) = s.one_call(t, id).await;
-    let (status, body) = s.send(s.http.put(&upload).body(vec![1u8; 64])).await;
+    finish_uploaded(s, &upload, recording).await;
+    call_id
+}
+
+/// Uploads `recording` to `upload` and completes the analysis with [`transcript`] and
+/// [`unsure_roles`] (the call must be the only one waiting for analysis).
+pub(crate) async fn finish_uploaded(s: &TestServer, upload: &str, recording: Vec<u8>) {
+    let (status, body) = s.send(s.http.put(upload).body(recording)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let now = s.clock.now();
     let job = s
@@ -86,7 +103,6 @@ pub(crate) async fn completed_call(s: &TestServer, t: &Tenant, id: &str) -> Stri
         finished.await.expect("finish"),
         FinishOutcome::Stored { version: 1 }
     );
-    call_id
 }
 
 async fn swap(s: &TestServer, token: &str, call: &str) -> (StatusCode, Value) {

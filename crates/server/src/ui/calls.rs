@@ -1,0 +1,678 @@
+//! The call-history pages: the list (filters, paging, live status) and the detail (player,
+//! timeline, transcript, metrics, versions, swap).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use kiku_domain::analysis::{Report, Role};
+use kiku_domain::metrics::fillers;
+use kiku_domain::{datetime, CallId, CallStatus, EventType, Side};
+use kiku_storage::{AnalysisRecord, CallFilter, CallRecord};
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::error::UiError;
+use super::html;
+use super::i18n::{Lang, Text};
+use super::session::Viewer;
+use crate::app::{analysis, AppError};
+use crate::http::AppState;
+
+const PER_PAGE: u32 = 50;
+
+/// One row of the list.
+struct Row {
+    id: CallId,
+    call_type: &'static str,
+    user: String,
+    from: String,
+    to: String,
+    start: String,
+    duration: String,
+    status: CallStatus,
+    status_text: &'static str,
+    score: String,
+    tags: String,
+    flags: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "calls.html")]
+struct ListPage {
+    t: &'static Text,
+    lang: Lang,
+    viewer: ViewerView,
+    rows: Vec<Row>,
+    statuses: Vec<(&'static str, &'static str, bool)>,
+    event_types: Vec<(&'static str, &'static str, bool)>,
+    from: String,
+    to: String,
+    page: u32,
+    pages: u64,
+    total: u64,
+    previous: Option<String>,
+    next: Option<String>,
+    /// For the live status script: the API query of this page, and status labels.
+    api_query: String,
+    labels: String,
+}
+
+/// What the header shows of the signed-in person.
+pub struct ViewerView {
+    pub name: String,
+    pub csrf: String,
+}
+
+impl ViewerView {
+    fn of(viewer: &Viewer) -> Self {
+        Self {
+            name: viewer.user.name.clone(),
+            csrf: viewer.csrf.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    status: Option<String>,
+    event_type: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<u32>,
+}
+
+fn clock(seconds: f64) -> String {
+    kiku_domain::analysis::text::clock(seconds)
+}
+
+/// `2026-01-05 10:00` in the offset the PBX sent.
+fn when(t: OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+fn talk_seconds(call: &CallRecord) -> f64 {
+    let d = &call.data;
+    let start = d.call_answered_at.unwrap_or(d.call_starts_at);
+    (d.call_ends_at - start).as_seconds_f64().max(0.0)
+}
+
+fn party(call: &CallRecord, side: Side) -> String {
+    call.data
+        .participants
+        .iter()
+        .find(|p| p.side == side)
+        .map(|p| match &p.name {
+            Some(name) => format!("{name} ({})", p.number),
+            None => p.number.clone(),
+        })
+        .unwrap_or_default()
+}
+
+/// The company user on the call (a participant with a user id), by the name the PBX sent.
+fn user_of(call: &CallRecord) -> String {
+    call.data
+        .participants
+        .iter()
+        .find(|p| p.miitel_user_id.is_some())
+        .map(|p| p.name.clone().unwrap_or_else(|| p.number.clone()))
+        .unwrap_or_default()
+}
+
+fn query_string(q: &ListQuery, page: u32) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("status", &q.status),
+        ("event_type", &q.event_type),
+        ("from", &q.from),
+        ("to", &q.to),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            parts.push(format!("{k}={}", encode(v)));
+        }
+    }
+    parts.push(format!("page={page}"));
+    parts.join("&")
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn filter(q: &ListQuery, lang: Lang) -> Result<CallFilter, UiError> {
+    let bad = |what: String| UiError::new(AppError::InvalidRequest(what), lang);
+    let some = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+    let date = |v: &Option<String>, name: &str| {
+        some(v)
+            .map(|v| {
+                // A date from the form is the start of that day in UTC.
+                let v = if v.len() == 10 {
+                    format!("{v}T00:00:00Z")
+                } else {
+                    v
+                };
+                datetime::parse_lenient(&v).map_err(|e| bad(format!("{name}: {e}")))
+            })
+            .transpose()
+    };
+    Ok(CallFilter {
+        status: some(&q.status)
+            .map(|s| CallStatus::parse(&s).ok_or_else(|| bad(format!("status {s:?}"))))
+            .transpose()?,
+        event_type: some(&q.event_type)
+            .map(|s| EventType::parse(&s).ok_or_else(|| bad(format!("event type {s:?}"))))
+            .transpose()?,
+        from: date(&q.from, "from")?,
+        to: date(&q.to, "to")?,
+        page: q.page.unwrap_or(1).max(1),
+        per_page: PER_PAGE,
+    })
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, UiError> {
+    let (t, lang) = (viewer.text(), viewer.lang);
+    let failed = |e: AppError| UiError::new(e, lang);
+    let filter = filter(&q, lang)?;
+    let company = viewer.user.company_id;
+    let page = app
+        .store
+        .calls(company, &filter)
+        .await
+        .map_err(|e| failed(e.into()))?;
+    let mut details = analysis::details(&app, company, &page.items)
+        .await
+        .map_err(failed)?;
+    let rows = page
+        .items
+        .iter()
+        .map(|c| {
+            let detail = details.remove(&c.id);
+            let score = detail
+                .as_ref()
+                .and_then(|d| d.detail["analysis"]["score"].as_f64())
+                .map_or_else(String::new, |s| format!("{s:.0}"));
+            let mut flags: Vec<&'static str> = detail
+                .map(|d| d.flags.iter().map(|f| t.flag(f)).collect())
+                .unwrap_or_default();
+            if c.data.stereo_channels_ambiguous() {
+                flags.push(t.flag_stereo_channels_ambiguous);
+            }
+            Row {
+                id: c.id,
+                call_type: t.call_type(c.data.event_type, c.data.call_answered_at.is_some()),
+                user: user_of(c),
+                from: party(c, Side::From),
+                to: party(c, Side::To),
+                start: when(c.data.call_starts_at),
+                duration: clock(talk_seconds(c)),
+                status: c.status,
+                status_text: t.status(c.status),
+                score,
+                tags: c.data.tags.join(", "),
+                flags,
+            }
+        })
+        .collect();
+    let chosen = |v: &Option<String>, s: &str| v.as_deref() == Some(s);
+    let pages = page.total.div_ceil(u64::from(PER_PAGE)).max(1);
+    let labels: serde_json::Map<String, serde_json::Value> = CallStatus::ALL
+        .iter()
+        .map(|s| (s.as_str().to_string(), json!(t.status(*s))))
+        .collect();
+    let body = ListPage {
+        t,
+        lang,
+        viewer: ViewerView::of(&viewer),
+        rows,
+        statuses: CallStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), t.status(*s), chosen(&q.status, s.as_str())))
+            .collect(),
+        event_types: EventType::ALL
+            .iter()
+            .map(|e| {
+                (
+                    e.as_str(),
+                    t.call_type(*e, true),
+                    chosen(&q.event_type, e.as_str()),
+                )
+            })
+            .collect(),
+        from: q.from.clone().unwrap_or_default(),
+        to: q.to.clone().unwrap_or_default(),
+        page: filter.page,
+        pages,
+        total: page.total,
+        previous: (filter.page > 1).then(|| query_string(&q, filter.page - 1)),
+        next: (u64::from(filter.page) < pages).then(|| query_string(&q, filter.page + 1)),
+        api_query: query_string(&q, filter.page).replace("page=", "per_page=50&page="),
+        labels: serde_json::Value::Object(labels).to_string(),
+    };
+    html(body)
+}
+
+/// A phrase of the transcript.
+struct PhraseView {
+    role: &'static str,
+    speaker: &'static str,
+    start: f64,
+    at: String,
+    pieces: Vec<(String, &'static str)>,
+}
+
+struct Metric {
+    name: &'static str,
+    value: String,
+    explain: &'static str,
+}
+
+struct VersionView {
+    number: u32,
+    reason: &'static str,
+    at: String,
+    current: bool,
+}
+
+struct Party {
+    side: &'static str,
+    role: &'static str,
+    name: String,
+    number: String,
+}
+
+#[derive(Template)]
+#[template(path = "call.html")]
+struct DetailPage {
+    t: &'static Text,
+    lang: Lang,
+    viewer: ViewerView,
+    id: CallId,
+    call_type: &'static str,
+    status: CallStatus,
+    status_text: &'static str,
+    status_message: String,
+    parties: Vec<Party>,
+    started: String,
+    answered: Option<String>,
+    ended: String,
+    duration: String,
+    tags: String,
+    flags: Vec<&'static str>,
+    role_confidence: Option<String>,
+    has_recording: bool,
+    analysed: bool,
+    earlier_version: bool,
+    versions: Vec<VersionView>,
+    phrases: Vec<PhraseView>,
+    metrics: Vec<Metric>,
+    summary: Vec<String>,
+    /// Who spoke when, for the timeline script (JSON).
+    timeline: String,
+}
+
+fn reason_text(t: &Text, reason: kiku_domain::outbox::VersionReason) -> &'static str {
+    use kiku_domain::outbox::VersionReason as R;
+    match reason {
+        R::Analysis => t.reason_analysis,
+        R::Swap => t.reason_swap,
+        R::Rescore => t.reason_rescore,
+    }
+}
+
+/// Text in pieces: fillers dimmed, keyword hits marked.
+fn pieces(text: &str, keywords: &[String]) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    for (piece, filler) in fillers::marked(text) {
+        if filler {
+            out.push((piece, "filler"));
+            continue;
+        }
+        let mut rest = piece.as_str();
+        'outer: while !rest.is_empty() {
+            for keyword in keywords {
+                let offsets = kiku_domain::analysis::text::keyword_offsets(rest, keyword);
+                if let Some(&first) = offsets.first() {
+                    let start: usize = rest.chars().take(first).map(char::len_utf8).sum();
+                    let len: usize = rest[start..]
+                        .chars()
+                        .take(keyword.trim().chars().count())
+                        .map(char::len_utf8)
+                        .sum();
+                    if start > 0 {
+                        out.push((rest[..start].to_string(), ""));
+                    }
+                    out.push((rest[start..start + len].to_string(), "keyword"));
+                    rest = &rest[start + len..];
+                    continue 'outer;
+                }
+            }
+            out.push((rest.to_string(), ""));
+            break;
+        }
+    }
+    out
+}
+
+fn number(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "—".into(), |v| format!("{v:.digits$}"))
+}
+
+fn metrics(t: &Text, r: &Report) -> Vec<Metric> {
+    let overlaps = if r.overlaps_estimated {
+        format!("{} ({})", r.overlaps.len(), t.estimated)
+    } else {
+        r.overlaps.len().to_string()
+    };
+    vec![
+        Metric {
+            name: t.metric_score,
+            value: format!("{:.0}", r.score),
+            explain: t.explain_score,
+        },
+        Metric {
+            name: t.metric_tlr,
+            value: format!("{:.0}% : {:.0}%", r.tlr * 100.0, (1.0 - r.tlr) * 100.0),
+            explain: t.explain_tlr,
+        },
+        Metric {
+            name: t.metric_silences,
+            value: format!(
+                "{} ({:.0}{})",
+                r.silences.len(),
+                r.silence_total_seconds,
+                t.seconds
+            ),
+            explain: t.explain_silences,
+        },
+        Metric {
+            name: t.metric_overlaps,
+            value: overlaps,
+            explain: t.explain_overlaps,
+        },
+        Metric {
+            name: t.metric_speech_rate,
+            value: format!(
+                "{} {}",
+                number(r.speech_rate_difference, 1),
+                r.speech_rate_unit.replace('_', " ")
+            ),
+            explain: t.explain_speech_rate,
+        },
+        Metric {
+            name: t.metric_intonation,
+            value: format!("{} Hz", number(r.user.f0_std_dev_hz, 1)),
+            explain: t.explain_intonation,
+        },
+        Metric {
+            name: t.metric_rallies,
+            value: r.rally_count.to_string(),
+            explain: t.explain_rallies,
+        },
+        Metric {
+            name: t.metric_monologue,
+            value: clock(r.user.longest_monologue_seconds),
+            explain: t.explain_monologue,
+        },
+        Metric {
+            name: t.metric_fillers,
+            value: r.user.filler_count.to_string(),
+            explain: t.explain_fillers,
+        },
+        Metric {
+            name: t.metric_keywords,
+            value: r.keywords.len().to_string(),
+            explain: t.explain_keywords,
+        },
+    ]
+}
+
+async fn detail_page(
+    app: &AppState,
+    viewer: &Viewer,
+    call_id: &str,
+    version: Option<u32>,
+) -> Result<Response, UiError> {
+    let (t, lang) = (viewer.text(), viewer.lang);
+    let failed = |e: AppError| UiError::new(e, lang);
+    let not_found = || failed(AppError::NotFound("no such call in this company".into()));
+    let company = viewer.user.company_id;
+    let id: CallId = call_id.parse().map_err(|_| not_found())?;
+    let call = app
+        .store
+        .call(company, id)
+        .await
+        .map_err(|e| failed(e.into()))?
+        .ok_or_else(not_found)?;
+    let versions = app
+        .store
+        .analysis_versions(company, id)
+        .await
+        .map_err(|e| failed(e.into()))?;
+    let current = versions.last().map(|v| v.version);
+    let shown: Option<&AnalysisRecord> = match version {
+        Some(n) => Some(
+            versions
+                .iter()
+                .find(|v| v.version == n)
+                .ok_or_else(not_found)?,
+        ),
+        None => versions.last(),
+    };
+    let report: Option<Report> = shown
+        .map(|r| serde_json::from_str(&r.report))
+        .transpose()
+        .map_err(|e| failed(AppError::internal(e)))?;
+    let d = &call.data;
+    let role_of = |side: Side| match &report {
+        Some(r) if r.roles.role_of_side(side) == Role::User => t.user,
+        Some(_) => t.customer,
+        None => "",
+    };
+    let parties = d
+        .participants
+        .iter()
+        .map(|p| Party {
+            side: match p.side {
+                Side::From => t.col_from,
+                Side::To => t.col_to,
+            },
+            role: role_of(p.side),
+            name: p.name.clone().unwrap_or_default(),
+            number: p.number.clone(),
+        })
+        .collect();
+    let mut flags: Vec<&'static str> = Vec::new();
+    if d.stereo_channels_ambiguous() {
+        flags.push(t.flag_stereo_channels_ambiguous);
+    }
+    let keywords: Vec<String> = report
+        .as_ref()
+        .map(|r| {
+            let mut k: Vec<String> = r.keywords.iter().map(|h| h.keyword.clone()).collect();
+            k.sort();
+            k.dedup();
+            k
+        })
+        .unwrap_or_default();
+    let (phrases, metrics, summary, timeline) = match &report {
+        Some(r) => {
+            if r.roles.need_review() {
+                flags.push(t.flag_roles_need_review);
+            }
+            if r.recording_truncated {
+                flags.push(t.flag_recording_truncated);
+            }
+            let phrases = r
+                .phrases
+                .iter()
+                .map(|p| PhraseView {
+                    role: match p.role {
+                        Role::User => "user",
+                        Role::Customer => "customer",
+                    },
+                    speaker: match p.role {
+                        Role::User => t.user,
+                        Role::Customer => t.customer,
+                    },
+                    start: p.start,
+                    at: clock(p.start),
+                    pieces: pieces(&p.text, &keywords),
+                })
+                .collect();
+            let summary = r
+                .summary_text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect();
+            let spans = |v: &[kiku_domain::metrics::Span]| -> Vec<[f64; 2]> {
+                v.iter().map(|s| [s.start, s.end]).collect()
+            };
+            let timeline = json!({
+                "duration": r.duration_seconds,
+                "user": spans(&r.user.speech),
+                "customer": spans(&r.customer.speech),
+                "silences": spans(&r.silences),
+                "overlaps": spans(&r.overlaps),
+            });
+            (phrases, metrics(t, r), summary, timeline.to_string())
+        }
+        None => (Vec::new(), Vec::new(), Vec::new(), "null".to_string()),
+    };
+    let versions_view = versions
+        .iter()
+        .map(|v| VersionView {
+            number: v.version,
+            reason: reason_text(t, v.reason),
+            at: when(v.created_at),
+            current: Some(v.version) == shown.map(|s| s.version),
+        })
+        .collect();
+    let page = DetailPage {
+        t,
+        lang,
+        viewer: ViewerView::of(viewer),
+        id,
+        call_type: t.call_type(d.event_type, d.call_answered_at.is_some()),
+        status: call.status,
+        status_text: t.status(call.status),
+        status_message: call.status.message(call.status_reason.as_deref()),
+        parties,
+        started: when(d.call_starts_at),
+        answered: d.call_answered_at.map(when),
+        ended: when(d.call_ends_at),
+        duration: clock(talk_seconds(&call)),
+        tags: d.tags.join(", "),
+        flags,
+        role_confidence: report
+            .as_ref()
+            .filter(|r| r.roles.need_review())
+            .map(|r| format!("{:.0}%", r.roles.confidence * 100.0)),
+        has_recording: call.audio.is_some(),
+        analysed: report.is_some(),
+        earlier_version: shown.map(|s| s.version) != current,
+        versions: versions_view,
+        phrases,
+        metrics,
+        summary,
+        timeline,
+    };
+    html(page)
+}
+
+pub async fn detail(
+    State(app): State<AppState>,
+    viewer: Viewer,
+    Path(call_id): Path<String>,
+) -> Result<Response, UiError> {
+    detail_page(&app, &viewer, &call_id, None).await
+}
+
+pub async fn version(
+    State(app): State<AppState>,
+    viewer: Viewer,
+    Path((call_id, version)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    let number: u32 = version
+        .parse()
+        .map_err(|_| UiError::new(AppError::NotFound("no such version".into()), viewer.lang))?;
+    detail_page(&app, &viewer, &call_id, Some(number)).await
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// `POST /calls/{id}/swap` (the Operation menu, after its confirmation): a new version.
+pub async fn swap(
+    State(app): State<AppState>,
+    viewer: Viewer,
+    Path(call_id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, UiError> {
+    viewer.check_csrf(&app, &form.csrf)?;
+    let lang = viewer.lang;
+    let not_found = || {
+        UiError::new(
+            AppError::NotFound("no such call in this company".into()),
+            lang,
+        )
+    };
+    let id: CallId = call_id.parse().map_err(|_| not_found())?;
+    let version = analysis::swap(&app, viewer.user.company_id, id)
+        .await
+        .map_err(|e| UiError::new(e, lang))?;
+    tracing::info!(call_id = %id, user_id = %viewer.user.id, version, "user and customer swapped (web UI)");
+    Ok(Redirect::to(&format!("/calls/{id}")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyword_hits_and_fillers_are_marked_and_nothing_is_lost() {
+        let got = pieces(
+            "um the refund for the router",
+            &["router".into(), "refund".into()],
+        );
+        let joined: String = got.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(joined, "um the refund for the router");
+        let marked: Vec<(&str, &str)> = got
+            .iter()
+            .filter(|(_, k)| !k.is_empty())
+            .map(|(t, k)| (t.as_str(), *k))
+            .collect();
+        assert_eq!(
+            marked,
+            vec![
+                ("um", "filler"),
+                ("refund", "keyword"),
+                ("router", "keyword")
+            ]
+        );
+        let ja = pieces("えー、解約したいです", &["解約".into()]);
+        assert!(ja.contains(&("解約".to_string(), "keyword")), "{ja:?}");
+    }
+}

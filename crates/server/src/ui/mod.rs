@@ -1,0 +1,86 @@
+//! The web UI, served by `kiku serve` at `/`: server-rendered pages from compile-time
+//! checked templates (`crates/server/templates/`) over the same `app/` services as the API,
+//! and small plain scripts (`crates/server/static/`) for the player, the timeline and live
+//! status. No build step: the assets are embedded in the binary.
+//!
+//! Every page gets a Content-Security-Policy without inline scripts or styles, and
+//! `nosniff`, `DENY` framing and a same-origin referrer.
+
+mod assets;
+mod calls;
+mod error;
+mod i18n;
+mod session;
+mod sign_in;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::{Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::http::{AppState, RequestId};
+
+pub use i18n::Lang;
+
+/// Forms are a few fields.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     frame-ancestors 'none'; form-action 'self'";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/calls") }))
+        .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/sign-out", post(sign_in::sign_out))
+        .route("/lang/{code}", get(sign_in::switch_language))
+        .route("/calls", get(calls::list))
+        .route("/calls/{call_id}", get(calls::detail))
+        .route("/calls/{call_id}/versions/{version}", get(calls::version))
+        .route("/calls/{call_id}/swap", post(calls::swap))
+        .route("/static/{file}", get(assets::serve))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(middleware::from_fn(page_headers))
+}
+
+/// Security headers on every page, and error pages rendered with the request's id.
+async fn page_headers(request: Request, next: Next) -> Response {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map_or_else(String::new, |id| id.0.clone());
+    let mut response = next.run(request).await;
+    if let Some(page) = response.extensions_mut().remove::<error::ErrorPage>() {
+        response = error::render(&page, &request_id, response.status());
+    }
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// An HTML page's response.
+fn html(page: impl askama::Template) -> Result<Response, error::UiError> {
+    use axum::response::IntoResponse;
+    let body = page
+        .render()
+        .map_err(|e| error::UiError::new(crate::app::AppError::internal(e), Lang::En))?;
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

@@ -1,0 +1,97 @@
+// The call detail: the player, the timeline (who spoke when, silences, overlaps, a cursor
+// that follows playback) and the transcript (click a phrase to hear it; the phrase being
+// played is highlighted). Bars are placed from data, never from inline styles (CSP).
+const audio = document.getElementById("audio");
+const data = JSON.parse(document.getElementById("timeline-data")?.textContent || "null");
+const timeline = document.getElementById("timeline");
+const cursor = document.getElementById("cursor");
+const phrases = [...document.querySelectorAll("#phrases .phrase")];
+
+const clockText = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
+
+function drawBars(track, spans, kind, duration) {
+  for (const [start, end] of spans) {
+    const bar = document.createElement("div");
+    bar.className = `bar ${kind}`;
+    bar.style.left = `${(100 * start) / duration}%`;
+    bar.style.width = `${Math.max((100 * (end - start)) / duration, 0.2)}%`;
+    bar.dataset.start = start;
+    bar.dataset.end = end;
+    bar.title = `${kind} ${clockText(start)}–${clockText(end)}`;
+    track.appendChild(bar);
+  }
+}
+
+if (data && timeline) {
+  const d = data.duration || 1;
+  drawBars(document.getElementById("track-user"), data.user, "user", d);
+  drawBars(document.getElementById("track-customer"), data.customer, "customer", d);
+  const marks = document.getElementById("track-marks");
+  drawBars(marks, data.silences, "silence", d);
+  drawBars(marks, data.overlaps, "overlap", d);
+  timeline.setAttribute("aria-valuemax", String(Math.round(d)));
+}
+
+function seek(seconds) {
+  if (!audio) return;
+  audio.currentTime = Math.max(0, seconds);
+}
+
+function track() {
+  return document.getElementById("track-user");
+}
+
+if (audio) {
+  const play = document.getElementById("play");
+  play.addEventListener("click", () => (audio.paused ? audio.play() : audio.pause()));
+  document.getElementById("back5").addEventListener("click", () => seek(audio.currentTime - 5));
+  document.getElementById("speed").addEventListener("change", (e) => {
+    audio.playbackRate = Number(e.target.value);
+  });
+  for (const phrase of phrases) {
+    const go = () => {
+      seek(Number(phrase.dataset.start));
+      audio.play().catch(() => {});
+    };
+    phrase.addEventListener("click", go);
+    phrase.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        go();
+      }
+    });
+  }
+  if (timeline && data) {
+    // Click or drag on the timeline to seek; arrow keys move 5 s.
+    const at = (e) => {
+      const box = track().getBoundingClientRect();
+      return ((e.clientX - box.left) / box.width) * (data.duration || 1);
+    };
+    let dragging = false;
+    timeline.addEventListener("pointerdown", (e) => {
+      dragging = true;
+      seek(at(e));
+    });
+    window.addEventListener("pointermove", (e) => dragging && seek(at(e)));
+    window.addEventListener("pointerup", () => (dragging = false));
+    timeline.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowRight") seek(audio.currentTime + 5);
+      if (e.key === "ArrowLeft") seek(audio.currentTime - 5);
+    });
+  }
+  audio.addEventListener("timeupdate", () => {
+    const now = audio.currentTime;
+    document.getElementById("clock").textContent = clockText(now);
+    if (timeline && data && cursor) {
+      const box = track().getBoundingClientRect();
+      const outer = timeline.getBoundingClientRect();
+      cursor.style.left = `${box.left - outer.left + (box.width * now) / (data.duration || 1)}px`;
+      timeline.setAttribute("aria-valuenow", String(Math.round(now)));
+    }
+    let current = null;
+    for (const phrase of phrases) {
+      if (Number(phrase.dataset.start) <= now + 0.05) current = phrase;
+    }
+    for (const phrase of phrases) phrase.classList.toggle("current", phrase === current);
+  });
+}

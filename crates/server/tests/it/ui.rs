@@ -1,0 +1,402 @@
+//! The web UI in real headless Chromium against the real server on both backends: sign in,
+//! the list following a call to *completed* without a reload, the detail's phrases in the
+//! right colours and places, the player seeking where a phrase is clicked, the timeline's
+//! bars, swap, the language switch; and over plain HTTP: CSRF refusals, another company's
+//! call and recording, Range answers. Screenshots are kept as test artefacts.
+
+use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE, COOKIE, RANGE};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::browser::Browser;
+use crate::support::{servers, TestServer};
+use crate::swap::completed_call_with;
+
+/// `seconds` of a 440 Hz tone as 16-bit PCM mono WAV at 6 kHz (20 s fit the test upload limit).
+fn wav(seconds: u32) -> Vec<u8> {
+    let rate = 6_000u32;
+    let samples = rate * seconds;
+    let mut out = Vec::with_capacity(44 + 2 * samples as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + 2 * samples).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&(2 * samples).to_le_bytes());
+    for n in 0..samples {
+        let v = (f64::from(n) * 440.0 * std::f64::consts::TAU / f64::from(rate)).sin();
+        out.extend_from_slice(&((v * 8_000.0) as i16).to_le_bytes());
+    }
+    out
+}
+
+/// A session cookie and its CSRF token, as a browser that signed in has them.
+async fn cookie_session(s: &TestServer, email: &str, password: &str) -> (String, String) {
+    let token = s.login(email, password).await;
+    let page = s
+        .http
+        .get(s.url("/calls"))
+        .header(COOKIE, format!("kiku_session={token}"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF token in the page")
+        .to_string();
+    (format!("kiku_session={token}"), csrf)
+}
+
+#[tokio::test]
+async fn the_call_pages_work_in_a_real_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    for s in servers().await {
+        let t = s.tenant("acme").await;
+        let call = completed_call_with(&s, &t, "ui-1", wav(20)).await;
+        let (_, pending_upload) = s.one_call(&t, "ui-2").await;
+
+        // Signing in leads back to the page asked for.
+        browser.goto(&s.url("/calls")).await;
+        assert!(browser.url().await.contains("/sign-in?next=/calls"));
+        browser.type_into("#email", "admin@acme.example").await;
+        browser.type_into("#password", "wrong password").await;
+        browser.click("#sign-in").await;
+        let problem = browser.text("#sign-in-problem").await;
+        assert!(problem.contains("wrong"), "{problem}");
+        assert_eq!(
+            browser
+                .script("return document.getElementById('email').value", json!([]))
+                .await,
+            json!("admin@acme.example"),
+            "a failed form keeps what was typed"
+        );
+        browser.type_into("#password", "correct horse").await;
+        browser.click("#sign-in").await;
+        browser
+            .wait_until("return location.pathname === '/calls'", 10, "the call list")
+            .await;
+
+        // The list, with the not-yet-uploaded call following its status without a reload.
+        let rows = browser
+            .script("return [...document.querySelectorAll('tr[data-call-id]')].map(r => r.dataset.status)", json!([]))
+            .await;
+        let mut statuses: Vec<String> = serde_json::from_value(rows).expect("statuses");
+        statuses.sort();
+        assert_eq!(statuses, vec!["awaiting_upload", "completed"]);
+        browser.screenshot(&format!("calls-{}", s.backend)).await;
+        let marker = browser
+            .script("window.kikuMarker = 1; return true", json!([]))
+            .await;
+        assert_eq!(marker, json!(true));
+        let second = completed_second_call(&s, &pending_upload).await;
+        browser
+            .wait_until(
+                &format!("const r = document.querySelector('tr[data-call-id=\"{second}\"] td.status'); return !!r && r.textContent === 'Completed'"),
+                15,
+                "the second call to show Completed",
+            )
+            .await;
+        assert_eq!(
+            browser
+                .script("return window.kikuMarker === 1", json!([]))
+                .await,
+            json!(true),
+            "the page was not reloaded"
+        );
+
+        // The detail: phrases in the user's and the customer's colours, named.
+        browser.goto(&s.url(&format!("/calls/{call}"))).await;
+        let user_phrases = browser
+            .script("return [...document.querySelectorAll('.phrase.user .text')].map(e => e.textContent)", json!([]))
+            .await;
+        assert_eq!(
+            user_phrases,
+            json!(["Hi, I have a question.", "Thanks."]),
+            "speaker 1 was taken for the user"
+        );
+        let colour = browser
+            .script(
+                "return getComputedStyle(document.querySelector('.phrase.user .who')).color",
+                json!([]),
+            )
+            .await;
+        assert_eq!(colour, json!("rgb(29, 95, 191)"), "user phrases are blue");
+        let colour = browser
+            .script(
+                "return getComputedStyle(document.querySelector('.phrase.customer .who')).color",
+                json!([]),
+            )
+            .await;
+        assert_eq!(
+            colour,
+            json!("rgb(192, 57, 43)"),
+            "customer phrases are red"
+        );
+        assert!(browser.text("#flags").await.contains("Roles need review"));
+
+        // The timeline: bars where the report puts them.
+        let (_, api) = s
+            .get(&format!("/api/v1/calls/{call}"), &t.admin_token)
+            .await;
+        let silences = api["analysis"]["analysis"]["silence_positions"]
+            .as_array()
+            .map_or(0, Vec::len);
+        let bars = browser
+            .script(
+                "return document.querySelectorAll('#track-marks .bar.silence').length",
+                json!([]),
+            )
+            .await;
+        assert_eq!(bars, json!(silences));
+        let user_bars = browser
+            .script("return [...document.querySelectorAll('#track-user .bar')].map(b => [Number(b.dataset.start), b.style.left])", json!([]))
+            .await;
+        assert_eq!(
+            user_bars,
+            json!([[8.5, "42.5%"], [16.5, "82.5%"]]),
+            "spans of speaker 1 over 20 s"
+        );
+
+        // The player seeks to a clicked phrase.
+        browser
+            .wait_until(
+                "return document.getElementById('audio').readyState >= 1",
+                15,
+                "the recording's metadata",
+            )
+            .await;
+        browser.click("#phrases li:nth-child(3)").await;
+        browser
+            .wait_until(
+                "const t = document.getElementById('audio').currentTime; return t >= 12 && t < 14",
+                10,
+                "the player at 0:12",
+            )
+            .await;
+        browser.click("#back5").await;
+        browser
+            .wait_until(
+                "const t = document.getElementById('audio').currentTime; return t >= 7 && t < 9.5",
+                10,
+                "the player 5 s back",
+            )
+            .await;
+        browser.screenshot(&format!("call-{}", s.backend)).await;
+
+        // Swap (behind the Operation menu's confirmation): the roles flip, a new version.
+        browser.click("#operation summary").await;
+        browser.click("#swap").await;
+        browser
+            .wait_until("return document.querySelector('#versions li:last-child strong') !== null && document.querySelectorAll('#versions li').length === 2", 10, "version 2")
+            .await;
+        let user_phrases = browser
+            .script("return [...document.querySelectorAll('.phrase.user .text')].map(e => e.textContent)", json!([]))
+            .await;
+        assert_eq!(
+            user_phrases,
+            json!(["Hello, this is Emma from Northwind.", "Sure, go ahead."])
+        );
+
+        // The Japanese UI.
+        browser.click("#lang-switch").await;
+        browser
+            .wait_until(
+                "return document.documentElement.lang === 'ja'",
+                10,
+                "the Japanese page",
+            )
+            .await;
+        assert!(browser.text("h2").await.contains("録音"), "Japanese labels");
+        browser.click("#lang-switch").await;
+        browser
+            .wait_until(
+                "return document.documentElement.lang === 'en'",
+                10,
+                "the English page",
+            )
+            .await;
+
+        // Signing out ends the session.
+        browser.click("#sign-out").await;
+        browser
+            .wait_until(
+                "return location.pathname === '/sign-in'",
+                10,
+                "the sign-in page",
+            )
+            .await;
+        browser.goto(&s.url(&format!("/calls/{call}"))).await;
+        assert!(browser.url().await.contains("/sign-in?next="));
+    }
+    browser.close().await;
+}
+
+/// Uploads and completes the call waiting at `upload`; its id.
+async fn completed_second_call(s: &TestServer, upload: &str) -> String {
+    let call = upload
+        .split("/uploads/")
+        .nth(1)
+        .and_then(|rest| rest.split('?').next())
+        .expect("call id in the upload URL")
+        .to_string();
+    crate::swap::finish_uploaded(s, upload, wav(5)).await;
+    call
+}
+
+#[tokio::test]
+async fn pages_refuse_forged_forms_and_other_companies() {
+    for s in servers().await {
+        let t = s.tenant("acme").await;
+        let other = s.tenant("other").await;
+        let call = completed_call_with(&s, &t, "ui-1", wav(4)).await;
+        let (cookie, csrf) = cookie_session(&s, "admin@acme.example", "correct horse").await;
+
+        // A form or a cookie-signed API call without the session's CSRF token is refused.
+        let forged = s
+            .http
+            .post(s.url(&format!("/calls/{call}/swap")))
+            .header(COOKIE, &cookie)
+            .form(&[("csrf", "0000")])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        let page = forged.text().await.expect("html");
+        assert!(
+            page.contains("request-id"),
+            "an error page with the request id"
+        );
+        let api = s
+            .http
+            .post(s.url(&format!("/api/v1/calls/{call}/swap")))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(api.status(), StatusCode::FORBIDDEN);
+        let api = s
+            .http
+            .post(s.url(&format!("/api/v1/calls/{call}/swap")))
+            .header(COOKIE, &cookie)
+            .header("x-csrf-token", &csrf)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(api.status(), StatusCode::OK, "with the token it works");
+        let (status, _) = s
+            .send(
+                s.http
+                    .post(s.url(&format!("/api/v1/calls/{call}/swap")))
+                    .bearer_auth(&t.admin_token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "bearer tokens need no CSRF token");
+
+        // Another company's person gets 404 for the page and the recording.
+        let (other_cookie, _) = cookie_session(&s, "admin@other.example", "correct horse").await;
+        for path in [
+            format!("/calls/{call}"),
+            format!("/api/v1/calls/{call}/recording"),
+            "/calls/not-a-call".to_string(),
+        ] {
+            let r = s
+                .http
+                .get(s.url(&path))
+                .header(COOKIE, &other_cookie)
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        let r = s
+            .http
+            .get(s.url(&format!("/api/v1/calls/{call}/recording")))
+            .bearer_auth(&other.admin_token)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+        // Pages carry a CSP without inline scripts.
+        let r = s.http.get(s.url("/sign-in")).send().await.expect("get");
+        let csp = r.headers()["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .to_string();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn recordings_answer_range_requests() {
+    for s in servers().await {
+        let t = s.tenant("acme").await;
+        let audio = wav(2);
+        let call = completed_call_with(&s, &t, "ui-1", audio.clone()).await;
+        let url = s.url(&format!("/api/v1/calls/{call}/recording"));
+        let whole = s
+            .http
+            .get(&url)
+            .bearer_auth(&t.admin_token)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(whole.status(), StatusCode::OK);
+        assert_eq!(whole.headers()[CONTENT_TYPE], "audio/wav");
+        assert_eq!(whole.headers()["accept-ranges"], "bytes");
+        assert_eq!(
+            whole.bytes().await.expect("body").as_ref(),
+            audio.as_slice()
+        );
+        let part = s
+            .http
+            .get(&url)
+            .bearer_auth(&t.admin_token)
+            .header(RANGE, "bytes=10-19")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(
+            part.headers()[CONTENT_RANGE].to_str().expect("range"),
+            format!("bytes 10-19/{}", audio.len())
+        );
+        assert_eq!(part.bytes().await.expect("body").as_ref(), &audio[10..20]);
+        let past = s
+            .http
+            .get(&url)
+            .bearer_auth(&t.admin_token)
+            .header(RANGE, format!("bytes={}-", audio.len()))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(past.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+        let (status, body): (StatusCode, Value) = s
+            .get(
+                &format!("/api/v1/calls/{}/recording", uuid_like()),
+                &t.admin_token,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    }
+}
+
+fn uuid_like() -> &'static str {
+    "00000000-0000-4000-8000-000000000000"
+}
