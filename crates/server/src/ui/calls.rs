@@ -63,13 +63,15 @@ struct ListPage {
 pub struct ViewerView {
     pub name: String,
     pub csrf: String,
+    pub admin: bool,
 }
 
 impl ViewerView {
-    fn of(viewer: &Viewer) -> Self {
+    pub fn of(viewer: &Viewer) -> Self {
         Self {
             name: viewer.user.name.clone(),
             csrf: viewer.csrf.clone(),
+            admin: viewer.user.admin,
         }
     }
 }
@@ -348,26 +350,26 @@ fn pieces(text: &str, keywords: &[String]) -> Vec<(String, &'static str)> {
             continue;
         }
         let mut rest = piece.as_str();
-        'outer: while !rest.is_empty() {
-            for keyword in keywords {
-                let offsets = kiku_domain::analysis::text::keyword_offsets(rest, keyword);
-                if let Some(&first) = offsets.first() {
-                    let start: usize = rest.chars().take(first).map(char::len_utf8).sum();
-                    let len: usize = rest[start..]
-                        .chars()
-                        .take(keyword.trim().chars().count())
-                        .map(char::len_utf8)
-                        .sum();
-                    if start > 0 {
-                        out.push((rest[..start].to_string(), ""));
-                    }
-                    out.push((rest[start..start + len].to_string(), "keyword"));
-                    rest = &rest[start + len..];
-                    continue 'outer;
-                }
+        while !rest.is_empty() {
+            // The earliest hit of any keyword (as character offset and length).
+            let hit = keywords
+                .iter()
+                .filter_map(|k| {
+                    let first = *kiku_domain::analysis::text::keyword_offsets(rest, k).first()?;
+                    Some((first, k.trim().chars().count()))
+                })
+                .min();
+            let Some((first, chars)) = hit else {
+                out.push((rest.to_string(), ""));
+                break;
+            };
+            let start: usize = rest.chars().take(first).map(char::len_utf8).sum();
+            let len: usize = rest[start..].chars().take(chars).map(char::len_utf8).sum();
+            if start > 0 {
+                out.push((rest[..start].to_string(), ""));
             }
-            out.push((rest.to_string(), ""));
-            break;
+            out.push((rest[start..start + len].to_string(), "keyword"));
+            rest = &rest[start + len..];
         }
     }
     out

@@ -6,6 +6,7 @@
 //! Every page gets a Content-Security-Policy without inline scripts or styles, and
 //! `nosniff`, `DENY` framing and a same-origin referrer.
 
+mod admin;
 mod assets;
 mod calls;
 mod error;
@@ -41,6 +42,14 @@ pub fn router() -> Router<AppState> {
         .route("/calls/{call_id}", get(calls::detail))
         .route("/calls/{call_id}/versions/{version}", get(calls::version))
         .route("/calls/{call_id}/swap", post(calls::swap))
+        .route("/admin", get(|| async { Redirect::to("/admin/users") }))
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/{user_id}", post(admin::update_user))
+        .route(
+            "/admin/webhook",
+            get(admin::webhook).post(admin::create_webhook),
+        )
+        .route("/admin/webhook/delete", post(admin::delete_webhook))
         .route("/static/{file}", get(assets::serve))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(middleware::from_fn(page_headers))

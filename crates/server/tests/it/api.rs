@@ -321,6 +321,7 @@ async fn health_openapi_and_unknown_routes() {
             ("/api/v1/calls/{call_id}/swap", "post"),
             ("/api/v1/calls/{call_id}/versions", "get"),
             ("/api/v1/calls/{call_id}/versions/{version}", "get"),
+            ("/api/v1/calls/{call_id}/recording", "get"),
             ("/api/v1/outgoing-webhooks", "get"),
             ("/api/v1/outgoing-webhooks", "post"),
             ("/api/v1/outgoing-webhooks/{id}", "get"),

@@ -164,6 +164,22 @@ impl Browser {
             .await
     }
 
+    /// Lets the page use `permission` (e.g. `clipboard-read`) without asking.
+    pub async fn grant(&self, permission: &str) {
+        self.post(
+            "/permissions",
+            json!({"descriptor": {"name": permission}, "state": "granted"}),
+        )
+        .await;
+    }
+
+    /// Runs `body` as an async script: it ends by calling `arguments[arguments.length - 1]`
+    /// with the result.
+    pub async fn script_async(&self, body: &str) -> Value {
+        self.post("/execute/async", json!({ "script": body, "args": [] }))
+            .await
+    }
+
     /// Waits up to `seconds` until `check` (a script returning a boolean) is true.
     pub async fn wait_until(&self, check: &str, seconds: u64, what: &str) {
         let deadline = Instant::now() + Duration::from_secs(seconds);

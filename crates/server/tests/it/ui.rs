@@ -400,3 +400,136 @@ async fn recordings_answer_range_requests() {
 fn uuid_like() -> &'static str {
     "00000000-0000-4000-8000-000000000000"
 }
+
+#[tokio::test]
+async fn admins_manage_users_and_the_webhook_url_in_the_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    for s in servers().await {
+        let t = s.tenant("acme").await;
+        s.user(&t, "agent@acme.example", false).await;
+        let (status, _) = s
+            .send(
+                s.http
+                    .delete(s.url("/api/v1/incoming-webhook"))
+                    .bearer_auth(&t.admin_token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        sign_in(&browser, &s, "admin@acme.example", "correct horse").await;
+
+        // Add a user; a refused form keeps what was typed and says why.
+        browser.goto(&s.url("/admin/users")).await;
+        browser.type_into("#new-name", "Tanaka").await;
+        browser.type_into("#new-email", "agent@acme.example").await;
+        browser.click("#create-user").await;
+        let problem = browser.text("#user-problem").await;
+        assert!(
+            problem.contains("e-mail") || problem.contains("email"),
+            "{problem}"
+        );
+        assert_eq!(
+            browser
+                .script(
+                    "return document.getElementById('new-name').value",
+                    json!([])
+                )
+                .await,
+            json!("Tanaka")
+        );
+        browser
+            .script(
+                "document.getElementById('new-email').value = ''; return true",
+                json!([]),
+            )
+            .await;
+        browser.type_into("#new-email", "tanaka@acme.example").await;
+        browser.click("#new-webhook").await;
+        browser.click("#create-user").await;
+        browser
+            .wait_until("return [...document.querySelectorAll('#users td')].some(td => td.textContent === 'tanaka@acme.example')", 10, "the new user")
+            .await;
+        let (_, listed) = s.get("/api/v1/users", &t.admin_token).await;
+        let tanaka = listed["items"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .find(|u| u["email"] == "tanaka@acme.example")
+            .expect("created")
+            .clone();
+        assert_eq!(tanaka["use_incoming_webhook"], true);
+        let id = tanaka["user_id"].as_str().expect("id").to_string();
+        // Copy ID puts the user's ID on the clipboard (the PBX needs it).
+        for permission in ["clipboard-read", "clipboard-write"] {
+            browser.grant(permission).await;
+        }
+        browser
+            .click(&format!("tr[data-user-id=\"{id}\"] button.copy"))
+            .await;
+        assert_eq!(read_clipboard(&browser).await, json!(id));
+        browser
+            .screenshot(&format!("admin-users-{}", s.backend))
+            .await;
+
+        // The Incoming Webhook URL: create, show and copy, delete after confirming.
+        browser.goto(&s.url("/admin/webhook")).await;
+        browser.find("#no-webhook").await;
+        browser.click("#create-url").await;
+        let url = browser.text("#webhook-url").await;
+        let (_, shown) = s.get("/api/v1/incoming-webhook", &t.admin_token).await;
+        assert_eq!(shown["url"].as_str(), Some(url.as_str()));
+        browser.click("#copy-url").await;
+        assert_eq!(read_clipboard(&browser).await, json!(url));
+        browser
+            .screenshot(&format!("admin-webhook-{}", s.backend))
+            .await;
+        browser.click("#delete-box summary").await;
+        browser.click("#delete-url").await;
+        browser.find("#no-webhook").await;
+        let (status, _) = s.get("/api/v1/incoming-webhook", &t.admin_token).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // A user who is not an admin is refused the admin pages, with a page saying so.
+        browser.click("#sign-out").await;
+        sign_in(&browser, &s, "agent@acme.example", "agent password").await;
+        assert_eq!(
+            browser
+                .script(
+                    "return document.getElementById('nav-admin') === null",
+                    json!([])
+                )
+                .await,
+            json!(true)
+        );
+        browser.goto(&s.url("/admin/users")).await;
+        let message = browser.text("#error-message").await;
+        assert!(message.contains("not allowed"), "{message}");
+        browser.goto(&s.url("/calls")).await;
+        browser.click("#sign-out").await;
+        browser
+            .wait_until("return location.pathname === '/sign-in'", 10, "signed out")
+            .await;
+    }
+    browser.close().await;
+}
+
+async fn sign_in(browser: &Browser, s: &TestServer, email: &str, password: &str) {
+    browser.goto(&s.url("/sign-in")).await;
+    browser.type_into("#email", email).await;
+    browser.type_into("#password", password).await;
+    browser.click("#sign-in").await;
+    browser
+        .wait_until("return location.pathname === '/calls'", 10, "signed in")
+        .await;
+}
+
+/// What the page's clipboard holds, read a moment after a click wrote it.
+async fn read_clipboard(browser: &Browser) -> Value {
+    browser
+        .script_async(
+            "const done = arguments[arguments.length - 1]; \
+             setTimeout(() => navigator.clipboard.readText().then(done, e => done(String(e))), 300)",
+        )
+        .await
+}

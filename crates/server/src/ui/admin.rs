@@ -1,0 +1,238 @@
+//! Admin pages: the company's users (add, switch *Use Incoming Webhook*, copy an ID for the
+//! PBX) and its Incoming Webhook URL (create, show, copy, delete). Others get a readable
+//! "not allowed" page, as the API refuses them too.
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use kiku_domain::UserId;
+use kiku_storage::UserPatch;
+use serde::Deserialize;
+
+use super::calls::ViewerView;
+use super::error::UiError;
+use super::html;
+use super::i18n::{Lang, Text};
+use super::session::Viewer;
+use crate::app::{accounts, webhook_url, AppError};
+use crate::http::AppState;
+
+/// A signed-in admin.
+pub struct AdminViewer(pub Viewer);
+
+impl FromRequestParts<AppState> for AdminViewer {
+    type Rejection = UiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let viewer = Viewer::from_request_parts(parts, app).await?;
+        if !viewer.user.admin {
+            return Err(UiError::new(
+                AppError::Forbidden("only admins can see this page".into()),
+                viewer.lang,
+            ));
+        }
+        Ok(AdminViewer(viewer))
+    }
+}
+
+struct UserRow {
+    id: UserId,
+    name: String,
+    email: String,
+    admin: bool,
+    use_incoming_webhook: bool,
+}
+
+/// What the add-user form had, kept when it is refused.
+#[derive(Default)]
+struct Draft {
+    name: String,
+    email: String,
+    admin: bool,
+    use_incoming_webhook: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    t: &'static Text,
+    lang: Lang,
+    viewer: ViewerView,
+    users: Vec<UserRow>,
+    draft: Draft,
+    problem: Option<String>,
+}
+
+async fn users_page(
+    app: &AppState,
+    viewer: &Viewer,
+    draft: Draft,
+    problem: Option<String>,
+) -> Result<Response, UiError> {
+    let users = accounts::users(app, viewer.user.company_id)
+        .await
+        .map_err(|e| UiError::new(e, viewer.lang))?
+        .into_iter()
+        .map(|u| UserRow {
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            admin: u.admin,
+            use_incoming_webhook: u.use_incoming_webhook,
+        })
+        .collect();
+    html(UsersPage {
+        t: viewer.text(),
+        lang: viewer.lang,
+        viewer: ViewerView::of(viewer),
+        users,
+        draft,
+        problem,
+    })
+}
+
+pub async fn users(
+    State(app): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+) -> Result<Response, UiError> {
+    users_page(&app, &viewer, Draft::default(), None).await
+}
+
+#[derive(Deserialize)]
+pub struct NewUserForm {
+    csrf: String,
+    name: String,
+    email: String,
+    #[serde(default)]
+    password: String,
+    admin: Option<String>,
+    use_incoming_webhook: Option<String>,
+}
+
+pub async fn create_user(
+    State(app): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+    Form(form): Form<NewUserForm>,
+) -> Result<Response, UiError> {
+    viewer.check_csrf(&app, &form.csrf)?;
+    let input = accounts::UserInput {
+        name: form.name.clone(),
+        email: form.email.clone(),
+        password: Some(form.password).filter(|p| !p.is_empty()),
+        admin: form.admin.is_some(),
+        use_incoming_webhook: form.use_incoming_webhook.is_some(),
+    };
+    match accounts::create_user(&app, viewer.user.company_id, input).await {
+        Ok(user) => {
+            tracing::info!(user_id = %user.id, by = %viewer.user.id, "user created (web UI)");
+            Ok(Redirect::to("/admin/users").into_response())
+        }
+        Err(e @ (AppError::InvalidRequest(_) | AppError::Conflict(_))) => {
+            let draft = Draft {
+                name: form.name,
+                email: form.email,
+                admin: form.admin.is_some(),
+                use_incoming_webhook: form.use_incoming_webhook.is_some(),
+            };
+            let page = users_page(&app, &viewer, draft, Some(e.to_string())).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(UiError::new(e, viewer.lang)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SwitchForm {
+    csrf: String,
+    use_incoming_webhook: Option<String>,
+    admin: Option<String>,
+}
+
+/// `POST /admin/users/{id}`: switches a flag (`true`/`false`).
+pub async fn update_user(
+    State(app): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+    Path(user_id): Path<String>,
+    Form(form): Form<SwitchForm>,
+) -> Result<Response, UiError> {
+    viewer.check_csrf(&app, &form.csrf)?;
+    let lang = viewer.lang;
+    let id: UserId = user_id
+        .parse()
+        .map_err(|_| UiError::new(AppError::NotFound("no such user".into()), lang))?;
+    let flag = |v: Option<String>| v.map(|v| v == "true");
+    let patch = UserPatch {
+        admin: flag(form.admin),
+        use_incoming_webhook: flag(form.use_incoming_webhook),
+    };
+    accounts::update_user(&app, viewer.user.company_id, id, patch)
+        .await
+        .map_err(|e| UiError::new(e, lang))?;
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin_webhook.html")]
+struct WebhookPage {
+    t: &'static Text,
+    lang: Lang,
+    viewer: ViewerView,
+    url: Option<String>,
+    created: String,
+}
+
+pub async fn webhook(
+    State(app): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+) -> Result<Response, UiError> {
+    let shown = match webhook_url::show(&app, viewer.user.company_id).await {
+        Ok(url) => Some(url),
+        Err(AppError::NotFound(_)) => None,
+        Err(e) => return Err(UiError::new(e, viewer.lang)),
+    };
+    html(WebhookPage {
+        t: viewer.text(),
+        lang: viewer.lang,
+        viewer: ViewerView::of(&viewer),
+        created: shown
+            .as_ref()
+            .map(|u| kiku_domain::datetime::format(u.created_at))
+            .unwrap_or_default(),
+        url: shown.map(|u| u.url),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn create_webhook(
+    State(app): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, UiError> {
+    viewer.check_csrf(&app, &form.csrf)?;
+    webhook_url::create(&app, viewer.user.company_id)
+        .await
+        .map_err(|e| UiError::new(e, viewer.lang))?;
+    Ok(Redirect::to("/admin/webhook").into_response())
+}
+
+pub async fn delete_webhook(
+    State(app): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, UiError> {
+    viewer.check_csrf(&app, &form.csrf)?;
+    webhook_url::delete(&app, viewer.user.company_id)
+        .await
+        .map_err(|e| UiError::new(e, viewer.lang))?;
+    Ok(Redirect::to("/admin/webhook").into_response())
+}
