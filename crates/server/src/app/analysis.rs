@@ -84,6 +84,53 @@ pub async fn rescore(
         .await?)
 }
 
+/// One call as the settings being edited would score it.
+pub struct Simulated {
+    pub call: CallRecord,
+    /// The current version's score.
+    pub now: f64,
+    /// The score under the new settings.
+    pub then: f64,
+}
+
+/// What `settings` would make of the company's `n` most recent analysed calls, before an
+/// admin saves them (nothing is stored).
+pub async fn simulate(
+    app: &App,
+    company: CompanyId,
+    settings: &AnalysisSettings,
+    n: u32,
+) -> Result<Vec<Simulated>, AppError> {
+    settings.validate().map_err(AppError::InvalidRequest)?;
+    let filter = kiku_storage::CallFilter {
+        status: Some(kiku_domain::CallStatus::Completed),
+        event_type: None,
+        from: None,
+        to: None,
+        page: 1,
+        per_page: n.max(1),
+    };
+    let calls = app.store.calls(company, &filter).await?.items;
+    let ids: Vec<CallId> = calls.iter().map(|c| c.id).collect();
+    let records = app.store.analyses_of(company, &ids).await?;
+    let mut out = Vec::new();
+    for call in calls {
+        let Some(record) = records.iter().find(|r| r.call_id == call.id) else {
+            continue;
+        };
+        let transcript: Transcript = parse(&record.transcript, "transcript")?;
+        let roles: Roles = parse(&record.roles, "roles")?;
+        let current: Report = parse(&record.report, "report")?;
+        let then = report(&transcript, &roles, settings).score;
+        out.push(Simulated {
+            call,
+            now: current.score,
+            then,
+        });
+    }
+    Ok(out)
+}
+
 /// Swaps user and customer on a completed call: everything role-dependent is recomputed
 /// from the stored transcript (no recognition) into a new version; the new version's
 /// number. A concurrent change is retried once on top of it.

@@ -236,3 +236,139 @@ pub async fn delete_webhook(
         .map_err(|e| UiError::new(e, viewer.lang))?;
     Ok(Redirect::to("/admin/webhook").into_response())
 }
+
+struct SimulatedRow {
+    id: kiku_domain::CallId,
+    started: String,
+    now: String,
+    then: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_settings.html")]
+struct SettingsPage {
+    t: &'static Text,
+    lang: Lang,
+    viewer: ViewerView,
+    language: String,
+    keywords: String,
+    score_rule: String,
+    problem: Option<String>,
+    saved: Option<u64>,
+    simulated: Option<Vec<SimulatedRow>>,
+}
+
+/// How many recent calls the simulation tries the settings on.
+const SIMULATED_CALLS: u32 = 5;
+
+fn language_text(language: &kiku_domain::analysis::Language) -> String {
+    match language {
+        kiku_domain::analysis::Language::Auto => "auto".into(),
+        kiku_domain::analysis::Language::Fixed(code) => code.clone(),
+    }
+}
+
+pub async fn settings(
+    State(app): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+) -> Result<Response, UiError> {
+    let current = crate::app::analysis::settings(&app, viewer.user.company_id)
+        .await
+        .map_err(|e| UiError::new(e, viewer.lang))?;
+    html(SettingsPage {
+        t: viewer.text(),
+        lang: viewer.lang,
+        viewer: ViewerView::of(&viewer),
+        language: language_text(&current.language),
+        keywords: current.keywords.join("\n"),
+        score_rule: serde_json::to_string_pretty(&current.score_rule).unwrap_or_default(),
+        problem: None,
+        saved: None,
+        simulated: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    csrf: String,
+    action: String,
+    language: String,
+    #[serde(default)]
+    keywords: String,
+    score_rule: String,
+}
+
+/// The settings the form describes, or why not.
+fn settings_of(form: &SettingsForm) -> Result<kiku_domain::analysis::AnalysisSettings, String> {
+    let language = kiku_domain::analysis::Language::try_from(form.language.clone())?;
+    let keywords = form
+        .keywords
+        .lines()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+        .collect();
+    let score_rule = serde_json::from_str(&form.score_rule)
+        .map_err(|e| format!("the score rule does not read: {e}"))?;
+    let settings = kiku_domain::analysis::AnalysisSettings {
+        language,
+        keywords,
+        score_rule,
+    };
+    settings.validate()?;
+    Ok(settings)
+}
+
+/// `POST /admin/settings`: `action=simulate` shows what the settings would give on recent
+/// calls without saving; `action=save` stores them (past calls are re-scored by a job).
+pub async fn save_settings(
+    State(app): State<AppState>,
+    AdminViewer(viewer): AdminViewer,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, UiError> {
+    viewer.check_csrf(&app, &form.csrf)?;
+    let lang = viewer.lang;
+    let company = viewer.user.company_id;
+    let mut page = SettingsPage {
+        t: viewer.text(),
+        lang,
+        viewer: ViewerView::of(&viewer),
+        language: form.language.clone(),
+        keywords: form.keywords.clone(),
+        score_rule: form.score_rule.clone(),
+        problem: None,
+        saved: None,
+        simulated: None,
+    };
+    let settings = match settings_of(&form) {
+        Ok(settings) => settings,
+        Err(problem) => {
+            page.problem = Some(problem);
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, html(page)?).into_response());
+        }
+    };
+    let failed = |e| UiError::new(e, lang);
+    if form.action == "save" {
+        let rescoring = crate::app::analysis::set_settings(&app, company, &settings)
+            .await
+            .map_err(failed)?;
+        tracing::info!(company_id = %company, by = %viewer.user.id, rescoring, "analysis settings saved (web UI)");
+        page.saved = Some(rescoring);
+    } else {
+        let simulated = crate::app::analysis::simulate(&app, company, &settings, SIMULATED_CALLS)
+            .await
+            .map_err(failed)?;
+        page.simulated = Some(
+            simulated
+                .into_iter()
+                .map(|s| SimulatedRow {
+                    id: s.call.id,
+                    started: kiku_domain::datetime::format(s.call.data.call_starts_at),
+                    now: format!("{:.1}", s.now),
+                    then: format!("{:.1}", s.then),
+                })
+                .collect(),
+        );
+    }
+    html(page)
+}

@@ -218,6 +218,18 @@ pub struct Text {
     pub delete_url_confirm: &'static str,
     pub copy_url: &'static str,
     pub created: &'static str,
+    pub settings_title: &'static str,
+    pub language_label: &'static str,
+    pub keywords_label: &'static str,
+    pub score_rule_label: &'static str,
+    pub simulate: &'static str,
+    pub save: &'static str,
+    pub saved_rescoring: &'static str,
+    pub simulation_title: &'static str,
+    pub score_now: &'static str,
+    pub score_then: &'static str,
+    pub no_calls_to_simulate: &'static str,
+    pub call: &'static str,
 }
 
 impl Text {
@@ -385,6 +397,18 @@ pub static EN: Text = Text {
     delete_url_confirm: "Delete the URL? PBXs that use it will be refused until they get a new one.",
     copy_url: "Copy URL",
     created: "Created",
+    settings_title: "Analysis settings",
+    language_label: "Language (auto, or a code such as ja or en)",
+    keywords_label: "Keywords (one per line)",
+    score_rule_label: "Score rule (JSON, see the API documentation)",
+    simulate: "Simulate",
+    save: "Save",
+    saved_rescoring: "Saved. Calls to re-score:",
+    simulation_title: "What the new settings would give",
+    score_now: "Score now",
+    score_then: "New score",
+    no_calls_to_simulate: "No analysed calls to try the settings on yet.",
+    call: "Call",
 };
 
 pub static JA: Text = Text {
@@ -518,6 +542,18 @@ pub static JA: Text = Text {
     delete_url_confirm: "URL を削除しますか？ この URL を使う PBX は新しい URL を設定するまで拒否されます。",
     copy_url: "URL をコピー",
     created: "作成日時",
+    settings_title: "解析設定",
+    language_label: "言語（auto、または ja・en などのコード）",
+    keywords_label: "キーワード（1 行に 1 つ）",
+    score_rule_label: "スコアルール（JSON。API ドキュメントを参照）",
+    simulate: "シミュレーション",
+    save: "保存",
+    saved_rescoring: "保存しました。再スコアする通話数:",
+    simulation_title: "新しい設定での結果",
+    score_now: "現在のスコア",
+    score_then: "新しいスコア",
+    no_calls_to_simulate: "試せる解析済みの通話はまだありません。",
+    call: "通話",
 };
 
 #[cfg(test)]

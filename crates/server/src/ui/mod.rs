@@ -50,6 +50,10 @@ pub fn router() -> Router<AppState> {
             get(admin::webhook).post(admin::create_webhook),
         )
         .route("/admin/webhook/delete", post(admin::delete_webhook))
+        .route(
+            "/admin/settings",
+            get(admin::settings).post(admin::save_settings),
+        )
         .route("/static/{file}", get(assets::serve))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(middleware::from_fn(page_headers))

@@ -409,6 +409,7 @@ async fn admins_manage_users_and_the_webhook_url_in_the_browser() {
     for s in servers().await {
         let t = s.tenant("acme").await;
         s.user(&t, "agent@acme.example", false).await;
+        let call = completed_call_with(&s, &t, "ui-settings", wav(2)).await;
         let (status, _) = s
             .send(
                 s.http
@@ -489,6 +490,68 @@ async fn admins_manage_users_and_the_webhook_url_in_the_browser() {
         browser.find("#no-webhook").await;
         let (status, _) = s.get("/api/v1/incoming-webhook", &t.admin_token).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Analysis settings: the simulation shows what a new score rule gives on recent
+        // calls before saving; saving queues their re-scoring.
+        browser.goto(&s.url("/admin/settings")).await;
+        browser
+            .script(
+                "const rule = JSON.parse(document.getElementById('score-rule').value); \
+                 rule.base += 30; document.getElementById('score-rule').value = JSON.stringify(rule); return true",
+                json!([]),
+            )
+            .await;
+        browser.click("#simulate").await;
+        let row = format!("#simulation tr[data-call-id=\"{call}\"]");
+        let now: f64 = browser
+            .text(&format!("{row} .now"))
+            .await
+            .parse()
+            .expect("now");
+        let then: f64 = browser
+            .text(&format!("{row} .then"))
+            .await
+            .parse()
+            .expect("then");
+        let (_, api) = s
+            .get(&format!("/api/v1/calls/{call}"), &t.admin_token)
+            .await;
+        let stored = api["analysis"]["analysis"]["score"]
+            .as_f64()
+            .expect("score");
+        assert!((now - stored).abs() < 0.06, "{now} vs {stored}");
+        assert!(then > now, "a higher base scores higher: {now} → {then}");
+        let (_, unchanged) = s.get("/api/v1/settings/analysis", &t.admin_token).await;
+        assert_eq!(
+            unchanged["score_rule"]["base"],
+            json!(50.0),
+            "a simulation saves nothing"
+        );
+        browser
+            .screenshot(&format!("admin-settings-{}", s.backend))
+            .await;
+        browser
+            .script(
+                "document.getElementById('score-rule').value = '{'; return true",
+                json!([]),
+            )
+            .await;
+        browser.click("#save").await;
+        assert!(browser
+            .text("#settings-problem")
+            .await
+            .contains("score rule"));
+        browser.goto(&s.url("/admin/settings")).await;
+        browser
+            .script("const rule = JSON.parse(document.getElementById('score-rule').value); rule.base = 80; document.getElementById('score-rule').value = JSON.stringify(rule); return true", json!([]))
+            .await;
+        browser.click("#save").await;
+        assert!(
+            browser.text("#saved").await.ends_with('1'),
+            "one call to re-score"
+        );
+        let (_, saved) = s.get("/api/v1/settings/analysis", &t.admin_token).await;
+        assert_eq!(saved["score_rule"]["base"], json!(80.0));
 
         // A user who is not an admin is refused the admin pages, with a page saying so.
         browser.click("#sign-out").await;
