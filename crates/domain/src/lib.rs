@@ -3,6 +3,7 @@
 //! Pure logic with no I/O, so every rule is testable on its own.
 
 pub mod analysis;
+pub mod audio;
 pub mod call_data;
 pub mod call_status;
 pub mod csrf;

@@ -1,6 +1,7 @@
 //! `GET /api/v1/calls/{id}/recording`: a call's stored recording, for the web UI's player
 //! and API users. Range requests get 206 (a browser seeks only then); whole files are
-//! streamed in parts, so memory stays flat whatever the size.
+//! streamed in parts, so memory stays flat whatever the size. A G.711 (μ-law, A-law) WAV,
+//! which browsers cannot play, is served as 16-bit PCM WAV, expanded range by range.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -8,7 +9,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream;
+use kiku_blobs::{BlobError, Blobs};
+use kiku_domain::audio::G711Wav;
 use kiku_domain::{AudioFileType, CallId};
+use std::sync::Arc;
 
 use super::auth::CurrentUser;
 use super::{ApiError, AppState};
@@ -16,6 +20,8 @@ use crate::app::AppError;
 
 /// The most one response or one read of a streamed file holds.
 const PART_BYTES: u64 = 1024 * 1024;
+/// The start of a WAV read to find its format and samples.
+const HEAD_BYTES: u64 = 4096;
 /// A range answer is cut to this much; players ask again from where it ends.
 const MAX_RANGE_BYTES: u64 = 4 * PART_BYTES;
 
@@ -74,6 +80,31 @@ fn content_type(kind: AudioFileType) -> &'static str {
     }
 }
 
+/// What is served: the stored file, or its PCM view.
+#[derive(Clone)]
+struct Served {
+    blobs: Arc<dyn Blobs>,
+    key: String,
+    g711: Option<G711Wav>,
+    len: u64,
+}
+
+impl Served {
+    /// Bytes `start..end` of what is served.
+    async fn read(&self, start: u64, end: u64) -> Result<Bytes, BlobError> {
+        let Some(wav) = &self.g711 else {
+            return self.blobs.get_range(&self.key, start..end).await;
+        };
+        let source = wav.source_range(start, end);
+        let stored = if source.is_empty() {
+            Bytes::new()
+        } else {
+            self.blobs.get_range(&self.key, source).await?
+        };
+        Ok(wav.pcm_bytes(start, end, &stored).into())
+    }
+}
+
 pub async fn recording(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -90,7 +121,24 @@ pub async fn recording(
     let audio = call
         .audio
         .ok_or_else(|| AppError::NotFound("the call's recording has not been uploaded".into()))?;
-    let size = audio.bytes;
+    let kind = call.data.audio_file_type;
+    let g711 = if kind == AudioFileType::Wav && audio.bytes > 0 {
+        let head = app
+            .blobs
+            .get_range(&audio.key, 0..audio.bytes.min(HEAD_BYTES))
+            .await
+            .map_err(AppError::internal)?;
+        G711Wav::parse(&head, audio.bytes)
+    } else {
+        None
+    };
+    let served = Served {
+        blobs: app.blobs.clone(),
+        key: audio.key,
+        len: g711.map_or(audio.bytes, |w| w.pcm_len()),
+        g711,
+    };
+    let size = served.len;
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let mut response = match wanted(range, size) {
         Wanted::Unsatisfiable => {
@@ -100,9 +148,8 @@ pub async fn recording(
         }
         Wanted::Part { start, end } => {
             let end = end.min(start + MAX_RANGE_BYTES - 1);
-            let bytes = app
-                .blobs
-                .get_range(&audio.key, start..end + 1)
+            let bytes = served
+                .read(start, end + 1)
                 .await
                 .map_err(AppError::internal)?;
             let mut r = (StatusCode::PARTIAL_CONTENT, bytes).into_response();
@@ -114,19 +161,14 @@ pub async fn recording(
             r
         }
         Wanted::Whole => {
-            let blobs = app.blobs.clone();
-            let key = audio.key.clone();
             let parts = stream::unfold(0u64, move |at| {
-                let (blobs, key) = (blobs.clone(), key.clone());
+                let served = served.clone();
                 async move {
-                    if at >= size {
+                    if at >= served.len {
                         return None;
                     }
-                    let end = (at + PART_BYTES).min(size);
-                    let part: Result<Bytes, std::io::Error> = blobs
-                        .get_range(&key, at..end)
-                        .await
-                        .map_err(std::io::Error::other);
+                    let end = (at + PART_BYTES).min(served.len);
+                    let part = served.read(at, end).await.map_err(std::io::Error::other);
                     Some((part, end))
                 }
             });
@@ -135,11 +177,7 @@ pub async fn recording(
             r
         }
     };
-    set(
-        &mut response,
-        header::CONTENT_TYPE,
-        content_type(call.data.audio_file_type),
-    );
+    set(&mut response, header::CONTENT_TYPE, content_type(kind));
     set(&mut response, header::ACCEPT_RANGES, "bytes");
     set(&mut response, header::CACHE_CONTROL, "private, no-store");
     Ok(response)

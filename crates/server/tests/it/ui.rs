@@ -387,6 +387,52 @@ async fn recordings_answer_range_requests() {
             .await
             .expect("get");
         assert_eq!(past.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+
+        // A μ-law WAV (browsers cannot play it) is served as 16-bit PCM: the same samples
+        // as the speech engine's decoder (symphonia) reads from the stored file.
+        let mu: Vec<u8> = (0..4000u32).map(|n| (n * 37 % 256) as u8).collect();
+        let stored = mulaw_wav(&mu);
+        let call = completed_call_with(&s, &t, "ui-mulaw", stored.clone()).await;
+        let url = s.url(&format!("/api/v1/calls/{call}/recording"));
+        let served = s
+            .http
+            .get(&url)
+            .bearer_auth(&t.admin_token)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(served.status(), StatusCode::OK);
+        let pcm = served.bytes().await.expect("body").to_vec();
+        assert_eq!(pcm.len(), 44 + 2 * mu.len());
+        assert_eq!(
+            (&pcm[..4], &pcm[20..22], &pcm[34..36]),
+            (&b"RIFF"[..], &[1u8, 0][..], &[16u8, 0][..])
+        );
+        let decoded = kiku_analysis::decode::decode(
+            stored,
+            kiku_domain::AudioFileType::Wav,
+            kiku_analysis::decode::Limits::default(),
+        )
+        .expect("symphonia reads the μ-law file");
+        assert_eq!(decoded.channels[0].len(), mu.len());
+        for (i, expected) in decoded.channels[0].iter().enumerate() {
+            let got = i16::from_le_bytes([pcm[44 + 2 * i], pcm[45 + 2 * i]]);
+            assert!(
+                (f32::from(got) / 32768.0 - expected).abs() < 1e-3,
+                "sample {i}"
+            );
+        }
+        let part = s
+            .http
+            .get(&url)
+            .bearer_auth(&t.admin_token)
+            .header(RANGE, "bytes=45-100")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(part.bytes().await.expect("body").as_ref(), &pcm[45..101]);
+
         let (status, body): (StatusCode, Value) = s
             .get(
                 &format!("/api/v1/calls/{}/recording", uuid_like()),
@@ -395,6 +441,26 @@ async fn recordings_answer_range_requests() {
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     }
+}
+
+/// A mono 8 kHz μ-law WAV of `samples`.
+fn mulaw_wav(samples: &[u8]) -> Vec<u8> {
+    let mut f = b"RIFF".to_vec();
+    f.extend_from_slice(&(38 + samples.len() as u32).to_le_bytes());
+    f.extend_from_slice(b"WAVEfmt ");
+    f.extend_from_slice(&18u32.to_le_bytes());
+    for v in [7u16, 1] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    f.extend_from_slice(&8000u32.to_le_bytes());
+    f.extend_from_slice(&8000u32.to_le_bytes());
+    for v in [1u16, 8, 0] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    f.extend_from_slice(b"data");
+    f.extend_from_slice(&(samples.len() as u32).to_le_bytes());
+    f.extend_from_slice(samples);
+    f
 }
 
 fn uuid_like() -> &'static str {
