@@ -11,6 +11,7 @@ mod assets;
 mod calls;
 mod error;
 mod i18n;
+mod outgoing_webhooks;
 mod session;
 mod sign_in;
 
@@ -53,6 +54,26 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/settings",
             get(admin::settings).post(admin::save_settings),
+        )
+        .route(
+            "/admin/outgoing-webhooks",
+            get(outgoing_webhooks::list).post(outgoing_webhooks::create),
+        )
+        .route(
+            "/admin/outgoing-webhooks/{id}",
+            get(outgoing_webhooks::detail),
+        )
+        .route(
+            "/admin/outgoing-webhooks/{id}/enabled",
+            post(outgoing_webhooks::set_enabled),
+        )
+        .route(
+            "/admin/outgoing-webhooks/{id}/replay",
+            post(outgoing_webhooks::replay),
+        )
+        .route(
+            "/admin/outgoing-webhooks/{id}/delete",
+            post(outgoing_webhooks::delete),
         )
         .route("/static/{file}", get(assets::serve))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))

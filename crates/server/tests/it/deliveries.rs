@@ -20,7 +20,7 @@ use crate::swap::completed_call;
 
 /// The job workers and the delivery runner, retrying at once (the schedule's timing is the
 /// domain rule's unit tests' business).
-fn start_runner(s: &TestServer) -> tokio::sync::watch::Sender<bool> {
+pub(crate) fn start_runner(s: &TestServer) -> tokio::sync::watch::Sender<bool> {
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let options = RunnerOptions {
         lease: Duration::from_secs(30),

@@ -662,3 +662,97 @@ async fn read_clipboard(browser: &Browser) -> Value {
         )
         .await
 }
+
+#[tokio::test]
+async fn admins_manage_outgoing_webhooks_and_replay_deliveries_in_the_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    for s in servers().await {
+        let r = crate::receiver::start().await;
+        let t = s.tenant("acme").await;
+        let _runner = crate::deliveries::start_runner(&s);
+        sign_in(&browser, &s, "admin@acme.example", "correct horse").await;
+        browser.goto(&s.url("/admin/outgoing-webhooks")).await;
+        browser.find("#no-endpoints").await;
+
+        // A refused address keeps the form and says why; a receiver that answers the
+        // challenge is saved, and its secret is shown once.
+        browser.type_into("#endpoint-name", "CRM").await;
+        browser
+            .type_into("#endpoint-url", "http://10.1.2.3/hook")
+            .await;
+        browser.click("#add-endpoint").await;
+        let problem = browser.text("#endpoint-problem").await;
+        assert!(!problem.is_empty());
+        assert_eq!(
+            browser
+                .script(
+                    "return document.getElementById('endpoint-name').value",
+                    json!([])
+                )
+                .await,
+            json!("CRM")
+        );
+        browser
+            .script(
+                "document.getElementById('endpoint-url').value = ''; return true",
+                json!([]),
+            )
+            .await;
+        browser.type_into("#endpoint-url", &r.url("/d/ok")).await;
+        browser.click("#add-endpoint").await;
+        assert!(browser.text("#new-secret").await.contains("whsec_"));
+
+        // A completed call is delivered; the log shows it, and a replay sends it again.
+        completed_call_with(&s, &t, "ui-hook", wav(2)).await;
+        browser.click("#endpoints a").await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let rows = browser
+                .script(
+                    "return document.querySelectorAll('#deliveries tr.delivered').length",
+                    json!([]),
+                )
+                .await;
+            if rows == json!(1) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no delivery logged");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            browser
+                .script("location.reload(); return true", json!([]))
+                .await;
+        }
+        assert_eq!(browser.text("#deliveries .answer").await, "204");
+        browser
+            .screenshot(&format!("admin-outgoing-{}", s.backend))
+            .await;
+        browser.click("#deliveries button.replay").await;
+        assert!(browser.text("#replaying").await.ends_with('1'));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while r
+            .received()
+            .iter()
+            .filter(|d| d.path == "/d/ok" && d.headers.contains_key("webhook-id"))
+            .count()
+            < 2
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the replay did not arrive"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+
+        // Disable, then delete after confirming.
+        browser.click("#toggle-enabled").await;
+        assert!(browser.text("#endpoint-enabled").await.starts_with("No"));
+        browser.click("#delete-box summary").await;
+        browser.click("#delete-endpoint").await;
+        browser.find("#no-endpoints").await;
+        browser.goto(&s.url("/calls")).await;
+        browser.click("#sign-out").await;
+    }
+    browser.close().await;
+}
