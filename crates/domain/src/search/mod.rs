@@ -80,6 +80,8 @@ pub struct CallFacts {
     pub numbers: Vec<String>,
     pub tags: Vec<String>,
     pub flags: Vec<Flag>,
+    pub group_name: Option<String>,
+    pub queue_name: Option<String>,
     pub answered: bool,
     /// Answer to end; 0 when unanswered.
     pub talk_ms: i64,
@@ -115,6 +117,8 @@ impl CallFacts {
                 .then_some(Flag::StereoChannelsAmbiguous)
                 .into_iter()
                 .collect(),
+            group_name: call.group_name.clone(),
+            queue_name: call.queue_name.clone(),
             answered: call.is_answered(),
             talk_ms: talk_seconds(call).map_or(0, |s| (s * 1000.0) as i64),
         }

@@ -21,7 +21,7 @@ pub const MIN_NUMBER_DIGITS: usize = 4;
 
 /// Which calls to list, and in what order. Filters are ANDed; the values of a multi-valued
 /// one are ORed; an empty list or `None` means any.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CallSearch {
     pub text: Option<TextQuery>,
     /// Whose words `text` must be in; `None`: either party's.
@@ -52,6 +52,35 @@ pub struct CallSearch {
     pub per_page: u32,
 }
 
+impl Default for CallSearch {
+    /// Every call, newest first, a page of [`DEFAULT_PER_PAGE`].
+    fn default() -> Self {
+        Self {
+            text: None,
+            speaker: None,
+            users: Vec::new(),
+            event_types: Vec::new(),
+            statuses: Vec::new(),
+            tags: Vec::new(),
+            number: None,
+            group_name: None,
+            queue_name: None,
+            from: None,
+            to: None,
+            answered: None,
+            min_duration: None,
+            max_duration: None,
+            min_score: None,
+            max_score: None,
+            keywords: Vec::new(),
+            flags: Vec::new(),
+            sort: SortKey::StartsAt,
+            cursor: None,
+            per_page: DEFAULT_PER_PAGE,
+        }
+    }
+}
+
 /// A parameter that cannot be used, and why.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 #[error("{parameter}: {reason}")]
@@ -70,10 +99,7 @@ fn bad(parameter: &str, reason: impl Into<String>) -> ParamError {
 impl CallSearch {
     /// The parameters allowed beside the filters, e.g. `encoding` for the CSV export.
     pub fn parse(pairs: &[(String, String)], extra: &[&str]) -> Result<Self, ParamError> {
-        let mut s = CallSearch {
-            per_page: DEFAULT_PER_PAGE,
-            ..CallSearch::default()
-        };
+        let mut s = CallSearch::default();
         let mut cursor_text = None;
         let mut seen: Vec<&str> = Vec::new();
         for (key, value) in pairs {

@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod limits;
 pub mod outgoing_webhooks;
 pub mod readiness;
+pub mod search;
 pub mod secret_cache;
 pub mod sign_in_throttle;
 pub mod upload;

@@ -13,6 +13,7 @@ mod outgoing_webhooks;
 mod process;
 #[path = "../../../notify/tests/receiver.rs"]
 mod receiver;
+mod search;
 mod sign_in;
 mod support;
 mod swap;
