@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod analysis;
 pub mod call_analysis;
 mod error;
+pub mod export;
 pub mod ingest;
 pub mod limits;
 pub mod outgoing_webhooks;

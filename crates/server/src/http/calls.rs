@@ -1,18 +1,24 @@
 //! Call histories of the signed-in user's company: a filtered, paged list and the detail.
 
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use bytes::Bytes;
 use kiku_domain::search::CallSearch;
 use kiku_domain::{datetime, CallId, CallStatus, EventType, Participant};
 use kiku_storage::{CallRecord, DeliveryFilter, Total};
 use serde::Serialize;
 use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::auth::{Admin, CurrentUser};
 use super::{ApiError, AppState};
 use crate::app::analysis::{self, CallAnalysis};
 use crate::app::outgoing_webhooks::view;
-use crate::app::{self, AppError};
+use crate::app::{self, export, AppError};
 
 /// A call history as the API shows it.
 #[derive(Serialize)]
@@ -133,6 +139,52 @@ pub async fn list(
         "total_is_lower_bound": total.is_lower_bound,
         "next_cursor": page.next_cursor.map(|c| c.encode()),
     })))
+}
+
+/// `GET /api/v1/calls/export.csv`: every call matching the same filters as the list, one
+/// row each, streamed as the pages are read. An error midway aborts the response, so a
+/// truncated file never looks complete.
+pub async fn export_csv(
+    State(app): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    query: Pairs,
+) -> Result<Response, ApiError> {
+    let Query(pairs) = query.map_err(|e| AppError::InvalidRequest(e.body_text()))?;
+    let search = CallSearch::parse(&pairs, &["encoding"]).map_err(AppError::from)?;
+    let encoding = export::encoding_of(&pairs)?;
+    // Two chunks in flight at most: a slow client slows the reading, memory stays flat.
+    let (tx, rx) = mpsc::channel::<Bytes>(2);
+    let company = me.company_id;
+    let task = tokio::spawn(
+        async move { export::export(&app, company, search, encoding, tx).await }
+            .instrument(tracing::Span::current()),
+    );
+    let body = futures_util::stream::unfold((rx, Some(task)), |(mut rx, task)| async move {
+        if let Some(chunk) = rx.recv().await {
+            return Some((Ok(chunk), (rx, task)));
+        }
+        let failure = match task?.await {
+            Ok(Ok(rows)) => {
+                tracing::info!(rows, "calls exported");
+                return None;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::error!(error = %failure, "call export failed midway; response aborted");
+        Some((Err(std::io::Error::other(failure)), (rx, None)))
+    });
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            format!("text/csv; charset={}", encoding.charset()),
+        ),
+        (
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"calls.csv\"".to_string(),
+        ),
+    ];
+    Ok((headers, Body::from_stream(body)).into_response())
 }
 
 fn not_found() -> AppError {

@@ -6,6 +6,7 @@ mod api;
 mod cli;
 mod deliveries;
 mod durability;
+mod export;
 mod limits;
 mod mono;
 mod outgoing_webhook_delivery;

@@ -100,6 +100,9 @@ pub(crate) async fn list(
     .await
 }
 
+/// Query parameters of one request.
+type Query<'a> = Vec<(&'a str, &'a str)>;
+
 fn ids(body: &Value) -> Vec<String> {
     body["items"]
         .as_array()
@@ -143,7 +146,7 @@ async fn filters_and_text_search_find_calls_with_snippets() {
                 {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "0311112222", "name": null}
             ]})), None).await;
         let token = &t.admin_token;
-        let cases: Vec<(Vec<(&str, &str)>, Vec<&String>)> = vec![
+        let cases: Vec<(Query, Vec<&String>)> = vec![
             (vec![], vec![&missed, &en, &ja]),
             (vec![("q", "解約")], vec![&ja]),
             (vec![("q", "解約したい")], vec![&ja]),

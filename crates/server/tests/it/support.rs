@@ -230,6 +230,11 @@ impl TestServer {
         body["user_id"].as_str().expect("id").to_string()
     }
 
+    /// The server's database, for the CLI run beside it.
+    pub fn database_url(&self) -> Option<&str> {
+        self._db.as_ref().map(|db| db.url.as_str())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
