@@ -5,11 +5,10 @@
 use kiku::app::analysis::{new_analysis, settings_as_stored};
 use kiku::clock::Clock;
 use kiku_domain::analysis::{report, Roles, Transcript};
-use kiku_domain::{CompanyId, JobKind, Side};
+use kiku_domain::{CompanyId, Side};
 use kiku_storage::FinishOutcome;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use time::Duration;
 
 use crate::support::{call, servers, Tenant, TestServer};
 
@@ -29,21 +28,8 @@ pub(crate) async fn stored_call(
     let call_id = entry["call_id"].as_str().expect("id").to_string();
     let Some(lines) = lines else { return call_id };
     let upload = entry["url"].as_str().expect("url");
-    let (status, body) = s.send(s.http.put(upload).body(vec![1u8; 64])).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let job = s.upload_and_claim(upload).await;
     let now = s.clock.now();
-    let job = s
-        .app
-        .store
-        .claim_job(
-            &[JobKind::AnalyseCall],
-            "test",
-            now + Duration::minutes(5),
-            now,
-        )
-        .await
-        .expect("claim")
-        .expect("the call's analysis job");
     let heard: Transcript = serde_json::from_value(json!({
         "format": 1, "duration_seconds": 60.0, "language": "ja",
         "speech": [[{"start": 0.0, "end": 20.0}], [{"start": 20.0, "end": 30.0}]],

@@ -62,21 +62,8 @@ pub(crate) fn unsure_roles() -> Roles {
 /// A call completed with speaker 1 (wrongly) taken for the user, unsure.
 pub(crate) async fn completed_call(s: &TestServer, t: &Tenant, id: &str) -> String {
     let (call_id, upload) = s.one_call(t, id).await;
-    let (status, body) = s.send(s.http.put(&upload).body(vec![1u8; 64])).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let job = s.upload_and_claim(&upload).await;
     let now = s.clock.now();
-    let job = s
-        .app
-        .store
-        .claim_job(
-            &[JobKind::AnalyseCall],
-            "test",
-            now + Duration::minutes(5),
-            now,
-        )
-        .await
-        .expect("claim")
-        .expect("the call's analysis job");
     let roles = unsure_roles();
     let heard = transcript();
     let made = report(&heard, &roles, &AnalysisSettings::default());
