@@ -85,6 +85,49 @@ pub fn index_body<'a>(phrases: impl IntoIterator<Item = &'a str>) -> String {
     body
 }
 
+/// Separates the characters of [`pair_form`]; never in normalised text.
+pub const PAIR_MARK: char = '|';
+
+/// `text` with [`PAIR_MARK`] between every two characters (`解約` → `解|約`): each pair of
+/// neighbours becomes a trigram, so a trigram index over this form finds two-character
+/// substrings too.
+pub fn pair_form(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for (i, c) in text.chars().enumerate() {
+        if i > 0 {
+            out.push(PAIR_MARK);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The runs of two or more wide characters of an index body, each in [`pair_form`], one
+/// per line: what a term of two wide characters (the only kind shorter than a trigram:
+/// other terms are padded with spaces) is looked for in.
+pub fn wide_pairs(body: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().nth(1).is_some() {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&pair_form(run));
+        }
+        run.clear();
+    };
+    for c in body.chars() {
+        if is_wide(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// One word or quoted phrase of a query, normalised.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Term {
@@ -118,7 +161,12 @@ impl Term {
         format!("%{}%", self.needle)
     }
 
-    /// Whether the SQL index can use trigrams for it (three characters or more).
+    /// The needle in [`pair_form`], for a term too short for a trigram (see [`wide_pairs`]).
+    pub fn pair_needle(&self) -> String {
+        pair_form(&self.needle)
+    }
+
+    /// Whether a trigram index over plain text can find it (three characters or more).
     pub fn indexable(&self) -> bool {
         self.needle.chars().count() >= 3
     }
@@ -231,6 +279,17 @@ mod tests {
     }
 
     #[test]
+    fn two_wide_characters_are_found_in_the_wide_pairs() {
+        assert_eq!(pair_form("解約"), "解|約");
+        let body = index_body(["解約したい zoom", "a refund", "円"]);
+        assert_eq!(wide_pairs(&body), "解|約|し|た|い");
+        let short = &q("約し").terms[0];
+        assert!(!short.indexable());
+        assert!(wide_pairs(&body).contains(&short.pair_needle()));
+        assert!(q("refund").terms[0].indexable() && q("3時").terms[0].indexable());
+    }
+
+    #[test]
     fn bad_queries_are_refused() {
         assert_eq!(
             TextQuery::parse(&"あ".repeat(10_000)),
@@ -265,6 +324,10 @@ mod tests {
             let piece: String = chars[start..(start + len).min(chars.len())].iter().collect();
             prop_assume!(normalise(&piece).chars().count() >= 2);
             prop_assert!(found(&piece, &phrase), "{piece} in {phrase}");
+            let term = &q(&piece).terms[0];
+            if !term.indexable() {
+                prop_assert!(wide_pairs(&index_body([phrase.as_str()])).contains(&term.pair_needle()));
+            }
         }
 
         // A word of a phrase finds it whatever its case and the punctuation around it.

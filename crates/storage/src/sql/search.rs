@@ -159,28 +159,28 @@ fn filters(search: &CallSearch, dialect: Dialect) -> Clause {
             Some(Role::Customer) => " AND x.role = 'customer'",
         };
         for term in &text.terms {
-            let condition = if term.indexable() {
-                // Found through the trigram index, then joined to the calls.
-                let mark = c.arg(Arg::Text(term.like_pattern()));
-                match dialect {
-                    Dialect::Sqlite => format!(
-                        "c.id IN (SELECT x.call_id FROM call_texts_fts f JOIN call_texts x ON x.id = f.rowid WHERE f.body LIKE {mark}{role})"
-                    ),
-                    Dialect::Postgres => format!(
-                        "c.id IN (SELECT x.call_id FROM call_texts x WHERE x.body LIKE {mark}{role})"
-                    ),
+            let condition = match dialect {
+                // A phrase query of one of the trigram tables (see search_index): a substring.
+                Dialect::Sqlite => {
+                    let (table, phrase) = if term.indexable() {
+                        ("call_text_trigrams", term.needle().to_string())
+                    } else {
+                        ("call_text_pairs", term.pair_needle())
+                    };
+                    let mark = c.arg(Arg::Text(format!("\"{phrase}\"")));
+                    format!(
+                        "c.id IN (SELECT x.call_id FROM {table} f JOIN call_texts x ON x.id = f.rowid WHERE {table} MATCH {mark}{role})"
+                    )
                 }
-            } else {
-                // Too short for trigrams: checked per candidate call, after the other
-                // filters and in sort order, so a page stops early.
-                let mark = c.arg(Arg::Text(term.needle().into()));
-                let found = match dialect {
-                    Dialect::Sqlite => format!("instr(x.body, {mark}) > 0"),
-                    Dialect::Postgres => format!("strpos(x.body, {mark}) > 0"),
-                };
-                format!(
-                    "EXISTS (SELECT 1 FROM call_texts x WHERE x.call_id = c.id{role} AND {found})"
-                )
+                Dialect::Postgres if term.indexable() => {
+                    let mark = c.arg(Arg::Text(term.like_pattern()));
+                    format!("c.id IN (SELECT x.call_id FROM call_texts x WHERE x.body LIKE {mark}{role})")
+                }
+                // pg_trgm has no trigram in two characters: a scan of the text.
+                Dialect::Postgres => {
+                    let mark = c.arg(Arg::Text(term.needle().into()));
+                    format!("c.id IN (SELECT x.call_id FROM call_texts x WHERE strpos(x.body, {mark}) > 0{role})")
+                }
             };
             c.and(&condition);
         }

@@ -3,10 +3,15 @@
 //! transaction that stores the call or the result, so a search never sees half of either.
 //!
 //! The text index is the one part that differs by database, so it is made here at start
-//! rather than in a (portable) migration: SQLite indexes `call_texts` with an FTS5 table
-//! using the trigram tokenizer (its `LIKE` uses the index for needles of 3+ characters);
-//! PostgreSQL with a pg_trgm GIN index, which serves the same `LIKE`.
+//! rather than in a (portable) migration. SQLite: two contentless FTS5 tables with the
+//! trigram tokenizer, rowid the `call_texts` row's: `call_text_trigrams` over the body (a
+//! term of 3+ characters is a phrase query there) and `call_text_pairs` over its runs of
+//! Japanese/Chinese characters with a mark between every two
+//! (`kiku_domain::search::text::wide_pairs`), where a two-character term is one trigram.
+//! PostgreSQL: a pg_trgm GIN index on `call_texts.body`, which serves `LIKE '%term%'` for
+//! terms of 3+ characters.
 
+use kiku_domain::search::text::wide_pairs;
 use kiku_domain::search::{AnalysisFacts, CallFacts};
 use kiku_domain::{CallData, CallId};
 use sqlx::{AnyConnection, Executor, Row};
@@ -27,15 +32,12 @@ CREATE TABLE IF NOT EXISTS call_texts (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS call_texts_by_call ON call_texts (call_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS call_texts_fts USING fts5(
-    body, content='call_texts', content_rowid='id', tokenize='trigram'
+CREATE VIRTUAL TABLE IF NOT EXISTS call_text_trigrams USING fts5(
+    body, content='', contentless_delete=1, tokenize='trigram'
 );
-CREATE TRIGGER IF NOT EXISTS call_texts_added AFTER INSERT ON call_texts BEGIN
-    INSERT INTO call_texts_fts (rowid, body) VALUES (new.id, new.body);
-END;
-CREATE TRIGGER IF NOT EXISTS call_texts_removed AFTER DELETE ON call_texts BEGIN
-    INSERT INTO call_texts_fts (call_texts_fts, rowid, body) VALUES ('delete', old.id, old.body);
-END;
+CREATE VIRTUAL TABLE IF NOT EXISTS call_text_pairs USING fts5(
+    body, content='', contentless_delete=1, tokenize='trigram'
+);
 ";
 
 const POSTGRES_TEXT_TABLE: &str = "
@@ -97,7 +99,7 @@ impl SqlStore {
                 let call: CallData = serde_json::from_str(&data).map_err(StorageError::corrupt)?;
                 write_call_facts(&mut tx, id, &CallFacts::of(&call)).await?;
                 if let Some(report) = row.try_get::<Option<String>, _>("report")? {
-                    write_analysis_index(&mut tx, id, &report).await?;
+                    write_analysis_index(&mut tx, self.dialect, id, &report).await?;
                 }
             }
             tx.commit().await?;
@@ -202,6 +204,7 @@ async fn write_call_facts(conn: &mut AnyConnection, call: CallId, facts: &CallFa
 /// JSON); a report that does not read leaves the call with no result facts.
 pub(super) async fn write_analysis_index(
     conn: &mut AnyConnection,
+    dialect: Dialect,
     call: CallId,
     report: &str,
 ) -> Result<()> {
@@ -216,6 +219,16 @@ pub(super) async fn write_analysis_index(
         .bind(&id)
         .execute(&mut *conn)
         .await?;
+    if dialect == Dialect::Sqlite {
+        for table in ["call_text_trigrams", "call_text_pairs"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE rowid IN (SELECT id FROM call_texts WHERE call_id = $1)"
+            ))
+            .bind(&id)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
     sqlx::query("DELETE FROM call_texts WHERE call_id = $1")
         .bind(&id)
         .execute(&mut *conn)
@@ -247,12 +260,29 @@ pub(super) async fn write_analysis_index(
         if body.is_empty() {
             continue;
         }
-        sqlx::query("INSERT INTO call_texts (call_id, role, body) VALUES ($1, $2, $3)")
-            .bind(&id)
-            .bind(role)
-            .bind(body.as_str())
-            .execute(&mut *conn)
-            .await?;
+        let row = sqlx::query(
+            "INSERT INTO call_texts (call_id, role, body) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(&id)
+        .bind(role)
+        .bind(body.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+        if dialect == Dialect::Sqlite {
+            let rowid: i64 = row.try_get("id")?;
+            for (table, text) in [
+                ("call_text_trigrams", body.clone()),
+                ("call_text_pairs", wide_pairs(body)),
+            ] {
+                sqlx::query(&format!(
+                    "INSERT INTO {table} (rowid, body) VALUES ($1, $2)"
+                ))
+                .bind(rowid)
+                .bind(text)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
     }
     Ok(())
 }
