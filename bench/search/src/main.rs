@@ -304,10 +304,17 @@ async fn main() {
             .execute(&pool)
             .await
             .expect("drop");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&pool)
-            .await
-            .expect("create");
+        // pg_trgm indexes only what the database's ctype calls letters: Japanese needs a
+        // UTF-8 one (the throwaway server is initialised with the C locale).
+        let utf8 = format!(
+            "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'"
+        );
+        if sqlx::query(&utf8).execute(&pool).await.is_err() {
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&pool)
+                .await
+                .expect("create");
+        }
         pool.close().await;
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
         backend(&args, "PostgreSQL", &format!("{base}/{name}")).await;

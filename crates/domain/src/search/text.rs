@@ -85,10 +85,12 @@ pub fn index_body<'a>(phrases: impl IntoIterator<Item = &'a str>) -> String {
     body
 }
 
-/// Separates the characters of [`pair_form`]; never in normalised text.
-pub const PAIR_MARK: char = '|';
+/// Separates the characters of [`pair_form`]. [`wide_pairs`] holds only wide characters
+/// besides it, so it cannot be confused with text; a letter, so that PostgreSQL's pg_trgm
+/// (which splits words at punctuation) keeps a run in pair form as one word.
+pub const PAIR_MARK: char = 'x';
 
-/// `text` with [`PAIR_MARK`] between every two characters (`解約` → `解|約`): each pair of
+/// `text` with [`PAIR_MARK`] between every two characters (`解約` → `解x約`): each pair of
 /// neighbours becomes a trigram, so a trigram index over this form finds two-character
 /// substrings too.
 pub fn pair_form(text: &str) -> String {
@@ -280,9 +282,9 @@ mod tests {
 
     #[test]
     fn two_wide_characters_are_found_in_the_wide_pairs() {
-        assert_eq!(pair_form("解約"), "解|約");
+        assert_eq!(pair_form("解約"), "解x約");
         let body = index_body(["解約したい zoom", "a refund", "円"]);
-        assert_eq!(wide_pairs(&body), "解|約|し|た|い");
+        assert_eq!(wide_pairs(&body), "解x約xしxたxい");
         let short = &q("約し").terms[0];
         assert!(!short.indexable());
         assert!(wide_pairs(&body).contains(&short.pair_needle()));

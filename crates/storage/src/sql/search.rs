@@ -176,10 +176,10 @@ fn filters(search: &CallSearch, dialect: Dialect) -> Clause {
                     let mark = c.arg(Arg::Text(term.like_pattern()));
                     format!("c.id IN (SELECT x.call_id FROM call_texts x WHERE x.body LIKE {mark}{role})")
                 }
-                // pg_trgm has no trigram in two characters: a scan of the text.
+                // Too short for a trigram of the text: one of its pairs.
                 Dialect::Postgres => {
-                    let mark = c.arg(Arg::Text(term.needle().into()));
-                    format!("c.id IN (SELECT x.call_id FROM call_texts x WHERE strpos(x.body, {mark}) > 0{role})")
+                    let mark = c.arg(Arg::Text(format!("%{}%", term.pair_needle())));
+                    format!("c.id IN (SELECT x.call_id FROM call_texts x WHERE x.pairs LIKE {mark}{role})")
                 }
             };
             c.and(&condition);

@@ -8,8 +8,8 @@
 //! term of 3+ characters is a phrase query there) and `call_text_pairs` over its runs of
 //! Japanese/Chinese characters with a mark between every two
 //! (`kiku_domain::search::text::wide_pairs`), where a two-character term is one trigram.
-//! PostgreSQL: a pg_trgm GIN index on `call_texts.body`, which serves `LIKE '%term%'` for
-//! terms of 3+ characters.
+//! PostgreSQL: a pg_trgm GIN index on `call_texts.body` and `call_texts.pairs` (the same
+//! pairs), which serves `LIKE '%term%'` on either.
 
 use kiku_domain::search::text::wide_pairs;
 use kiku_domain::search::{AnalysisFacts, CallFacts};
@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS call_texts (
     id BIGSERIAL PRIMARY KEY,
     call_id TEXT NOT NULL REFERENCES calls(id),
     role TEXT NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    pairs TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS call_texts_by_call ON call_texts (call_id);
 ";
@@ -119,7 +120,7 @@ async fn postgres_text_index(conn: &mut AnyConnection) -> Result<()> {
     match conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm").await {
         Ok(_) => {
             conn.execute(
-                "CREATE INDEX IF NOT EXISTS call_texts_trgm ON call_texts USING gin (body gin_trgm_ops)",
+                "CREATE INDEX IF NOT EXISTS call_texts_trgm ON call_texts USING gin (body gin_trgm_ops, pairs gin_trgm_ops)",
             )
             .await?;
         }
@@ -260,25 +261,39 @@ pub(super) async fn write_analysis_index(
         if body.is_empty() {
             continue;
         }
-        let row = sqlx::query(
-            "INSERT INTO call_texts (call_id, role, body) VALUES ($1, $2, $3) RETURNING id",
-        )
-        .bind(&id)
-        .bind(role)
-        .bind(body.as_str())
-        .fetch_one(&mut *conn)
-        .await?;
-        if dialect == Dialect::Sqlite {
-            let rowid: i64 = row.try_get("id")?;
-            for (table, text) in [
-                ("call_text_trigrams", body.clone()),
-                ("call_text_pairs", wide_pairs(body)),
-            ] {
-                sqlx::query(&format!(
-                    "INSERT INTO {table} (rowid, body) VALUES ($1, $2)"
-                ))
-                .bind(rowid)
-                .bind(text)
+        let pairs = wide_pairs(body);
+        match dialect {
+            Dialect::Sqlite => {
+                let row = sqlx::query(
+                    "INSERT INTO call_texts (call_id, role, body) VALUES ($1, $2, $3) RETURNING id",
+                )
+                .bind(&id)
+                .bind(role)
+                .bind(body.as_str())
+                .fetch_one(&mut *conn)
+                .await?;
+                let rowid: i64 = row.try_get("id")?;
+                for (table, text) in [
+                    ("call_text_trigrams", body.as_str()),
+                    ("call_text_pairs", &pairs),
+                ] {
+                    sqlx::query(&format!(
+                        "INSERT INTO {table} (rowid, body) VALUES ($1, $2)"
+                    ))
+                    .bind(rowid)
+                    .bind(text)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+            }
+            Dialect::Postgres => {
+                sqlx::query(
+                    "INSERT INTO call_texts (call_id, role, body, pairs) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&id)
+                .bind(role)
+                .bind(body.as_str())
+                .bind(&pairs)
                 .execute(&mut *conn)
                 .await?;
             }
