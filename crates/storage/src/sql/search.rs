@@ -24,11 +24,28 @@ enum Arg {
 
 /// A `WHERE` clause under construction with its bound values (`$1` is the company).
 struct Clause {
+    /// ` AND …` for each condition but the company's.
     sql: String,
     args: Vec<Arg>,
 }
 
+/// Matches of a text search at most, under which SQLite looks the calls up from the
+/// matches and sorts them for a page, rather than walking the company's calls in order.
+const DRIVE_BY_TEXT_BELOW: u64 = 5_000;
+
 impl Clause {
+    /// The whole condition. `by_text`: SQLite takes the calls from the text matches (the
+    /// unary `+` keeps it off the company index, which it would otherwise walk whole,
+    /// having no statistics to tell that one company is most of the table).
+    fn condition(&self, dialect: Dialect, by_text: bool) -> String {
+        let company = if by_text && dialect == Dialect::Sqlite {
+            "+c.company_id = $1"
+        } else {
+            "c.company_id = $1"
+        };
+        format!("{company}{}", self.sql)
+    }
+
     fn arg(&mut self, arg: Arg) -> String {
         self.args.push(arg);
         format!("${}", self.args.len() + 1)
@@ -67,7 +84,7 @@ fn sort_expression(sort: SortKey) -> String {
 /// Every filter of `search` but the cursor.
 fn filters(search: &CallSearch, dialect: Dialect) -> Clause {
     let mut c = Clause {
-        sql: "c.company_id = $1".into(),
+        sql: String::new(),
         args: Vec::new(),
     };
     if !search.statuses.is_empty() {
@@ -208,10 +225,11 @@ impl SqlStore {
         with_total: bool,
     ) -> Result<SearchPage> {
         let mut clause = filters(search, self.dialect);
+        let has_text = search.text.is_some();
         let total = if with_total {
             let sql = format!(
                 "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM calls c WHERE {} LIMIT {}) counted",
-                clause.sql,
+                clause.condition(self.dialect, has_text),
                 EXACT_TOTAL_LIMIT + 1
             );
             let n: i64 = bind(&sql, company, &clause.args)
@@ -234,7 +252,8 @@ impl SqlStore {
             };
             let v = clause.arg(value);
             let id = clause.arg(Arg::Text(cursor.call.to_string()));
-            clause.and(&format!("({key} < {v} OR ({key} = {v} AND c.id < {id}))"));
+            // A row comparison, which both databases read as a range of the sort's index.
+            clause.and(&format!("({key}, c.id) < ({v}, {id})"));
         }
         let limit = i64::from(search.per_page.max(1));
         let columns = CALL_COLUMNS
@@ -242,9 +261,11 @@ impl SqlStore {
             .map(|col| format!("c.{col}"))
             .collect::<Vec<_>>()
             .join(", ");
+        // Few matches: look them up and sort; many: a page is found soon in sort order.
+        let by_text = has_text && total.is_some_and(|t| t.count < DRIVE_BY_TEXT_BELOW);
         let sql = format!(
             "SELECT {columns}, {key} AS sort_value FROM calls c WHERE {} ORDER BY {key} DESC, c.id DESC LIMIT {}",
-            clause.sql,
+            clause.condition(self.dialect, by_text),
             limit + 1
         );
         let mut rows = bind(&sql, company, &clause.args)
