@@ -14,6 +14,7 @@ pub mod job_retry;
 pub mod metrics;
 pub mod outbox;
 pub mod outgoing_webhook;
+pub mod search;
 pub mod sign_in_throttle;
 pub mod upload_signature;
 

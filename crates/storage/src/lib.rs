@@ -9,6 +9,7 @@ mod sql;
 pub mod test_support;
 
 use async_trait::async_trait;
+use kiku_domain::search::CallSearch;
 use kiku_domain::{
     CallData, CallId, CompanyId, EventId, JobId, JobKind, OutgoingWebhookId, UserId,
 };
@@ -82,7 +83,14 @@ pub trait CallStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Vec<IngestedCall>>;
     async fn call(&self, company: CompanyId, id: CallId) -> Result<Option<CallRecord>>;
-    async fn calls(&self, company: CompanyId, filter: &CallFilter) -> Result<CallPage>;
+    /// A page of the company's calls matching `search`, in its order; counted when
+    /// `with_total`.
+    async fn search_calls(
+        &self,
+        company: CompanyId,
+        search: &CallSearch,
+        with_total: bool,
+    ) -> Result<SearchPage>;
     /// What an upload needs to know about a call, whatever its company.
     async fn upload_target(&self, id: CallId) -> Result<Option<UploadTarget>>;
     /// Points the call at a newly stored recording and enqueues its analysis job, in one

@@ -2,8 +2,9 @@
 
 use kiku_domain::outbox::VersionReason;
 use kiku_domain::outgoing_webhook::DeliveryJob;
+use kiku_domain::search::Cursor;
 use kiku_domain::{
-    CallData, CallId, CallStatus, CompanyId, EventId, EventKind, EventType, JobId, JobKind, UserId,
+    CallData, CallId, CallStatus, CompanyId, EventId, EventKind, JobId, JobKind, UserId,
 };
 use time::OffsetDateTime;
 
@@ -79,22 +80,22 @@ pub struct CallRecord {
     pub created_at: OffsetDateTime,
 }
 
-/// List filters; `None` means any. Times bound `call_starts_at`: `from` inclusive, `to` exclusive.
+/// One page of a call search, in the search's order.
 #[derive(Clone, Debug)]
-pub struct CallFilter {
-    pub status: Option<CallStatus>,
-    pub event_type: Option<EventType>,
-    pub from: Option<OffsetDateTime>,
-    pub to: Option<OffsetDateTime>,
-    /// 1-based.
-    pub page: u32,
-    pub per_page: u32,
+pub struct SearchPage {
+    pub items: Vec<CallRecord>,
+    /// Counted when asked for.
+    pub total: Option<Total>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<Cursor>,
 }
 
-#[derive(Clone, Debug)]
-pub struct CallPage {
-    pub items: Vec<CallRecord>,
-    pub total: u64,
+/// How many calls a search matches, counted up to [`kiku_domain::search::EXACT_TOTAL_LIMIT`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Total {
+    pub count: u64,
+    /// More matched than `count`, which is then the limit.
+    pub is_lower_bound: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -2,6 +2,7 @@
 
 use kiku_domain::call_data::parse_batch;
 use kiku_domain::outbox::VersionReason;
+use kiku_domain::search::CallSearch;
 use kiku_domain::{CallData, CallId, CallStatus, CompanyId, EventKind, JobId, JobKind};
 use kiku_storage::test_support::test_databases;
 use kiku_storage::*;
@@ -411,38 +412,27 @@ async fn ingest_is_idempotent_atomic_and_scoped() {
             other => panic!("expected conflict, got {other:?}"),
         }
         let page = s
-            .calls(
-                a.id,
-                &CallFilter {
-                    status: None,
-                    event_type: None,
-                    from: None,
-                    to: None,
-                    page: 1,
-                    per_page: 10,
-                },
-            )
+            .search_calls(a.id, &CallSearch::default(), true)
             .await
             .expect("list");
-        assert_eq!(page.total, 2);
+        assert_eq!(page.total.map(|t| t.count), Some(2));
         assert_eq!(page.items[0].data.call_data_id, "c2", "newest first");
         // The same call_data_id in another company is another call.
         let in_b = s.ingest_calls(b.id, &[c1], t0()).await.expect("b ingest");
         assert_ne!(in_b[0].id, first[0].id);
         assert_eq!(s.call(b.id, first[0].id).await.expect("q"), None);
         let filtered = s
-            .calls(
+            .search_calls(
                 a.id,
-                &CallFilter {
-                    status: Some(CallStatus::AwaitingUpload),
-                    event_type: Some(kiku_domain::EventType::AutomaticTransfer),
+                &CallSearch {
+                    statuses: vec![CallStatus::AwaitingUpload],
+                    event_types: vec![kiku_domain::EventType::AutomaticTransfer],
                     from: Some(
                         OffsetDateTime::from_unix_timestamp(1_704_067_200 + 3600).expect("t"),
                     ),
-                    to: None,
-                    page: 1,
-                    per_page: 10,
+                    ..CallSearch::default()
                 },
+                false,
             )
             .await
             .expect("filter");
@@ -686,15 +676,11 @@ async fn concurrent_batches_commit_independently() {
             }
         }
         assert_eq!(ok, 36);
-        let all = CallFilter {
-            status: None,
-            event_type: None,
-            from: None,
-            to: None,
-            page: 1,
-            per_page: 100,
-        };
-        assert_eq!(s.calls(a.id, &all).await.expect("list").total, 37);
+        let all = s
+            .search_calls(a.id, &CallSearch::default(), true)
+            .await
+            .expect("list");
+        assert_eq!(all.total.map(|t| t.count), Some(37));
     })
     .await;
 }

@@ -102,15 +102,12 @@ pub async fn simulate(
     n: u32,
 ) -> Result<Vec<Simulated>, AppError> {
     settings.validate().map_err(AppError::InvalidRequest)?;
-    let filter = kiku_storage::CallFilter {
-        status: Some(kiku_domain::CallStatus::Completed),
-        event_type: None,
-        from: None,
-        to: None,
-        page: 1,
+    let recent = kiku_domain::search::CallSearch {
+        statuses: vec![CallStatus::Completed],
         per_page: n.max(1),
+        ..Default::default()
     };
-    let calls = app.store.calls(company, &filter).await?.items;
+    let calls = app.store.search_calls(company, &recent, false).await?.items;
     let ids: Vec<CallId> = calls.iter().map(|c| c.id).collect();
     let records = app.store.analyses_of(company, &ids).await?;
     let mut out = Vec::new();

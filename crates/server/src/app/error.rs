@@ -23,6 +23,9 @@ pub enum AppError {
     InvalidCallData(Vec<Problem>),
     #[error("{0}")]
     InvalidRequest(String),
+    /// A query parameter that cannot be used (the call list's filters).
+    #[error("{0}")]
+    InvalidQuery(#[from] kiku_domain::search::ParamError),
     /// An outgoing webhook URL that the SSRF rule refuses.
     #[error("{0}")]
     UnsafeUrl(String),

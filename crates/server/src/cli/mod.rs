@@ -119,6 +119,7 @@ fn code(err: &AppError) -> &'static str {
         AppError::NotFound(_) => "not_found",
         AppError::Conflict(_) => "conflict",
         AppError::InvalidRequest(_) => "invalid_request",
+        AppError::InvalidQuery(_) => "invalid_query",
         AppError::UnsafeUrl(_) => "unsafe_url",
         AppError::ChallengeFailed(_) => "challenge_failed",
         AppError::Internal(e) => {

@@ -1,21 +1,24 @@
 //! Call histories of the signed-in user's company: a filtered, paged list and the detail.
 
-use std::collections::HashMap;
-
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use bytes::Bytes;
+use kiku_domain::search::CallSearch;
 use kiku_domain::{datetime, CallId, CallStatus, EventType, Participant};
-use kiku_storage::{CallFilter, CallRecord, DeliveryFilter};
+use kiku_storage::{CallRecord, DeliveryFilter, Total};
 use serde::Serialize;
 use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::auth::{Admin, CurrentUser};
 use super::{ApiError, AppState};
 use crate::app::analysis::{self, CallAnalysis};
 use crate::app::outgoing_webhooks::view;
-use crate::app::AppError;
-
-const MAX_PER_PAGE: u32 = 200;
+use crate::app::{self, export, AppError};
 
 /// A call history as the API shows it.
 #[derive(Serialize)]
@@ -45,7 +48,7 @@ pub struct CallHistoryOut {
 }
 
 impl CallHistoryOut {
-    fn new(c: CallRecord, analysis: Option<CallAnalysis>) -> Self {
+    pub(super) fn new(c: CallRecord, analysis: Option<CallAnalysis>) -> Self {
         let d = c.data;
         let mut flags = Vec::new();
         if d.stereo_channels_ambiguous() {
@@ -97,60 +100,91 @@ async fn histories(
         .collect())
 }
 
-fn filter(query: &HashMap<String, String>) -> Result<CallFilter, AppError> {
-    let bad = |what: &str| AppError::InvalidRequest(what.to_string());
-    if let Some(key) = query.keys().find(|k| {
-        !matches!(
-            k.as_str(),
-            "status" | "event_type" | "from" | "to" | "page" | "per_page"
-        )
-    }) {
-        return Err(bad(&format!("unknown query parameter {key:?}")));
-    }
-    let get = |k: &str| query.get(k).map(String::as_str).filter(|v| !v.is_empty());
-    let time = |k: &str| {
-        get(k)
-            .map(|v| datetime::parse_lenient(v).map_err(|e| bad(&format!("{k} {e}"))))
-            .transpose()
-    };
-    let number = |k: &str, default: u32| -> Result<u32, AppError> {
-        get(k).map_or(Ok(default), |v| {
-            v.parse()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| bad(&format!("{k} must be a positive integer")))
-        })
-    };
-    let per_page = number("per_page", 50)?;
-    if per_page > MAX_PER_PAGE {
-        return Err(bad(&format!("per_page must be at most {MAX_PER_PAGE}")));
-    }
-    Ok(CallFilter {
-        status: get("status")
-            .map(|s| CallStatus::parse(s).ok_or_else(|| bad("status is not a known status")))
-            .transpose()?,
-        event_type: get("event_type")
-            .map(|s| EventType::parse(s).ok_or_else(|| bad("event_type is not a known event type")))
-            .transpose()?,
-        from: time("from")?,
-        to: time("to")?,
-        page: number("page", 1)?,
-        per_page,
-    })
+/// The query string as pairs, repeats kept (`tag=a&tag=b`).
+pub(super) type Pairs =
+    Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
+
+pub(super) fn search_of(query: Pairs, extra: &[&str]) -> Result<CallSearch, AppError> {
+    let Query(pairs) = query.map_err(|e| AppError::InvalidRequest(e.body_text()))?;
+    Ok(CallSearch::parse(&pairs, extra)?)
 }
 
+/// `GET /api/v1/calls`: a page of the company's calls matching every filter, with the
+/// phrases where a text search hit.
 pub async fn list(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    query: Pairs,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|e| AppError::InvalidRequest(e.body_text()))?;
-    let filter = filter(&query)?;
-    let page = app.store.calls(me.company_id, &filter).await?;
-    let items = histories(&app, me.company_id, page.items).await?;
-    Ok(Json(
-        json!({"items": items, "page": filter.page, "per_page": filter.per_page, "total": page.total}),
-    ))
+    let search = search_of(query, &[])?;
+    let (found, page) = app::search::search(&app, me.company_id, &search).await?;
+    let items: Vec<Value> = found
+        .into_iter()
+        .map(|f| {
+            let mut item = json!(CallHistoryOut::new(f.call, f.analysis));
+            if search.text.is_some() {
+                item["snippets"] = json!(f.snippets);
+            }
+            item
+        })
+        .collect();
+    let total = page.total.unwrap_or(Total {
+        count: 0,
+        is_lower_bound: true,
+    });
+    Ok(Json(json!({
+        "items": items,
+        "per_page": search.per_page,
+        "total": total.count,
+        "total_is_lower_bound": total.is_lower_bound,
+        "next_cursor": page.next_cursor.map(|c| c.encode()),
+    })))
+}
+
+/// `GET /api/v1/calls/export.csv`: every call matching the same filters as the list, one
+/// row each, streamed as the pages are read. An error midway aborts the response, so a
+/// truncated file never looks complete.
+pub async fn export_csv(
+    State(app): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    query: Pairs,
+) -> Result<Response, ApiError> {
+    let Query(pairs) = query.map_err(|e| AppError::InvalidRequest(e.body_text()))?;
+    let search = CallSearch::parse(&pairs, &["encoding"]).map_err(AppError::from)?;
+    let encoding = export::encoding_of(&pairs)?;
+    // Two chunks in flight at most: a slow client slows the reading, memory stays flat.
+    let (tx, rx) = mpsc::channel::<Bytes>(2);
+    let company = me.company_id;
+    let task = tokio::spawn(
+        async move { export::export(&app, company, search, encoding, tx).await }
+            .instrument(tracing::Span::current()),
+    );
+    let body = futures_util::stream::unfold((rx, Some(task)), |(mut rx, task)| async move {
+        if let Some(chunk) = rx.recv().await {
+            return Some((Ok(chunk), (rx, task)));
+        }
+        let failure = match task?.await {
+            Ok(Ok(rows)) => {
+                tracing::info!(rows, "calls exported");
+                return None;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::error!(error = %failure, "call export failed midway; response aborted");
+        Some((Err(std::io::Error::other(failure)), (rx, None)))
+    });
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            format!("text/csv; charset={}", encoding.charset()),
+        ),
+        (
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"calls.csv\"".to_string(),
+        ),
+    ];
+    Ok((headers, Body::from_stream(body)).into_response())
 }
 
 fn not_found() -> AppError {

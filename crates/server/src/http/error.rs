@@ -38,6 +38,7 @@ pub(crate) fn status_and_code(err: &AppError) -> (StatusCode, &'static str) {
         AppError::UploadClosed(_) => (StatusCode::CONFLICT, "upload_closed"),
         AppError::InvalidCallData(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_call_data"),
         AppError::InvalidRequest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
+        AppError::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
         AppError::UnsafeUrl(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsafe_url"),
         AppError::ChallengeFailed(_) => (StatusCode::UNPROCESSABLE_ENTITY, "challenge_failed"),
         AppError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
@@ -68,6 +69,10 @@ impl IntoResponse for ApiError {
         if let AppError::InvalidCallData(problems) | AppError::CallDataConflict(problems) = &self.0
         {
             body["problems"] = json!(problems);
+        }
+        if let AppError::InvalidQuery(e) = &self.0 {
+            body["parameter"] = json!(e.parameter);
+            body["reason"] = json!(e.reason);
         }
         let mut response = (status, Json(body)).into_response();
         if let AppError::Unavailable {

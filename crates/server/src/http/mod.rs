@@ -80,6 +80,7 @@ pub fn router(app: AppState) -> Router {
             post(outgoing_webhooks::replay),
         )
         .route("/api/v1/calls", get(calls::list))
+        .route("/api/v1/calls/export.csv", get(calls::export_csv))
         .route("/api/v1/calls/{call_id}", get(calls::detail))
         .route("/api/v1/calls/{call_id}/swap", post(calls::swap))
         .route(

@@ -7,8 +7,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use kiku_domain::analysis::{Report, Role};
 use kiku_domain::metrics::fillers;
-use kiku_domain::{datetime, CallId, CallStatus, EventType, Side};
-use kiku_storage::{AnalysisRecord, CallFilter, CallRecord};
+use kiku_domain::search::CallSearch;
+use kiku_domain::{CallId, CallStatus, EventType, Side};
+use kiku_storage::{AnalysisRecord, CallRecord};
 use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -17,10 +18,8 @@ use super::error::UiError;
 use super::html;
 use super::i18n::{Lang, Text};
 use super::session::Viewer;
-use crate::app::{analysis, AppError};
+use crate::app::{analysis, search, AppError};
 use crate::http::AppState;
-
-const PER_PAGE: u32 = 50;
 
 /// One row of the list.
 struct Row {
@@ -47,12 +46,13 @@ struct ListPage {
     rows: Vec<Row>,
     statuses: Vec<(&'static str, &'static str, bool)>,
     event_types: Vec<(&'static str, &'static str, bool)>,
+    q: String,
+    number: String,
+    tag: String,
     from: String,
     to: String,
-    page: u32,
-    pages: u64,
-    total: u64,
-    previous: Option<String>,
+    total: String,
+    first: Option<String>,
     next: Option<String>,
     /// For the live status script: the API query of this page, and status labels.
     api_query: String,
@@ -74,15 +74,6 @@ impl ViewerView {
             admin: viewer.user.admin,
         }
     }
-}
-
-#[derive(Deserialize, Default)]
-pub struct ListQuery {
-    status: Option<String>,
-    event_type: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    page: Option<u32>,
 }
 
 fn clock(seconds: f64) -> String {
@@ -129,20 +120,13 @@ fn user_of(call: &CallRecord) -> String {
         .unwrap_or_default()
 }
 
-fn query_string(q: &ListQuery, page: u32) -> String {
-    let mut parts = Vec::new();
-    for (k, v) in [
-        ("status", &q.status),
-        ("event_type", &q.event_type),
-        ("from", &q.from),
-        ("to", &q.to),
-    ] {
-        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-            parts.push(format!("{k}={}", encode(v)));
-        }
-    }
-    parts.push(format!("page={page}"));
-    parts.join("&")
+fn query_string(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn encode(value: &str) -> String {
@@ -157,64 +141,57 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
-fn filter(q: &ListQuery, lang: Lang) -> Result<CallFilter, UiError> {
-    let bad = |what: String| UiError::new(AppError::InvalidRequest(what), lang);
-    let some = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
-    let date = |v: &Option<String>, name: &str| {
-        some(v)
-            .map(|v| {
-                // A date from the form is the start of that day in UTC.
-                let v = if v.len() == 10 {
-                    format!("{v}T00:00:00Z")
-                } else {
-                    v
-                };
-                datetime::parse_lenient(&v).map_err(|e| bad(format!("{name}: {e}")))
-            })
-            .transpose()
-    };
-    Ok(CallFilter {
-        status: some(&q.status)
-            .map(|s| CallStatus::parse(&s).ok_or_else(|| bad(format!("status {s:?}"))))
-            .transpose()?,
-        event_type: some(&q.event_type)
-            .map(|s| EventType::parse(&s).ok_or_else(|| bad(format!("event type {s:?}"))))
-            .transpose()?,
-        from: date(&q.from, "from")?,
-        to: date(&q.to, "to")?,
-        page: q.page.unwrap_or(1).max(1),
-        per_page: PER_PAGE,
-    })
+/// The form's values as the search's: a date from the date fields is that day from
+/// midnight UTC.
+fn search_pairs(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| {
+            let v = v.trim().to_string();
+            if (k == "from" || k == "to") && v.len() == 10 {
+                (k, format!("{v}T00:00:00Z"))
+            } else {
+                (k, v)
+            }
+        })
+        .collect()
 }
 
+fn value_of<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// `GET /calls`: the call list over the search API's filters (`q`, `status`, several
+/// `event_type`, `number`, `tag`, dates, …), a page at a time.
 pub async fn list(
     State(app): State<AppState>,
     viewer: Viewer,
-    Query(q): Query<ListQuery>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, UiError> {
     let (t, lang) = (viewer.text(), viewer.lang);
     let failed = |e: AppError| UiError::new(e, lang);
-    let filter = filter(&q, lang)?;
+    let Query(raw) = query.map_err(|e| failed(AppError::InvalidRequest(e.body_text())))?;
+    let pairs = search_pairs(raw.clone());
+    let search = CallSearch::parse(&pairs, &[]).map_err(|e| failed(e.into()))?;
     let company = viewer.user.company_id;
-    let page = app
-        .store
-        .calls(company, &filter)
-        .await
-        .map_err(|e| failed(e.into()))?;
-    let mut details = analysis::details(&app, company, &page.items)
+    let (found, page) = search::search(&app, company, &search)
         .await
         .map_err(failed)?;
-    let rows = page
-        .items
-        .iter()
-        .map(|c| {
-            let detail = details.remove(&c.id);
-            let score = detail
+    let rows = found
+        .into_iter()
+        .map(|f| {
+            let c = &f.call;
+            let score = f
+                .analysis
                 .as_ref()
                 .and_then(|d| d.detail["analysis"]["score"].as_f64())
                 .map_or_else(String::new, |s| format!("{s:.0}"));
-            let mut flags: Vec<&'static str> = detail
-                .map(|d| d.flags.iter().map(|f| t.flag(f)).collect())
+            let mut flags: Vec<&'static str> = f
+                .analysis
+                .map(|d| d.flags.iter().map(|flag| t.flag(flag)).collect())
                 .unwrap_or_default();
             if c.data.stereo_channels_ambiguous() {
                 flags.push(t.flag_stereo_channels_ambiguous);
@@ -235,12 +212,23 @@ pub async fn list(
             }
         })
         .collect();
-    let chosen = |v: &Option<String>, s: &str| v.as_deref() == Some(s);
-    let pages = page.total.div_ceil(u64::from(PER_PAGE)).max(1);
+    let without_cursor: Vec<(String, String)> =
+        raw.iter().filter(|(k, _)| k != "cursor").cloned().collect();
+    let mut next = without_cursor.clone();
+    let next = page.next_cursor.map(|c| {
+        next.push(("cursor".into(), c.encode()));
+        query_string(&next)
+    });
+    let total = match page.total {
+        Some(total) if total.is_lower_bound => format!("{}+", total.count),
+        Some(total) => total.count.to_string(),
+        None => String::new(),
+    };
     let labels: serde_json::Map<String, serde_json::Value> = CallStatus::ALL
         .iter()
         .map(|s| (s.as_str().to_string(), json!(t.status(*s))))
         .collect();
+    let chosen = |key: &str, value: &str| raw.iter().any(|(k, v)| k == key && v == value);
     let body = ListPage {
         t,
         lang,
@@ -248,7 +236,7 @@ pub async fn list(
         rows,
         statuses: CallStatus::ALL
             .iter()
-            .map(|s| (s.as_str(), t.status(*s), chosen(&q.status, s.as_str())))
+            .map(|s| (s.as_str(), t.status(*s), chosen("status", s.as_str())))
             .collect(),
         event_types: EventType::ALL
             .iter()
@@ -256,18 +244,22 @@ pub async fn list(
                 (
                     e.as_str(),
                     t.call_type(*e, true),
-                    chosen(&q.event_type, e.as_str()),
+                    chosen("event_type", e.as_str()),
                 )
             })
             .collect(),
-        from: q.from.clone().unwrap_or_default(),
-        to: q.to.clone().unwrap_or_default(),
-        page: filter.page,
-        pages,
-        total: page.total,
-        previous: (filter.page > 1).then(|| query_string(&q, filter.page - 1)),
-        next: (u64::from(filter.page) < pages).then(|| query_string(&q, filter.page + 1)),
-        api_query: query_string(&q, filter.page).replace("page=", "per_page=50&page="),
+        q: value_of(&raw, "q").to_string(),
+        number: value_of(&raw, "number").to_string(),
+        tag: value_of(&raw, "tag").to_string(),
+        from: value_of(&raw, "from").to_string(),
+        to: value_of(&raw, "to").to_string(),
+        total,
+        first: raw
+            .iter()
+            .any(|(k, _)| k == "cursor")
+            .then(|| query_string(&without_cursor)),
+        next,
+        api_query: query_string(&pairs),
         labels: serde_json::Value::Object(labels).to_string(),
     };
     html(body)

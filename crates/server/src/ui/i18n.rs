@@ -254,6 +254,10 @@ pub struct Text {
     pub replay: &'static str,
     pub replay_failed_since: &'static str,
     pub replaying: &'static str,
+    pub filter_text: &'static str,
+    pub filter_number: &'static str,
+    pub first_page: &'static str,
+    pub matching: &'static str,
 }
 
 impl Text {
@@ -457,6 +461,10 @@ pub static EN: Text = Text {
     replay: "Replay",
     replay_failed_since: "Replay failed deliveries since",
     replaying: "Deliveries queued again:",
+    filter_text: "Words said",
+    filter_number: "Phone number",
+    first_page: "First page",
+    matching: "Calls:",
 };
 
 pub static JA: Text = Text {
@@ -626,6 +634,10 @@ pub static JA: Text = Text {
     replay: "再送",
     replay_failed_since: "この日時以降の失敗を再送",
     replaying: "再送をキューに入れました:",
+    filter_text: "発言内容",
+    filter_number: "電話番号",
+    first_page: "最初のページ",
+    matching: "件数:",
 };
 
 #[cfg(test)]

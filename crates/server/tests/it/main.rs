@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod deliveries;
 mod durability;
+mod export;
 mod limits;
 mod mono;
 mod outgoing_webhook_delivery;
@@ -14,6 +15,7 @@ mod outgoing_webhooks;
 mod process;
 #[path = "../../../notify/tests/receiver.rs"]
 mod receiver;
+mod search;
 mod sign_in;
 mod support;
 mod swap;

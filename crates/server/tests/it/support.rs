@@ -11,9 +11,10 @@ use kiku::http::ServeOptions;
 use kiku_blobs::LocalBlobs;
 use kiku_domain::sign_in_throttle::ThrottleRule;
 use kiku_domain::upload_signature::SigningKey;
+use kiku_domain::JobKind;
 use kiku_notify::{ClientSettings, StaticResolver, WebhookClient};
 use kiku_storage::test_support::{test_databases, TestDatabase};
-use kiku_storage::SqlStore;
+use kiku_storage::{Job, SqlStore};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -230,6 +231,11 @@ impl TestServer {
         body["user_id"].as_str().expect("id").to_string()
     }
 
+    /// The server's database, for the CLI run beside it.
+    pub fn database_url(&self) -> Option<&str> {
+        self._db.as_ref().map(|db| db.url.as_str())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -260,6 +266,30 @@ impl TestServer {
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.send(self.http.get(self.url(path)).bearer_auth(token))
             .await
+    }
+
+    /// Uploads a recording to `upload` and claims the analysis job it queued, as a worker
+    /// would.
+    pub async fn upload_and_claim(&self, upload: &str) -> Job {
+        self.upload_with_and_claim(upload, vec![1u8; 64]).await
+    }
+
+    /// [`Self::upload_and_claim`] with `recording` as the file.
+    pub async fn upload_with_and_claim(&self, upload: &str, recording: Vec<u8>) -> Job {
+        let (status, body) = self.send(self.http.put(upload).body(recording)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let now = self.clock.now();
+        self.app
+            .store
+            .claim_job(
+                &[JobKind::AnalyseCall],
+                "test",
+                now + time::Duration::minutes(5),
+                now,
+            )
+            .await
+            .expect("claim")
+            .expect("the call's analysis job")
     }
 
     /// Posts one call and returns its `(call_id, upload url)`.

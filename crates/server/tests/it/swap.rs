@@ -79,21 +79,8 @@ pub(crate) async fn completed_call_with(
 /// Uploads `recording` to `upload` and completes the analysis with [`transcript`] and
 /// [`unsure_roles`] (the call must be the only one waiting for analysis).
 pub(crate) async fn finish_uploaded(s: &TestServer, upload: &str, recording: Vec<u8>) {
-    let (status, body) = s.send(s.http.put(upload).body(recording)).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let job = s.upload_with_and_claim(upload, recording).await;
     let now = s.clock.now();
-    let job = s
-        .app
-        .store
-        .claim_job(
-            &[JobKind::AnalyseCall],
-            "test",
-            now + Duration::minutes(5),
-            now,
-        )
-        .await
-        .expect("claim")
-        .expect("the call's analysis job");
     let roles = unsure_roles();
     let heard = transcript();
     let made = report(&heard, &roles, &AnalysisSettings::default());

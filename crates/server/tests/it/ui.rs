@@ -117,6 +117,27 @@ async fn the_call_pages_work_in_a_real_browser() {
             "the page was not reloaded"
         );
 
+        // Searching what was said (the search API's filters).
+        browser.type_into("#filter-q", "zebra").await;
+        browser.click("#filter-apply").await;
+        browser.find("#no-calls").await;
+        browser
+            .script(
+                "document.getElementById('filter-q').value = ''; return true",
+                json!([]),
+            )
+            .await;
+        browser.type_into("#filter-q", "Northwind").await;
+        browser.click("#filter-apply").await;
+        browser
+            .wait_until(
+                "return document.querySelectorAll('tr[data-call-id]').length === 2",
+                10,
+                "both calls found",
+            )
+            .await;
+        assert_eq!(browser.text("#total").await, "Calls: 2");
+
         // The detail: phrases in the user's and the customer's colours, named.
         browser.goto(&s.url(&format!("/calls/{call}"))).await;
         let user_phrases = browser

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use super::events::{insert_event, NewEvent};
 use super::jobs::{complete_held_job, insert_job, set_call_status};
+use super::search_index::write_analysis_index;
 use super::{from_ms, is_foreign_key_violation, ms, parsed, placeholders, SqlStore};
 use crate::{
     AnalysisRecord, AnalysisStore, FinishOutcome, NewAnalysis, NewJob, Result, Revision,
@@ -113,6 +114,7 @@ impl AnalysisStore for SqlStore {
         .bind(ms(now))
         .execute(&mut *tx)
         .await?;
+        write_analysis_index(&mut tx, self.dialect, call, &analysis.report).await?;
         let version = u32::try_from(version).map_err(|_| StorageError::corrupt("version"))?;
         let previous = previous.and_then(|v| u32::try_from(v).ok());
         record_version(
@@ -226,6 +228,7 @@ impl AnalysisStore for SqlStore {
         if done.rows_affected() != 1 {
             return Ok(None);
         }
+        write_analysis_index(&mut tx, self.dialect, call, report).await?;
         let version = expected_version + 1;
         record_version(
             &mut tx,

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use kiku_domain::job_retry::RetryPolicy;
+use kiku_domain::search::CallSearch;
 use kiku_domain::{CallData, CallId, CallStatus, CompanyId, JobId, JobKind};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -11,11 +12,11 @@ use super::ingest::{ingest_batches, Batch};
 use super::jobs::insert_job;
 use super::{from_ms, is_unique_violation, ms, parsed, SqlStore};
 use crate::{
-    AttachOutcome, AudioInfo, CallFilter, CallPage, CallRecord, CallStore, IngestedCall, NewAudio,
-    NewJob, Result, StorageError, UploadTarget,
+    AttachOutcome, AudioInfo, CallRecord, CallStore, IngestedCall, NewAudio, NewJob, Result,
+    SearchPage, StorageError, UploadTarget,
 };
 
-const CALL_COLUMNS: &str =
+pub(super) const CALL_COLUMNS: &str =
     "id, company_id, call_data, status, status_reason, audio_key, audio_bytes, audio_uploaded_at_ms, progress_percent, created_at_ms";
 
 pub(super) fn status_of(row: &AnyRow) -> Result<CallStatus> {
@@ -23,7 +24,7 @@ pub(super) fn status_of(row: &AnyRow) -> Result<CallStatus> {
     CallStatus::parse(&text).ok_or_else(|| StorageError::corrupt(format!("call status {text:?}")))
 }
 
-fn call_from_row(row: &AnyRow) -> Result<CallRecord> {
+pub(super) fn call_from_row(row: &AnyRow) -> Result<CallRecord> {
     let data: String = row.try_get("call_data")?;
     let audio = match row.try_get::<Option<String>, _>("audio_key")? {
         Some(key) => Some(AudioInfo {
@@ -57,49 +58,6 @@ fn call_from_row(row: &AnyRow) -> Result<CallRecord> {
         progress_percent,
         created_at: from_ms(row.try_get("created_at_ms")?)?,
     })
-}
-
-/// `WHERE` clause and its text arguments for a list filter; arguments start at `$2`.
-fn filter_sql(filter: &CallFilter) -> (String, Vec<Arg>) {
-    let mut sql = String::from("company_id = $1");
-    let mut args = Vec::new();
-    let mut push = |clause: &str, arg: Arg, args: &mut Vec<Arg>| {
-        args.push(arg);
-        sql.push_str(&format!(" AND {clause} ${}", args.len() + 1));
-    };
-    if let Some(status) = filter.status {
-        push("status =", Arg::Text(status.as_str().into()), &mut args);
-    }
-    if let Some(event) = filter.event_type {
-        push("event_type =", Arg::Text(event.as_str().into()), &mut args);
-    }
-    if let Some(from) = filter.from {
-        push("starts_at_ms >=", Arg::Int(ms(from)), &mut args);
-    }
-    if let Some(to) = filter.to {
-        push("starts_at_ms <", Arg::Int(ms(to)), &mut args);
-    }
-    (sql, args)
-}
-
-enum Arg {
-    Text(String),
-    Int(i64),
-}
-
-fn bind_all<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    company: CompanyId,
-    args: &'q [Arg],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    query = query.bind(company.to_string());
-    for arg in args {
-        query = match arg {
-            Arg::Text(t) => query.bind(t.as_str()),
-            Arg::Int(i) => query.bind(*i),
-        };
-    }
-    query
 }
 
 #[async_trait]
@@ -156,25 +114,13 @@ impl CallStore for SqlStore {
         row.as_ref().map(call_from_row).transpose()
     }
 
-    async fn calls(&self, company: CompanyId, filter: &CallFilter) -> Result<CallPage> {
-        let (clause, args) = filter_sql(filter);
-        let total_sql = format!("SELECT COUNT(*) AS n FROM calls WHERE {clause}");
-        let total: i64 = bind_all(sqlx::query(&total_sql), company, &args)
-            .fetch_one(&self.read)
-            .await?
-            .try_get("n")?;
-        let per_page = i64::from(filter.per_page.max(1));
-        let offset = i64::from(filter.page.max(1) - 1) * per_page;
-        let list_sql = format!(
-            "SELECT {CALL_COLUMNS} FROM calls WHERE {clause} ORDER BY starts_at_ms DESC, id DESC LIMIT {per_page} OFFSET {offset}"
-        );
-        let rows = bind_all(sqlx::query(&list_sql), company, &args)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(CallPage {
-            items: rows.iter().map(call_from_row).collect::<Result<_>>()?,
-            total: u64::try_from(total).unwrap_or_default(),
-        })
+    async fn search_calls(
+        &self,
+        company: CompanyId,
+        search: &CallSearch,
+        with_total: bool,
+    ) -> Result<SearchPage> {
+        self.search(company, search, with_total).await
     }
 
     async fn upload_target(&self, id: CallId) -> Result<Option<UploadTarget>> {

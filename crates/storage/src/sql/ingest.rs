@@ -6,11 +6,13 @@
 use std::collections::HashMap;
 
 use kiku_domain::call_data::fingerprint_of;
+use kiku_domain::search::CallFacts;
 use kiku_domain::{CallData, CallId, CallStatus, CompanyId};
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 use super::calls::status_of;
+use super::search_index::{call_terms, insert_terms, Term};
 use super::{ms, parsed, placeholders};
 use crate::{IngestedCall, Result};
 
@@ -172,23 +174,25 @@ async fn lookup(
 }
 
 async fn insert(conn: &mut AnyConnection, company: CompanyId, rows: &[NewRow<'_>]) -> Result<()> {
-    const COLUMNS: usize = 9;
+    const COLUMNS: usize = 13;
     let values: Vec<String> = (0..rows.len())
         // The last parameter (now) fills both created_at_ms and updated_at_ms.
         .map(|r| {
             format!(
-                "({}, ${})",
+                "({}, ${}, 1)",
                 placeholders(r * COLUMNS + 1, COLUMNS),
                 (r + 1) * COLUMNS
             )
         })
         .collect();
     let sql = format!(
-        "INSERT INTO calls (id, company_id, call_data_id, fingerprint, call_data, event_type, starts_at_ms, status, created_at_ms, updated_at_ms) VALUES {}",
+        "INSERT INTO calls (id, company_id, call_data_id, fingerprint, call_data, event_type, starts_at_ms, status, \
+         answered, talk_ms, group_name, queue_name, created_at_ms, updated_at_ms, search_indexed) VALUES {}",
         values.join(", ")
     );
+    let facts: Vec<CallFacts> = rows.iter().map(|r| CallFacts::of(r.call)).collect();
     let mut query = sqlx::query(&sql);
-    for row in rows {
+    for (row, facts) in rows.iter().zip(&facts) {
         query = query
             .bind(row.id.to_string())
             .bind(company.to_string())
@@ -198,8 +202,17 @@ async fn insert(conn: &mut AnyConnection, company: CompanyId, rows: &[NewRow<'_>
             .bind(row.call.event_type.as_str())
             .bind(ms(row.call.call_starts_at))
             .bind(CallStatus::AwaitingUpload.as_str())
+            .bind(i64::from(facts.answered))
+            .bind(facts.talk_ms)
+            .bind(facts.group_name.as_deref())
+            .bind(facts.queue_name.as_deref())
             .bind(ms(row.now));
     }
     query.execute(&mut *conn).await?;
-    Ok(())
+    let terms: Vec<Term> = rows
+        .iter()
+        .zip(&facts)
+        .flat_map(|(row, facts)| call_terms(row.id, facts))
+        .collect();
+    insert_terms(conn, &terms).await
 }

@@ -10,6 +10,8 @@ mod group_commit;
 mod ingest;
 mod jobs;
 mod outgoing_webhooks;
+mod search;
+mod search_index;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -108,6 +110,7 @@ impl SqlStore {
             }
         };
         MIGRATOR.run(&store.write).await?;
+        store.prepare_search().await?;
         Ok(store)
     }
 
