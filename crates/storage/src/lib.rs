@@ -182,6 +182,9 @@ pub trait EventStore: Send + Sync {
     async fn event(&self, company: CompanyId, id: EventId) -> Result<Option<Event>>;
     /// A call's events, oldest first.
     async fn events_of_call(&self, company: CompanyId, call: CallId) -> Result<Vec<Event>>;
+    /// The company's events among `ids` (at most 256) with their calls and versions, in
+    /// three queries whatever their number: what a batch of deliveries is rendered from.
+    async fn announced(&self, company: CompanyId, ids: &[EventId]) -> Result<Vec<Announced>>;
 }
 
 /// Analysis results and each company's analysis settings.

@@ -232,6 +232,15 @@ pub struct Event {
     pub created_at: OffsetDateTime,
 }
 
+/// An event with what its announcement is made of: the call and the version of its
+/// result the event is about (either may be gone, or not apply).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Announced {
+    pub event: Event,
+    pub call: Option<CallRecord>,
+    pub version: Option<AnalysisRecord>,
+}
+
 /// What storing a finished analysis came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FinishOutcome {

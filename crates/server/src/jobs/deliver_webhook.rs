@@ -4,8 +4,9 @@
 //! becomes of the job) in one transaction per batch. A transaction per delivery step held
 //! throughput to about 70 a second; batched, the database cost is shared by the batch.
 //!
-//! The payload is rendered from the event's version of the result, so every retry and
-//! replay sends the same thing under the same event id. An endpoint busy with as many
+//! The payloads of a batch are rendered together (`app/outgoing_webhooks/render.rs`) from
+//! each event's version of the result, so every retry and replay sends the same thing
+//! under the same event id. An endpoint busy with as many
 //! deliveries as it may have is not waited for: the job steps back (no attempt counted),
 //! so a slow receiver never holds up the others. Leases of the deliveries in flight are
 //! renewed together; on shutdown the runner stops claiming and hands back what it holds.
@@ -15,14 +16,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kiku_domain::outgoing_webhook::{Decision, DeliveryJob, DeliveryPolicy};
-use kiku_domain::{EventKind, JobId, JobKind, OutgoingWebhookId};
-use kiku_notify::{failed_payload, PayloadInput};
-use kiku_storage::{DeliveryEffect, Event, FinishedDelivery, Job, JobChange, OutgoingWebhook};
+use kiku_domain::{CallId, CompanyId, EventId, JobId, JobKind, OutgoingWebhookId};
+use kiku_storage::{DeliveryEffect, FinishedDelivery, Job, JobChange, OutgoingWebhook};
 use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::RunnerOptions;
+use crate::app::outgoing_webhooks::render::render_events;
 use crate::app::outgoing_webhooks::{try_delivery, DeliveryRequest, DeliveryTarget};
-use crate::app::{analysis, App, AppError};
+use crate::app::{App, AppError};
 
 /// How deliveries run (settings `outgoing_retry_schedule_seconds`,
 /// `outgoing_disable_after_hours`, `outgoing_deliveries_per_endpoint`).
@@ -219,7 +220,8 @@ impl Runner {
     }
 
     /// Starts a task for each job (or records at once why it cannot run now); how many
-    /// were started, and whether any stepped back for a busy endpoint.
+    /// were started, and whether any stepped back for a busy endpoint. The payloads of
+    /// the batch are rendered together first (a few queries for the whole batch).
     async fn start_all(
         &self,
         jobs: Vec<Job>,
@@ -230,7 +232,8 @@ impl Runner {
         let mut first = Some(first);
         let mut endpoints: HashMap<OutgoingWebhookId, Option<Arc<OutgoingWebhook>>> =
             HashMap::new();
-        let (mut started, mut stepped_back) = (0, false);
+        let mut stepped_back = false;
+        let mut ready = Vec::new();
         for job in jobs {
             let permit = match first.take() {
                 Some(permit) => permit,
@@ -238,34 +241,95 @@ impl Runner {
                 // still there.
                 None => match permits.clone().acquire_owned().await {
                     Ok(permit) => permit,
-                    Err(_) => return (started, stepped_back),
+                    Err(_) => break,
                 },
             };
-            match self.prepare(&job, &mut endpoints).await {
+            let change = match self.prepare(&job, &mut endpoints).await {
                 Ok(Prepared::Send(delivery, endpoint, slot)) => {
-                    started += 1;
-                    let shared = shared.clone();
-                    tokio::spawn(async move {
-                        let finished = send(&shared, job, delivery, endpoint).await;
-                        drop((slot, permit));
-                        shared.finished_one.notify_waiters();
-                        let _ = shared.done.send(finished).await;
+                    ready.push(Ready {
+                        job,
+                        delivery,
+                        endpoint,
+                        slot,
+                        permit,
                     });
+                    continue;
                 }
-                Ok(Prepared::Settle(change)) => {
-                    stepped_back |= matches!(change, JobChange::Postponed { .. });
-                    let _ = shared
-                        .done
-                        .send(finished(&self.name, &job, None, change))
-                        .await;
-                }
+                Ok(Prepared::Settle(change)) => change,
+                Err(e) => database_retry(&self.app, &e),
+            };
+            stepped_back |= matches!(change, JobChange::Postponed { .. });
+            let _ = shared
+                .done
+                .send(finished(&self.name, &job, None, change))
+                .await;
+        }
+        let mut by_company: HashMap<CompanyId, Vec<Ready>> = HashMap::new();
+        for r in ready {
+            by_company.entry(r.job.company_id).or_default().push(r);
+        }
+        let mut started = 0;
+        for (company, batch) in by_company {
+            let ids: Vec<EventId> = batch.iter().map(|r| r.delivery.event_id).collect();
+            let rendered = match render_events(&self.app, company, &ids).await {
+                Ok(rendered) => rendered,
                 Err(e) => {
-                    let change = database_retry(&self.app, &e);
-                    let _ = shared
-                        .done
-                        .send(finished(&self.name, &job, None, change))
-                        .await;
+                    for r in batch {
+                        let change = database_retry(&self.app, &e);
+                        let _ = shared
+                            .done
+                            .send(finished(&self.name, &r.job, None, change))
+                            .await;
+                    }
+                    continue;
                 }
+            };
+            for r in batch {
+                let body = rendered.get(&r.delivery.event_id).map(|event| {
+                    DeliveryTarget::from_stored(&r.endpoint, self.app.clock.now())
+                        .map(|target| (event.body(&target), event.call))
+                        .map_err(|e| format!("the stored endpoint does not read: {e}"))
+                });
+                let (body, call) = match body {
+                    Some(Ok(ready)) => ready,
+                    Some(Err(why)) => {
+                        let change = JobChange::Failed {
+                            error: why,
+                            retry_at: None,
+                        };
+                        let _ = shared
+                            .done
+                            .send(finished(&self.name, &r.job, None, change))
+                            .await;
+                        continue;
+                    }
+                    None => {
+                        let change = JobChange::Failed {
+                            error: "the event, or its version of the result, is gone".into(),
+                            retry_at: None,
+                        };
+                        let _ = shared
+                            .done
+                            .send(finished(&self.name, &r.job, None, change))
+                            .await;
+                        continue;
+                    }
+                };
+                started += 1;
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let Ready {
+                        job,
+                        delivery,
+                        endpoint,
+                        slot,
+                        permit,
+                    } = r;
+                    let finished = send(&shared, job, delivery, endpoint, (body, call)).await;
+                    drop((slot, permit));
+                    shared.finished_one.notify_waiters();
+                    let _ = shared.done.send(finished).await;
+                });
             }
         }
         (started, stepped_back)
@@ -321,6 +385,15 @@ enum Prepared {
     Settle(JobChange),
 }
 
+/// A job with everything it needs but its body.
+struct Ready {
+    job: Job,
+    delivery: DeliveryJob,
+    endpoint: Arc<OutgoingWebhook>,
+    slot: Slot,
+    permit: OwnedSemaphorePermit,
+}
+
 fn finished(
     worker: &str,
     job: &Job,
@@ -349,11 +422,12 @@ async fn send(
     job: Job,
     delivery: DeliveryJob,
     endpoint: Arc<OutgoingWebhook>,
+    (body, call): (Vec<u8>, CallId),
 ) -> FinishedDelivery {
     let mut shutdown = shared.shutdown.clone();
-    let attempt = attempt(shared, &job, &delivery, &endpoint);
-    let result = tokio::select! {
-        result = attempt => result,
+    let attempt = attempt(shared, &job, &delivery, &endpoint, &body, call);
+    let (tried, change) = tokio::select! {
+        done = attempt => done,
         // A dropped sender (no shutdown will come) disables this branch.
         Ok(_) = shutdown.wait_for(|stop| *stop) => {
             let change = JobChange::Failed {
@@ -363,14 +437,11 @@ async fn send(
             return finished(&shared.worker, &job, None, change);
         }
     };
-    match result {
-        Ok((tried, change)) => finished(&shared.worker, &job, tried, change),
-        Err(e) => finished(&shared.worker, &job, None, database_retry(&shared.app, &e)),
-    }
+    finished(&shared.worker, &job, Some(tried), change)
 }
 
 type Attempted = (
-    Option<(kiku_storage::NewOutgoingDelivery, DeliveryEffect)>,
+    (kiku_storage::NewOutgoingDelivery, DeliveryEffect),
     JobChange,
 );
 
@@ -379,31 +450,16 @@ async fn attempt(
     job: &Job,
     delivery: &DeliveryJob,
     endpoint: &OutgoingWebhook,
-) -> Result<Attempted, AppError> {
+    body: &[u8],
+    call: CallId,
+) -> Attempted {
     let app = &shared.app;
-    let give_up = |why: &str| JobChange::Failed {
-        error: why.into(),
-        retry_at: None,
-    };
-    let Some(event) = app.store.event(job.company_id, delivery.event_id).await? else {
-        return Ok((None, give_up("the event no longer exists")));
-    };
-    let target = match DeliveryTarget::from_stored(endpoint, app.clock.now()) {
-        Ok(target) => target,
-        Err(e) => {
-            let why = format!("the stored endpoint does not read: {e}");
-            return Ok((None, give_up(&why)));
-        }
-    };
-    let Some(body) = render(app, job, &event, &target).await? else {
-        return Ok((None, give_up("the event's version of the result is gone")));
-    };
-    let event_id = event.id.to_string();
+    let event_id = delivery.event_id.to_string();
     let request = DeliveryRequest {
         endpoint,
         event_id: &event_id,
-        call_id: event.call_id,
-        body: &body,
+        call_id: Some(call),
+        body,
         attempt: job.attempts,
         replay: delivery.replay,
     };
@@ -429,7 +485,7 @@ async fn attempt(
             retry_at: None,
         },
     };
-    Ok((Some((tried.record, tried.effect)), change))
+    ((tried.record, tried.effect), change)
 }
 
 /// Writes finished deliveries, as many as are waiting, one transaction at a time.
@@ -492,53 +548,6 @@ async fn renew(app: Arc<App>, worker: String, lease: Duration, held: Arc<Mutex<H
             }
         }
     }
-}
-
-/// The body `event` is sent to `target` with; `None` when its version of the result is gone.
-async fn render(
-    app: &App,
-    job: &Job,
-    event: &Event,
-    target: &DeliveryTarget,
-) -> Result<Option<Vec<u8>>, AppError> {
-    let company = job.company_id;
-    let tenant = company.to_string();
-    let event_id = event.id.to_string();
-    let Some(call_id) = event.call_id else {
-        return Ok(None);
-    };
-    let call_text = call_id.to_string();
-    if event.kind == EventKind::CallAnalysisFailed {
-        let cause = event.detail.as_deref().unwrap_or("the analysis failed");
-        let payload = failed_payload(&call_text, &tenant, &event_id, cause, &target.payload);
-        return Ok(Some(payload.to_string().into_bytes()));
-    }
-    let (Some(version), Some(call)) = (event.version, app.store.call(company, call_id).await?)
-    else {
-        return Ok(None);
-    };
-    let Some(record) = app
-        .store
-        .analysis_version(company, call_id, version)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let calls = [call];
-    let mut details = analysis::details_of(app, company, &calls, vec![record]).await?;
-    let Some(detail) = details.remove(&call_id) else {
-        return Ok(None);
-    };
-    let input = PayloadInput {
-        call_id: &call_text,
-        tenant_code: &tenant,
-        detail: &detail.detail,
-        event_id: &event_id,
-        event_type: event.kind,
-        version: i64::from(version),
-        previous_version: event.previous_version.map(i64::from),
-    };
-    Ok(Some(target.completed_body(input)))
 }
 
 #[cfg(test)]

@@ -20,13 +20,13 @@ use crate::{
 const ANALYSIS_COLUMNS: &str =
     "call_id, company_id, version, engine, transcript, roles, report, reason, created_at_ms, updated_at_ms";
 /// The same columns from `analysis_versions`, where each row is made once.
-const VERSION_COLUMNS: &str =
+pub(super) const VERSION_COLUMNS: &str =
     "call_id, company_id, version, engine, transcript, roles, report, reason, created_at_ms, created_at_ms AS updated_at_ms";
 
 /// Bound ids per `IN (…)`, well under every backend's parameter limit.
 const IDS_PER_LOOKUP: usize = 500;
 
-fn analysis_from_row(row: &AnyRow) -> Result<AnalysisRecord> {
+pub(super) fn analysis_from_row(row: &AnyRow) -> Result<AnalysisRecord> {
     let version: i64 = row.try_get("version")?;
     Ok(AnalysisRecord {
         call_id: parsed(row, "call_id")?,

@@ -9,10 +9,12 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
+use super::analyses::{analysis_from_row, VERSION_COLUMNS};
+use super::calls::{call_from_row, CALL_COLUMNS};
 use super::jobs::insert_job;
 use super::outgoing_webhooks::subscribers;
-use super::{from_ms, ms, parsed, SqlStore};
-use crate::{Event, EventStore, NewJob, Result, StorageError};
+use super::{from_ms, ms, parsed, placeholders, SqlStore};
+use crate::{Announced, Event, EventStore, NewJob, Result, StorageError};
 
 const EVENT_COLUMNS: &str =
     "id, company_id, call_id, kind, version, previous_version, detail, created_at_ms";
@@ -109,4 +111,86 @@ impl EventStore for SqlStore {
         .await?;
         rows.iter().map(event_from_row).collect()
     }
+
+    async fn announced(&self, company: CompanyId, ids: &[EventId]) -> Result<Vec<Announced>> {
+        let ids = &ids[..ids.len().min(MAX_ANNOUNCED)];
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.read.acquire().await?;
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE company_id = $1 AND id IN ({})",
+            placeholders(2, ids.len())
+        );
+        let mut query = sqlx::query(&sql).bind(company.to_string());
+        for id in ids {
+            query = query.bind(id.to_string());
+        }
+        let events = query
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let mut calls: Vec<CallId> = events.iter().filter_map(|e| e.call_id).collect();
+        calls.sort();
+        calls.dedup();
+        let mut found_calls = Vec::new();
+        let mut found_versions = Vec::new();
+        if !calls.is_empty() {
+            let sql = format!(
+                "SELECT {CALL_COLUMNS} FROM calls WHERE company_id = $1 AND id IN ({})",
+                placeholders(2, calls.len())
+            );
+            let mut query = sqlx::query(&sql).bind(company.to_string());
+            for id in &calls {
+                query = query.bind(id.to_string());
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                found_calls.push(call_from_row(&row)?);
+            }
+        }
+        // The versions the events name, as (call, version) pairs: one query for them all.
+        let mut wanted: Vec<(CallId, u32)> = events
+            .iter()
+            .filter_map(|e| Some((e.call_id?, e.version?)))
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        if !wanted.is_empty() {
+            let pairs: Vec<String> = (0..wanted.len())
+                .map(|i| format!("(call_id = ${} AND version = ${})", 2 + 2 * i, 3 + 2 * i))
+                .collect();
+            let sql = format!(
+                "SELECT {VERSION_COLUMNS} FROM analysis_versions WHERE company_id = $1 AND ({})",
+                pairs.join(" OR ")
+            );
+            let mut query = sqlx::query(&sql).bind(company.to_string());
+            for (call, version) in &wanted {
+                query = query.bind(call.to_string()).bind(i64::from(*version));
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                found_versions.push(analysis_from_row(&row)?);
+            }
+        }
+        Ok(events
+            .into_iter()
+            .map(|event| Announced {
+                call: event
+                    .call_id
+                    .and_then(|id| found_calls.iter().find(|c| c.id == id).cloned()),
+                version: match (event.call_id, event.version) {
+                    (Some(call), Some(version)) => found_versions
+                        .iter()
+                        .find(|v| v.call_id == call && v.version == version)
+                        .cloned(),
+                    _ => None,
+                },
+                event,
+            })
+            .collect())
+    }
 }
+
+/// Events one [`EventStore::announced`] reads at most.
+const MAX_ANNOUNCED: usize = 256;

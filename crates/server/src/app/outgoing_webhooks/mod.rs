@@ -4,6 +4,7 @@
 //! `view` is the JSON admins see.
 
 mod deliver;
+pub mod render;
 pub mod replay;
 mod target;
 pub mod view;
