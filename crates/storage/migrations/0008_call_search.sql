@@ -14,6 +14,9 @@ ALTER TABLE calls ADD COLUMN search_indexed BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX calls_search_pending ON calls (search_indexed);
 CREATE INDEX calls_by_company_talk ON calls (company_id, talk_ms, id);
 CREATE INDEX calls_by_company_score ON calls (company_id, score, id);
+-- Calls found by their text are looked up by id: this answers the company check, the
+-- commonest filters and the sort without reading the row (call_data is large).
+CREATE INDEX calls_search_lookup ON calls (id, company_id, starts_at_ms, talk_ms, score, status);
 
 -- The multi-valued facts of a call: kind `user`, `number` (digits), `tag`, `call_flag`
 -- (from the call data); `keyword` (with its count) and `flag` (from the current result).

@@ -263,8 +263,11 @@ impl SqlStore {
             .join(", ");
         // Few matches: look them up and sort; many: a page is found soon in sort order.
         let by_text = has_text && total.is_some_and(|t| t.count < DRIVE_BY_TEXT_BELOW);
+        // The page's ids first, so that only they (not every candidate) are read whole.
         let sql = format!(
-            "SELECT {columns}, {key} AS sort_value FROM calls c WHERE {} ORDER BY {key} DESC, c.id DESC LIMIT {}",
+            "SELECT {columns}, {key} AS sort_value FROM calls c WHERE c.id IN \
+             (SELECT c.id FROM calls c WHERE {} ORDER BY {key} DESC, c.id DESC LIMIT {}) \
+             ORDER BY {key} DESC, c.id DESC",
             clause.condition(self.dialect, by_text),
             limit + 1
         );

@@ -108,6 +108,13 @@ impl SqlStore {
         }
         if done > 0 {
             tracing::info!(calls = done, "indexed stored calls for search");
+            // Fresh statistics, so the planner knows the new tables' sizes before
+            // autovacuum comes round (SQLite's queries do without).
+            if self.dialect == Dialect::Postgres {
+                sqlx::query("ANALYZE calls, call_terms, call_texts")
+                    .execute(&self.write)
+                    .await?;
+            }
         }
         Ok(())
     }
