@@ -10,10 +10,13 @@
 //!    with no index. Both must find the same number of calls.
 //! 3. **Export** — the real `kiku call export` of every call, and of a tenth of them, with
 //!    its wall time and peak RSS (flat memory: both peaks alike).
+//! 4. **Pages** — the web UI's call list (newest first, text searches, filters) and a
+//!    call's detail through `kiku serve` on the same database: time to first byte.
 //!
 //! Prints a Markdown report.
 
 mod data;
+mod pages;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -282,6 +285,22 @@ async fn backend(args: &Args, name: &str, url: &str) {
         "| {part_rows} | {part_s:.1} | {:.0} | {part_mib:.0} |",
         part_rows as f64 / part_s
     );
+    let timed = pages::time_pages(&args.kiku, &args.dir, url, built.company, args.runs).await;
+    println!(
+        "\nWeb UI pages through `kiku serve`, time to first byte ({} runs):\n",
+        args.runs
+    );
+    println!("| page | p50 ms | p95 ms | KiB |");
+    println!("|---|---:|---:|---:|");
+    for p in timed {
+        println!(
+            "| {} | {:.1} | {:.1} | {:.0} |",
+            p.label,
+            p.p50_ms,
+            p.p95_ms,
+            p.bytes as f64 / 1024.0
+        );
+    }
 }
 
 #[tokio::main]

@@ -285,27 +285,17 @@ impl Runner {
                 }
             };
             for r in batch {
-                let body = rendered.get(&r.delivery.event_id).map(|event| {
-                    DeliveryTarget::from_stored(&r.endpoint, self.app.clock.now())
+                let ready = match rendered.get(&r.delivery.event_id) {
+                    Some(event) => DeliveryTarget::from_stored(&r.endpoint, self.app.clock.now())
                         .map(|target| (event.body(&target), event.call))
-                        .map_err(|e| format!("the stored endpoint does not read: {e}"))
-                });
-                let (body, call) = match body {
-                    Some(Ok(ready)) => ready,
-                    Some(Err(why)) => {
+                        .map_err(|e| format!("the stored endpoint does not read: {e}")),
+                    None => Err("the event, or its version of the result, is gone".into()),
+                };
+                let (body, call) = match ready {
+                    Ok(ready) => ready,
+                    Err(error) => {
                         let change = JobChange::Failed {
-                            error: why,
-                            retry_at: None,
-                        };
-                        let _ = shared
-                            .done
-                            .send(finished(&self.name, &r.job, None, change))
-                            .await;
-                        continue;
-                    }
-                    None => {
-                        let change = JobChange::Failed {
-                            error: "the event, or its version of the result, is gone".into(),
+                            error,
                             retry_at: None,
                         };
                         let _ = shared
