@@ -462,7 +462,13 @@ async fn detail_page(
         .analysis_versions(company, id)
         .await
         .map_err(|e| failed(e.into()))?;
-    let current = versions.last().map(|v| v.version);
+    // The current result as the API shows it; an earlier one from the kept versions.
+    let current_record = app
+        .store
+        .analysis(company, id)
+        .await
+        .map_err(|e| failed(e.into()))?;
+    let current = current_record.as_ref().map(|r| r.version);
     let shown: Option<&AnalysisRecord> = match version {
         Some(n) => Some(
             versions
@@ -470,7 +476,7 @@ async fn detail_page(
                 .find(|v| v.version == n)
                 .ok_or_else(not_found)?,
         ),
-        None => versions.last(),
+        None => current_record.as_ref(),
     };
     let report: Option<Report> = shown
         .map(|r| serde_json::from_str(&r.report))
