@@ -243,7 +243,7 @@ pub async fn list(
             .map(|e| {
                 (
                     e.as_str(),
-                    t.call_type(*e, true),
+                    t.event_type(*e),
                     chosen("event_type", e.as_str()),
                 )
             })

@@ -258,6 +258,9 @@ pub struct Text {
     pub filter_number: &'static str,
     pub first_page: &'static str,
     pub matching: &'static str,
+    pub type_outgoing_transfer: &'static str,
+    pub type_automatic_transfer: &'static str,
+    pub type_extension_transfer: &'static str,
 }
 
 impl Text {
@@ -281,6 +284,19 @@ impl Text {
             (EventType::OutgoingTransfer | EventType::AutomaticTransfer, _) => self.transfer,
             (EventType::Extension | EventType::ExtensionTransfer, _) => self.extension,
             (EventType::AutomaticRecord, _) => self.recorded,
+        }
+    }
+
+    /// Each event type by its own name (the filter's choices).
+    pub fn event_type(&self, event: EventType) -> &'static str {
+        match event {
+            EventType::OutgoingCall => self.outgoing,
+            EventType::OutgoingTransfer => self.type_outgoing_transfer,
+            EventType::IncomingCall => self.incoming,
+            EventType::AutomaticTransfer => self.type_automatic_transfer,
+            EventType::Extension => self.extension,
+            EventType::ExtensionTransfer => self.type_extension_transfer,
+            EventType::AutomaticRecord => self.recorded,
         }
     }
 
@@ -465,6 +481,9 @@ pub static EN: Text = Text {
     filter_number: "Phone number",
     first_page: "First page",
     matching: "Calls:",
+    type_outgoing_transfer: "Outgoing transfer",
+    type_automatic_transfer: "Automatic transfer",
+    type_extension_transfer: "Extension transfer",
 };
 
 pub static JA: Text = Text {
@@ -638,6 +657,9 @@ pub static JA: Text = Text {
     filter_number: "電話番号",
     first_page: "最初のページ",
     matching: "件数:",
+    type_outgoing_transfer: "発信転送",
+    type_automatic_transfer: "自動転送",
+    type_extension_transfer: "内線転送",
 };
 
 #[cfg(test)]
