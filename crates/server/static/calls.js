@@ -19,11 +19,17 @@ async function refresh() {
   const page = await response.json();
   for (const call of page.items) {
     const row = table.querySelector(`tr[data-call-id="${call.call_id}"]`);
-    if (!row || row.dataset.status === call.status) continue;
-    row.dataset.status = call.status;
+    if (!row) continue;
+    const label = labels[call.status] || call.status;
+    const text =
+      call.status === "analysing" && typeof call.progress_percent === "number"
+        ? `${label} ${call.progress_percent}%`
+        : label;
     const cell = row.querySelector("td.status");
+    if (row.dataset.status === call.status && cell.textContent === text) continue;
+    row.dataset.status = call.status;
     cell.className = `status status-${call.status}`;
-    cell.textContent = labels[call.status] || call.status;
+    cell.textContent = text;
     const score = call.analysis?.analysis?.score;
     if (typeof score === "number") row.querySelector("td.score").textContent = Math.round(score);
   }

@@ -31,7 +31,8 @@ struct Row {
     start: String,
     duration: String,
     status: CallStatus,
-    status_text: &'static str,
+    /// With the progress while analysing (`Analysing 40%`).
+    status_text: String,
     score: String,
     tags: String,
     flags: Vec<&'static str>,
@@ -47,6 +48,8 @@ struct ListPage {
     statuses: Vec<(&'static str, &'static str, bool)>,
     event_types: Vec<(&'static str, &'static str, bool)>,
     q: String,
+    /// The company's users for the user filter: (id, name, chosen).
+    users: Vec<(String, String, bool)>,
     number: String,
     tag: String,
     from: String,
@@ -205,7 +208,12 @@ pub async fn list(
                 start: when(c.data.call_starts_at),
                 duration: clock(talk_seconds(c)),
                 status: c.status,
-                status_text: t.status(c.status),
+                status_text: match c.progress_percent {
+                    Some(p) if c.status == CallStatus::Analysing => {
+                        format!("{} {p}%", t.status(c.status))
+                    }
+                    _ => t.status(c.status).to_string(),
+                },
                 score,
                 tags: c.data.tags.join(", "),
                 flags,
@@ -249,6 +257,16 @@ pub async fn list(
             })
             .collect(),
         q: value_of(&raw, "q").to_string(),
+        users: crate::app::accounts::users(&app, company)
+            .await
+            .map_err(failed)?
+            .into_iter()
+            .map(|u| {
+                let id = u.id.to_string();
+                let on = chosen("user_id", &id);
+                (id, u.name, on)
+            })
+            .collect(),
         number: value_of(&raw, "number").to_string(),
         tag: value_of(&raw, "tag").to_string(),
         from: value_of(&raw, "from").to_string(),

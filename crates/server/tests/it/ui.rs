@@ -117,6 +117,12 @@ async fn the_call_pages_work_in_a_real_browser() {
             "the page was not reloaded"
         );
 
+        // The user filter offers the company's users.
+        let users = browser
+            .script("return [...document.querySelectorAll('#filter-user option')].map(o => o.textContent)", json!([]))
+            .await;
+        assert_eq!(users, json!(["Any", "Admin"]));
+
         // Searching what was said (the search API's filters).
         browser.type_into("#filter-q", "zebra").await;
         browser.click("#filter-apply").await;
