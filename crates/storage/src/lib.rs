@@ -163,15 +163,6 @@ pub trait JobStore: Send + Sync {
         retry_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<bool>;
-    /// Puts a held job back in the queue until `run_at` without counting the attempt
-    /// (it could not start: e.g. its endpoint is busy with others).
-    async fn postpone_job(
-        &self,
-        id: JobId,
-        worker: &str,
-        run_at: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<bool>;
     async fn jobs_for_call(&self, call: CallId) -> Result<Vec<Job>>;
 }
 

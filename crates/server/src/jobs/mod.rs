@@ -108,9 +108,6 @@ pub enum Outcome {
     GiveUp(String),
     /// The process is stopping: back to the queue at once, for the next process.
     Requeue,
-    /// It could not start now (a resource is busy): back to the queue until `at`, the
-    /// attempt not counted.
-    Postpone { at: OffsetDateTime },
 }
 
 /// Why running work should stop; handlers check `requested`.
@@ -248,9 +245,6 @@ impl Worker {
                 store
                     .fail_job(job.id, &self.name, cause, Some(now), now)
                     .await?;
-            }
-            Outcome::Postpone { at } => {
-                store.postpone_job(job.id, &self.name, at, now).await?;
             }
         }
         Ok(())

@@ -16,7 +16,7 @@ use super::calls::ViewerView;
 use super::error::UiError;
 use super::html;
 use super::i18n::{Lang, Text};
-use super::session::Viewer;
+use super::session::{CsrfForm, Viewer};
 use crate::app::{accounts, webhook_url, AppError};
 use crate::http::AppState;
 
@@ -206,11 +206,6 @@ pub async fn webhook(
             .unwrap_or_default(),
         url: shown.map(|u| u.url),
     })
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 pub async fn create_webhook(

@@ -10,14 +10,13 @@ use kiku_domain::metrics::fillers;
 use kiku_domain::search::CallSearch;
 use kiku_domain::{CallId, CallStatus, EventType, Side};
 use kiku_storage::{AnalysisRecord, CallRecord};
-use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
 use super::error::UiError;
 use super::html;
 use super::i18n::{Lang, Text};
-use super::session::Viewer;
+use super::session::{CsrfForm, Viewer};
 use crate::app::{analysis, search, AppError};
 use crate::http::AppState;
 
@@ -127,21 +126,9 @@ fn query_string(pairs: &[(String, String)]) -> String {
     pairs
         .iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .map(|(k, v)| format!("{}={}", super::percent(k), super::percent(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The form's values as the search's: a date from the date fields is that day from
@@ -635,11 +622,6 @@ pub async fn version(
         .parse()
         .map_err(|_| UiError::new(AppError::NotFound("no such version".into()), viewer.lang))?;
     detail_page(&app, &viewer, &call_id, Some(number)).await
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 /// `POST /calls/{id}/swap` (the Operation menu, after its confirmation): a new version.

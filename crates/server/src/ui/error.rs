@@ -48,7 +48,7 @@ impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         match self {
             UiError::SignIn { next } => {
-                let next: String = url_encode(&next);
+                let next = super::percent(&next);
                 Redirect::to(&format!("/sign-in?next={next}")).into_response()
             }
             UiError::App { error, lang } => {
@@ -92,16 +92,4 @@ pub fn render(page: &ErrorPage, request_id: &str, status: StatusCode) -> Respons
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     response
-}
-
-/// Percent-encodes a path for a query value (only `next=`, a path of this site).
-fn url_encode(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

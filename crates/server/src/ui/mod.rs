@@ -118,3 +118,17 @@ fn html(page: impl askama::Template) -> Result<Response, error::UiError> {
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
+
+/// Percent-encodes a query value (RFC 3986's unreserved characters pass; `/` too, so a
+/// path given as `next=` stays readable).
+fn percent(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -15,7 +15,7 @@ use super::calls::ViewerView;
 use super::error::UiError;
 use super::html;
 use super::i18n::{Lang, Text};
-use super::session::Viewer;
+use super::session::{CsrfForm, Viewer};
 use crate::app::outgoing_webhooks::replay::{self, Replay};
 use crate::app::outgoing_webhooks::{self as service, EndpointChange, EndpointRequest};
 use crate::app::AppError;
@@ -264,16 +264,11 @@ pub async fn set_enabled(
     Ok(Redirect::to(&format!("/admin/outgoing-webhooks/{endpoint}")).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct DeleteForm {
-    csrf: String,
-}
-
 pub async fn delete(
     State(app): State<AppState>,
     AdminViewer(viewer): AdminViewer,
     Path(id): Path<String>,
-    Form(form): Form<DeleteForm>,
+    Form(form): Form<CsrfForm>,
 ) -> Result<Response, UiError> {
     viewer.check_csrf(&app, &form.csrf)?;
     let endpoint = endpoint_id(&id, viewer.lang)?;

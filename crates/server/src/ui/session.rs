@@ -4,6 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use kiku_storage::User;
+use serde::Deserialize;
 
 use super::error::UiError;
 use super::i18n::{Lang, Text};
@@ -60,4 +61,10 @@ impl FromRequestParts<AppState> for Viewer {
             Err(e) => Err(UiError::new(e, lang)),
         }
     }
+}
+
+/// A form that carries nothing but its CSRF token (a button: swap, delete, create).
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
 }

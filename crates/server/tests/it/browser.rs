@@ -149,6 +149,12 @@ impl Browser {
             .await;
     }
 
+    /// Empties a text field.
+    pub async fn clear(&self, css: &str) {
+        let id = self.find(css).await;
+        self.post(&format!("/element/{id}/clear"), json!({})).await;
+    }
+
     pub async fn text(&self, css: &str) -> String {
         let id = self.find(css).await;
         self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None)

@@ -127,12 +127,7 @@ async fn the_call_pages_work_in_a_real_browser() {
         browser.type_into("#filter-q", "zebra").await;
         browser.click("#filter-apply").await;
         browser.find("#no-calls").await;
-        browser
-            .script(
-                "document.getElementById('filter-q').value = ''; return true",
-                json!([]),
-            )
-            .await;
+        browser.clear("#filter-q").await;
         browser.type_into("#filter-q", "Northwind").await;
         browser.click("#filter-apply").await;
         browser
@@ -532,12 +527,7 @@ async fn admins_manage_users_and_the_webhook_url_in_the_browser() {
                 .await,
             json!("Tanaka")
         );
-        browser
-            .script(
-                "document.getElementById('new-email').value = ''; return true",
-                json!([]),
-            )
-            .await;
+        browser.clear("#new-email").await;
         browser.type_into("#new-email", "tanaka@acme.example").await;
         browser.click("#new-webhook").await;
         browser.click("#create-user").await;
@@ -721,12 +711,7 @@ async fn admins_manage_outgoing_webhooks_and_replay_deliveries_in_the_browser() 
                 .await,
             json!("CRM")
         );
-        browser
-            .script(
-                "document.getElementById('endpoint-url').value = ''; return true",
-                json!([]),
-            )
-            .await;
+        browser.clear("#endpoint-url").await;
         browser.type_into("#endpoint-url", &r.url("/d/ok")).await;
         browser.click("#add-endpoint").await;
         assert!(browser.text("#new-secret").await.contains("whsec_"));

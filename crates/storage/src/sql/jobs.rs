@@ -324,17 +324,6 @@ impl JobStore for SqlStore {
         self.settle_job(id, worker, &change, now).await
     }
 
-    async fn postpone_job(
-        &self,
-        id: JobId,
-        worker: &str,
-        run_at: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<bool> {
-        self.settle_job(id, worker, &JobChange::Postponed { run_at }, now)
-            .await
-    }
-
     async fn jobs_for_call(&self, call: CallId) -> Result<Vec<Job>> {
         let rows = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE call_id = $1 ORDER BY created_at_ms, id"
