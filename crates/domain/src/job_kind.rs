@@ -10,13 +10,16 @@ pub enum JobKind {
     RescoreCompany,
     /// Deliver one event to one outgoing webhook (payload `{event_id, endpoint_id, replay}`).
     DeliverWebhook,
+    /// Apply one auto-tag rule to every analysed call of a company (payload `{rule_id}`).
+    ApplyTagRule,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [
+    pub const ALL: [JobKind; 4] = [
         JobKind::AnalyseCall,
         JobKind::RescoreCompany,
         JobKind::DeliverWebhook,
+        JobKind::ApplyTagRule,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -24,6 +27,7 @@ impl JobKind {
             JobKind::AnalyseCall => "analyse_call",
             JobKind::RescoreCompany => "rescore_company",
             JobKind::DeliverWebhook => "deliver_webhook",
+            JobKind::ApplyTagRule => "apply_tag_rule",
         }
     }
 

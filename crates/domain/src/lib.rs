@@ -1,5 +1,5 @@
 //! Kiku's domain: the rules of call data, call status, upload signatures, job retries,
-//! sign-in throttling and outgoing webhooks.
+//! sign-in throttling, outgoing webhooks and auto-tag rules.
 //! Pure logic with no I/O, so every rule is testable on its own.
 
 pub mod analysis;
@@ -16,12 +16,13 @@ pub mod outbox;
 pub mod outgoing_webhook;
 pub mod search;
 pub mod sign_in_throttle;
+pub mod tag_rule;
 pub mod upload_signature;
 
 pub use call_data::{
     AudioFileType, CallData, ChannelType, EventType, Participant, Problem, Side, StereoChannel,
 };
 pub use call_status::CallStatus;
-pub use ids::{CallId, CompanyId, EventId, JobId, OutgoingDeliveryId, OutgoingWebhookId, UserId};
+pub use ids::{CallId, CompanyId, EventId, JobId, OutgoingDeliveryId, OutgoingWebhookId, TagRuleId, UserId};
 pub use job_kind::JobKind;
 pub use outbox::EventKind;

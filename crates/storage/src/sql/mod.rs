@@ -12,6 +12,7 @@ mod jobs;
 mod outgoing_webhooks;
 mod search;
 mod search_index;
+mod tag_rules;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -37,6 +38,14 @@ impl Dialect {
         match self {
             Dialect::Sqlite => "",
             Dialect::Postgres => "FOR UPDATE",
+        }
+    }
+
+    /// Shared row lock: read rows that must not change or go before the commit.
+    pub(crate) fn share_rows(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => "FOR SHARE",
         }
     }
 }
