@@ -23,6 +23,8 @@ pub use call_data::{
     AudioFileType, CallData, ChannelType, EventType, Participant, Problem, Side, StereoChannel,
 };
 pub use call_status::CallStatus;
-pub use ids::{CallId, CompanyId, EventId, JobId, OutgoingDeliveryId, OutgoingWebhookId, TagRuleId, UserId};
+pub use ids::{
+    CallId, CompanyId, EventId, JobId, OutgoingDeliveryId, OutgoingWebhookId, TagRuleId, UserId,
+};
 pub use job_kind::JobKind;
 pub use outbox::EventKind;

@@ -101,7 +101,10 @@ impl TagRuleSpec {
             if !(1..=MAX_KEYWORD_CHARS).contains(&k.chars().count()) {
                 return Err(InvalidTagRule::Keywords);
             }
-            if !keywords.iter().any(|known| known.to_lowercase() == k.to_lowercase()) {
+            if !keywords
+                .iter()
+                .any(|known| known.to_lowercase() == k.to_lowercase())
+            {
                 keywords.push(k.to_string());
             }
         }

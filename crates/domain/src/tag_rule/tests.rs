@@ -102,16 +102,17 @@ fn validation_trims_drops_repeats_and_names_the_field() {
     };
     assert_eq!(bad(|s| s.name = " ".into()), InvalidTagRule::Name);
     assert_eq!(bad(|s| s.keywords = vec![]), InvalidTagRule::Keywords);
-    assert_eq!(bad(|s| s.keywords = vec![" ".into()]), InvalidTagRule::Keywords);
+    assert_eq!(
+        bad(|s| s.keywords = vec![" ".into()]),
+        InvalidTagRule::Keywords
+    );
     assert_eq!(
         bad(|s| s.keywords = (0..51).map(|i| format!("k{i}")).collect()),
         InvalidTagRule::Keywords
     );
     assert_eq!(bad(|s| s.min_count = 0), InvalidTagRule::MinCount);
     assert_eq!(bad(|s| s.tag = "あ".repeat(513)), InvalidTagRule::Tag);
-    assert!(rule(&["cancel"], KeywordMatch::Any, 1)
-        .validate()
-        .is_ok());
+    assert!(rule(&["cancel"], KeywordMatch::Any, 1).validate().is_ok());
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod accounts;
 mod analyze;
 mod calls;
 mod outgoing_webhooks;
+mod tag_rules;
 
 use std::process::ExitCode;
 
@@ -46,6 +47,9 @@ enum Command {
     /// A company's outgoing webhook endpoints.
     #[command(subcommand, name = "outgoing-webhook")]
     OutgoingWebhook(outgoing_webhooks::OutgoingWebhookCommand),
+    /// A company's auto-tag rules.
+    #[command(subcommand, name = "tag-rule")]
+    TagRule(tag_rules::TagRuleCommand),
     /// Analyse a local recording and print the call detail (no server or database needed).
     Analyze(analyze::AnalyzeArgs),
 }
@@ -111,6 +115,7 @@ async fn run(app: &App, command: Command) -> Result<Value, AppError> {
         Command::WebhookUrl(c) => accounts::webhook_url(app, c).await,
         Command::Call(c) => calls::call(app, c).await,
         Command::OutgoingWebhook(c) => outgoing_webhooks::run(app, c).await,
+        Command::TagRule(c) => tag_rules::run(app, c).await,
     }
 }
 

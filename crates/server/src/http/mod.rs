@@ -14,6 +14,7 @@ mod outgoing_webhooks;
 mod pbx;
 mod recordings;
 mod settings;
+mod tag_rules;
 mod users;
 
 use std::sync::Arc;
@@ -79,6 +80,17 @@ pub fn router(app: AppState) -> Router {
             "/api/v1/outgoing-webhooks/{id}/replay",
             post(outgoing_webhooks::replay),
         )
+        .route(
+            "/api/v1/tag-rules",
+            get(tag_rules::list).post(tag_rules::create),
+        )
+        .route(
+            "/api/v1/tag-rules/{id}",
+            get(tag_rules::show)
+                .patch(tag_rules::update)
+                .delete(tag_rules::delete),
+        )
+        .route("/api/v1/tag-rules/{id}/apply", post(tag_rules::apply))
         .route("/api/v1/calls", get(calls::list))
         .route("/api/v1/calls/export.csv", get(calls::export_csv))
         .route("/api/v1/calls/{call_id}", get(calls::detail))

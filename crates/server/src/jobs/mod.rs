@@ -5,6 +5,7 @@
 //! lease; another takes the job over when it runs out.
 
 mod analyse_call;
+mod apply_tag_rule;
 mod deliver_webhook;
 mod rescore_company;
 
@@ -39,14 +40,14 @@ pub struct RunnerOptions {
 const ANALYSIS_KINDS: &[JobKind] = &[JobKind::AnalyseCall];
 /// The kinds every process's other workers take. Deliveries have a runner of their own
 /// (`deliver_webhook.rs`): many wait on receivers at once, claimed and recorded in batches.
-const OTHER_KINDS: &[JobKind] = &[JobKind::RescoreCompany];
+const OTHER_KINDS: &[JobKind] = &[JobKind::RescoreCompany, JobKind::ApplyTagRule];
 
 /// How many workers of each sort a process runs.
 #[derive(Clone, Copy, Debug)]
 pub struct WorkerCounts {
     /// Analyses (with the engine; none without it).
     pub analysis: usize,
-    /// Re-scoring.
+    /// Re-scoring and applying tag rules.
     pub jobs: usize,
     /// Outgoing webhook deliveries in flight at once (0: none delivered by this process).
     pub deliveries: usize,
@@ -285,6 +286,7 @@ async fn handle(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
     match ctx.job.kind {
         JobKind::AnalyseCall => analyse_call::run(ctx).await,
         JobKind::RescoreCompany => rescore_company::run(ctx).await,
+        JobKind::ApplyTagRule => apply_tag_rule::run(ctx).await,
         // Never claimed by these workers: the delivery runner (`deliver_webhook.rs`) has them.
         JobKind::DeliverWebhook => Ok(Outcome::Requeue),
     }
