@@ -336,6 +336,12 @@ async fn health_openapi_and_unknown_routes() {
             ("/api/v1/outgoing-webhooks/{id}/secret", "post"),
             ("/api/v1/outgoing-webhooks/{id}/replay", "post"),
             ("/api/v1/calls/{call_id}/deliveries", "get"),
+            ("/api/v1/tag-rules", "get"),
+            ("/api/v1/tag-rules", "post"),
+            ("/api/v1/tag-rules/{id}", "get"),
+            ("/api/v1/tag-rules/{id}", "patch"),
+            ("/api/v1/tag-rules/{id}", "delete"),
+            ("/api/v1/tag-rules/{id}/apply", "post"),
             ("/health", "get"),
             ("/ready", "get"),
         ] {
