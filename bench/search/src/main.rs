@@ -12,6 +12,8 @@
 //!    its wall time and peak RSS (flat memory: both peaks alike).
 //! 4. **Pages** — the web UI's call list (newest first, text searches, filters) and a
 //!    call's detail through `kiku serve` on the same database: time to first byte.
+//! 5. **Export at scale** — the company padded to `--export-rows` calls with copies of
+//!    the call data (no results) and exported whole: peak RSS against step 3's.
 //!
 //! Prints a Markdown report.
 
@@ -44,6 +46,10 @@ struct Args {
     /// Timed runs of each query.
     #[arg(long, default_value_t = 20)]
     runs: usize,
+    /// After the pages: the company padded to this many calls (copies of the analysed
+    /// ones' call data) and exported whole, for the export's memory at scale (0: skip).
+    #[arg(long, default_value_t = 1_000_000)]
+    export_rows: usize,
     /// A PostgreSQL server (any database on it) where a fresh database may be created.
     #[arg(long)]
     postgres: Option<String>,
@@ -301,6 +307,58 @@ async fn backend(args: &Args, name: &str, url: &str) {
             p.bytes as f64 / 1024.0
         );
     }
+    if args.export_rows > args.calls {
+        let padding = pad(url, postgres, built.company, args.calls, args.export_rows).await;
+        let (s, mib, rows) = export(args, url, built.company, &[], &out);
+        println!(
+            "\nThe export again after padding the company to {} calls with copies of their call data \
+             (without results; {padding:.0} s to insert):\n",
+            args.export_rows
+        );
+        println!("| rows | seconds | rows/s | peak RSS MiB |");
+        println!("|---:|---:|---:|---:|");
+        println!("| {rows} | {s:.1} | {:.0} | {mib:.0} |", rows as f64 / s);
+    }
+}
+
+/// Adds copies of the company's `calls` calls (their call data, no result) until it has
+/// `target`, in SQL; the seconds it took. A copy's id is its original's with the first
+/// eight hex digits replaced by the copy's number.
+async fn pad(url: &str, postgres: bool, company: CompanyId, calls: usize, target: usize) -> f64 {
+    let started = Instant::now();
+    let pool = AnyPool::connect(url).await.expect("raw pool");
+    let copies = target.div_ceil(calls) - 1;
+    for k in 1..=copies {
+        let new_id = if postgres {
+            format!("lpad(to_hex({k}), 8, '0') || substr(id, 9)")
+        } else {
+            format!("printf('%08x', {k}) || substr(id, 9)")
+        };
+        // The last round copies only what is missing.
+        let wanted = (target - calls * k).min(calls);
+        let sql = format!(
+            "INSERT INTO calls (id, company_id, call_data_id, fingerprint, call_data, event_type, \
+             starts_at_ms, status, created_at_ms, updated_at_ms, answered, talk_ms, group_name, \
+             queue_name, search_indexed) \
+             SELECT {new_id}, company_id, call_data_id || '-copy{k}', fingerprint, call_data, \
+             event_type, starts_at_ms, 'awaiting_upload', created_at_ms, updated_at_ms, answered, \
+             talk_ms, group_name, queue_name, 1 FROM calls \
+             WHERE company_id = $1 AND call_data_id NOT LIKE '%-copy%' LIMIT {wanted}"
+        );
+        sqlx::query(&sql)
+            .bind(company.to_string())
+            .execute(&pool)
+            .await
+            .expect("copy calls");
+    }
+    if postgres {
+        sqlx::query("ANALYZE calls")
+            .execute(&pool)
+            .await
+            .expect("analyze");
+    }
+    pool.close().await;
+    started.elapsed().as_secs_f64()
 }
 
 #[tokio::main]

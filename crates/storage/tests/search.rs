@@ -328,16 +328,20 @@ async fn cursors_page_through_every_call_once_while_new_ones_arrive() {
                     &s,
                     c,
                     call(&format!("c{i}"), json!({"call_starts_at": starts})),
-                    None,
+                    Some(&[(1, "解約したい")]),
                 )
                 .await,
             );
         }
         all.sort();
-        // starts_at last: it adds a newer call while paging.
-        for sort in ["duration", "score", "starts_at"] {
+        // starts_at last: it adds a newer call while paging. With text, the matches are
+        // gathered once and sorted for the page; without, the sort order is walked.
+        let orders = ["duration", "score", "starts_at"];
+        for (sort, text) in orders.iter().flat_map(|o| [(*o, None), (*o, Some("解約"))]) {
             let mut seen = Vec::new();
-            let mut search = query(&[("per_page", "2"), ("sort", sort)]);
+            let mut pairs = vec![("per_page", "2"), ("sort", sort)];
+            pairs.extend(text.map(|q| ("q", q)));
+            let mut search = query(&pairs);
             let mut pages = 0;
             loop {
                 let page = s.search_calls(c, &search, true).await.expect("page");
@@ -350,7 +354,7 @@ async fn cursors_page_through_every_call_once_while_new_ones_arrive() {
                         &s,
                         c,
                         call(
-                            &format!("late{pages}"),
+                            &format!("late{pages}{}", text.is_some()),
                             json!({"call_starts_at": "2025-01-01T00:00:00Z"}),
                         ),
                         None,
@@ -363,11 +367,26 @@ async fn cursors_page_through_every_call_once_while_new_ones_arrive() {
                     None => break,
                 }
             }
-            assert_eq!(seen.len(), 7, "{}: {sort}: no call twice", db.backend);
+            assert_eq!(
+                seen.len(),
+                7,
+                "{}: {sort} {text:?}: no call twice",
+                db.backend
+            );
             seen.sort();
-            assert_eq!(seen, all, "{}: {sort}: every call", db.backend);
+            assert_eq!(seen, all, "{}: {sort} {text:?}: every call", db.backend);
             assert_eq!(pages, 4);
         }
+        // A cursor past the last match: an empty page, still counted.
+        let mut search = query(&[("q", "解約")]);
+        search.cursor = Some(kiku_domain::search::Cursor {
+            sort: kiku_domain::search::SortKey::StartsAt,
+            value: kiku_domain::search::SortValue::Int(0),
+            call: CallId::new(),
+        });
+        let page = s.search_calls(c, &search, true).await.expect("page");
+        assert!(page.items.is_empty() && page.next_cursor.is_none());
+        assert_eq!(page.total.map(|t| t.count), Some(7));
         s.close().await;
     }
 }

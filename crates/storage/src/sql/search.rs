@@ -5,7 +5,7 @@
 use kiku_domain::analysis::Role;
 use kiku_domain::search::{CallSearch, Cursor, SortKey, SortValue, EXACT_TOTAL_LIMIT};
 use kiku_domain::CompanyId;
-use sqlx::any::AnyArguments;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Row};
 
@@ -16,6 +16,7 @@ use crate::{Result, SearchPage, Total};
 /// The sort value of calls without a score: below any score a rule can give.
 const UNSCORED: f64 = -1.0e9;
 
+#[derive(Clone)]
 enum Arg {
     Text(String),
     Int(i64),
@@ -49,6 +50,18 @@ impl Clause {
     fn arg(&mut self, arg: Arg) -> String {
         self.args.push(arg);
         format!("${}", self.args.len() + 1)
+    }
+
+    /// Rows after `cursor` in the order of (`key`, `id`), both descending: a row
+    /// comparison, which both databases read as a range of the sort's index.
+    fn after(&mut self, cursor: &Cursor, key: &str, id: &str) -> String {
+        let value = match cursor.value {
+            SortValue::Int(v) => Arg::Int(v),
+            SortValue::Float(v) => Arg::Float(v),
+        };
+        let v = self.arg(value);
+        let call = self.arg(Arg::Text(cursor.call.to_string()));
+        format!("({key}, {id}) < ({v}, {call})")
     }
 
     fn and(&mut self, condition: &str) {
@@ -227,7 +240,22 @@ impl SqlStore {
     ) -> Result<SearchPage> {
         let mut clause = filters(search, self.dialect);
         let has_text = search.text.is_some();
-        let total = if with_total {
+        let mut beyond = None;
+        if has_text && with_total {
+            match self.text_page(company, search, &clause).await? {
+                TextPage::Whole(page) => return Ok(page),
+                TextPage::Beyond => {
+                    beyond = Some(Total {
+                        count: EXACT_TOTAL_LIMIT,
+                        is_lower_bound: true,
+                    })
+                }
+                TextPage::Unknown => {}
+            }
+        }
+        let total = if beyond.is_some() {
+            beyond
+        } else if with_total {
             let sql = format!(
                 "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM calls c WHERE {} LIMIT {}) counted",
                 clause.condition(self.dialect, has_text),
@@ -247,21 +275,11 @@ impl SqlStore {
         };
         let key = sort_expression(search.sort);
         if let Some(cursor) = &search.cursor {
-            let value = match cursor.value {
-                SortValue::Int(v) => Arg::Int(v),
-                SortValue::Float(v) => Arg::Float(v),
-            };
-            let v = clause.arg(value);
-            let id = clause.arg(Arg::Text(cursor.call.to_string()));
-            // A row comparison, which both databases read as a range of the sort's index.
-            clause.and(&format!("({key}, c.id) < ({v}, {id})"));
+            let after = clause.after(cursor, &key, "c.id");
+            clause.and(&after);
         }
         let limit = i64::from(search.per_page.max(1));
-        let columns = CALL_COLUMNS
-            .split(", ")
-            .map(|col| format!("c.{col}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = call_columns();
         // Few matches: look them up and sort; many: a page is found soon in sort order.
         let by_text = has_text && total.is_some_and(|t| t.count < DRIVE_BY_TEXT_BELOW);
         // The page's ids first, so that only they (not every candidate) are read whole.
@@ -272,28 +290,101 @@ impl SqlStore {
             clause.condition(self.dialect, by_text),
             limit + 1
         );
-        let mut rows = bind(&sql, company, &clause.args)
+        let rows = bind(&sql, company, &clause.args)
             .fetch_all(&self.read)
             .await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let next_cursor = match rows.last() {
-            Some(last) if more => Some(Cursor {
-                sort: search.sort,
-                value: match search.sort {
-                    SortKey::Score => SortValue::Float(last.try_get("sort_value")?),
-                    SortKey::StartsAt | SortKey::Duration => {
-                        SortValue::Int(last.try_get("sort_value")?)
-                    }
-                },
-                call: super::parsed(last, "id")?,
-            }),
-            _ => None,
-        };
-        Ok(SearchPage {
-            items: rows.iter().map(call_from_row).collect::<Result<_>>()?,
-            total,
-            next_cursor,
-        })
+        page_of(search, rows, total)
     }
+
+    /// A text search's page and total from one scan of the text index: its matches (at
+    /// most [`EXACT_TOTAL_LIMIT`] + 1) are gathered once, counted and sorted for the page.
+    async fn text_page(
+        &self,
+        company: CompanyId,
+        search: &CallSearch,
+        filters: &Clause,
+    ) -> Result<TextPage> {
+        let mut clause = Clause {
+            sql: filters.sql.clone(),
+            args: filters.args.clone(),
+        };
+        let key = sort_expression(search.sort);
+        let after = match &search.cursor {
+            Some(cursor) => format!("WHERE {}", clause.after(cursor, "m.k", "m.id")),
+            None => String::new(),
+        };
+        let limit = i64::from(search.per_page.max(1));
+        let sql = format!(
+            "WITH m AS MATERIALIZED (SELECT c.id, {key} AS k FROM calls c WHERE {} LIMIT {}) \
+             SELECT {}, m.k AS sort_value, (SELECT COUNT(*) FROM m) AS matches \
+             FROM (SELECT id, k FROM m {after} ORDER BY k DESC, id DESC LIMIT {}) m \
+             JOIN calls c ON c.id = m.id ORDER BY m.k DESC, m.id DESC",
+            clause.condition(self.dialect, true),
+            EXACT_TOTAL_LIMIT + 1,
+            call_columns(),
+            limit + 1
+        );
+        let rows = bind(&sql, company, &clause.args)
+            .fetch_all(&self.read)
+            .await?;
+        let matches = match rows.first() {
+            Some(row) => u64::try_from(row.try_get::<i64, _>("matches")?).unwrap_or_default(),
+            None if search.cursor.is_none() => 0,
+            None => return Ok(TextPage::Unknown),
+        };
+        if matches > EXACT_TOTAL_LIMIT {
+            return Ok(TextPage::Beyond);
+        }
+        let total = Total {
+            count: matches,
+            is_lower_bound: false,
+        };
+        page_of(search, rows, Some(total)).map(TextPage::Whole)
+    }
+}
+
+/// What one scan of a text search's matches gave.
+enum TextPage {
+    /// Every match was gathered: the page and the exact total.
+    Whole(SearchPage),
+    /// More than [`EXACT_TOTAL_LIMIT`] matches: the gathered ones are not all of them, so
+    /// the page is found by walking the sort order.
+    Beyond,
+    /// A cursor past the last match: no row carried the count.
+    Unknown,
+}
+
+/// The columns of a call, of `calls c`.
+fn call_columns() -> String {
+    CALL_COLUMNS
+        .split(", ")
+        .map(|col| format!("c.{col}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A page from up to `per_page` + 1 rows in order (each with its `sort_value`): the rows
+/// past `per_page` only say there is a next page.
+fn page_of(search: &CallSearch, mut rows: Vec<AnyRow>, total: Option<Total>) -> Result<SearchPage> {
+    let limit = usize::try_from(search.per_page.max(1)).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = match rows.last() {
+        Some(last) if more => Some(Cursor {
+            sort: search.sort,
+            value: match search.sort {
+                SortKey::Score => SortValue::Float(last.try_get("sort_value")?),
+                SortKey::StartsAt | SortKey::Duration => {
+                    SortValue::Int(last.try_get("sort_value")?)
+                }
+            },
+            call: super::parsed(last, "id")?,
+        }),
+        _ => None,
+    };
+    Ok(SearchPage {
+        items: rows.iter().map(call_from_row).collect::<Result<_>>()?,
+        total,
+        next_cursor,
+    })
 }
