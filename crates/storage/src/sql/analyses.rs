@@ -317,23 +317,37 @@ impl AnalysisStore for SqlStore {
                 StorageError::from(e)
             }
         })?;
-        let rescore = NewJob {
-            id: JobId::new(),
-            kind: JobKind::RescoreCompany,
-            company_id: company,
-            call_id: None,
-            payload: "{}".into(),
-            max_attempts: RetryPolicy::default().max_attempts,
-            run_at: now,
-        };
-        insert_job(&mut tx, &rescore, now).await?;
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM analyses WHERE company_id = $1")
-            .bind(company.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
+        let calls =
+            queue_over_analyses(&mut tx, company, JobKind::RescoreCompany, "{}", now).await?;
         tx.commit().await?;
-        Ok(u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0))
+        Ok(calls)
     }
+}
+
+/// Enqueues a job of `kind` that goes over every analysed call of the company; how many
+/// calls that is.
+pub(super) async fn queue_over_analyses(
+    conn: &mut AnyConnection,
+    company: CompanyId,
+    kind: JobKind,
+    payload: &str,
+    now: OffsetDateTime,
+) -> Result<u64> {
+    let job = NewJob {
+        id: JobId::new(),
+        kind,
+        company_id: company,
+        call_id: None,
+        payload: payload.into(),
+        max_attempts: RetryPolicy::default().max_attempts,
+        run_at: now,
+    };
+    insert_job(conn, &job, now).await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM analyses WHERE company_id = $1")
+        .bind(company.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0))
 }
 
 /// Keeps `version` of the call's result for good and announces it: the row of

@@ -4,16 +4,15 @@
 
 use async_trait::async_trait;
 use kiku_domain::analysis::Report;
-use kiku_domain::job_retry::RetryPolicy;
 use kiku_domain::tag_rule::{parse_speaker, speaker_name, KeywordMatch, TagRuleSpec};
-use kiku_domain::{CallId, CompanyId, JobId, JobKind, TagRuleId};
+use kiku_domain::{CallId, CompanyId, JobKind, TagRuleId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use super::jobs::insert_job;
+use super::analyses::queue_over_analyses;
 use super::{from_ms, is_foreign_key_violation, ms, parsed, placeholders, Dialect, SqlStore};
-use crate::{AutoTag, NewJob, Result, StorageError, TagRule, TagRulePage, TagRuleStore};
+use crate::{AutoTag, Result, StorageError, TagRule, TagRulePage, TagRuleStore};
 
 const COLUMNS: &str = "id, company_id, name, keywords, keyword_match, min_count, speaker, tag, \
     enabled, created_at_ms, updated_at_ms";
@@ -278,24 +277,11 @@ impl TagRuleStore for SqlStore {
         if fetch_rule(&mut tx, company, id, "").await?.is_none() {
             return Ok(None);
         }
-        let job = NewJob {
-            id: JobId::new(),
-            kind: JobKind::ApplyTagRule,
-            company_id: company,
-            call_id: None,
-            payload: serde_json::json!({ "rule_id": id }).to_string(),
-            max_attempts: RetryPolicy::default().max_attempts,
-            run_at: now,
-        };
-        insert_job(&mut tx, &job, now).await?;
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM analyses WHERE company_id = $1")
-            .bind(company.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
+        let payload = serde_json::json!({ "rule_id": id }).to_string();
+        let calls =
+            queue_over_analyses(&mut tx, company, JobKind::ApplyTagRule, &payload, now).await?;
         tx.commit().await?;
-        Ok(Some(
-            u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0),
-        ))
+        Ok(Some(calls))
     }
 
     async fn apply_tag_rule_page(
