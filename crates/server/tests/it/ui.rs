@@ -842,7 +842,14 @@ async fn admins_manage_auto_tag_rules_in_the_browser() {
         // Disable, then delete after confirming: the tags go with the rule.
         browser.goto(&s.url("/admin/tag-rules")).await;
         browser.click("#rules button.toggle-rule").await;
-        assert!(browser.text("#rules tbody").await.contains("Enable"));
+        browser
+            .wait_until(
+                "const b = document.querySelector('#rules button.toggle-rule'); \
+                 return b !== null && b.textContent === 'Enable'",
+                10,
+                "the rule disabled",
+            )
+            .await;
         browser.click("#rules details summary").await;
         browser.click("#rules button.delete-rule").await;
         browser.find("#no-rules").await;
