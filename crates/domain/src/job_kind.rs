@@ -10,13 +10,16 @@ pub enum JobKind {
     RescoreCompany,
     /// Deliver one event to one outgoing webhook (payload `{event_id, endpoint_id, replay}`).
     DeliverWebhook,
+    /// Send one event as a Slack message or an e-mail (payload `{event_id, target, replay}`).
+    DeliverNotification,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [
+    pub const ALL: [JobKind; 4] = [
         JobKind::AnalyseCall,
         JobKind::RescoreCompany,
         JobKind::DeliverWebhook,
+        JobKind::DeliverNotification,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -24,6 +27,7 @@ impl JobKind {
             JobKind::AnalyseCall => "analyse_call",
             JobKind::RescoreCompany => "rescore_company",
             JobKind::DeliverWebhook => "deliver_webhook",
+            JobKind::DeliverNotification => "deliver_notification",
         }
     }
 

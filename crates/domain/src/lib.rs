@@ -1,5 +1,5 @@
 //! Kiku's domain: the rules of call data, call status, upload signatures, job retries,
-//! sign-in throttling and outgoing webhooks.
+//! sign-in throttling, outgoing webhooks and notifications.
 //! Pure logic with no I/O, so every rule is testable on its own.
 
 pub mod analysis;
@@ -12,6 +12,7 @@ pub mod ids;
 pub mod job_kind;
 pub mod job_retry;
 pub mod metrics;
+pub mod notification;
 pub mod outbox;
 pub mod outgoing_webhook;
 pub mod search;
@@ -22,6 +23,9 @@ pub use call_data::{
     AudioFileType, CallData, ChannelType, EventType, Participant, Problem, Side, StereoChannel,
 };
 pub use call_status::CallStatus;
-pub use ids::{CallId, CompanyId, EventId, JobId, OutgoingDeliveryId, OutgoingWebhookId, UserId};
+pub use ids::{
+    CallId, CompanyId, EventId, JobId, NotificationAttemptId, OutgoingDeliveryId,
+    OutgoingWebhookId, SlackRuleId, UserId,
+};
 pub use job_kind::JobKind;
 pub use outbox::EventKind;

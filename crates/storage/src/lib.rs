@@ -3,6 +3,7 @@
 
 mod error;
 mod models;
+mod notifications;
 mod outgoing_webhooks;
 mod sql;
 #[cfg(feature = "test-support")]
@@ -11,12 +12,13 @@ pub mod test_support;
 use async_trait::async_trait;
 use kiku_domain::search::CallSearch;
 use kiku_domain::{
-    CallData, CallId, CompanyId, EventId, JobId, JobKind, OutgoingWebhookId, UserId,
+    CallData, CallId, CompanyId, EventId, JobId, JobKind, OutgoingWebhookId, SlackRuleId, UserId,
 };
 use time::OffsetDateTime;
 
 pub use error::StorageError;
 pub use models::*;
+pub use notifications::*;
 pub use outgoing_webhooks::*;
 pub use sql::SqlStore;
 
@@ -307,6 +309,56 @@ pub trait OutgoingWebhookStore: Send + Sync {
     ) -> Result<Vec<OutgoingDelivery>>;
 }
 
+/// Slack rules, e-mail recipients and opt-ins, and the attempt log of both. The jobs
+/// that send them are written with each `call_analysis_completed` event.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Fails with [`StorageError::NotFound`] when the company does not exist.
+    async fn create_slack_rule(&self, new: &NewSlackRule) -> Result<SlackRule>;
+    /// Oldest first.
+    async fn slack_rules(&self, company: CompanyId) -> Result<Vec<SlackRule>>;
+    async fn slack_rule(&self, company: CompanyId, id: SlackRuleId) -> Result<Option<SlackRule>>;
+    async fn update_slack_rule(
+        &self,
+        company: CompanyId,
+        id: SlackRuleId,
+        patch: &SlackRulePatch,
+        now: OffsetDateTime,
+    ) -> Result<Option<SlackRule>>;
+    /// `false` when there was none; its attempts stay in the log.
+    async fn delete_slack_rule(&self, company: CompanyId, id: SlackRuleId) -> Result<bool>;
+    /// The company-wide e-mail recipients, in their order.
+    async fn email_recipients(&self, company: CompanyId) -> Result<Vec<String>>;
+    /// Replaces them all.
+    async fn set_email_recipients(&self, company: CompanyId, addresses: &[String]) -> Result<()>;
+    async fn user_notifications(
+        &self,
+        company: CompanyId,
+        user: UserId,
+    ) -> Result<UserNotifications>;
+    /// Fails with [`StorageError::NotFound`] when the user is not in the company.
+    async fn set_user_notifications(
+        &self,
+        company: CompanyId,
+        user: UserId,
+        choice: UserNotifications,
+        now: OffsetDateTime,
+    ) -> Result<()>;
+    /// Records the attempt and settles the job in one transaction; whether the worker
+    /// still held the job (nothing written when it did not).
+    async fn finish_notification(
+        &self,
+        finished: &FinishedNotification,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+    /// Recorded attempts of the company, newest first.
+    async fn notification_attempts(
+        &self,
+        company: CompanyId,
+        filter: &AttemptFilter,
+    ) -> Result<Vec<NotificationAttempt>>;
+}
+
 /// Everything the server needs from its database.
 #[async_trait]
 pub trait Store:
@@ -317,6 +369,7 @@ pub trait Store:
     + EventStore
     + AnalysisStore
     + OutgoingWebhookStore
+    + NotificationStore
 {
     /// Cheap liveness check for `/health`.
     async fn ping(&self) -> Result<()>;

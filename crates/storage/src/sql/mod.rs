@@ -9,6 +9,8 @@ mod events;
 mod group_commit;
 mod ingest;
 mod jobs;
+mod notification_fan_out;
+mod notifications;
 mod outgoing_webhooks;
 mod search;
 mod search_index;
