@@ -4,6 +4,7 @@
 mod accounts;
 mod analyze;
 mod calls;
+mod notifications;
 mod outgoing_webhooks;
 
 use std::process::ExitCode;
@@ -46,6 +47,12 @@ enum Command {
     /// A company's outgoing webhook endpoints.
     #[command(subcommand, name = "outgoing-webhook")]
     OutgoingWebhook(outgoing_webhooks::OutgoingWebhookCommand),
+    /// A company's Slack rules.
+    #[command(subcommand, name = "slack-rule")]
+    SlackRule(notifications::SlackRuleCommand),
+    /// E-mail notifications: company-wide recipients, users' choices, replays.
+    #[command(subcommand, name = "email-notifications")]
+    EmailNotifications(notifications::EmailNotificationsCommand),
     /// Analyse a local recording and print the call detail (no server or database needed).
     Analyze(analyze::AnalyzeArgs),
 }
@@ -111,6 +118,8 @@ async fn run(app: &App, command: Command) -> Result<Value, AppError> {
         Command::WebhookUrl(c) => accounts::webhook_url(app, c).await,
         Command::Call(c) => calls::call(app, c).await,
         Command::OutgoingWebhook(c) => outgoing_webhooks::run(app, c).await,
+        Command::SlackRule(c) => notifications::slack_rule(app, c).await,
+        Command::EmailNotifications(c) => notifications::email_notifications(app, c).await,
     }
 }
 
