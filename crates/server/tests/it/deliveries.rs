@@ -39,6 +39,7 @@ pub(crate) fn start_runner(s: &TestServer) -> tokio::sync::watch::Sender<bool> {
         analysis: 0,
         jobs: 1,
         deliveries: 4,
+        notifications: 0,
     };
     jobs::start(s.app.clone(), None, counts, options, shutdown);
     stop
