@@ -19,8 +19,23 @@ struct Entry {
     channel: &'static str,
     event_id: String,
     attempts: u32,
+    /// The latest attempt's (time, replay, number): attempts made in the same millisecond
+    /// are ordered by their number, a replay's after the originals.
+    latest: Option<(time::OffsetDateTime, bool, u32)>,
     last: Option<Value>,
     outcome: String,
+}
+
+impl Entry {
+    /// Counts an attempt; the latest one decides the outcome.
+    fn add(&mut self, order: (time::OffsetDateTime, bool, u32), outcome: &str, last: Value) {
+        self.attempts += 1;
+        if self.latest.is_none_or(|seen| order > seen) {
+            self.latest = Some(order);
+            self.outcome = outcome.to_string();
+            self.last = Some(last);
+        }
+    }
 }
 
 /// The call's notifications, oldest event first.
@@ -31,7 +46,6 @@ pub async fn of_call(app: &App, company: CompanyId, call: CallId) -> Result<Vec<
         limit: MAX_ATTEMPTS,
         ..AttemptFilter::default()
     };
-    // Newest first: the first attempt seen of an entry is its last.
     for a in app.store.notification_attempts(company, &filter).await? {
         let key_target = a
             .slack_rule_id
@@ -48,11 +62,10 @@ pub async fn of_call(app: &App, company: CompanyId, call: CallId) -> Result<Vec<
                 "email"
             },
             event_id: a.event_id.clone(),
-            outcome: a.outcome.clone(),
-            last: Some(last_attempt(a.attempted_at, a.status, a.error.as_deref())),
             ..Entry::default()
         });
-        entry.attempts += 1;
+        let last = last_attempt(a.attempted_at, a.status, a.error.as_deref());
+        entry.add((a.attempted_at, a.replay, a.attempt), &a.outcome, last);
     }
     let deliveries = DeliveryFilter {
         endpoint: None,
@@ -71,11 +84,11 @@ pub async fn of_call(app: &App, company: CompanyId, call: CallId) -> Result<Vec<
             target: json!({"outgoing_webhook_id": d.endpoint_id}),
             channel: "webhook",
             event_id: d.event_id.clone(),
-            outcome: if ok { "delivered" } else { "failed" }.into(),
-            last: Some(last_attempt(d.attempted_at, d.status, d.error.as_deref())),
             ..Entry::default()
         });
-        entry.attempts += 1;
+        let outcome = if ok { "delivered" } else { "failed" };
+        let last = last_attempt(d.attempted_at, d.status, d.error.as_deref());
+        entry.add((d.attempted_at, d.replay, d.attempt), outcome, last);
     }
     // Jobs still waiting for their first attempt (or their next one).
     for job in app.store.jobs_for_call(call).await? {
