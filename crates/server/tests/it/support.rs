@@ -80,8 +80,7 @@ pub async fn servers_with_outgoing(settings: fn() -> ClientSettings) -> Vec<Test
                 Some(db),
                 dir,
                 None,
-                settings(),
-                None,
+                (settings(), None),
             )
             .await,
         );
@@ -96,21 +95,8 @@ pub async fn servers_with_mailer(mailer: Mailer) -> Vec<TestServer> {
         let dir = tempfile::tempdir().expect("temp dir");
         let audio_dir = dir.path().join("audio");
         let (backend, url) = (db.backend, db.url.clone());
-        let outgoing = test_outgoing_settings();
-        let mailer = Some(mailer.clone());
-        out.push(
-            start_on_with(
-                backend,
-                &url,
-                audio_dir,
-                Some(db),
-                dir,
-                None,
-                outgoing,
-                mailer,
-            )
-            .await,
-        );
+        let senders = (test_outgoing_settings(), Some(mailer.clone()));
+        out.push(start_on_with(backend, &url, audio_dir, Some(db), dir, None, senders).await);
     }
     out
 }
@@ -150,8 +136,7 @@ pub async fn start_on(
         db,
         dir,
         public_url,
-        test_outgoing_settings(),
-        None,
+        (test_outgoing_settings(), None),
     )
     .await
 }
@@ -163,8 +148,7 @@ async fn start_on_with(
     db: Option<TestDatabase>,
     dir: tempfile::TempDir,
     public_url: Option<&str>,
-    outgoing: ClientSettings,
-    mailer: Option<Mailer>,
+    (outgoing, mailer): (ClientSettings, Option<Mailer>),
 ) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
