@@ -96,7 +96,8 @@ pub enum EmailNotificationsCommand {
         company: String,
         #[arg(long)]
         user: String,
-        #[arg(long)]
+        /// `true` or `false`.
+        #[arg(long, action = clap::ArgAction::Set)]
         email_on_completion: bool,
     },
     /// Send one event's e-mails again (--event-id, optionally --to) or every failed one

@@ -711,3 +711,128 @@ async fn an_unreachable_smtp_server_and_slacks_429_are_waited_out() {
     }
     drop(runners);
 }
+
+#[tokio::test]
+async fn operators_manage_slack_rules_and_e_mail_from_the_command_line() {
+    for db in kiku_storage::test_support::test_databases().await {
+        let dir = tempfile::tempdir().expect("dir");
+        let env = [
+            ("KIKU_DATA_DIR", dir.path().display().to_string()),
+            ("KIKU_DATABASE_URL", db.url.clone()),
+            ("KIKU_OUTGOING_ALLOW_NETWORKS", "127.0.0.0/8".to_string()),
+            ("KIKU_SMTP_HOST", "127.0.0.1".to_string()),
+            ("KIKU_SMTP_SECURITY", "none".to_string()),
+            ("KIKU_SMTP_PASSWORD", "hunter2".to_string()),
+            ("KIKU_SMTP_USERNAME", "kiku".to_string()),
+        ];
+        let run = |args: &[&str]| crate::support::run_kiku(args, &env);
+        let (ok, company) = run(&[
+            "company",
+            "create",
+            "--name",
+            "Acme",
+            "--admin-email",
+            "boss@acme.example",
+            "--admin-password",
+            "long enough",
+        ]);
+        assert!(ok, "{company}");
+        let c = company["company_id"].as_str().expect("company").to_string();
+        let admin = company["admin_user_id"]
+            .as_str()
+            .expect("admin")
+            .to_string();
+        let secret_url = "http://127.0.0.1:9/services/T0/B0/s3cr3t";
+        let (ok, created) = run(&[
+            "slack-rule",
+            "create",
+            "--company",
+            &c,
+            "--name",
+            "sales",
+            "--webhook-url",
+            secret_url,
+            "--include-summary",
+            "true",
+            "--filters",
+            r#"{"min_score": 60}"#,
+        ]);
+        assert!(ok, "{created}");
+        assert_eq!(created["webhook_host"], "127.0.0.1");
+        assert_eq!(created["filters"]["min_score"], 60.0);
+        let id = created["id"].as_str().expect("id").to_string();
+        let (ok, updated) = run(&[
+            "slack-rule",
+            "update",
+            "--company",
+            &c,
+            "--id",
+            &id,
+            "--enabled",
+            "false",
+        ]);
+        assert!(ok && updated["enabled"] == false, "{updated}");
+        let (ok, list) = run(&["slack-rule", "list", "--company", &c]);
+        assert!(ok, "{list}");
+        assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+        assert!(!list.to_string().contains("s3cr3t"), "write-only: {list}");
+        let (ok, refused) = run(&[
+            "slack-rule",
+            "create",
+            "--company",
+            &c,
+            "--name",
+            "x",
+            "--webhook-url",
+            "http://10.0.0.1/hook",
+        ]);
+        assert!(!ok && refused["error"]["code"] == "unsafe_url", "{refused}");
+        let (ok, bad) = run(&[
+            "slack-rule",
+            "create",
+            "--company",
+            &c,
+            "--name",
+            "x",
+            "--webhook-url",
+            secret_url,
+            "--filters",
+            r#"{"min_score": 101}"#,
+        ]);
+        assert!(!ok && bad["error"]["code"] == "invalid_request", "{bad}");
+
+        let (ok, set) = run(&[
+            "email-notifications",
+            "set",
+            "--company",
+            &c,
+            "--recipient",
+            "A@acme.example",
+            "--recipient",
+            "b@acme.example",
+        ]);
+        assert!(ok, "{set}");
+        assert_eq!(
+            set,
+            json!({"recipients": ["a@acme.example", "b@acme.example"], "smtp_configured": true})
+        );
+        let (ok, choice) = run(&[
+            "email-notifications",
+            "user",
+            "--company",
+            &c,
+            "--user",
+            &admin,
+            "--email-on-completion",
+            "true",
+        ]);
+        assert!(
+            ok && choice == json!({"email_on_completion": true}),
+            "{choice}"
+        );
+        let (ok, shown) = run(&["email-notifications", "show", "--company", &c]);
+        assert!(ok && !shown.to_string().contains("hunter2"), "{shown}");
+        let (ok, deleted) = run(&["slack-rule", "delete", "--company", &c, "--id", &id]);
+        assert!(ok && deleted == json!({"deleted": true}), "{deleted}");
+    }
+}
