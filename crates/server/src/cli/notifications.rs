@@ -1,7 +1,7 @@
 //! `kiku slack-rule …` and `kiku email-notifications …`: the same services as the HTTP
 //! API, for operators. Webhook URLs are taken, never printed.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use kiku_domain::{SlackRuleId, UserId};
 use kiku_storage::UserNotifications;
 use serde_json::{json, Value};
@@ -11,6 +11,18 @@ use crate::app::notifications::slack_rules::{self as rules, RuleChange, RuleRequ
 use crate::app::notifications::{email, replay, view};
 use crate::app::outgoing_webhooks::replay::Replay;
 use crate::app::{App, AppError};
+
+/// The settings shared by `create` and `update`.
+#[derive(Args)]
+pub struct RuleArgs {
+    #[arg(long)]
+    include_summary: Option<bool>,
+    #[arg(long)]
+    enabled: Option<bool>,
+    /// A JSON object: user_ids, event_types, tags, min_score, max_score.
+    #[arg(long)]
+    filters: Option<String>,
+}
 
 #[derive(Subcommand)]
 pub enum SlackRuleCommand {
@@ -23,13 +35,8 @@ pub enum SlackRuleCommand {
         /// Slack's incoming-webhook URL (a credential: stored, never shown).
         #[arg(long)]
         webhook_url: String,
-        #[arg(long)]
-        include_summary: Option<bool>,
-        #[arg(long)]
-        enabled: Option<bool>,
-        /// A JSON object: user_ids, event_types, tags, min_score, max_score.
-        #[arg(long)]
-        filters: Option<String>,
+        #[command(flatten)]
+        settings: RuleArgs,
     },
     List {
         #[arg(long)]
@@ -50,12 +57,8 @@ pub enum SlackRuleCommand {
         name: Option<String>,
         #[arg(long)]
         webhook_url: Option<String>,
-        #[arg(long)]
-        include_summary: Option<bool>,
-        #[arg(long)]
-        enabled: Option<bool>,
-        #[arg(long)]
-        filters: Option<String>,
+        #[command(flatten)]
+        settings: RuleArgs,
     },
     Delete {
         #[arg(long)]
@@ -125,16 +128,14 @@ pub async fn slack_rule(app: &App, command: SlackRuleCommand) -> Result<Value, A
             company,
             name,
             webhook_url,
-            include_summary,
-            enabled,
-            filters,
+            settings,
         } => {
             let request = RuleRequest {
                 name,
                 webhook_url,
-                enabled,
-                include_summary,
-                filters: json_arg("filters", filters)?,
+                enabled: settings.enabled,
+                include_summary: settings.include_summary,
+                filters: json_arg("filters", settings.filters)?,
             };
             Ok(view::rule(
                 &rules::create(app, company_id(&company)?, request).await?,
@@ -152,16 +153,14 @@ pub async fn slack_rule(app: &App, command: SlackRuleCommand) -> Result<Value, A
             id,
             name,
             webhook_url,
-            include_summary,
-            enabled,
-            filters,
+            settings,
         } => {
             let change = RuleChange {
                 name,
                 webhook_url,
-                enabled,
-                include_summary,
-                filters: json_arg("filters", filters)?,
+                enabled: settings.enabled,
+                include_summary: settings.include_summary,
+                filters: json_arg("filters", settings.filters)?,
             };
             let rule = rules::update(app, company_id(&company)?, rule_id(&id)?, change).await?;
             Ok(view::rule(&rule))

@@ -15,8 +15,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
-use kiku::jobs::{self, DeliverySettings, RunnerOptions, WorkerCounts};
-use kiku_domain::outgoing_webhook::DeliveryPolicy;
+use kiku::jobs::WorkerCounts;
 use kiku_notify::{Mailer, SmtpSecurity, SmtpSettings};
 use serde_json::{json, Value};
 
@@ -211,28 +210,13 @@ impl Slack {
 
 /// The notification workers (and the rest), retrying on `schedule`.
 fn start_runner(s: &TestServer, schedule: Vec<Duration>) -> tokio::sync::watch::Sender<bool> {
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let options = RunnerOptions {
-        lease: Duration::from_secs(30),
-        poll: Duration::from_millis(50),
-        analysis_timeout: Duration::from_secs(60),
-        delivery: DeliverySettings {
-            policy: DeliveryPolicy {
-                schedule,
-                ..DeliveryPolicy::default()
-            },
-            per_endpoint: 2,
-            slots: Default::default(),
-        },
-    };
     let counts = WorkerCounts {
         analysis: 0,
         jobs: 1,
         deliveries: 2,
         notifications: 2,
     };
-    jobs::start(s.app.clone(), None, counts, options, shutdown);
-    stop
+    crate::deliveries::start_workers(s, schedule, counts)
 }
 
 /// Polls `check` until it gives a value, for up to 20 s.
@@ -597,6 +581,18 @@ async fn analysed_and_swapped_calls_reach_slack_and_e_mail_once_each() {
     }
 }
 
+const MAIL_LOG: &str = "/api/v1/email-notifications/deliveries";
+
+fn rule_log(rule: &str) -> String {
+    format!("/api/v1/slack-rules/{rule}/deliveries")
+}
+
+/// The newest attempt of an attempt log.
+async fn latest_attempt(s: &TestServer, token: &str, log: &str) -> Option<Value> {
+    let (_, page) = s.get(log, token).await;
+    page["items"].as_array().and_then(|i| i.first().cloned())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_smtp_server_and_slacks_429_are_waited_out() {
     let Some(python) = python_path() else { return };
@@ -627,11 +623,7 @@ async fn an_unreachable_smtp_server_and_slacks_429_are_waited_out() {
     // Nothing listens on the SMTP port yet, Slack asks for 600 s: both wait, in the log.
     for (s, (t, limited)) in servers.iter().zip(&waiting) {
         let mail = eventually("the failed e-mail attempt", || async {
-            let log = s
-                .get("/api/v1/email-notifications/deliveries", &t.admin_token)
-                .await
-                .1;
-            log["items"].as_array().and_then(|i| i.first().cloned())
+            latest_attempt(s, &t.admin_token, MAIL_LOG).await
         })
         .await;
         assert_eq!(
@@ -648,14 +640,7 @@ async fn an_unreachable_smtp_server_and_slacks_429_are_waited_out() {
             "{mail}"
         );
         let post = eventually("the rate-limited post", || async {
-            let log = s
-                .get(
-                    &format!("/api/v1/slack-rules/{limited}/deliveries"),
-                    &t.admin_token,
-                )
-                .await
-                .1;
-            log["items"].as_array().and_then(|i| i.first().cloned())
+            latest_attempt(s, &t.admin_token, &rule_log(limited)).await
         })
         .await;
         assert_eq!(
@@ -669,11 +654,7 @@ async fn an_unreachable_smtp_server_and_slacks_429_are_waited_out() {
     }
     for (s, (t, limited)) in servers.iter().zip(&waiting) {
         eventually("the e-mail delivered on its second attempt", || async {
-            let log = s
-                .get("/api/v1/email-notifications/deliveries", &t.admin_token)
-                .await
-                .1;
-            let first = log["items"].as_array().and_then(|i| i.first().cloned())?;
+            let first = latest_attempt(s, &t.admin_token, MAIL_LOG).await?;
             (first["attempt"] == 2 && first["outcome"] == "delivered" && first["status"] == 250)
                 .then_some(())
         })
@@ -697,14 +678,7 @@ async fn an_unreachable_smtp_server_and_slacks_429_are_waited_out() {
     }
     for (s, (t, limited)) in servers.iter().zip(&waiting) {
         eventually("the post after Retry-After", || async {
-            let log = s
-                .get(
-                    &format!("/api/v1/slack-rules/{limited}/deliveries"),
-                    &t.admin_token,
-                )
-                .await
-                .1;
-            let first = log["items"].as_array().and_then(|i| i.first().cloned())?;
+            let first = latest_attempt(s, &t.admin_token, &rule_log(limited)).await?;
             (first["attempt"] == 2 && first["status"] == 200).then_some(())
         })
         .await;

@@ -9,7 +9,9 @@ use sqlx::Row;
 use time::OffsetDateTime;
 
 use super::jobs::settle_held_job;
-use super::{from_ms, is_foreign_key_violation, ms, parsed, SqlStore};
+use super::{
+    answer_status, from_ms, is_foreign_key_violation, ms, parsed, parsed_optional, SqlStore,
+};
 use crate::{
     AttemptFilter, FinishedNotification, NewSlackRule, NotificationAttempt, NotificationStore,
     Result, SlackRule, SlackRulePatch, StorageError, UserNotifications,
@@ -37,28 +39,16 @@ fn rule(row: &AnyRow) -> Result<SlackRule> {
     })
 }
 
-fn optional_id<T: std::str::FromStr>(row: &AnyRow, column: &str) -> Result<Option<T>> {
-    row.try_get::<Option<String>, _>(column)?
-        .map(|text| {
-            text.parse()
-                .map_err(|_| StorageError::corrupt(format!("{column} = {text:?}")))
-        })
-        .transpose()
-}
-
 fn attempt(row: &AnyRow) -> Result<NotificationAttempt> {
     let number = |column: &str| -> Result<i64> { Ok(row.try_get::<i64, _>(column)?) };
-    let status = row
-        .try_get::<Option<i64>, _>("status")?
-        .map(|s| u16::try_from(s).map_err(|_| StorageError::corrupt(format!("status = {s}"))))
-        .transpose()?;
+    let status = answer_status(row)?;
     Ok(NotificationAttempt {
         id: parsed(row, "id")?,
         company_id: parsed(row, "company_id")?,
-        call_id: optional_id(row, "call_id")?,
+        call_id: parsed_optional(row, "call_id")?,
         event_id: row.try_get("event_id")?,
         channel: row.try_get("channel")?,
-        slack_rule_id: optional_id(row, "slack_rule_id")?,
+        slack_rule_id: parsed_optional(row, "slack_rule_id")?,
         target: row.try_get("target")?,
         attempt: u32::try_from(number("attempt")?).map_err(|_| StorageError::corrupt("attempt"))?,
         attempted_at: from_ms(number("attempted_at_ms")?)?,
