@@ -76,6 +76,10 @@ uuid_id!(
     OutgoingWebhookId
 );
 uuid_id!(
+    /// An auto-tag rule of a company.
+    TagRuleId
+);
+uuid_id!(
     /// One recorded attempt to deliver an event to an outgoing webhook.
     OutgoingDeliveryId
 );

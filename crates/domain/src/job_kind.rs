@@ -12,14 +12,17 @@ pub enum JobKind {
     DeliverWebhook,
     /// Send one event as a Slack message or an e-mail (payload `{event_id, target, replay}`).
     DeliverNotification,
+    /// Apply one auto-tag rule to every analysed call of a company (payload `{rule_id}`).
+    ApplyTagRule,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::AnalyseCall,
         JobKind::RescoreCompany,
         JobKind::DeliverWebhook,
         JobKind::DeliverNotification,
+        JobKind::ApplyTagRule,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -28,6 +31,7 @@ impl JobKind {
             JobKind::RescoreCompany => "rescore_company",
             JobKind::DeliverWebhook => "deliver_webhook",
             JobKind::DeliverNotification => "deliver_notification",
+            JobKind::ApplyTagRule => "apply_tag_rule",
         }
     }
 

@@ -1,5 +1,5 @@
 //! Kiku's domain: the rules of call data, call status, upload signatures, job retries,
-//! sign-in throttling, outgoing webhooks and notifications.
+//! sign-in throttling, outgoing webhooks, notifications and auto-tag rules.
 //! Pure logic with no I/O, so every rule is testable on its own.
 
 pub mod analysis;
@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod outgoing_webhook;
 pub mod search;
 pub mod sign_in_throttle;
+pub mod tag_rule;
 pub mod upload_signature;
 
 pub use call_data::{
@@ -25,7 +26,7 @@ pub use call_data::{
 pub use call_status::CallStatus;
 pub use ids::{
     CallId, CompanyId, EventId, JobId, NotificationAttemptId, OutgoingDeliveryId,
-    OutgoingWebhookId, SlackRuleId, UserId,
+    OutgoingWebhookId, SlackRuleId, TagRuleId, UserId,
 };
 pub use job_kind::JobKind;
 pub use outbox::EventKind;

@@ -6,13 +6,16 @@ mod models;
 mod notifications;
 mod outgoing_webhooks;
 mod sql;
+mod tag_rules;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
 use async_trait::async_trait;
 use kiku_domain::search::CallSearch;
+use kiku_domain::tag_rule::TagRuleSpec;
 use kiku_domain::{
-    CallData, CallId, CompanyId, EventId, JobId, JobKind, OutgoingWebhookId, SlackRuleId, UserId,
+    CallData, CallId, CompanyId, EventId, JobId, JobKind, OutgoingWebhookId, SlackRuleId,
+    TagRuleId, UserId,
 };
 use time::OffsetDateTime;
 
@@ -21,6 +24,7 @@ pub use models::*;
 pub use notifications::*;
 pub use outgoing_webhooks::*;
 pub use sql::SqlStore;
+pub use tag_rules::*;
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
@@ -359,6 +363,55 @@ pub trait NotificationStore: Send + Sync {
     ) -> Result<Vec<NotificationAttempt>>;
 }
 
+/// Each company's auto-tag rules and the tags they gave calls. A stored result (a first
+/// analysis, a swap, a re-score) is tagged by the company's enabled rules in the
+/// transaction that stores it; past calls by [`TagRuleStore::apply_tag_rule_page`].
+#[async_trait]
+pub trait TagRuleStore: Send + Sync {
+    /// Fails with [`StorageError::NotFound`] when the company does not exist.
+    async fn create_tag_rule(
+        &self,
+        company: CompanyId,
+        spec: &TagRuleSpec,
+        now: OffsetDateTime,
+    ) -> Result<TagRule>;
+    /// Oldest first.
+    async fn tag_rules(&self, company: CompanyId) -> Result<Vec<TagRule>>;
+    async fn tag_rule(&self, company: CompanyId, id: TagRuleId) -> Result<Option<TagRule>>;
+    /// Replaces the rule's settings; calls already tagged keep their tags until the rule
+    /// is applied to them again.
+    async fn update_tag_rule(
+        &self,
+        company: CompanyId,
+        id: TagRuleId,
+        spec: &TagRuleSpec,
+        now: OffsetDateTime,
+    ) -> Result<Option<TagRule>>;
+    /// Deletes the rule and the tags it gave; `false` when there was none.
+    async fn delete_tag_rule(&self, company: CompanyId, id: TagRuleId) -> Result<bool>;
+    /// Enqueues an `apply_tag_rule` job for the rule; the number of analysed calls it will
+    /// look at, or `None` when there is no such rule.
+    async fn queue_tag_rule_application(
+        &self,
+        company: CompanyId,
+        id: TagRuleId,
+        now: OffsetDateTime,
+    ) -> Result<Option<u64>>;
+    /// In one transaction: the rule as it is now evaluated on the current result of up to
+    /// `limit` analysed calls after `after` (by call id), each tagged or untagged by it.
+    /// `None` when there are no more calls or the rule is gone.
+    async fn apply_tag_rule_page(
+        &self,
+        company: CompanyId,
+        id: TagRuleId,
+        after: Option<CallId>,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> Result<Option<TagRulePage>>;
+    /// The tags rules gave those of `calls` that are the company's, oldest first.
+    async fn auto_tags(&self, company: CompanyId, calls: &[CallId]) -> Result<Vec<AutoTag>>;
+}
+
 /// Everything the server needs from its database.
 #[async_trait]
 pub trait Store:
@@ -370,6 +423,7 @@ pub trait Store:
     + AnalysisStore
     + OutgoingWebhookStore
     + NotificationStore
+    + TagRuleStore
 {
     /// Cheap liveness check for `/health`.
     async fn ping(&self) -> Result<()>;

@@ -5,6 +5,7 @@ use kiku_domain::analysis::{report, AnalysisSettings, Roles, Transcript};
 use kiku_domain::call_data::parse_batch;
 use kiku_domain::outbox::VersionReason;
 use kiku_domain::search::CallSearch;
+use kiku_domain::tag_rule::{KeywordMatch, TagRuleSpec};
 use kiku_domain::{CallData, CallId, CompanyId, JobKind, UserId};
 use kiku_storage::test_support::test_databases;
 use kiku_storage::*;
@@ -367,6 +368,135 @@ async fn cursors_page_through_every_call_once_while_new_ones_arrive() {
             assert_eq!(seen, all, "{}: {sort}: every call", db.backend);
             assert_eq!(pages, 4);
         }
+        s.close().await;
+    }
+}
+
+fn churn_rule(speaker: Option<kiku_domain::analysis::Role>) -> TagRuleSpec {
+    TagRuleSpec {
+        name: "churn".into(),
+        keywords: vec!["解約".into()],
+        keyword_match: KeywordMatch::Any,
+        min_count: 1,
+        speaker,
+        tag: "churn risk".into(),
+        enabled: true,
+    }
+}
+
+async fn auto_tags_of(s: &SqlStore, company: CompanyId, call: CallId) -> Vec<String> {
+    s.auto_tags(company, &[call])
+        .await
+        .expect("auto tags")
+        .into_iter()
+        .map(|t| t.tag)
+        .collect()
+}
+
+#[tokio::test]
+async fn auto_tags_follow_new_results_past_calls_and_deleted_rules_on_every_backend() {
+    use kiku_domain::analysis::Role;
+    for db in test_databases().await {
+        let s = SqlStore::connect(&db.url).await.expect("connect");
+        let (company, _) = s
+            .create_company("A", new_admin("a@a.example"))
+            .await
+            .expect("company");
+        let (other, _) = s
+            .create_company("B", new_admin("b@b.example"))
+            .await
+            .expect("company");
+        let c = company.id;
+        let churn_lines: &[(usize, &str)] =
+            &[(0, "お電話ありがとうございます"), (1, "解約したいです")];
+        // Analysed before any rule: untouched until the rule is applied to past calls.
+        let past = stored(&s, c, call("past", json!({})), Some(churn_lines)).await;
+        let rule = s
+            .create_tag_rule(c, &churn_rule(Some(Role::Customer)), t0())
+            .await
+            .expect("rule");
+        assert_eq!(s.tag_rules(other.id).await.expect("rules"), vec![]);
+        assert!(s.tag_rule(other.id, rule.id).await.expect("rule").is_none());
+        let new = stored(&s, c, call("new", json!({})), Some(churn_lines)).await;
+        let calm = stored(&s, c, call("calm", json!({})), Some(&[(1, "ありがとう")])).await;
+        assert_eq!(auto_tags_of(&s, c, new).await, vec!["churn risk"]);
+        assert!(auto_tags_of(&s, c, past).await.is_empty());
+        assert!(auto_tags_of(&s, c, calm).await.is_empty());
+        assert!(auto_tags_of(&s, other.id, new).await.is_empty(), "scoped");
+        let tagged = query(&[("tag", "churn risk")]);
+        assert_eq!(ids(&s, c, &tagged).await, vec![new]);
+
+        // Applied to past calls, a page at a time.
+        let queued = s.queue_tag_rule_application(c, rule.id, t0()).await;
+        assert_eq!(queued.expect("queue"), Some(3));
+        let job = s
+            .claim_job(
+                &[JobKind::ApplyTagRule],
+                "w",
+                t0() + Duration::minutes(5),
+                t0(),
+            )
+            .await
+            .expect("claim")
+            .expect("an apply job");
+        assert_eq!(job.company_id, c);
+        let mut after = None;
+        let (mut seen, mut hits) = (0, 0);
+        while let Some(page) = s
+            .apply_tag_rule_page(c, rule.id, after, 2, t0())
+            .await
+            .expect("page")
+        {
+            after = Some(page.last);
+            seen += page.calls;
+            hits += page.tagged;
+        }
+        assert_eq!((seen, hits), (3, 2));
+        assert_eq!(auto_tags_of(&s, c, past).await, vec!["churn risk"]);
+        let mut want = vec![past, new];
+        want.sort_by_key(|id| std::cmp::Reverse(*id));
+        let mut found = ids(&s, c, &tagged).await;
+        found.sort_by_key(|id| std::cmp::Reverse(*id));
+        assert_eq!(found, want);
+
+        // A swap makes the customer's words the user's: the customer-only rule no longer tags.
+        let current = s.analysis(c, new).await.expect("read").expect("analysis");
+        let (roles, report) = report_json(churn_lines, 1.0, true);
+        let revision = Revision {
+            roles: &roles,
+            report: &report,
+            reason: VersionReason::Swap,
+        };
+        let made = s.update_analysis(c, new, current.version, revision, t0());
+        assert!(made.await.expect("update").is_some());
+        assert!(auto_tags_of(&s, c, new).await.is_empty());
+        assert_eq!(ids(&s, c, &tagged).await, vec![past]);
+
+        // A disabled rule tags no new result but leaves its tags; a deleted one takes them.
+        let mut off = churn_rule(Some(Role::Customer));
+        off.enabled = false;
+        let updated = s.update_tag_rule(c, rule.id, &off, t0()).await;
+        assert!(!updated.expect("update").expect("rule").spec.enabled);
+        let later = stored(&s, c, call("later", json!({})), Some(churn_lines)).await;
+        assert!(auto_tags_of(&s, c, later).await.is_empty());
+        assert_eq!(auto_tags_of(&s, c, past).await, vec!["churn risk"]);
+        assert!(!s.delete_tag_rule(other.id, rule.id).await.expect("delete"));
+        assert!(s.delete_tag_rule(c, rule.id).await.expect("delete"));
+        assert!(auto_tags_of(&s, c, past).await.is_empty());
+        assert!(ids(&s, c, &tagged).await.is_empty());
+        assert_eq!(
+            s.apply_tag_rule_page(c, rule.id, None, 10, t0())
+                .await
+                .expect("page"),
+            None,
+            "a deleted rule's job ends"
+        );
+        assert_eq!(
+            s.queue_tag_rule_application(c, rule.id, t0())
+                .await
+                .expect("queue"),
+            None
+        );
         s.close().await;
     }
 }

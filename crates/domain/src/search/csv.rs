@@ -52,6 +52,8 @@ pub struct ExportCall<'a> {
     pub user_name: Option<&'a str>,
     /// The current result's report.
     pub report: Option<&'a Report>,
+    /// Tags auto-tag rules gave the call, after the PBX's in the tags cell.
+    pub auto_tags: &'a [String],
 }
 
 /// The row of `call` under [`header`]`(keywords)`: text cells made safe, numbers as
@@ -85,7 +87,14 @@ pub fn row(call: &ExportCall<'_>, keywords: &[String]) -> Vec<String> {
         metric(|r| Some(r.overlaps_per_minute)),
         metric(|r| Some(r.rallies_per_minute)),
         metric(|r| r.speech_rate_difference),
-        text(&d.tags.join(", ")),
+        text(
+            &d.tags
+                .iter()
+                .chain(call.auto_tags)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
     ];
     for keyword in keywords {
         cells.push(r.map_or(String::new(), |r| {
@@ -170,6 +179,7 @@ mod tests {
             status: CallStatus::AwaitingUpload,
             user_name: Some("@Sato"),
             report: None,
+            auto_tags: &["churn risk".to_string()],
         };
         let cells = row(&call, &keywords);
         assert_eq!(cells.len(), header(&keywords).len());
@@ -184,7 +194,7 @@ mod tests {
             ("", "20", "0")
         );
         assert_eq!(cells[12], "", "no result, no score");
-        assert_eq!(cells[18], "'-vip, 解約");
+        assert_eq!(cells[18], "'-vip, 解約, churn risk");
         assert_eq!(cells[19], "");
     }
 

@@ -182,11 +182,4 @@ impl AnalysisFacts {
             customer_text: body(Role::Customer),
         }
     }
-
-    /// `None` when the stored report does not read (then nothing of it is searchable).
-    pub fn of_json(report: &str) -> Option<Self> {
-        serde_json::from_str::<Report>(report)
-            .ok()
-            .map(|r| Self::of(&r))
-    }
 }

@@ -9,8 +9,8 @@ use kiku_domain::analysis::{
 };
 use kiku_domain::outbox::VersionReason;
 use kiku_domain::{CallId, CallStatus, CompanyId, UserId};
-use kiku_storage::{AnalysisRecord, CallRecord, NewAnalysis, Revision};
-use serde_json::Value;
+use kiku_storage::{AnalysisRecord, AutoTag, CallRecord, NewAnalysis, Revision};
+use serde_json::{json, Value};
 
 use super::{App, AppError};
 
@@ -215,6 +215,8 @@ pub struct CallAnalysis {
     /// decision is unsure enough to be checked by a person), `recording_truncated` (only
     /// the start of the recording was analysed).
     pub flags: Vec<&'static str>,
+    /// The tags auto-tag rules gave the call (also in the detail's `tags`).
+    pub auto_tags: Vec<String>,
 }
 
 /// The MiiTel-shaped call detail of each of `calls` that has an analysis.
@@ -245,6 +247,11 @@ pub async fn details_of(
         .into_iter()
         .map(|u| (u.id, u.email))
         .collect();
+    let ids: Vec<CallId> = records.iter().map(|r| r.call_id).collect();
+    let mut auto_tags: HashMap<CallId, Vec<AutoTag>> = HashMap::new();
+    for tag in app.store.auto_tags(company, &ids).await? {
+        auto_tags.entry(tag.call_id).or_default().push(tag);
+    }
     let mut out = HashMap::new();
     for record in records {
         let Some(call) = calls.iter().find(|c| c.id == record.call_id) else {
@@ -256,6 +263,16 @@ pub async fn details_of(
         // Kiku's additions to MiiTel's detail: which version of the result this is.
         detail["version"] = record.version.into();
         detail["version_reason"] = record.reason.as_str().into();
+        let auto = auto_tags.remove(&call.id).unwrap_or_default();
+        if let Some(tags) = detail["tags"].as_array_mut() {
+            tags.extend(auto.iter().map(|t| {
+                json!({
+                    "created_by": format!("Auto tag rule: {}", t.rule_name),
+                    "creator_type": "SYSTEM",
+                    "value": t.tag,
+                })
+            }));
+        }
         out.insert(
             call.id,
             CallAnalysis {
@@ -268,6 +285,7 @@ pub async fn details_of(
                 .into_iter()
                 .filter_map(|(set, flag)| set.then_some(flag))
                 .collect(),
+                auto_tags: auto.into_iter().map(|t| t.tag).collect(),
             },
         );
     }

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use kiku_domain::analysis::Report;
 use kiku_domain::search::csv::{header, row, ExportCall};
 use kiku_domain::search::CallSearch;
-use kiku_domain::{CompanyId, UserId};
+use kiku_domain::{CallId, CompanyId, UserId};
 use tokio::sync::mpsc;
 
 use super::analysis::settings;
@@ -106,6 +106,10 @@ pub async fn export(
             // A stored report that no longer reads leaves the result's cells blank.
             .filter_map(|r| Some((r.call_id, serde_json::from_str(&r.report).ok()?)))
             .collect();
+        let mut auto_tags: HashMap<CallId, Vec<String>> = HashMap::new();
+        for tag in app.store.auto_tags(company, &ids).await? {
+            auto_tags.entry(tag.call_id).or_default().push(tag.tag);
+        }
         let rows: Vec<Vec<String>> = page
             .items
             .iter()
@@ -121,6 +125,7 @@ pub async fn export(
                     status: c.status,
                     user_name,
                     report: reports.get(&c.id),
+                    auto_tags: auto_tags.get(&c.id).map_or(&[], Vec::as_slice),
                 };
                 row(&call, &keywords)
             })

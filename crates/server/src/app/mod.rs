@@ -14,6 +14,7 @@ pub mod readiness;
 pub mod search;
 pub mod secret_cache;
 pub mod sign_in_throttle;
+pub mod tag_rules;
 pub mod upload;
 pub mod webhook_url;
 

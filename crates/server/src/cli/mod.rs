@@ -6,6 +6,7 @@ mod analyze;
 mod calls;
 mod notifications;
 mod outgoing_webhooks;
+mod tag_rules;
 
 use std::process::ExitCode;
 
@@ -53,6 +54,9 @@ enum Command {
     /// E-mail notifications: company-wide recipients, users' choices, replays.
     #[command(subcommand, name = "email-notifications")]
     EmailNotifications(notifications::EmailNotificationsCommand),
+    /// A company's auto-tag rules.
+    #[command(subcommand, name = "tag-rule")]
+    TagRule(tag_rules::TagRuleCommand),
     /// Analyse a local recording and print the call detail (no server or database needed).
     Analyze(analyze::AnalyzeArgs),
 }
@@ -120,6 +124,7 @@ async fn run(app: &App, command: Command) -> Result<Value, AppError> {
         Command::OutgoingWebhook(c) => outgoing_webhooks::run(app, c).await,
         Command::SlackRule(c) => notifications::slack_rule(app, c).await,
         Command::EmailNotifications(c) => notifications::email_notifications(app, c).await,
+        Command::TagRule(c) => tag_rules::run(app, c).await,
     }
 }
 

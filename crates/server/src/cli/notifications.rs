@@ -6,7 +6,8 @@ use kiku_domain::{SlackRuleId, UserId};
 use kiku_storage::UserNotifications;
 use serde_json::{json, Value};
 
-use super::outgoing_webhooks::{company_id, json_arg};
+use super::accounts::company_id;
+use super::outgoing_webhooks::json_arg;
 use crate::app::notifications::slack_rules::{self as rules, RuleChange, RuleRequest};
 use crate::app::notifications::{email, replay, view};
 use crate::app::outgoing_webhooks::replay::Replay;

@@ -2,9 +2,10 @@
 //! as the HTTP API, for operators.
 
 use clap::{Args, Subcommand};
-use kiku_domain::{CompanyId, OutgoingWebhookId};
+use kiku_domain::OutgoingWebhookId;
 use serde_json::{json, Value};
 
+use super::accounts::company_id;
 use crate::app::outgoing_webhooks::{self as service, view, EndpointChange, EndpointRequest};
 use crate::app::{App, AppError};
 
@@ -77,11 +78,6 @@ pub enum OutgoingWebhookCommand {
         #[arg(long)]
         id: String,
     },
-}
-
-pub(super) fn company_id(text: &str) -> Result<CompanyId, AppError> {
-    text.parse()
-        .map_err(|_| AppError::InvalidRequest(format!("{text:?} is not a company ID")))
 }
 
 fn endpoint_id(text: &str) -> Result<OutgoingWebhookId, AppError> {

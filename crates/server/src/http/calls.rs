@@ -38,6 +38,8 @@ pub struct CallHistoryOut {
     call_ends_at: String,
     participants: Vec<Participant>,
     tags: Vec<String>,
+    /// Tags the company's auto-tag rules gave the call.
+    auto_tags: Vec<String>,
     flags: Vec<&'static str>,
     audio: Option<Value>,
     /// 0–100 while analysing.
@@ -73,6 +75,10 @@ impl CallHistoryOut {
             circuit_number: d.circuit_number,
             participants: d.participants,
             tags: d.tags,
+            auto_tags: analysis
+                .as_ref()
+                .map(|a| a.auto_tags.clone())
+                .unwrap_or_default(),
             flags,
             audio: c
                 .audio

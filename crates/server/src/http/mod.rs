@@ -16,6 +16,7 @@ mod pbx;
 mod recordings;
 mod settings;
 mod slack_rules;
+mod tag_rules;
 mod users;
 
 use std::sync::Arc;
@@ -112,6 +113,17 @@ pub fn router(app: AppState) -> Router {
             "/api/v1/email-notifications/replay",
             post(notifications::replay_email),
         )
+        .route(
+            "/api/v1/tag-rules",
+            get(tag_rules::list).post(tag_rules::create),
+        )
+        .route(
+            "/api/v1/tag-rules/{id}",
+            get(tag_rules::show)
+                .patch(tag_rules::update)
+                .delete(tag_rules::delete),
+        )
+        .route("/api/v1/tag-rules/{id}/apply", post(tag_rules::apply))
         .route("/api/v1/calls", get(calls::list))
         .route("/api/v1/calls/export.csv", get(calls::export_csv))
         .route("/api/v1/calls/{call_id}", get(calls::detail))

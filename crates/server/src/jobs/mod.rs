@@ -5,6 +5,7 @@
 //! lease; another takes the job over when it runs out.
 
 mod analyse_call;
+mod apply_tag_rule;
 mod deliver_notification;
 mod deliver_webhook;
 mod rescore_company;
@@ -40,7 +41,7 @@ pub struct RunnerOptions {
 const ANALYSIS_KINDS: &[JobKind] = &[JobKind::AnalyseCall];
 /// The kinds every process's other workers take. Deliveries have a runner of their own
 /// (`deliver_webhook.rs`): many wait on receivers at once, claimed and recorded in batches.
-const OTHER_KINDS: &[JobKind] = &[JobKind::RescoreCompany];
+const OTHER_KINDS: &[JobKind] = &[JobKind::RescoreCompany, JobKind::ApplyTagRule];
 /// Slack messages and e-mails: workers of their own, so that a slow SMTP server or Slack
 /// never holds up a re-score.
 const NOTIFICATION_KINDS: &[JobKind] = &[JobKind::DeliverNotification];
@@ -50,7 +51,7 @@ const NOTIFICATION_KINDS: &[JobKind] = &[JobKind::DeliverNotification];
 pub struct WorkerCounts {
     /// Analyses (with the engine; none without it).
     pub analysis: usize,
-    /// Re-scoring.
+    /// Re-scoring and applying tag rules.
     pub jobs: usize,
     /// Outgoing webhook deliveries in flight at once (0: none delivered by this process).
     pub deliveries: usize,
@@ -296,6 +297,7 @@ async fn handle(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
         JobKind::AnalyseCall => analyse_call::run(ctx).await,
         JobKind::RescoreCompany => rescore_company::run(ctx).await,
         JobKind::DeliverNotification => deliver_notification::run(ctx).await,
+        JobKind::ApplyTagRule => apply_tag_rule::run(ctx).await,
         // Never claimed by these workers: the delivery runner (`deliver_webhook.rs`) has them.
         JobKind::DeliverWebhook => Ok(Outcome::Requeue),
     }

@@ -179,8 +179,16 @@ pub async fn list(
                 .as_ref()
                 .and_then(|d| d.detail["analysis"]["score"].as_f64())
                 .map_or_else(String::new, |s| format!("{s:.0}"));
+            let tags: Vec<&str> = c
+                .data
+                .tags
+                .iter()
+                .chain(f.analysis.iter().flat_map(|a| &a.auto_tags))
+                .map(String::as_str)
+                .collect();
             let mut flags: Vec<&'static str> = f
                 .analysis
+                .as_ref()
                 .map(|d| d.flags.iter().map(|flag| t.flag(flag)).collect())
                 .unwrap_or_default();
             if c.data.stereo_channels_ambiguous() {
@@ -202,7 +210,7 @@ pub async fn list(
                     _ => t.status(c.status).to_string(),
                 },
                 score,
-                tags: c.data.tags.join(", "),
+                tags: tags.join(", "),
                 flags,
             }
         })
@@ -316,6 +324,8 @@ struct DetailPage {
     ended: String,
     duration: String,
     tags: String,
+    /// Tags the company's auto-tag rules gave the call.
+    auto_tags: String,
     flags: Vec<&'static str>,
     role_confidence: Option<String>,
     has_recording: bool,
@@ -474,6 +484,14 @@ async fn detail_page(
         .await
         .map_err(|e| failed(e.into()))?;
     let current = current_record.as_ref().map(|r| r.version);
+    let auto_tags: Vec<String> = app
+        .store
+        .auto_tags(company, &[id])
+        .await
+        .map_err(|e| failed(e.into()))?
+        .into_iter()
+        .map(|t| t.tag)
+        .collect();
     let shown: Option<&AnalysisRecord> = match version {
         Some(n) => Some(
             versions
@@ -588,6 +606,7 @@ async fn detail_page(
         ended: when(d.call_ends_at),
         duration: clock(talk_seconds(&call)),
         tags: d.tags.join(", "),
+        auto_tags: auto_tags.join(", "),
         flags,
         role_confidence: report
             .as_ref()

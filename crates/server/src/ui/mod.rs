@@ -14,6 +14,7 @@ mod i18n;
 mod outgoing_webhooks;
 mod session;
 mod sign_in;
+mod tag_rules;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderValue};
@@ -75,6 +76,16 @@ pub fn router() -> Router<AppState> {
             "/admin/outgoing-webhooks/{id}/delete",
             post(outgoing_webhooks::delete),
         )
+        .route(
+            "/admin/tag-rules",
+            get(tag_rules::list).post(tag_rules::create),
+        )
+        .route(
+            "/admin/tag-rules/{id}/enabled",
+            post(tag_rules::set_enabled),
+        )
+        .route("/admin/tag-rules/{id}/apply", post(tag_rules::apply))
+        .route("/admin/tag-rules/{id}/delete", post(tag_rules::delete))
         .route("/static/{file}", get(assets::serve))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(middleware::from_fn(page_headers))

@@ -350,6 +350,12 @@ async fn health_openapi_and_unknown_routes() {
             ("/api/v1/email-notifications/replay", "post"),
             ("/api/v1/me/notifications", "get"),
             ("/api/v1/me/notifications", "put"),
+            ("/api/v1/tag-rules", "get"),
+            ("/api/v1/tag-rules", "post"),
+            ("/api/v1/tag-rules/{id}", "get"),
+            ("/api/v1/tag-rules/{id}", "patch"),
+            ("/api/v1/tag-rules/{id}", "delete"),
+            ("/api/v1/tag-rules/{id}/apply", "post"),
             ("/health", "get"),
             ("/ready", "get"),
         ] {

@@ -20,6 +20,7 @@ mod search;
 mod sign_in;
 mod support;
 mod swap;
+mod tag_rules;
 mod takeover;
 mod ui;
 mod upload;

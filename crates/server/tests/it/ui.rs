@@ -768,3 +768,93 @@ async fn admins_manage_outgoing_webhooks_and_replay_deliveries_in_the_browser() 
     }
     browser.close().await;
 }
+
+#[tokio::test]
+async fn admins_manage_auto_tag_rules_in_the_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    for s in servers().await {
+        let t = s.tenant("acme").await;
+        let _runner = crate::deliveries::start_runner(&s);
+        let churn: &[(usize, &str)] = &[(0, "ご用件をどうぞ"), (1, "解約したいです")];
+        let base =
+            |id: &str| crate::search::call_with(id, "AUTOMATIC_TRANSFER", true, None, json!({}));
+        let past = crate::search::stored_call(&s, &t, base("ui-past"), Some(churn)).await;
+        sign_in(&browser, &s, "admin@acme.example", "correct horse").await;
+        browser.goto(&s.url("/admin/tag-rules")).await;
+        browser.find("#no-rules").await;
+
+        // Keywords of only spaces are refused, the form kept, the reason shown.
+        browser.type_into("#rule-name", "Churn").await;
+        browser.type_into("#rule-keywords", "   ").await;
+        browser.type_into("#rule-tag", "churn risk").await;
+        browser.click("#add-rule").await;
+        assert!(browser.text("#rule-problem").await.contains("keywords"));
+        let kept = browser
+            .script(
+                "return document.getElementById('rule-tag').value",
+                json!([]),
+            )
+            .await;
+        assert_eq!(kept, json!("churn risk"));
+        browser.clear("#rule-keywords").await;
+        browser.type_into("#rule-keywords", "解約").await;
+        browser
+            .script(
+                "document.getElementById('rule-speaker').value = 'customer'; return true",
+                json!([]),
+            )
+            .await;
+        browser.click("#add-rule").await;
+        browser.find("#rules tr[data-rule-id]").await;
+        assert!(browser.text("#rules tbody").await.contains("churn risk"));
+
+        // A call analysed now carries the tag on its page; past calls once applied.
+        let new = crate::search::stored_call(&s, &t, base("ui-new"), Some(churn)).await;
+        browser.goto(&s.url(&format!("/calls/{new}"))).await;
+        assert_eq!(browser.text("#auto-tags").await, "churn risk");
+        browser.goto(&s.url("/admin/tag-rules")).await;
+        browser.click("#rules button.apply-rule").await;
+        assert!(browser.text("#applying").await.ends_with('2'));
+        browser
+            .screenshot(&format!("admin-tag-rules-{}", s.backend))
+            .await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            browser.goto(&s.url(&format!("/calls/{past}"))).await;
+            let tagged = browser
+                .script(
+                    "const e = document.getElementById('auto-tags'); return e ? e.textContent : ''",
+                    json!([]),
+                )
+                .await;
+            if tagged == json!("churn risk") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the past call was not tagged"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+
+        // Disable, then delete after confirming: the tags go with the rule.
+        browser.goto(&s.url("/admin/tag-rules")).await;
+        browser.click("#rules button.toggle-rule").await;
+        assert!(browser.text("#rules tbody").await.contains("Enable"));
+        browser.click("#rules details summary").await;
+        browser.click("#rules button.delete-rule").await;
+        browser.find("#no-rules").await;
+        browser.goto(&s.url(&format!("/calls/{past}"))).await;
+        let gone = browser
+            .script(
+                "return document.getElementById('auto-tags') === null",
+                json!([]),
+            )
+            .await;
+        assert_eq!(gone, json!(true));
+        browser.click("#sign-out").await;
+    }
+    browser.close().await;
+}

@@ -114,7 +114,7 @@ impl AnalysisStore for SqlStore {
         .bind(ms(now))
         .execute(&mut *tx)
         .await?;
-        write_analysis_index(&mut tx, self.dialect, call, &analysis.report).await?;
+        write_analysis_index(&mut tx, self.dialect, company, call, &analysis.report, now).await?;
         let version = u32::try_from(version).map_err(|_| StorageError::corrupt("version"))?;
         let previous = previous.and_then(|v| u32::try_from(v).ok());
         record_version(
@@ -228,7 +228,7 @@ impl AnalysisStore for SqlStore {
         if done.rows_affected() != 1 {
             return Ok(None);
         }
-        write_analysis_index(&mut tx, self.dialect, call, report).await?;
+        write_analysis_index(&mut tx, self.dialect, company, call, report, now).await?;
         let version = expected_version + 1;
         record_version(
             &mut tx,

@@ -14,6 +14,7 @@ mod notifications;
 mod outgoing_webhooks;
 mod search;
 mod search_index;
+mod tag_rules;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -39,6 +40,14 @@ impl Dialect {
         match self {
             Dialect::Sqlite => "",
             Dialect::Postgres => "FOR UPDATE",
+        }
+    }
+
+    /// Shared row lock: read rows that must not change or go before the commit.
+    pub(crate) fn share_rows(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => "FOR SHARE",
         }
     }
 }

@@ -155,7 +155,8 @@ fn filters(search: &CallSearch, dialect: Dialect) -> Clause {
     );
     let users: Vec<String> = search.users.iter().map(ToString::to_string).collect();
     c.term("'user'", &users);
-    c.term("'tag'", &search.tags);
+    // The PBX's tags and those auto-tag rules gave alike.
+    c.term("'tag', 'auto_tag'", &search.tags);
     c.term("'keyword'", &search.keywords);
     let flags: Vec<String> = search
         .flags

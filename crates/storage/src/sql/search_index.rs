@@ -11,11 +11,14 @@
 //! PostgreSQL: a pg_trgm GIN index on `call_texts.body` and `call_texts.pairs` (the same
 //! pairs), which serves `LIKE '%term%'` on either.
 
+use kiku_domain::analysis::Report;
 use kiku_domain::search::text::wide_pairs;
 use kiku_domain::search::{AnalysisFacts, CallFacts};
-use kiku_domain::{CallData, CallId};
+use kiku_domain::{CallData, CallId, CompanyId};
 use sqlx::{AnyConnection, Executor, Row};
+use time::OffsetDateTime;
 
+use super::tag_rules::write_auto_tags;
 use super::{placeholders, Dialect, SqlStore};
 use crate::{Result, StorageError};
 
@@ -86,7 +89,7 @@ impl SqlStore {
         loop {
             let mut tx = self.write.begin().await?;
             let rows = sqlx::query(&format!(
-                "SELECT c.id, c.call_data, a.report FROM calls c LEFT JOIN analyses a ON a.call_id = c.id \
+                "SELECT c.id, c.company_id, c.call_data, a.report FROM calls c LEFT JOIN analyses a ON a.call_id = c.id \
                  WHERE c.search_indexed = 0 LIMIT {BACKFILL_PAGE}"
             ))
             .fetch_all(&mut *tx)
@@ -100,7 +103,9 @@ impl SqlStore {
                 let call: CallData = serde_json::from_str(&data).map_err(StorageError::corrupt)?;
                 write_call_facts(&mut tx, id, &CallFacts::of(&call)).await?;
                 if let Some(report) = row.try_get::<Option<String>, _>("report")? {
-                    write_analysis_index(&mut tx, self.dialect, id, &report).await?;
+                    let company: CompanyId = super::parsed(row, "company_id")?;
+                    let now = OffsetDateTime::now_utc();
+                    write_analysis_index(&mut tx, self.dialect, company, id, &report, now).await?;
                 }
             }
             tx.commit().await?;
@@ -209,14 +214,19 @@ async fn write_call_facts(conn: &mut AnyConnection, call: CallId, facts: &CallFa
 }
 
 /// Replaces what the index holds of the call's result with `report` (the current version's
-/// JSON); a report that does not read leaves the call with no result facts.
+/// JSON), the company's enabled auto-tag rules' tags included; a report that does not read
+/// leaves the call with no result facts.
 pub(super) async fn write_analysis_index(
     conn: &mut AnyConnection,
     dialect: Dialect,
+    company: CompanyId,
     call: CallId,
     report: &str,
+    now: OffsetDateTime,
 ) -> Result<()> {
-    let facts = AnalysisFacts::of_json(report);
+    let report = serde_json::from_str::<Report>(report).ok();
+    write_auto_tags(conn, dialect, company, call, report.as_ref(), now).await?;
+    let facts = report.as_ref().map(AnalysisFacts::of);
     let id = call.to_string();
     sqlx::query("UPDATE calls SET score = $1 WHERE id = $2")
         .bind(facts.as_ref().map(|f| f.score).filter(|s| s.is_finite()))
