@@ -233,20 +233,21 @@ start_throwaway_postgres() {
 # --- python test tools -------------------------------------------------------
 
 # ensure_python_test_tools: PyPI `standardwebhooks`, the independent implementation the
-# outgoing webhook tests verify Kiku's signatures with, installed once under
-# ~/.cache/kiku/python (no virtualenv needed; PYTHONPATH points there).
+# outgoing webhook tests verify Kiku's signatures with, and `aiosmtpd`, the real SMTP server
+# the e-mail notification tests send to, installed once under ~/.cache/kiku/python (no
+# virtualenv needed; PYTHONPATH points there).
 ensure_python_test_tools() {
     local dir="$HOME/.cache/kiku/python"
     export KIKU_TEST_PYTHONPATH="$dir"
-    if PYTHONPATH="$dir" python3 -c 'import standardwebhooks' 2>/dev/null; then
+    if PYTHONPATH="$dir" python3 -c 'import standardwebhooks, aiosmtpd' 2>/dev/null; then
         return 0
     fi
-    command -v python3 >/dev/null || kiku_die "python3 not found (needed for the standardwebhooks cross-check)"
+    command -v python3 >/dev/null || kiku_die "python3 not found (needed for the standardwebhooks cross-check and the SMTP test server)"
     local log
     log="$(mktemp)"
-    if ! python3 -m pip install --quiet --disable-pip-version-check --target "$dir" 'standardwebhooks==1.1.0' >"$log" 2>&1; then
+    if ! python3 -m pip install --quiet --disable-pip-version-check --target "$dir" 'standardwebhooks==1.1.0' 'aiosmtpd==1.4.6' >"$log" 2>&1; then
         cat "$log" >&2
-        kiku_die "could not install PyPI standardwebhooks into $dir"
+        kiku_die "could not install PyPI standardwebhooks and aiosmtpd into $dir"
     fi
     rm -f "$log"
 }

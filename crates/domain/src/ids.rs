@@ -83,6 +83,14 @@ uuid_id!(
     /// One recorded attempt to deliver an event to an outgoing webhook.
     OutgoingDeliveryId
 );
+uuid_id!(
+    /// A company's Slack rule (where and when to post a message about analysed calls).
+    SlackRuleId
+);
+uuid_id!(
+    /// One recorded attempt to send a Slack message or an e-mail.
+    NotificationAttemptId
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,15 +10,18 @@ pub enum JobKind {
     RescoreCompany,
     /// Deliver one event to one outgoing webhook (payload `{event_id, endpoint_id, replay}`).
     DeliverWebhook,
+    /// Send one event as a Slack message or an e-mail (payload `{event_id, target, replay}`).
+    DeliverNotification,
     /// Apply one auto-tag rule to every analysed call of a company (payload `{rule_id}`).
     ApplyTagRule,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::AnalyseCall,
         JobKind::RescoreCompany,
         JobKind::DeliverWebhook,
+        JobKind::DeliverNotification,
         JobKind::ApplyTagRule,
     ];
 
@@ -27,6 +30,7 @@ impl JobKind {
             JobKind::AnalyseCall => "analyse_call",
             JobKind::RescoreCompany => "rescore_company",
             JobKind::DeliverWebhook => "deliver_webhook",
+            JobKind::DeliverNotification => "deliver_notification",
             JobKind::ApplyTagRule => "apply_tag_rule",
         }
     }

@@ -1,5 +1,5 @@
 //! Kiku's domain: the rules of call data, call status, upload signatures, job retries,
-//! sign-in throttling, outgoing webhooks and auto-tag rules.
+//! sign-in throttling, outgoing webhooks, notifications and auto-tag rules.
 //! Pure logic with no I/O, so every rule is testable on its own.
 
 pub mod analysis;
@@ -12,6 +12,7 @@ pub mod ids;
 pub mod job_kind;
 pub mod job_retry;
 pub mod metrics;
+pub mod notification;
 pub mod outbox;
 pub mod outgoing_webhook;
 pub mod search;
@@ -24,7 +25,8 @@ pub use call_data::{
 };
 pub use call_status::CallStatus;
 pub use ids::{
-    CallId, CompanyId, EventId, JobId, OutgoingDeliveryId, OutgoingWebhookId, TagRuleId, UserId,
+    CallId, CompanyId, EventId, JobId, NotificationAttemptId, OutgoingDeliveryId,
+    OutgoingWebhookId, SlackRuleId, TagRuleId, UserId,
 };
 pub use job_kind::JobKind;
 pub use outbox::EventKind;

@@ -1,5 +1,6 @@
-//! The HTTP client of outgoing webhooks: deliveries (signed, never following redirects,
-//! reaching only checked addresses) and the proof-of-ownership challenge at save.
+//! The HTTP client of outgoing webhooks and Slack: deliveries (signed, never following
+//! redirects, reaching only checked addresses), plain JSON posts (Slack) and the
+//! proof-of-ownership challenge at save.
 
 use crate::signing::{signature_header, WebhookSecret};
 use crate::ssrf::{CheckedDns, HostResolver, SsrfError, SsrfPolicy, SystemResolver};
@@ -154,13 +155,7 @@ impl WebhookClient {
     /// POSTs one signed payload. Always returns an [`Attempt`].
     pub async fn deliver(&self, d: Delivery<'_>) -> Attempt {
         let started = Instant::now();
-        let failed = |error: String| Attempt {
-            status: None,
-            latency_ms: elapsed_ms(started),
-            response_head: String::new(),
-            error: Some(error),
-            retry_after: None,
-        };
+        let failed = |error: String| failed_attempt(started, error);
         let request = match self.request(d.url, d.headers, d.body.to_vec(), self.settings.timeout) {
             Ok(r) => r,
             Err(e) => return failed(e),
@@ -179,9 +174,24 @@ impl WebhookClient {
             .header("webhook-id", d.event_id)
             .header("webhook-timestamp", d.timestamp.to_string())
             .header("webhook-signature", signature);
+        self.answer(request, started).await
+    }
+
+    /// POSTs `body` as JSON, unsigned (a Slack incoming webhook), under the same SSRF rule
+    /// and timeout as deliveries. Always returns an [`Attempt`].
+    pub async fn post_json(&self, url: &str, body: Vec<u8>) -> Attempt {
+        let started = Instant::now();
+        match self.request(url, &ExtraHeaders::default(), body, self.settings.timeout) {
+            Ok(request) => self.answer(request, started).await,
+            Err(e) => failed_attempt(started, e),
+        }
+    }
+
+    /// Sends and reads the answer's status, `Retry-After` and first KiB.
+    async fn answer(&self, request: reqwest::RequestBuilder, started: Instant) -> Attempt {
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) => return failed(describe(&e, self.settings.timeout)),
+            Err(e) => return failed_attempt(started, describe(&e, self.settings.timeout)),
         };
         let status = response.status().as_u16();
         let retry_after = response
@@ -243,7 +253,17 @@ impl WebhookClient {
     }
 }
 
-fn elapsed_ms(started: Instant) -> u64 {
+fn failed_attempt(started: Instant, error: String) -> Attempt {
+    Attempt {
+        status: None,
+        latency_ms: elapsed_ms(started),
+        response_head: String::new(),
+        error: Some(error),
+        retry_after: None,
+    }
+}
+
+pub(crate) fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 

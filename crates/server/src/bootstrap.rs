@@ -9,6 +9,7 @@ use kiku_blobs::LocalBlobs;
 use kiku_domain::upload_signature::SigningKey;
 use kiku_storage::SqlStore;
 
+use crate::app::notifications::Notifiers;
 use crate::app::{limits, sign_in_throttle, App};
 use crate::clock::SystemClock;
 use crate::config::{load_or_create_key, Config};
@@ -32,6 +33,10 @@ pub async fn app(config: &Config) -> Result<App, String> {
         }
         None => load_or_create_key(&config.signing_key_file())?,
     };
+    let outgoing_webhooks = kiku_notify::WebhookClient::new(config.outgoing_webhook_client()?)
+        .map_err(|e| e.to_string())?;
+    // Slack webhooks are outgoing HTTP like any other: the same SSRF rule and client.
+    let slack = kiku_notify::SlackSender::new(outgoing_webhooks.clone());
     Ok(App {
         store: Arc::new(store),
         blobs: Arc::new(blobs),
@@ -51,8 +56,14 @@ pub async fn app(config: &Config) -> Result<App, String> {
         webhook_secrets: Default::default(),
         sign_in_throttle: sign_in_throttle::SignInThrottle::new(config.sign_in_throttle()),
         jobs_queued: Default::default(),
-        outgoing_webhooks: kiku_notify::WebhookClient::new(config.outgoing_webhook_client()?)
-            .map_err(|e| e.to_string())?,
+        outgoing_webhooks,
+        notifiers: Notifiers {
+            slack,
+            mailer: match config.smtp()? {
+                Some(smtp) => Some(kiku_notify::Mailer::new(&smtp).map_err(|e| e.to_string())?),
+                None => None,
+            },
+        },
     })
 }
 

@@ -95,6 +95,22 @@ pub struct Config {
     pub outgoing_retry_schedule_seconds: String,
     /// An endpoint without a successful delivery for this many hours is disabled.
     pub outgoing_disable_after_hours: u32,
+    // notifications (Slack, e-mail); retried on the outgoing webhooks' schedule
+    /// Slack messages and e-mails sent at once by this process; 0 sends none here.
+    pub notification_workers: usize,
+    /// The SMTP server e-mail notifications go through; none: no e-mail is sent (the
+    /// e-mails wait in their jobs, retried, until one is configured).
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    /// `starttls` (the server must offer it), `tls` (from the first byte) or `none`.
+    pub smtp_security: String,
+    pub smtp_username: Option<String>,
+    /// Never logged nor shown.
+    pub smtp_password: Option<String>,
+    /// The sender, `Kiku <kiku@example.com>` or a bare address.
+    pub smtp_from: String,
+    /// The whole exchange with the SMTP server, in seconds.
+    pub smtp_timeout_seconds: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -114,6 +130,11 @@ impl std::fmt::Debug for Config {
             .field(
                 "signing_key",
                 &self.signing_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("smtp_host", &self.smtp_host)
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "<redacted>"),
             )
             .finish_non_exhaustive()
     }
@@ -159,6 +180,15 @@ impl Default for Config {
             outgoing_deliveries_per_endpoint: 4,
             outgoing_retry_schedule_seconds: "5,300,1800,7200,18000,36000,36000".into(),
             outgoing_disable_after_hours: 120,
+            // notifications
+            notification_workers: 4,
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_security: "starttls".into(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_from: "Kiku <kiku@localhost>".into(),
+            smtp_timeout_seconds: 30,
         }
     }
 }
@@ -270,6 +300,13 @@ impl Config {
                     .into(),
             );
         }
+        // notifications
+        if self.notification_workers > 64 {
+            return Err(
+                "notification_workers (KIKU_NOTIFICATION_WORKERS) must be at most 64".into(),
+            );
+        }
+        self.smtp()?;
         // sign-in throttling
         if !(1..=86_400).contains(&self.sign_in_window_seconds) {
             return Err(
@@ -356,7 +393,39 @@ impl Config {
             analysis: self.analysis_workers,
             jobs: self.job_workers,
             deliveries: self.delivery_workers,
+            notifications: self.notification_workers,
         }
+    }
+
+    // notifications
+    /// The SMTP settings, when a server is configured.
+    pub fn smtp(&self) -> Result<Option<kiku_notify::SmtpSettings>, String> {
+        let Some(host) = self.smtp_host.as_ref().filter(|h| !h.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let security = kiku_notify::SmtpSecurity::parse(&self.smtp_security).ok_or_else(|| {
+            format!(
+                "smtp_security (KIKU_SMTP_SECURITY) must be starttls, tls or none, got {:?}",
+                self.smtp_security
+            )
+        })?;
+        if self.smtp_username.is_some() != self.smtp_password.is_some() {
+            return Err("smtp_username and smtp_password (KIKU_SMTP_USERNAME, KIKU_SMTP_PASSWORD) go together".into());
+        }
+        if self.smtp_port == 0 || self.smtp_timeout_seconds == 0 {
+            return Err("smtp_port and smtp_timeout_seconds must be positive".into());
+        }
+        let settings = kiku_notify::SmtpSettings {
+            host: host.trim().to_string(),
+            port: self.smtp_port,
+            security,
+            username: self.smtp_username.clone(),
+            password: self.smtp_password.clone(),
+            from: self.smtp_from.clone(),
+            timeout: std::time::Duration::from_secs(u64::from(self.smtp_timeout_seconds)),
+        };
+        kiku_notify::Mailer::new(&settings).map_err(|e| format!("{e} (KIKU_SMTP_FROM)"))?;
+        Ok(Some(settings))
     }
 
     fn retry_schedule(&self) -> Result<Vec<std::time::Duration>, String> {
@@ -464,6 +533,32 @@ mod tests {
             ..Config::default()
         };
         assert!(bad.validate().expect_err("invalid").contains("32 bytes"));
+        let bad = Config {
+            smtp_host: Some("mail.example".into()),
+            smtp_security: "ssl".into(),
+            ..Config::default()
+        };
+        assert!(bad
+            .validate()
+            .expect_err("invalid")
+            .contains("KIKU_SMTP_SECURITY"));
+        let bad = Config {
+            smtp_host: Some("mail.example".into()),
+            smtp_from: "nobody".into(),
+            ..Config::default()
+        };
+        assert!(bad
+            .validate()
+            .expect_err("invalid")
+            .contains("KIKU_SMTP_FROM"));
+        assert!(!format!(
+            "{:?}",
+            Config {
+                smtp_password: Some("hunter2".into()),
+                ..Config::default()
+            }
+        )
+        .contains("hunter2"));
         assert!(!format!(
             "{:?}",
             Config {

@@ -3,6 +3,7 @@
 
 mod error;
 mod models;
+mod notifications;
 mod outgoing_webhooks;
 mod sql;
 mod tag_rules;
@@ -13,12 +14,14 @@ use async_trait::async_trait;
 use kiku_domain::search::CallSearch;
 use kiku_domain::tag_rule::TagRuleSpec;
 use kiku_domain::{
-    CallData, CallId, CompanyId, EventId, JobId, JobKind, OutgoingWebhookId, TagRuleId, UserId,
+    CallData, CallId, CompanyId, EventId, JobId, JobKind, OutgoingWebhookId, SlackRuleId,
+    TagRuleId, UserId,
 };
 use time::OffsetDateTime;
 
 pub use error::StorageError;
 pub use models::*;
+pub use notifications::*;
 pub use outgoing_webhooks::*;
 pub use sql::SqlStore;
 pub use tag_rules::*;
@@ -310,6 +313,56 @@ pub trait OutgoingWebhookStore: Send + Sync {
     ) -> Result<Vec<OutgoingDelivery>>;
 }
 
+/// Slack rules, e-mail recipients and opt-ins, and the attempt log of both. The jobs
+/// that send them are written with each `call_analysis_completed` event.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Fails with [`StorageError::NotFound`] when the company does not exist.
+    async fn create_slack_rule(&self, new: &NewSlackRule) -> Result<SlackRule>;
+    /// Oldest first.
+    async fn slack_rules(&self, company: CompanyId) -> Result<Vec<SlackRule>>;
+    async fn slack_rule(&self, company: CompanyId, id: SlackRuleId) -> Result<Option<SlackRule>>;
+    async fn update_slack_rule(
+        &self,
+        company: CompanyId,
+        id: SlackRuleId,
+        patch: &SlackRulePatch,
+        now: OffsetDateTime,
+    ) -> Result<Option<SlackRule>>;
+    /// `false` when there was none; its attempts stay in the log.
+    async fn delete_slack_rule(&self, company: CompanyId, id: SlackRuleId) -> Result<bool>;
+    /// The company-wide e-mail recipients, in their order.
+    async fn email_recipients(&self, company: CompanyId) -> Result<Vec<String>>;
+    /// Replaces them all.
+    async fn set_email_recipients(&self, company: CompanyId, addresses: &[String]) -> Result<()>;
+    async fn user_notifications(
+        &self,
+        company: CompanyId,
+        user: UserId,
+    ) -> Result<UserNotifications>;
+    /// Fails with [`StorageError::NotFound`] when the user is not in the company.
+    async fn set_user_notifications(
+        &self,
+        company: CompanyId,
+        user: UserId,
+        choice: UserNotifications,
+        now: OffsetDateTime,
+    ) -> Result<()>;
+    /// Records the attempt and settles the job in one transaction; whether the worker
+    /// still held the job (nothing written when it did not).
+    async fn finish_notification(
+        &self,
+        finished: &FinishedNotification,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+    /// Recorded attempts of the company, newest first.
+    async fn notification_attempts(
+        &self,
+        company: CompanyId,
+        filter: &AttemptFilter,
+    ) -> Result<Vec<NotificationAttempt>>;
+}
+
 /// Each company's auto-tag rules and the tags they gave calls. A stored result (a first
 /// analysis, a swap, a re-score) is tagged by the company's enabled rules in the
 /// transaction that stores it; past calls by [`TagRuleStore::apply_tag_rule_page`].
@@ -369,6 +422,7 @@ pub trait Store:
     + EventStore
     + AnalysisStore
     + OutgoingWebhookStore
+    + NotificationStore
     + TagRuleStore
 {
     /// Cheap liveness check for `/health`.

@@ -8,6 +8,7 @@ mod error;
 pub mod export;
 pub mod ingest;
 pub mod limits;
+pub mod notifications;
 pub mod outgoing_webhooks;
 pub mod readiness;
 pub mod search;
@@ -48,4 +49,6 @@ pub struct App {
     pub jobs_queued: tokio::sync::Notify,
     /// The SSRF-safe client that challenges and delivers to outgoing webhooks.
     pub outgoing_webhooks: kiku_notify::WebhookClient,
+    /// Slack and e-mail senders.
+    pub notifiers: notifications::Notifiers,
 }

@@ -4,6 +4,7 @@
 mod accounts;
 mod analyze;
 mod calls;
+mod notifications;
 mod outgoing_webhooks;
 mod tag_rules;
 
@@ -47,6 +48,12 @@ enum Command {
     /// A company's outgoing webhook endpoints.
     #[command(subcommand, name = "outgoing-webhook")]
     OutgoingWebhook(outgoing_webhooks::OutgoingWebhookCommand),
+    /// A company's Slack rules.
+    #[command(subcommand, name = "slack-rule")]
+    SlackRule(notifications::SlackRuleCommand),
+    /// E-mail notifications: company-wide recipients, users' choices, replays.
+    #[command(subcommand, name = "email-notifications")]
+    EmailNotifications(notifications::EmailNotificationsCommand),
     /// A company's auto-tag rules.
     #[command(subcommand, name = "tag-rule")]
     TagRule(tag_rules::TagRuleCommand),
@@ -115,6 +122,8 @@ async fn run(app: &App, command: Command) -> Result<Value, AppError> {
         Command::WebhookUrl(c) => accounts::webhook_url(app, c).await,
         Command::Call(c) => calls::call(app, c).await,
         Command::OutgoingWebhook(c) => outgoing_webhooks::run(app, c).await,
+        Command::SlackRule(c) => notifications::slack_rule(app, c).await,
+        Command::EmailNotifications(c) => notifications::email_notifications(app, c).await,
         Command::TagRule(c) => tag_rules::run(app, c).await,
     }
 }

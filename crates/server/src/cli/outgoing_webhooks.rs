@@ -85,7 +85,7 @@ fn endpoint_id(text: &str) -> Result<OutgoingWebhookId, AppError> {
         .map_err(|_| AppError::InvalidRequest(format!("{text:?} is not an outgoing webhook ID")))
 }
 
-fn json_arg(name: &str, text: Option<String>) -> Result<Option<Value>, AppError> {
+pub(super) fn json_arg(name: &str, text: Option<String>) -> Result<Option<Value>, AppError> {
     text.map(|t| {
         serde_json::from_str(&t)
             .map_err(|e| AppError::InvalidRequest(format!("--{name} is not JSON: {e}")))

@@ -9,11 +9,13 @@ mod connections;
 mod error;
 mod health;
 mod json;
+mod notifications;
 mod openapi;
 mod outgoing_webhooks;
 mod pbx;
 mod recordings;
 mod settings;
+mod slack_rules;
 mod tag_rules;
 mod users;
 
@@ -46,6 +48,10 @@ pub fn router(app: AppState) -> Router {
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/me", get(auth::me))
+        .route(
+            "/api/v1/me/notifications",
+            get(notifications::show_mine).put(notifications::set_mine),
+        )
         .route("/api/v1/users", get(users::list).post(users::create))
         .route("/api/v1/users/{user_id}", patch(users::update))
         .route(
@@ -81,6 +87,33 @@ pub fn router(app: AppState) -> Router {
             post(outgoing_webhooks::replay),
         )
         .route(
+            "/api/v1/slack-rules",
+            get(slack_rules::list).post(slack_rules::create),
+        )
+        .route(
+            "/api/v1/slack-rules/{id}",
+            get(slack_rules::show)
+                .patch(slack_rules::update)
+                .delete(slack_rules::delete),
+        )
+        .route(
+            "/api/v1/slack-rules/{id}/deliveries",
+            get(slack_rules::deliveries),
+        )
+        .route("/api/v1/slack-rules/{id}/replay", post(slack_rules::replay))
+        .route(
+            "/api/v1/email-notifications",
+            get(notifications::show_email).put(notifications::set_email),
+        )
+        .route(
+            "/api/v1/email-notifications/deliveries",
+            get(notifications::email_deliveries),
+        )
+        .route(
+            "/api/v1/email-notifications/replay",
+            post(notifications::replay_email),
+        )
+        .route(
             "/api/v1/tag-rules",
             get(tag_rules::list).post(tag_rules::create),
         )
@@ -100,6 +133,10 @@ pub fn router(app: AppState) -> Router {
             get(recordings::recording),
         )
         .route("/api/v1/calls/{call_id}/deliveries", get(calls::deliveries))
+        .route(
+            "/api/v1/calls/{call_id}/notifications",
+            get(notifications::of_call),
+        )
         .route("/api/v1/calls/{call_id}/versions", get(calls::versions))
         .route(
             "/api/v1/calls/{call_id}/versions/{version}",

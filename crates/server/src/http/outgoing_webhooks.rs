@@ -4,7 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use kiku_domain::{datetime, OutgoingWebhookId};
+use kiku_domain::OutgoingWebhookId;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -160,23 +160,7 @@ pub async fn replay(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ReplayIn>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let what = match (input.event_id, input.failed_since) {
-        (Some(event), None) => Replay::Event(
-            event
-                .parse()
-                .map_err(|_| AppError::NotFound("no such event in this company".into()))?,
-        ),
-        (None, Some(since)) => Replay::FailedSince(
-            datetime::parse_lenient(&since)
-                .map_err(|e| AppError::InvalidRequest(format!("failed_since {e}")))?,
-        ),
-        _ => {
-            return Err(AppError::InvalidRequest(
-                "send exactly one of event_id and failed_since".into(),
-            )
-            .into())
-        }
-    };
+    let what = Replay::from_request(input.event_id, input.failed_since)?;
     let replaying = replay::replay(&app, me.company_id, id_of(&id)?, what).await?;
     Ok((
         StatusCode::ACCEPTED,

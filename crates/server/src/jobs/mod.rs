@@ -6,6 +6,7 @@
 
 mod analyse_call;
 mod apply_tag_rule;
+mod deliver_notification;
 mod deliver_webhook;
 mod rescore_company;
 
@@ -41,6 +42,9 @@ const ANALYSIS_KINDS: &[JobKind] = &[JobKind::AnalyseCall];
 /// The kinds every process's other workers take. Deliveries have a runner of their own
 /// (`deliver_webhook.rs`): many wait on receivers at once, claimed and recorded in batches.
 const OTHER_KINDS: &[JobKind] = &[JobKind::RescoreCompany, JobKind::ApplyTagRule];
+/// Slack messages and e-mails: workers of their own, so that a slow SMTP server or Slack
+/// never holds up a re-score.
+const NOTIFICATION_KINDS: &[JobKind] = &[JobKind::DeliverNotification];
 
 /// How many workers of each sort a process runs.
 #[derive(Clone, Copy, Debug)]
@@ -51,6 +55,8 @@ pub struct WorkerCounts {
     pub jobs: usize,
     /// Outgoing webhook deliveries in flight at once (0: none delivered by this process).
     pub deliveries: usize,
+    /// Slack messages and e-mails sent at once (0: none sent by this process).
+    pub notifications: usize,
 }
 
 /// Starts the workers; they stop (re-queueing what they hold) when `shutdown` turns true.
@@ -66,21 +72,25 @@ pub fn start(
         (0..counts.analysis).map(move |n| (n, ANALYSIS_KINDS, Some(engine.clone())))
     });
     let other = (0..counts.jobs).map(|n| (n, OTHER_KINDS, None));
-    let workers = analysis.chain(other).map(|(n, kinds, engine)| {
-        let worker = Worker {
-            app: app.clone(),
-            engine,
-            kinds,
-            name: format!(
-                "{process}-{}-{n}-{}",
-                kinds[0].as_str(),
-                uuid::Uuid::new_v4().simple()
-            ),
-            options: options.clone(),
-            shutdown: shutdown.clone(),
-        };
-        tokio::spawn(worker.run())
-    });
+    let notifications = (0..counts.notifications).map(|n| (n, NOTIFICATION_KINDS, None));
+    let workers = analysis
+        .chain(other)
+        .chain(notifications)
+        .map(|(n, kinds, engine)| {
+            let worker = Worker {
+                app: app.clone(),
+                engine,
+                kinds,
+                name: format!(
+                    "{process}-{}-{n}-{}",
+                    kinds[0].as_str(),
+                    uuid::Uuid::new_v4().simple()
+                ),
+                options: options.clone(),
+                shutdown: shutdown.clone(),
+            };
+            tokio::spawn(worker.run())
+        });
     let deliveries = (counts.deliveries > 0).then(|| {
         deliver_webhook::start(
             app.clone(),
@@ -286,6 +296,7 @@ async fn handle(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
     match ctx.job.kind {
         JobKind::AnalyseCall => analyse_call::run(ctx).await,
         JobKind::RescoreCompany => rescore_company::run(ctx).await,
+        JobKind::DeliverNotification => deliver_notification::run(ctx).await,
         JobKind::ApplyTagRule => apply_tag_rule::run(ctx).await,
         // Never claimed by these workers: the delivery runner (`deliver_webhook.rs`) has them.
         JobKind::DeliverWebhook => Ok(Outcome::Requeue),

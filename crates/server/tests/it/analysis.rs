@@ -110,6 +110,7 @@ pub(crate) fn start_worker(
         analysis: 1,
         jobs: 1,
         deliveries: 0,
+        notifications: 0,
     };
     jobs::start(s.app.clone(), Some(engine), counts, options, shutdown);
     stop

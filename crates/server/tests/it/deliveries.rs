@@ -21,6 +21,21 @@ use crate::swap::completed_call;
 /// The job workers and the delivery runner, retrying at once (the schedule's timing is the
 /// domain rule's unit tests' business).
 pub(crate) fn start_runner(s: &TestServer) -> tokio::sync::watch::Sender<bool> {
+    let counts = WorkerCounts {
+        analysis: 0,
+        jobs: 1,
+        deliveries: 4,
+        notifications: 0,
+    };
+    start_workers(s, vec![Duration::ZERO; 3], counts)
+}
+
+/// `counts` workers, retrying deliveries and notifications on `schedule`.
+pub(crate) fn start_workers(
+    s: &TestServer,
+    schedule: Vec<Duration>,
+    counts: WorkerCounts,
+) -> tokio::sync::watch::Sender<bool> {
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let options = RunnerOptions {
         lease: Duration::from_secs(30),
@@ -28,17 +43,12 @@ pub(crate) fn start_runner(s: &TestServer) -> tokio::sync::watch::Sender<bool> {
         analysis_timeout: Duration::from_secs(60),
         delivery: DeliverySettings {
             policy: DeliveryPolicy {
-                schedule: vec![Duration::ZERO; 3],
+                schedule,
                 ..DeliveryPolicy::default()
             },
             per_endpoint: 2,
             slots: Default::default(),
         },
-    };
-    let counts = WorkerCounts {
-        analysis: 0,
-        jobs: 1,
-        deliveries: 4,
     };
     jobs::start(s.app.clone(), None, counts, options, shutdown);
     stop

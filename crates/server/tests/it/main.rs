@@ -10,6 +10,7 @@ mod durability;
 mod export;
 mod limits;
 mod mono;
+mod notifications;
 mod outgoing_webhook_delivery;
 mod outgoing_webhooks;
 mod process;

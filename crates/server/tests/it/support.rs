@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use kiku::app::accounts::{self, UserInput};
 use kiku::app::limits::RequestLimits;
+use kiku::app::notifications::Notifiers;
 use kiku::app::sign_in_throttle::{SignInThrottle, ThrottleSettings};
 use kiku::app::{webhook_url, App};
 use kiku::clock::{Clock, ManualClock};
@@ -12,7 +13,7 @@ use kiku_blobs::LocalBlobs;
 use kiku_domain::sign_in_throttle::ThrottleRule;
 use kiku_domain::upload_signature::SigningKey;
 use kiku_domain::JobKind;
-use kiku_notify::{ClientSettings, StaticResolver, WebhookClient};
+use kiku_notify::{ClientSettings, Mailer, SlackSender, StaticResolver, WebhookClient};
 use kiku_storage::test_support::{test_databases, TestDatabase};
 use kiku_storage::{Job, SqlStore};
 use reqwest::StatusCode;
@@ -71,7 +72,31 @@ pub async fn servers_with_outgoing(settings: fn() -> ClientSettings) -> Vec<Test
         let dir = tempfile::tempdir().expect("temp dir");
         let audio_dir = dir.path().join("audio");
         let (backend, url) = (db.backend, db.url.clone());
-        out.push(start_on_with(backend, &url, audio_dir, Some(db), dir, None, settings()).await);
+        out.push(
+            start_on_with(
+                backend,
+                &url,
+                audio_dir,
+                Some(db),
+                dir,
+                None,
+                (settings(), None),
+            )
+            .await,
+        );
+    }
+    out
+}
+
+/// Like [`servers`], sending e-mail with `mailer`.
+pub async fn servers_with_mailer(mailer: Mailer) -> Vec<TestServer> {
+    let mut out = Vec::new();
+    for db in test_databases().await {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let audio_dir = dir.path().join("audio");
+        let (backend, url) = (db.backend, db.url.clone());
+        let senders = (test_outgoing_settings(), Some(mailer.clone()));
+        out.push(start_on_with(backend, &url, audio_dir, Some(db), dir, None, senders).await);
     }
     out
 }
@@ -111,7 +136,7 @@ pub async fn start_on(
         db,
         dir,
         public_url,
-        test_outgoing_settings(),
+        (test_outgoing_settings(), None),
     )
     .await
 }
@@ -123,7 +148,7 @@ async fn start_on_with(
     db: Option<TestDatabase>,
     dir: tempfile::TempDir,
     public_url: Option<&str>,
-    outgoing: ClientSettings,
+    (outgoing, mailer): (ClientSettings, Option<Mailer>),
 ) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -131,6 +156,7 @@ async fn start_on_with(
         OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("t"),
     ));
     let store = SqlStore::connect(url).await.expect("database");
+    let client = WebhookClient::new(outgoing).expect("webhook client");
     let app = Arc::new(App {
         store: Arc::new(store),
         blobs: Arc::new(LocalBlobs::open(&audio_dir).expect("blobs")),
@@ -154,7 +180,11 @@ async fn start_on_with(
             max_tracked: 1_000,
         }),
         jobs_queued: Default::default(),
-        outgoing_webhooks: WebhookClient::new(outgoing).expect("webhook client"),
+        outgoing_webhooks: client.clone(),
+        notifiers: Notifiers {
+            slack: SlackSender::new(client),
+            mailer,
+        },
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(kiku::serve::serve_on(

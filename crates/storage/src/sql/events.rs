@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use super::analyses::{analysis_from_row, VERSION_COLUMNS};
 use super::calls::{call_from_row, CALL_COLUMNS};
 use super::jobs::insert_job;
+use super::notification_fan_out::queue_notifications;
 use super::outgoing_webhooks::subscribers;
 use super::{from_ms, ms, parsed, placeholders, SqlStore};
 use crate::{Announced, Event, EventStore, NewJob, Result, StorageError};
@@ -30,7 +31,7 @@ pub(super) struct NewEvent<'a> {
 }
 
 /// Writes the event and a delivery job for each enabled outgoing webhook subscribed to
-/// its kind; its id.
+/// its kind, and for a completed result the jobs of its Slack messages and e-mails; its id.
 pub(super) async fn insert_event(
     conn: &mut AnyConnection,
     event: &NewEvent<'_>,
@@ -58,6 +59,9 @@ pub(super) async fn insert_event(
             replay: false,
         };
         insert_job(conn, &NewJob::delivery(event.company, &delivery, now), now).await?;
+    }
+    if let (EventKind::CallAnalysisCompleted, Some(call)) = (event.kind, event.call) {
+        queue_notifications(conn, event.company, call, id, now).await?;
     }
     Ok(id)
 }

@@ -264,7 +264,10 @@ impl JobStore for SqlStore {
         let Some(held) = held else {
             return Ok(false);
         };
-        if let (Some(percent), Some(call)) = (progress_percent, held.call) {
+        // Only an analysis shows progress on its call (a notification job has a call too).
+        if let (Some(percent), Some(call), true) =
+            (progress_percent, held.call, held.kind.moves_call_status())
+        {
             sqlx::query("UPDATE calls SET progress_percent = $1, updated_at_ms = $2 WHERE id = $3")
                 .bind(i64::from(percent.min(100)))
                 .bind(ms(now))

@@ -9,6 +9,8 @@ mod events;
 mod group_commit;
 mod ingest;
 mod jobs;
+mod notification_fan_out;
+mod notifications;
 mod outgoing_webhooks;
 mod search;
 mod search_index;
@@ -189,6 +191,23 @@ pub(crate) fn parsed<T: FromStr>(row: &AnyRow, column: &str) -> Result<T> {
     let text: String = row.try_get(column)?;
     text.parse()
         .map_err(|_| StorageError::corrupt(format!("{column} = {text:?}")))
+}
+
+/// [`parsed`] for a column that may be NULL.
+pub(crate) fn parsed_optional<T: FromStr>(row: &AnyRow, column: &str) -> Result<Option<T>> {
+    row.try_get::<Option<String>, _>(column)?
+        .map(|text| {
+            text.parse()
+                .map_err(|_| StorageError::corrupt(format!("{column} = {text:?}")))
+        })
+        .transpose()
+}
+
+/// A logged answer's status (HTTP status or SMTP reply code); NULL when none came.
+pub(crate) fn answer_status(row: &AnyRow) -> Result<Option<u16>> {
+    row.try_get::<Option<i64>, _>("status")?
+        .map(|s| u16::try_from(s).map_err(|_| StorageError::corrupt(format!("status = {s}"))))
+        .transpose()
 }
 
 /// `$first, $first+1, …` for `count` bound values, e.g. inside `IN (…)`.

@@ -1,14 +1,16 @@
 //! Outgoing webhook endpoints and their delivery log in SQL (both dialects).
 
 use async_trait::async_trait;
-use kiku_domain::{CallId, CompanyId, OutgoingWebhookId};
+use kiku_domain::{CompanyId, OutgoingWebhookId};
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row, Transaction};
 use time::OffsetDateTime;
 
 use super::delivery_log::{self, record_attempts};
-use super::{from_ms, is_foreign_key_violation, ms, parsed, SqlStore};
+use super::{
+    answer_status, from_ms, is_foreign_key_violation, ms, parsed, parsed_optional, SqlStore,
+};
 use crate::{
     DeliveryEffect, DeliveryFilter, FinishedDelivery, NewOutgoingDelivery, NewOutgoingWebhook,
     OutgoingDelivery, OutgoingWebhook, OutgoingWebhookPatch, OutgoingWebhookStore, Result,
@@ -56,18 +58,9 @@ fn endpoint(row: &AnyRow) -> Result<OutgoingWebhook> {
 }
 
 fn delivery(row: &AnyRow) -> Result<OutgoingDelivery> {
-    let call: Option<String> = row.try_get("call_id")?;
-    let call_id = call
-        .map(|c| {
-            c.parse::<CallId>()
-                .map_err(|_| StorageError::corrupt(format!("call_id = {c:?}")))
-        })
-        .transpose()?;
+    let call_id = parsed_optional(row, "call_id")?;
     let number = |column: &str| -> Result<i64> { Ok(row.try_get::<i64, _>(column)?) };
-    let status = row
-        .try_get::<Option<i64>, _>("status")?
-        .map(|s| u16::try_from(s).map_err(|_| StorageError::corrupt(format!("status = {s}"))))
-        .transpose()?;
+    let status = answer_status(row)?;
     Ok(OutgoingDelivery {
         id: parsed(row, "id")?,
         endpoint_id: parsed(row, "endpoint_id")?,

@@ -25,6 +25,29 @@ pub enum Replay {
     FailedSince(OffsetDateTime),
 }
 
+impl Replay {
+    /// What a replay request (HTTP or CLI) asks for: exactly one of an event id and a time.
+    pub fn from_request(
+        event_id: Option<String>,
+        failed_since: Option<String>,
+    ) -> Result<Self, AppError> {
+        match (event_id, failed_since) {
+            (Some(event), None) => {
+                Ok(Replay::Event(event.parse().map_err(|_| {
+                    AppError::NotFound("no such event in this company".into())
+                })?))
+            }
+            (None, Some(since)) => Ok(Replay::FailedSince(
+                kiku_domain::datetime::parse_lenient(&since)
+                    .map_err(|e| AppError::InvalidRequest(format!("failed_since {e}")))?,
+            )),
+            _ => Err(AppError::InvalidRequest(
+                "send exactly one of event_id and failed_since".into(),
+            )),
+        }
+    }
+}
+
 /// Queues the replay; how many events will be sent again.
 pub async fn replay(
     app: &App,

@@ -1,0 +1,67 @@
+//! E-mail notifications' settings: the company-wide recipients (admins) and each user's
+//! *e-mail me when recognition of my calls completes*.
+
+use kiku_domain::notification::EmailRecipients;
+use kiku_domain::{CompanyId, UserId};
+use kiku_storage::UserNotifications;
+use serde_json::{json, Value};
+
+use super::invalid;
+use crate::app::{App, AppError};
+
+pub async fn recipients(app: &App, company: CompanyId) -> Result<Vec<String>, AppError> {
+    Ok(app.store.email_recipients(company).await?)
+}
+
+/// Replaces the company-wide recipients; what is stored.
+pub async fn set_recipients(
+    app: &App,
+    company: CompanyId,
+    raw: &[String],
+) -> Result<Vec<String>, AppError> {
+    let parsed = EmailRecipients::parse(raw).map_err(invalid)?;
+    let addresses: Vec<String> = parsed
+        .addresses()
+        .iter()
+        .map(|a| a.as_str().to_string())
+        .collect();
+    app.store.set_email_recipients(company, &addresses).await?;
+    tracing::info!(company_id = %company, recipients = addresses.len(), "e-mail recipients set");
+    Ok(addresses)
+}
+
+/// The settings as admins see them: whether the server can send e-mail at all.
+pub fn settings_json(app: &App, recipients: &[String]) -> Value {
+    json!({
+        "recipients": recipients,
+        "smtp_configured": app.notifiers.mailer.is_some(),
+    })
+}
+
+pub async fn user_choice(
+    app: &App,
+    company: CompanyId,
+    user: UserId,
+) -> Result<UserNotifications, AppError> {
+    Ok(app.store.user_notifications(company, user).await?)
+}
+
+pub async fn set_user_choice(
+    app: &App,
+    company: CompanyId,
+    user: UserId,
+    choice: UserNotifications,
+) -> Result<UserNotifications, AppError> {
+    app.store
+        .set_user_notifications(company, user, choice, app.clock.now())
+        .await
+        .map_err(|e| match AppError::from(e) {
+            AppError::NotFound(_) => AppError::NotFound("no such user in this company".into()),
+            other => other,
+        })?;
+    Ok(choice)
+}
+
+pub fn choice_json(choice: UserNotifications) -> Value {
+    json!({ "email_on_completion": choice.email_on_completion })
+}

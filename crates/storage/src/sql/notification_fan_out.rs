@@ -1,0 +1,87 @@
+//! Who hears of a `call_analysis_completed` event, decided in the event's transaction (so
+//! nothing committed goes unannounced): one `deliver_notification` job per enabled Slack
+//! rule of the company (its filters are applied against the event's version when the
+//! message is made) and one per e-mail address — the company-wide recipients and each
+//! user on the call who asked for e-mail, each address once.
+
+use kiku_domain::notification::{NotificationJob, Target};
+use kiku_domain::{CallData, CallId, CompanyId, EventId};
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+
+use super::jobs::insert_job;
+use super::parsed;
+use crate::{NewJob, Result, StorageError};
+
+pub(super) async fn queue_notifications(
+    conn: &mut AnyConnection,
+    company: CompanyId,
+    call: CallId,
+    event: EventId,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let company_text = company.to_string();
+    let rules = sqlx::query(
+        "SELECT id FROM slack_rules WHERE company_id = $1 AND enabled = 1 ORDER BY created_at_ms, id",
+    )
+    .bind(&company_text)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut targets = Vec::new();
+    for row in &rules {
+        targets.push(Target::Slack {
+            rule_id: parsed(row, "id")?,
+        });
+    }
+    let mut addresses: Vec<String> =
+        sqlx::query("SELECT address FROM email_recipients WHERE company_id = $1 ORDER BY position")
+            .bind(&company_text)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get("address"))
+            .collect::<std::result::Result<_, _>>()?;
+    let opted = sqlx::query(
+        "SELECT u.id, u.email FROM email_opt_ins o JOIN users u ON u.id = o.user_id \
+         WHERE o.company_id = $1 ORDER BY u.created_at_ms, u.id",
+    )
+    .bind(&company_text)
+    .fetch_all(&mut *conn)
+    .await?;
+    if !opted.is_empty() {
+        let data: String = sqlx::query("SELECT call_data FROM calls WHERE id = $1")
+            .bind(call.to_string())
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("call_data")?;
+        let data: CallData = serde_json::from_str(&data)
+            .map_err(|_| StorageError::corrupt(format!("call_data of call {call}")))?;
+        let on_call: Vec<String> = data
+            .referenced_users()
+            .map(|(_, u)| u.to_string())
+            .collect();
+        for row in &opted {
+            let id: String = row.try_get("id")?;
+            if on_call.contains(&id) {
+                addresses.push(row.try_get::<String, _>("email")?.to_lowercase());
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    addresses.retain(|a| seen.insert(a.clone()));
+    targets.extend(addresses.into_iter().map(|to| Target::Email { to }));
+    for target in targets {
+        let job = NotificationJob {
+            event_id: event,
+            target,
+            replay: false,
+        };
+        insert_job(
+            conn,
+            &NewJob::notification(company, Some(call), &job, now),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
