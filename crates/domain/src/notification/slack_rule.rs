@@ -35,7 +35,7 @@ pub struct SlackRuleFilters {
     /// The call's `event_type` (`OUTGOING_CALL`, `INCOMING_CALL`, …).
     #[serde(default)]
     pub event_types: Vec<EventType>,
-    /// One of the call's tags, exactly.
+    /// One of the call's tags (the PBX's or an auto tag), exactly.
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]

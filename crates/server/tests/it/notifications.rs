@@ -324,6 +324,21 @@ async fn analysed_and_swapped_calls_reach_slack_and_e_mail_once_each() {
         )
         .await;
         let _skipped = rule(&s, &t, json!({"name": "vip only", "webhook_url": slack.url("/dead"), "filters": {"tags": ["vip"]}})).await;
+        // A tag an auto-tag rule gives counts as the call's tag.
+        let tagging = s
+            .http
+            .post(s.url("/api/v1/tag-rules"))
+            .bearer_auth(&t.admin_token)
+            .json(&json!({"name": "Emma", "keywords": ["emma"], "tag": "asked for Emma"}));
+        assert_eq!(s.send(tagging).await.0, StatusCode::CREATED);
+        let auto_path = format!("/ok?auto-{b}");
+        let _auto = rule(
+            &s,
+            &t,
+            json!({"name": "auto tag", "webhook_url": slack.url(&auto_path),
+            "filters": {"tags": ["asked for Emma"]}}),
+        )
+        .await;
 
         let call_id = agents_call(&s, &t, &agent).await;
         let link = format!("{}/calls/{call_id}", s.base);
@@ -354,6 +369,12 @@ async fn analysed_and_swapped_calls_reach_slack_and_e_mail_once_each() {
             "{summary}"
         );
         assert_eq!(first["blocks"][3]["elements"][0]["url"], link.as_str());
+        let tagged = eventually("the auto tag's Slack message", || async {
+            posts(&auto_path).first().cloned()
+        })
+        .await;
+        let fields = tagged["blocks"][1]["fields"].to_string();
+        assert!(fields.contains("asked for Emma"), "{fields}");
         // The flaky target: two 503s, then delivered.
         eventually("three posts to the flaky rule", || async {
             (posts(&flaky_path).len() >= 3).then_some(())
@@ -445,7 +466,8 @@ async fn analysed_and_swapped_calls_reach_slack_and_e_mail_once_each() {
             let (_, body) = s.get(&path, &t.admin_token).await;
             items = body["items"].as_array().cloned().unwrap_or_default();
             let settled = |i: &Value| i["outcome"] != "pending" && i["outcome"] != "retrying";
-            if items.len() == 10 && items.iter().all(settled) {
+            // Two events × (three Slack rules that match, one that does not, two e-mails).
+            if items.len() == 12 && items.iter().all(settled) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -462,7 +484,7 @@ async fn analysed_and_swapped_calls_reach_slack_and_e_mail_once_each() {
                 count("slack", "skipped"),
                 count("email", "delivered")
             ),
-            (4, 2, 4),
+            (6, 2, 4),
             "{items:?}"
         );
         let flaky_first = items

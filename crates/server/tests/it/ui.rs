@@ -759,7 +759,14 @@ async fn admins_manage_outgoing_webhooks_and_replay_deliveries_in_the_browser() 
 
         // Disable, then delete after confirming.
         browser.click("#toggle-enabled").await;
-        assert!(browser.text("#endpoint-enabled").await.starts_with("No"));
+        browser
+            .wait_until(
+                "const e = document.getElementById('endpoint-enabled'); \
+                 return e !== null && e.textContent.trim().startsWith('No')",
+                10,
+                "the endpoint disabled",
+            )
+            .await;
         browser.click("#delete-box summary").await;
         browser.click("#delete-endpoint").await;
         browser.find("#no-endpoints").await;

@@ -6,7 +6,7 @@ use kiku_domain::notification::CallFacts;
 use kiku_domain::outbox::VersionReason;
 use kiku_domain::{CallData, Side, UserId};
 use kiku_notify::Notice;
-use kiku_storage::{AnalysisRecord, CallRecord, User};
+use kiku_storage::{AnalysisRecord, AutoTag, CallRecord, User};
 use time::macros::format_description;
 
 use crate::app::{App, AppError};
@@ -17,18 +17,27 @@ pub struct Announcement {
     pub version: AnalysisRecord,
     pub report: Report,
     pub users: Vec<UserId>,
+    /// The PBX's tags, then those auto-tag rules gave the call.
+    pub tags: Vec<String>,
 }
 
 impl Announcement {
-    pub fn new(call: CallRecord, version: AnalysisRecord) -> Result<Self, AppError> {
+    pub fn new(
+        call: CallRecord,
+        version: AnalysisRecord,
+        auto_tags: Vec<AutoTag>,
+    ) -> Result<Self, AppError> {
         let report: Report = serde_json::from_str(&version.report)
             .map_err(|e| AppError::Internal(format!("stored report does not read: {e}").into()))?;
         let users = call.data.referenced_users().map(|(_, u)| u).collect();
+        let mut tags = call.data.tags.clone();
+        tags.extend(auto_tags.into_iter().map(|t| t.tag));
         Ok(Self {
             call,
             version,
             report,
             users,
+            tags,
         })
     }
 
@@ -36,7 +45,7 @@ impl Announcement {
         CallFacts {
             users: &self.users,
             event_type: self.call.data.event_type,
-            tags: &self.call.data.tags,
+            tags: &self.tags,
             score: self.report.score,
         }
     }
@@ -61,7 +70,7 @@ impl Announcement {
             started_at: started_at(data),
             duration: clock(duration_seconds(data)),
             score: self.report.score,
-            tags: data.tags.clone(),
+            tags: self.tags.clone(),
             summary: with_summary.then(|| self.report.summary_text.clone()),
         }
     }

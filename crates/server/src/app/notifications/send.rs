@@ -45,7 +45,8 @@ pub async fn attempt(
             "the event, or its version of the result, is gone".into(),
         ));
     };
-    let announcement = Announcement::new(call, version)?;
+    let auto_tags = app.store.auto_tags(company, &[call.id]).await?;
+    let announcement = Announcement::new(call, version, auto_tags)?;
     let users = app.store.users(company).await?;
     let event_id = payload.event_id.to_string();
     let (sent, rule_id, target_name) = match &payload.target {
