@@ -53,6 +53,9 @@ struct Args {
     /// A PostgreSQL server (any database on it) where a fresh database may be created.
     #[arg(long)]
     postgres: Option<String>,
+    /// PostgreSQL only (to look into it; the report compares both).
+    #[arg(long)]
+    skip_sqlite: bool,
 }
 
 /// Query parameters of `GET /api/v1/calls`, with what they exercise.
@@ -373,7 +376,9 @@ async fn main() {
         args.runs.min(5)
     );
     let sqlite = format!("sqlite://{}?mode=rwc", args.dir.join("kiku.db").display());
-    backend(&args, "SQLite", &sqlite).await;
+    if !args.skip_sqlite {
+        backend(&args, "SQLite", &sqlite).await;
+    }
     if let Some(admin) = &args.postgres {
         let pool = AnyPool::connect(admin).await.expect("postgres");
         let name = "kiku_bench_search";
