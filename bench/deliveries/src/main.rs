@@ -218,7 +218,7 @@ async fn seed(url: &str, company: CompanyId, endpoint: OutgoingWebhookId, events
             sqlx::query("INSERT INTO events (id, company_id, call_id, kind, version, previous_version, detail, created_at_ms) VALUES ($1, $2, $3, 'call_analysis_completed', 1, NULL, NULL, $4)")
                 .bind(delivery.event_id.to_string()).bind(company.to_string()).bind(id.to_string()).bind(ms)
                 .execute(&mut *tx).await.expect("event");
-            sqlx::query("INSERT INTO jobs (id, kind, company_id, call_id, payload, state, attempts, max_attempts, run_at_ms, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, NULL, $4, 'queued', 0, $5, $6, $6, $6)")
+            sqlx::query("INSERT INTO jobs (id, kind, company_id, call_id, payload, state, attempts, max_attempts, run_at_ms, created_at_ms, updated_at_ms, fair_ms) VALUES ($1, $2, $3, NULL, $4, 'queued', 0, $5, $6, $6, $6, $6)")
                 .bind(job.id.to_string()).bind(job.kind.as_str()).bind(company.to_string())
                 .bind(&job.payload).bind(i64::from(job.max_attempts)).bind(ms)
                 .execute(&mut *tx).await.expect("job");

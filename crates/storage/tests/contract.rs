@@ -1439,3 +1439,37 @@ async fn analysis_settings_round_trip_per_company() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_flood_of_one_company_does_not_starve_another() {
+    each_backend(|s| async move {
+        // A queues 200 analyses; a few are taken; then B queues one, later in time.
+        let (a, _) = company_with_queued_calls(&s, "a@flood.example", 200).await;
+        let lease = t0() + Duration::minutes(5);
+        for _ in 0..3 {
+            let job = s.claim_job(&[JobKind::AnalyseCall], "w", lease, t0()).await;
+            assert_eq!(job.expect("claim").expect("a job").company_id, a);
+        }
+        let later = t0() + Duration::minutes(1);
+        let (c, _) = company_with_queued_calls(&s, "b@flood.example", 1).await;
+        let mut order = Vec::new();
+        for _ in 0..3 {
+            let job = s
+                .claim_job(&[JobKind::AnalyseCall], "w", lease, later)
+                .await;
+            order.push(job.expect("claim").expect("a job").company_id);
+        }
+        assert!(
+            order.contains(&c),
+            "B's call is among the next claims, not after A's 197: {order:?}"
+        );
+        // Claimed in batches too: B's place is near the head of a batch.
+        let (d, _) = company_with_queued_calls(&s, "d@flood.example", 1).await;
+        let batch = s
+            .claim_jobs(&[JobKind::AnalyseCall], "w", 5, lease, later)
+            .await
+            .expect("claim");
+        assert!(batch.iter().any(|j| j.company_id == d), "{batch:?}");
+    })
+    .await;
+}

@@ -57,9 +57,19 @@ pub(super) async fn insert_job(
     job: &NewJob,
     now: OffsetDateTime,
 ) -> Result<()> {
+    // Its place in the claim order: after the company's last queued job of the kind, and
+    // right after the head of the queue (or at `run_at`, when that is sooner), so each
+    // company waiting gets its turn however many jobs another one has queued.
     sqlx::query(
-        "INSERT INTO jobs (id, kind, company_id, call_id, payload, state, attempts, max_attempts, run_at_ms, created_at_ms, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO jobs (id, kind, company_id, call_id, payload, state, attempts, max_attempts, run_at_ms, created_at_ms, updated_at_ms, fair_ms) \
+         VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $8, ( \
+           SELECT MAX(f) FROM ( \
+             SELECT MAX(fair_ms) + 1 AS f FROM jobs WHERE company_id = $3 AND kind = $2 AND state = 'queued' \
+             UNION ALL \
+             SELECT CASE WHEN MIN(fair_ms) + 1 < $7 THEN MIN(fair_ms) + 1 ELSE $7 END AS f \
+             FROM jobs WHERE state = 'queued' AND kind = $2 \
+           ) places)) \
+         ON CONFLICT (id) DO NOTHING",
     )
     .bind(job.id.to_string())
     .bind(job.kind.as_str())
@@ -181,8 +191,8 @@ impl JobStore for SqlStore {
         let take = i64::try_from(limit).unwrap_or(1);
         let mut candidates: Vec<(i64, String)> = Vec::new();
         let ready = format!(
-            "SELECT id, run_at_ms FROM jobs WHERE state = 'queued' AND kind = $1 AND run_at_ms <= $2 \
-             ORDER BY run_at_ms LIMIT $3 {lock}"
+            "SELECT id, fair_ms FROM jobs WHERE state = 'queued' AND kind = $1 AND run_at_ms <= $2 \
+             ORDER BY fair_ms LIMIT $3 {lock}"
         );
         for kind in kinds {
             let rows = sqlx::query(&ready)
@@ -192,11 +202,11 @@ impl JobStore for SqlStore {
                 .fetch_all(&mut *tx)
                 .await?;
             for row in &rows {
-                candidates.push((row.try_get("run_at_ms")?, row.try_get("id")?));
+                candidates.push((row.try_get("fair_ms")?, row.try_get("id")?));
             }
         }
         let expired = format!(
-            "SELECT id, run_at_ms FROM jobs WHERE state = 'running' AND lease_until_ms < $1 AND kind IN ({}) \
+            "SELECT id, fair_ms FROM jobs WHERE state = 'running' AND lease_until_ms < $1 AND kind IN ({}) \
              ORDER BY lease_until_ms LIMIT ${} {lock}",
             placeholders(2, kinds.len()),
             kinds.len() + 2
@@ -206,9 +216,9 @@ impl JobStore for SqlStore {
             query = query.bind(kind.as_str());
         }
         for row in &query.bind(take).fetch_all(&mut *tx).await? {
-            candidates.push((row.try_get("run_at_ms")?, row.try_get("id")?));
+            candidates.push((row.try_get("fair_ms")?, row.try_get("id")?));
         }
-        // The oldest first, whatever their kind.
+        // In claim order, whatever their kind.
         candidates.sort();
         candidates.truncate(limit);
         if candidates.is_empty() {
@@ -373,7 +383,7 @@ pub(super) async fn settle_held_job(
                 conn,
                 id,
                 worker,
-                "state = $3, run_at_ms = $4, last_error = $5, lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = $6",
+                "state = $3, run_at_ms = $4, fair_ms = $4, last_error = $5, lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = $6",
                 |q| {
                     q.bind(state.as_str())
                         .bind(run_at)
@@ -388,7 +398,7 @@ pub(super) async fn settle_held_job(
                 conn,
                 id,
                 worker,
-                "state = 'queued', attempts = attempts - 1, run_at_ms = $3, lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = $4",
+                "state = 'queued', attempts = attempts - 1, run_at_ms = $3, fair_ms = $3, lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = $4",
                 |q| q.bind(ms(*run_at)).bind(ms(now)),
             )
             .await?
