@@ -1,5 +1,7 @@
-//! `kiku serve`: logging, the HTTP server, and a graceful stop on Ctrl-C or SIGTERM.
+//! `kiku serve` and `kiku worker`: logging, the job workers, the HTTP server (or a worker's
+//! health port), and a graceful stop on Ctrl-C or SIGTERM.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -34,7 +36,15 @@ pub async fn serve_on(
     http::serve(listener, http::router(app), options, shutdown).await;
 }
 
-pub async fn run(config: Config) -> Result<(), String> {
+/// What a process runs besides its job workers (their numbers come from the config).
+pub enum Role {
+    /// `kiku serve`: the API, the web UI, the webhook and uploads on `listen`.
+    Server,
+    /// `kiku worker`: no API; `/health` and `/ready` only, on `health` when given.
+    Worker { health: Option<SocketAddr> },
+}
+
+pub async fn run(config: Config, role: Role) -> Result<(), String> {
     init_logging(&config.log_format);
     let app = Arc::new(bootstrap::app(&config).await?);
     let engine = bootstrap::engine(&config).await?;
@@ -46,11 +56,28 @@ pub async fn run(config: Config) -> Result<(), String> {
         config.runner_options(),
         shutdown,
     );
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {} (KIKU_LISTEN): {e}", config.listen))?;
-    tracing::info!(listen = %config.listen, public_url = %app.public_url, data_dir = %config.data_dir.display(), "kiku is serving");
-    serve_on(app, listener, config.serve_options(), shutdown_signal()).await;
+    let bind = |addr: SocketAddr, what: &'static str| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr} ({what}): {e}"))
+    };
+    match role {
+        Role::Server => {
+            let listener = bind(config.listen, "KIKU_LISTEN").await?;
+            tracing::info!(listen = %config.listen, public_url = %app.public_url, data_dir = %config.data_dir.display(), "kiku is serving");
+            serve_on(app, listener, config.serve_options(), shutdown_signal()).await;
+        }
+        Role::Worker { health: Some(addr) } => {
+            let listener = bind(addr, "--health-listen").await?;
+            tracing::info!(health = %addr, "kiku worker is running");
+            let router = http::health_router(app);
+            http::serve(listener, router, config.serve_options(), shutdown_signal()).await;
+        }
+        Role::Worker { health: None } => {
+            tracing::info!("kiku worker is running");
+            shutdown_signal().await;
+        }
+    }
     // Running jobs stop and go back to the queue for the next start.
     let _ = stop_workers.send(true);
     for worker in workers {

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use crate::app::{App, AppError};
 use crate::config::Config;
+use crate::serve::Role;
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +32,13 @@ struct Cli {
 enum Command {
     /// Run the HTTP server (KIKU_LISTEN, KIKU_PUBLIC_URL, KIKU_DATA_DIR, KIKU_DATABASE_URL).
     Serve,
+    /// Run job workers only (analysis, re-scoring, deliveries, notifications, as the
+    /// config's worker counts say), sharing the database and recordings with `serve`.
+    Worker {
+        /// Serve `/health` and `/ready` on this address (e.g. 127.0.0.1:9090); none when absent.
+        #[arg(long)]
+        health_listen: Option<std::net::SocketAddr>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Companies (tenants).
@@ -93,10 +101,23 @@ pub fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve => match crate::serve::run(config).await {
+            Command::Serve => match crate::serve::run(config, Role::Server).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => fail("serve_failed", &message),
             },
+            Command::Worker { health_listen } => {
+                match crate::serve::run(
+                    config,
+                    Role::Worker {
+                        health: health_listen,
+                    },
+                )
+                .await
+                {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(message) => fail("worker_failed", &message),
+                }
+            }
             command => match crate::bootstrap::app(&config).await {
                 Err(message) => fail("cannot_open", &message),
                 Ok(app) => match run(&app, command).await {
@@ -113,7 +134,7 @@ pub fn main() -> ExitCode {
 
 async fn run(app: &App, command: Command) -> Result<Value, AppError> {
     match command {
-        Command::Serve | Command::Analyze(_) => {
+        Command::Serve | Command::Worker { .. } | Command::Analyze(_) => {
             unreachable!("handled before opening the app")
         }
         Command::Migrate => Ok(json!({"migrated": true})),

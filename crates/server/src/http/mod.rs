@@ -35,6 +35,15 @@ pub use error::ApiError;
 
 pub type AppState = Arc<App>;
 
+/// A worker process's only routes: `/health` and `/ready`.
+pub fn health_router(app: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .fallback(error::not_found)
+        .with_state(app)
+}
+
 pub fn router(app: AppState) -> Router {
     Router::new()
         .route(

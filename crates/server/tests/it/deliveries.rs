@@ -287,7 +287,11 @@ async fn events_reach_every_endpoint_at_least_once_signed_and_in_the_vendor_sche
 
 /// Completes `n` calls in the database of a running `kiku serve` (as its analysis workers
 /// would have), each announcing a `call_analysis_completed` event; the event ids.
-async fn completed_calls_in(data_dir: &std::path::Path, company: &str, n: usize) -> Vec<String> {
+pub(crate) async fn completed_calls_in(
+    data_dir: &std::path::Path,
+    company: &str,
+    n: usize,
+) -> Vec<String> {
     use kiku::app::analysis::new_analysis;
     use kiku_domain::analysis::{report, AnalysisSettings};
     use kiku_domain::call_data::parse_batch;

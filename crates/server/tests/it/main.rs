@@ -16,6 +16,7 @@ mod outgoing_webhooks;
 mod process;
 #[path = "../../../notify/tests/receiver.rs"]
 mod receiver;
+mod roles;
 mod search;
 mod sign_in;
 mod support;

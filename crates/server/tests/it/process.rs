@@ -31,7 +31,7 @@ impl KikuProcess {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let child = spawn(&data_dir, &addr, &base, &env, &log);
+        let child = spawn("serve", &data_dir, &addr, &base, &env, &log);
         let process = Self {
             base,
             addr,
@@ -45,6 +45,39 @@ impl KikuProcess {
         process
     }
 
+    /// A `kiku worker` on this process's data, its `/health` and `/ready` on a port of its
+    /// own (`base`), with `env` over this process's settings; waits for it.
+    pub async fn worker(&self, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let log = dir.path().join("worker.log");
+        let mut settings = self.env.clone();
+        settings.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let child = spawn(
+            &format!("worker --health-listen {addr}"),
+            &self.data_dir,
+            &self.addr,
+            &self.base,
+            &settings,
+            &log,
+        );
+        let worker = Self {
+            base: format!("http://{addr}"),
+            addr,
+            data_dir: self.data_dir.clone(),
+            log,
+            env: settings,
+            child,
+            _dir: dir,
+        };
+        worker.wait_healthy().await;
+        worker
+    }
+
     async fn wait_healthy(&self) {
         let http = reqwest::Client::new();
         for _ in 0..300 {
@@ -55,14 +88,21 @@ impl KikuProcess {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("kiku serve did not come up:\n{}", self.log());
+        panic!("kiku did not come up:\n{}", self.log());
     }
 
     /// SIGKILL, then the same process again on the same data and port.
     pub async fn kill_and_restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(&self.data_dir, &self.addr, &self.base, &self.env, &self.log);
+        self.child = spawn(
+            "serve",
+            &self.data_dir,
+            &self.addr,
+            &self.base,
+            &self.env,
+            &self.log,
+        );
         self.wait_healthy().await;
     }
 
@@ -126,14 +166,22 @@ impl KikuProcess {
     }
 }
 
-fn spawn(data_dir: &Path, addr: &str, base: &str, env: &[(String, String)], log: &Path) -> Child {
+/// `kiku <command>` (its words split on spaces) on `data_dir`, the API's address `addr`.
+fn spawn(
+    command: &str,
+    data_dir: &Path,
+    addr: &str,
+    base: &str,
+    env: &[(String, String)],
+    log: &Path,
+) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .expect("log file");
     Command::new(env!("CARGO_BIN_EXE_kiku"))
-        .arg("serve")
+        .args(command.split(' '))
         .env("KIKU_DATA_DIR", data_dir)
         .env("KIKU_LISTEN", addr)
         .env("KIKU_PUBLIC_URL", base)
@@ -144,7 +192,7 @@ fn spawn(data_dir: &Path, addr: &str, base: &str, env: &[(String, String)], log:
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .expect("start kiku serve")
+        .expect("start kiku")
 }
 
 impl Drop for KikuProcess {

@@ -1,0 +1,105 @@
+//! Process roles: an API-only `kiku serve` (no job workers) and a `kiku worker` on the same
+//! database and recordings. A job queued through the API waits until a worker runs; the
+//! worker answers `/health` and `/ready` on its own port and nothing else, and stops on
+//! SIGTERM.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::process::KikuProcess;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_only_server_leaves_jobs_to_a_worker_process() {
+    let api = KikuProcess::start(&[
+        ("KIKU_JOB_WORKERS", "0"),
+        ("KIKU_DELIVERY_WORKERS", "0"),
+        ("KIKU_NOTIFICATION_WORKERS", "0"),
+    ])
+    .await;
+    let company = api.cli(&[
+        "company",
+        "create",
+        "--name",
+        "Acme",
+        "--admin-email",
+        "admin@acme.example",
+        "--admin-password",
+        "correct horse",
+    ]);
+    let company = company["company_id"].as_str().expect("id").to_string();
+    crate::deliveries::completed_calls_in(&api.data_dir, &company, 3).await;
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(api.url("/api/v1/auth/login"))
+        .json(&json!({"email": "admin@acme.example", "password": "correct horse"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["token"].as_str().expect("token").to_string();
+    let post = |path: &str, body: Value| {
+        http.post(api.url(path))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let rule: Value = post(
+        "/api/v1/tag-rules",
+        json!({"name": "Emma", "keywords": ["emma"], "tag": "asked for Emma"}),
+    )
+    .await
+    .expect("rule")
+    .json()
+    .await
+    .expect("json");
+    let id = rule["id"].as_str().expect("id");
+    let applied = post(&format!("/api/v1/tag-rules/{id}/apply"), json!({}))
+        .await
+        .expect("apply");
+    assert_eq!(applied.status(), StatusCode::ACCEPTED);
+    let tagged = || async {
+        let page: Value = http
+            .get(api.url("/api/v1/calls"))
+            .query(&[("tag", "asked for Emma")])
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        page["total"].as_u64().unwrap_or(0)
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(tagged().await, 0, "the API process runs no jobs");
+
+    let mut worker = api.worker(&[("KIKU_JOB_WORKERS", "1")]).await;
+    let mut n = 0;
+    for _ in 0..100 {
+        n = tagged().await;
+        if n == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(n, 3, "the worker applied the rule:\n{}", worker.log());
+    for (path, status) in [
+        ("/health", StatusCode::OK),
+        ("/ready", StatusCode::OK),
+        ("/api/v1/calls", StatusCode::NOT_FOUND),
+    ] {
+        let got = http.get(worker.url(path)).send().await.expect("get");
+        assert_eq!(got.status(), status, "{path} on the worker");
+    }
+    let stopped = worker.terminate(Duration::from_secs(10));
+    assert!(
+        stopped.is_some(),
+        "the worker stops on SIGTERM:\n{}",
+        worker.log()
+    );
+    assert!(worker.log().contains("kiku worker is running"));
+}
