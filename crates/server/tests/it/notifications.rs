@@ -220,7 +220,7 @@ fn start_runner(s: &TestServer, schedule: Vec<Duration>) -> tokio::sync::watch::
 }
 
 /// Polls `check` until it gives a value, for up to 20 s.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,

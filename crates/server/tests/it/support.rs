@@ -13,7 +13,7 @@ use kiku_blobs::LocalBlobs;
 use kiku_domain::sign_in_throttle::ThrottleRule;
 use kiku_domain::upload_signature::SigningKey;
 use kiku_domain::JobKind;
-use kiku_notify::{ClientSettings, Mailer, SlackSender, StaticResolver, WebhookClient};
+use kiku_notify::{ClientSettings, Crms, Mailer, SlackSender, StaticResolver, WebhookClient};
 use kiku_storage::test_support::{test_databases, TestDatabase};
 use kiku_storage::{Job, SqlStore};
 use reqwest::StatusCode;
@@ -182,8 +182,9 @@ async fn start_on_with(
         jobs_queued: Default::default(),
         outgoing_webhooks: client.clone(),
         notifiers: Notifiers {
-            slack: SlackSender::new(client),
+            slack: SlackSender::new(client.clone()),
             mailer,
+            crm: Crms::new(client),
         },
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
