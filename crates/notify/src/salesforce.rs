@@ -80,10 +80,7 @@ impl Salesforce {
                 method: Method::POST,
                 url: &url,
                 headers: Vec::new(),
-                body: Some((
-                    "application/x-www-form-urlencoded",
-                    form.into_bytes(),
-                )),
+                body: Some(("application/x-www-form-urlencoded", form.into_bytes())),
             })
             .await;
         let session = ok(&answer)

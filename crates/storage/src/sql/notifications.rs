@@ -284,7 +284,7 @@ impl NotificationStore for SqlStore {
             .await?;
         }
         if let Some(record) = &f.crm_record {
-            keep_record(&mut *tx, record, now).await?;
+            keep_record(&mut tx, record, now).await?;
         }
         tx.commit().await?;
         Ok(true)
