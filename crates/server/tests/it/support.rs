@@ -382,3 +382,23 @@ pub fn run_kiku(args: &[&str], env: &[(&str, String)]) -> (bool, Value) {
         .unwrap_or_else(|_| panic!("{args:?} printed non-JSON: {stdout}"));
     (out.status.success(), json)
 }
+
+/// `kiku company create` (company "Acme", admin `boss@acme.example`) with `env`; the
+/// printed `{company_id, admin_user_id}`.
+pub fn cli_company(env: &[(&str, String)]) -> Value {
+    let (ok, company) = run_kiku(
+        &[
+            "company",
+            "create",
+            "--name",
+            "Acme",
+            "--admin-email",
+            "boss@acme.example",
+            "--admin-password",
+            "long enough",
+        ],
+        env,
+    );
+    assert!(ok, "{company}");
+    company
+}
