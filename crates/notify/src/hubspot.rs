@@ -190,3 +190,65 @@ fn error_detail(answer: &ApiAnswer) -> Option<String> {
         .unwrap_or("error");
     Some(format!("{category}: {message}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn limited(headers: &[(&'static str, &'static str)], body: Value) -> ApiAnswer {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        ApiAnswer {
+            status: Some(429),
+            headers: map,
+            body: body.to_string(),
+            error: None,
+            latency_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_429_waits_as_hubspot_says() {
+        let secs = Duration::from_secs;
+        let window = [("x-hubspot-ratelimit-interval-milliseconds", "10000")];
+        assert_eq!(wait(&limited(&window, json!({}))), Some(secs(10)));
+        let both = [("retry-after", "3"), window[0]];
+        assert_eq!(
+            wait(&limited(&both, json!({}))),
+            Some(secs(3)),
+            "Retry-After first"
+        );
+        let daily = json!({"errorType": "RATE_LIMIT", "policyName": "DAILY"});
+        assert_eq!(wait(&limited(&window, daily)), Some(DAILY_LIMIT_WAIT));
+        assert_eq!(wait(&limited(&[], json!({}))), Some(DEFAULT_LIMIT_WAIT));
+        let mut not_limited = limited(&window, json!({}));
+        not_limited.status = Some(503);
+        assert_eq!(wait(&not_limited), None);
+        let error = json!({"status": "error", "message": "Property values were not valid", "category": "VALIDATION_ERROR"});
+        assert_eq!(
+            error_detail(&limited(&[], error)).as_deref(),
+            Some("VALIDATION_ERROR: Property values were not valid")
+        );
+    }
+
+    #[test]
+    fn contacts_are_searched_by_the_number_as_given_and_as_digits() {
+        let body = search("+81 3-2222-3333");
+        let groups = body["filterGroups"].as_array().expect("groups");
+        assert_eq!(
+            groups.len(),
+            4,
+            "two properties × two spellings, within HubSpot's five"
+        );
+        assert_eq!(groups[2]["filters"][0]["value"], "81322223333");
+        assert_eq!(
+            search("0311112222")["filterGroups"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
+    }
+}

@@ -300,3 +300,40 @@ fn error_detail(answer: &ApiAnswer) -> Option<String> {
         .collect();
     (!lines.is_empty()).then(|| lines.join("; "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> ApiAnswer {
+        ApiAnswer {
+            status: Some(status),
+            headers: Default::default(),
+            body: body.into(),
+            error: None,
+            latency_ms: 0,
+        }
+    }
+
+    #[test]
+    fn an_expired_session_and_salesforce_errors_are_recognised() {
+        let expired =
+            r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
+        assert!(session_expired(&answer(401, expired)));
+        assert!(!session_expired(&answer(403, expired)));
+        assert!(!session_expired(&answer(
+            401,
+            r#"[{"errorCode":"INSUFFICIENT_ACCESS"}]"#
+        )));
+        assert_eq!(
+            error_detail(&answer(401, expired)).as_deref(),
+            Some("INVALID_SESSION_ID: Session expired or invalid")
+        );
+        let token =
+            r#"{"error":"invalid_client","error_description":"invalid client credentials"}"#;
+        assert_eq!(
+            error_detail(&answer(400, token)).as_deref(),
+            Some("invalid_client: invalid client credentials")
+        );
+    }
+}

@@ -465,3 +465,44 @@ async fn a_crm_that_is_down_is_retried_logged_and_replayed_and_its_errors_are_sh
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_salesforce_refresh_token_and_a_kintone_guest_space_are_used() {
+    for s in servers().await {
+        let (sf, kt) = (
+            Fake::start(Vendor::Salesforce).await,
+            Fake::start(Vendor::Kintone).await,
+        );
+        let t = s.tenant("acme").await;
+        connect(
+            &s,
+            &t,
+            json!({"kind": "salesforce", "name": "Salesforce", "base_url": sf.base,
+                "client_id": SF_CLIENT_ID, "client_secret": SF_CLIENT_SECRET,
+                "refresh_token": SF_REFRESH_TOKEN}),
+        )
+        .await;
+        let mut guest = kintone_body(&kt, "guest app", json!({"body": "memo"}));
+        guest["guest_space_id"] = json!(3);
+        connect(&s, &t, guest).await;
+        let _runner = start_runner(&s, vec![Duration::ZERO; 3]);
+        analysed_call(&s, &t).await;
+        eventually("the Task and the guest space's record", || async {
+            let task = sf.requests("POST", "/services/data/v62.0/sobjects/Task/", 201);
+            (!task.is_empty() && kt.records().len() == 1).then_some(())
+        })
+        .await;
+        let token = &sf.requests("POST", "/services/oauth2/token", 200)[0];
+        let form = String::from_utf8_lossy(&token.body).to_string();
+        assert!(
+            form.contains("grant_type=refresh_token")
+                && form.contains(&format!("refresh_token={SF_REFRESH_TOKEN}")),
+            "{}: {form}",
+            s.backend
+        );
+        assert_eq!(
+            kt.requests("POST", "/k/guest/3/v1/record.json", 200).len(),
+            1
+        );
+    }
+}

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 pub const SF_CLIENT_ID: &str = "3MVG9-consumer-key";
 pub const SF_CLIENT_SECRET: &str = "sf-consumer-secret";
+pub const SF_REFRESH_TOKEN: &str = "5Aep861-refresh-token";
 pub const HUBSPOT_TOKEN: &str = "pat-na1-11111111-2222-3333-4444-555555555555";
 pub const KINTONE_TOKEN: &str = "kintone-api-token-1";
 pub const KINTONE_APP: u64 = 12;
@@ -194,7 +195,8 @@ impl Fake {
     }
 }
 
-/// Salesforce REST API: the OAuth 2.0 token endpoint (client credentials), SOSL search,
+/// Salesforce REST API: the OAuth 2.0 token endpoint (client credentials or a refresh
+/// token), SOSL search,
 /// Task create (201 `{id, success, errors}`) and update (204); 401 `INVALID_SESSION_ID`
 /// for a session that is not the current one; errors as `[{message, errorCode}]`.
 fn salesforce(st: &mut State, base: &str, r: &Seen) -> (u16, Response) {
@@ -203,7 +205,11 @@ fn salesforce(st: &mut State, base: &str, r: &Seen) -> (u16, Response) {
         let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         let good = r.method == Method::POST
             && media_type(&r.headers) == "application/x-www-form-urlencoded"
-            && get("grant_type") == Some("client_credentials")
+            && match get("grant_type") {
+                Some("client_credentials") => true,
+                Some("refresh_token") => get("refresh_token") == Some(SF_REFRESH_TOKEN),
+                _ => false,
+            }
             && get("client_id") == Some(SF_CLIENT_ID)
             && get("client_secret") == Some(SF_CLIENT_SECRET);
         if !good {
@@ -399,7 +405,14 @@ fn kintone(st: &mut State, r: &Seen) -> (u16, Response) {
     if r.header("x-cybozu-api-token") != Some(KINTONE_TOKEN) {
         return error(401, "GAIA_IA02", "APIトークンが不正です。", json!({}));
     }
-    if r.path != "/k/v1/record.json" || media_type(&r.headers) != "application/json" {
+    // An app of a guest space answers under `/k/guest/{space}/v1/`.
+    let guest = r
+        .path
+        .strip_prefix("/k/guest/")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(space, rest)| space.parse::<u64>().is_ok() && rest == "v1/record.json");
+    let known = r.path == "/k/v1/record.json" || guest;
+    if !known || media_type(&r.headers) != "application/json" {
         return error(404, "CB_NO01", "指定したAPIが見つかりません。", json!({}));
     }
     let body = r.json();
