@@ -93,6 +93,11 @@ impl Salesforce {
                 })
             });
         let Some(session) = session else {
+            let mut answer = answer;
+            // A 2xx answer of the token endpoint may hold a token: never into the log.
+            if ok(&answer) {
+                answer.body.clear();
+            }
             return Err(Failure {
                 answer,
                 what: "salesforce: get a token",
