@@ -448,15 +448,20 @@ async fn analysed_and_swapped_calls_reach_slack_and_e_mail_once_each() {
                 .then_some(all)
         })
         .await;
-        let swapped = mails_to(&mails, &boss_mail)[1];
-        assert_eq!(
-            swapped["subject"],
-            "[Kiku] ユーザーと顧客を入れ替えました: Agent (0311112222) → +81322223333"
-        );
-        assert_ne!(
-            swapped["message_id"],
-            mails_to(&mails, &boss_mail)[0]["message_id"]
-        );
+        // Found by subject: the Maildir's file names do not sort by arrival within a second
+        // (Python's `mailbox` writes the microseconds unpadded).
+        let boss_mails = mails_to(&mails, &boss_mail);
+        let swap_subject =
+            "[Kiku] ユーザーと顧客を入れ替えました: Agent (0311112222) → +81322223333";
+        let swapped = boss_mails
+            .iter()
+            .find(|m| m["subject"] == swap_subject)
+            .expect("the swap's e-mail");
+        let analysed = boss_mails
+            .iter()
+            .find(|m| m["subject"] != swap_subject)
+            .expect("the analysis's e-mail");
+        assert_ne!(swapped["message_id"], analysed["message_id"]);
 
         // Every notification of the call, one entry per (target, event).
         let path = format!("/api/v1/calls/{call_id}/notifications");

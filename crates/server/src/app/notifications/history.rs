@@ -44,6 +44,10 @@ impl Entry {
 /// The call's notifications, oldest event first.
 pub async fn of_call(app: &App, company: CompanyId, call: CallId) -> Result<Vec<Value>, AppError> {
     let mut entries: BTreeMap<(String, String, String), Entry> = BTreeMap::new();
+    // The jobs before the attempts: a job ends in the transaction that logs its attempt,
+    // so a job read as ended has its attempt in the later read (read the other way round,
+    // a job ending in between would show as skipped).
+    let jobs = app.store.jobs_for_call(call).await?;
     let filter = AttemptFilter {
         call: Some(call),
         limit: MAX_ATTEMPTS,
@@ -101,7 +105,7 @@ pub async fn of_call(app: &App, company: CompanyId, call: CallId) -> Result<Vec<
         entry.add((d.attempted_at, d.replay, d.attempt), outcome, last);
     }
     // Jobs still waiting for their first attempt (or their next one).
-    for job in app.store.jobs_for_call(call).await? {
+    for job in jobs {
         if job.kind != JobKind::DeliverNotification || job.company_id != company {
             continue;
         }
