@@ -88,8 +88,12 @@ uuid_id!(
     SlackRuleId
 );
 uuid_id!(
-    /// One recorded attempt to send a Slack message or an e-mail.
+    /// One recorded attempt to send a Slack message or an e-mail, or to write a CRM record.
     NotificationAttemptId
+);
+uuid_id!(
+    /// A company's connection to a CRM (Salesforce, HubSpot or kintone).
+    CrmConnectionId
 );
 
 #[cfg(test)]

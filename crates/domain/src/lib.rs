@@ -1,11 +1,12 @@
 //! Kiku's domain: the rules of call data, call status, upload signatures, job retries,
-//! sign-in throttling, outgoing webhooks, notifications and auto-tag rules.
+//! sign-in throttling, outgoing webhooks, notifications, CRM connections and auto-tag rules.
 //! Pure logic with no I/O, so every rule is testable on its own.
 
 pub mod analysis;
 pub mod audio;
 pub mod call_data;
 pub mod call_status;
+pub mod crm;
 pub mod csrf;
 pub mod datetime;
 pub mod ids;
@@ -25,7 +26,7 @@ pub use call_data::{
 };
 pub use call_status::CallStatus;
 pub use ids::{
-    CallId, CompanyId, EventId, JobId, NotificationAttemptId, OutgoingDeliveryId,
+    CallId, CompanyId, CrmConnectionId, EventId, JobId, NotificationAttemptId, OutgoingDeliveryId,
     OutgoingWebhookId, SlackRuleId, TagRuleId, UserId,
 };
 pub use job_kind::JobKind;

@@ -1,6 +1,6 @@
-//! The HTTP client of outgoing webhooks and Slack: deliveries (signed, never following
-//! redirects, reaching only checked addresses), plain JSON posts (Slack) and the
-//! proof-of-ownership challenge at save.
+//! The HTTP client of outgoing webhooks, Slack and CRMs: deliveries (signed, never
+//! following redirects, reaching only checked addresses), plain JSON posts (Slack), vendor
+//! API calls (CRMs) and the proof-of-ownership challenge at save.
 
 use crate::signing::{signature_header, WebhookSecret};
 use crate::ssrf::{CheckedDns, HostResolver, SsrfError, SsrfPolicy, SystemResolver};
@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 pub const USER_AGENT_VALUE: &str = concat!("Kiku-Webhook/1 (", env!("CARGO_PKG_VERSION"), ")");
 /// How much of a response is kept in the delivery log.
 pub const RESPONSE_HEAD_BYTES: usize = 1024;
+/// How much of a vendor API's answer is read (ids, search results, error JSON).
+pub const API_BODY_BYTES: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct ClientSettings {
@@ -66,6 +68,29 @@ pub struct Attempt {
     pub retry_after: Option<Duration>,
 }
 
+/// One call of a vendor's API, for [`WebhookClient::api`].
+pub struct ApiCall<'a> {
+    pub method: reqwest::Method,
+    pub url: &'a str,
+    /// Sent as given, marked sensitive.
+    pub headers: Vec<(&'static str, String)>,
+    /// The content type and the bytes.
+    pub body: Option<(&'static str, Vec<u8>)>,
+}
+
+/// What a vendor's API answered; trouble is data here, never an `Err`.
+#[derive(Debug, Clone)]
+pub struct ApiAnswer {
+    /// `None` when no response came.
+    pub status: Option<u16>,
+    pub headers: HeaderMap,
+    /// Up to [`API_BODY_BYTES`] of the body, lossy UTF-8.
+    pub body: String,
+    /// Why no (whole) answer came; never holds the URL or a header value.
+    pub error: Option<String>,
+    pub latency_ms: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChallengeError {
     #[error(transparent)]
@@ -115,6 +140,23 @@ impl WebhookClient {
         self.ssrf.check_url(url).await
     }
 
+    /// A request to `url` under the SSRF rule: http(s) only, literal hosts checked here
+    /// (they never reach the resolver), every time.
+    fn checked(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("url is not valid: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(SsrfError::Scheme.to_string());
+        }
+        self.ssrf
+            .check_literal(&parsed)
+            .map_err(|e| e.to_string())?;
+        Ok(self.http.request(method, parsed))
+    }
+
     fn request(
         &self,
         url: &str,
@@ -122,14 +164,7 @@ impl WebhookClient {
         body: Vec<u8>,
         timeout: Duration,
     ) -> Result<reqwest::RequestBuilder, String> {
-        let parsed = reqwest::Url::parse(url).map_err(|e| format!("url is not valid: {e}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(SsrfError::Scheme.to_string());
-        }
-        // Literal hosts never reach the resolver: check them here, every time.
-        self.ssrf
-            .check_literal(&parsed)
-            .map_err(|e| e.to_string())?;
+        let request = self.checked(reqwest::Method::POST, url)?;
         let mut map = HeaderMap::new();
         for (name, value) in headers.iter() {
             let name = HeaderName::from_bytes(name.as_bytes())
@@ -144,12 +179,52 @@ impl WebhookClient {
             HeaderValue::from_static("application/json; charset=utf-8"),
         );
         map.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        Ok(self
-            .http
-            .post(parsed)
-            .headers(map)
-            .timeout(timeout)
-            .body(body))
+        Ok(request.headers(map).timeout(timeout).body(body))
+    }
+
+    /// One call of a vendor's API (a CRM): any method, headers marked sensitive (they
+    /// carry tokens), an optional body with its content type; up to [`API_BODY_BYTES`] of
+    /// the answer kept to be read. Always returns an [`ApiAnswer`].
+    pub async fn api(&self, call: ApiCall<'_>) -> ApiAnswer {
+        let started = Instant::now();
+        let fail = |error: String| ApiAnswer {
+            status: None,
+            headers: HeaderMap::new(),
+            body: String::new(),
+            error: Some(error),
+            latency_ms: elapsed_ms(started),
+        };
+        let mut request = match self.checked(call.method, call.url) {
+            Ok(r) => r.timeout(self.settings.timeout),
+            Err(e) => return fail(e),
+        };
+        for (name, value) in &call.headers {
+            let Ok(mut value) = HeaderValue::from_str(value) else {
+                return fail(format!("the value of header {name} is not valid"));
+            };
+            value.set_sensitive(true);
+            request = request.header(*name, value);
+        }
+        if let Some((content_type, body)) = call.body {
+            request = request.header(CONTENT_TYPE, content_type).body(body);
+        }
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return fail(describe(&e, self.settings.timeout)),
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let (body, error) = match read_up_to(response, API_BODY_BYTES).await {
+            Ok(body) => (body, None),
+            Err(e) => (String::new(), Some(describe(&e, self.settings.timeout))),
+        };
+        ApiAnswer {
+            status: Some(status),
+            headers,
+            body,
+            error,
+            latency_ms: elapsed_ms(started),
+        }
     }
 
     /// POSTs one signed payload. Always returns an [`Attempt`].
@@ -269,15 +344,22 @@ pub(crate) fn elapsed_ms(started: Instant) -> u64 {
 
 /// Reads at most [`RESPONSE_HEAD_BYTES`] of the body: a receiver cannot make us download
 /// a large answer.
-async fn read_head(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
+async fn read_head(response: reqwest::Response) -> Result<String, reqwest::Error> {
+    read_up_to(response, RESPONSE_HEAD_BYTES).await
+}
+
+async fn read_up_to(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<String, reqwest::Error> {
     let mut head = Vec::new();
-    while head.len() < RESPONSE_HEAD_BYTES {
+    while head.len() < limit {
         match response.chunk().await? {
             Some(chunk) => head.extend_from_slice(&chunk),
             None => break,
         }
     }
-    head.truncate(RESPONSE_HEAD_BYTES);
+    head.truncate(limit);
     Ok(String::from_utf8_lossy(&head).into_owned())
 }
 

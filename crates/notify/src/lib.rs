@@ -2,17 +2,25 @@
 //! which addresses may be reached (`ssrf`), the HTTP client that delivers and challenges
 //! (`client`), and the `call_analysis_completed` payload (`payload`). Notifications: what
 //! they say (`notice`, with the [`Sender`] trait) and one sender per channel (`slack`,
-//! `email`).
+//! `email`). CRM activity records: what they hold and the [`CrmWriter`] trait (`crm`), one
+//! writer per vendor (`salesforce`, `hubspot`, `kintone`).
 
 pub mod client;
+pub mod crm;
 pub mod email;
+pub mod hubspot;
+pub mod kintone;
 pub mod notice;
 pub mod payload;
+pub mod salesforce;
 pub mod signing;
 pub mod slack;
 pub mod ssrf;
 
-pub use client::{Attempt, ChallengeError, ClientSettings, Delivery, WebhookClient};
+pub use client::{
+    ApiAnswer, ApiCall, Attempt, ChallengeError, ClientSettings, Delivery, WebhookClient,
+};
+pub use crm::{Activity, CrmTarget, CrmWriter, Crms, Written};
 pub use email::{Mailer, MailerError, SmtpSecurity, SmtpSettings};
 pub use notice::{Notice, Sender, Sent};
 pub use payload::{completed_payload, failed_payload, PayloadInput, PayloadOptions};

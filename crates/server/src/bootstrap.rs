@@ -37,6 +37,8 @@ pub async fn app(config: &Config) -> Result<App, String> {
         .map_err(|e| e.to_string())?;
     // Slack webhooks are outgoing HTTP like any other: the same SSRF rule and client.
     let slack = kiku_notify::SlackSender::new(outgoing_webhooks.clone());
+    // CRMs too: a base_url is an admin's choice of address, under the same rule.
+    let crm = kiku_notify::Crms::new(outgoing_webhooks.clone());
     Ok(App {
         store: Arc::new(store),
         blobs: Arc::new(blobs),
@@ -63,6 +65,7 @@ pub async fn app(config: &Config) -> Result<App, String> {
                 Some(smtp) => Some(kiku_notify::Mailer::new(&smtp).map_err(|e| e.to_string())?),
                 None => None,
             },
+            crm,
         },
     })
 }

@@ -1,6 +1,7 @@
 //! Kiku's database: narrow storage traits the rest of the system depends on, and one SQL
 //! implementation of them that runs on SQLite (embedded default) and PostgreSQL.
 
+mod crm;
 mod error;
 mod models;
 mod notifications;
@@ -14,11 +15,12 @@ use async_trait::async_trait;
 use kiku_domain::search::CallSearch;
 use kiku_domain::tag_rule::TagRuleSpec;
 use kiku_domain::{
-    CallData, CallId, CompanyId, EventId, JobId, JobKind, OutgoingWebhookId, SlackRuleId,
-    TagRuleId, UserId,
+    CallData, CallId, CompanyId, CrmConnectionId, EventId, JobId, JobKind, OutgoingWebhookId,
+    SlackRuleId, TagRuleId, UserId,
 };
 use time::OffsetDateTime;
 
+pub use crm::*;
 pub use error::StorageError;
 pub use models::*;
 pub use notifications::*;
@@ -313,7 +315,8 @@ pub trait OutgoingWebhookStore: Send + Sync {
     ) -> Result<Vec<OutgoingDelivery>>;
 }
 
-/// Slack rules, e-mail recipients and opt-ins, and the attempt log of both. The jobs
+/// Slack rules, e-mail recipients and opt-ins, and the attempt log of them and of CRM
+/// records. The jobs
 /// that send them are written with each `call_analysis_completed` event.
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
@@ -361,6 +364,46 @@ pub trait NotificationStore: Send + Sync {
         company: CompanyId,
         filter: &AttemptFilter,
     ) -> Result<Vec<NotificationAttempt>>;
+}
+
+/// Each company's CRM connections and the record each call became in each of them. The
+/// jobs that write the records are written with each `call_analysis_completed` event;
+/// a delivered attempt stores its record with the attempt
+/// ([`NotificationStore::finish_notification`]).
+#[async_trait]
+pub trait CrmStore: Send + Sync {
+    /// Fails with [`StorageError::NotFound`] when the company does not exist.
+    async fn create_crm_connection(
+        &self,
+        company: CompanyId,
+        input: &CrmConnectionInput,
+        now: OffsetDateTime,
+    ) -> Result<CrmConnection>;
+    /// Oldest first.
+    async fn crm_connections(&self, company: CompanyId) -> Result<Vec<CrmConnection>>;
+    async fn crm_connection(
+        &self,
+        company: CompanyId,
+        id: CrmConnectionId,
+    ) -> Result<Option<CrmConnection>>;
+    /// Replaces every setting but the kind; `None` when there is no such connection.
+    async fn replace_crm_connection(
+        &self,
+        company: CompanyId,
+        id: CrmConnectionId,
+        input: &CrmConnectionInput,
+        now: OffsetDateTime,
+    ) -> Result<Option<CrmConnection>>;
+    /// Deletes the connection and the record ids it kept; `false` when there was none.
+    /// Its attempts stay in the log.
+    async fn delete_crm_connection(&self, company: CompanyId, id: CrmConnectionId) -> Result<bool>;
+    /// The record `call` became in the connection's CRM, if one was written.
+    async fn crm_record(
+        &self,
+        company: CompanyId,
+        connection: CrmConnectionId,
+        call: CallId,
+    ) -> Result<Option<CrmRecord>>;
 }
 
 /// Each company's auto-tag rules and the tags they gave calls. A stored result (a first
@@ -423,6 +466,7 @@ pub trait Store:
     + AnalysisStore
     + OutgoingWebhookStore
     + NotificationStore
+    + CrmStore
     + TagRuleStore
 {
     /// Cheap liveness check for `/health`.

@@ -2,11 +2,13 @@
 //! validation lives in `kiku_domain::notification`.
 
 use kiku_domain::notification::NotificationJob;
-use kiku_domain::{CallId, CompanyId, JobKind, NotificationAttemptId, SlackRuleId, UserId};
+use kiku_domain::{
+    CallId, CompanyId, CrmConnectionId, JobKind, NotificationAttemptId, SlackRuleId, UserId,
+};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::{JobChange, NewJob};
+use crate::{CrmRecordWrite, JobChange, NewJob};
 
 /// A stored Slack rule, its webhook URL included: never hand it to a response as is.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,10 +52,13 @@ pub struct NewNotificationAttempt {
     pub company_id: CompanyId,
     pub call_id: Option<CallId>,
     pub event_id: String,
-    /// `slack` or `email`.
+    /// `slack`, `email` or `crm`.
     pub channel: String,
     pub slack_rule_id: Option<SlackRuleId>,
-    /// The rule's name, or the e-mail address.
+    pub crm_connection_id: Option<CrmConnectionId>,
+    /// The CRM's id of the record written (or to be updated), when known.
+    pub crm_record_id: Option<String>,
+    /// The rule's or connection's name, or the e-mail address.
     pub target: String,
     pub attempt: u32,
     pub attempted_at: OffsetDateTime,
@@ -74,6 +79,8 @@ pub struct NotificationAttempt {
     pub event_id: String,
     pub channel: String,
     pub slack_rule_id: Option<SlackRuleId>,
+    pub crm_connection_id: Option<CrmConnectionId>,
+    pub crm_record_id: Option<String>,
     pub target: String,
     pub attempt: u32,
     pub attempted_at: OffsetDateTime,
@@ -91,7 +98,8 @@ pub struct NotificationAttempt {
 pub struct AttemptFilter {
     pub call: Option<CallId>,
     pub slack_rule: Option<SlackRuleId>,
-    /// `slack` or `email`.
+    pub crm_connection: Option<CrmConnectionId>,
+    /// `slack`, `email` or `crm`.
     pub channel: Option<String>,
     pub before: Option<(OffsetDateTime, NotificationAttemptId)>,
     pub limit: u32,
@@ -144,4 +152,7 @@ pub struct FinishedNotification {
     pub worker: String,
     pub attempt: Option<NewNotificationAttempt>,
     pub change: JobChange,
+    /// The CRM record a delivered attempt wrote: kept per (connection, call), unless a
+    /// newer version of the result is already there.
+    pub crm_record: Option<CrmRecordWrite>,
 }

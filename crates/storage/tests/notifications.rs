@@ -210,6 +210,8 @@ async fn a_completed_result_queues_its_notifications_and_attempts_are_logged_wit
             event_id: serde_json::from_str::<NotificationJob>(&job.payload).expect("payload").event_id.to_string(),
             channel: "email".into(),
             slack_rule_id: None,
+            crm_connection_id: None,
+            crm_record_id: None,
             target: "boss@c.example".into(),
             attempt: job.attempts,
             attempted_at: t0(),
@@ -225,6 +227,7 @@ async fn a_completed_result_queues_its_notifications_and_attempts_are_logged_wit
             worker: worker.into(),
             attempt: Some(attempt(job, "delivered")),
             change: JobChange::Done,
+            crm_record: None,
         };
         assert!(!s.finish_notification(&finished(&claimed[0], "not me"), t0()).await.expect("finish"));
         assert!(s.finish_notification(&finished(&claimed[0], "n"), t0()).await.expect("finish"));

@@ -1,10 +1,10 @@
-//! What a `deliver_notification` job carries: one event to one Slack rule or one e-mail
-//! recipient.
+//! What a `deliver_notification` job carries: one event to one Slack rule, one e-mail
+//! recipient or one CRM connection.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{EventId, JobId, SlackRuleId};
+use crate::{CrmConnectionId, EventId, JobId, SlackRuleId};
 
 /// Where a notification goes.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
@@ -18,14 +18,20 @@ pub enum Target {
     Email {
         to: String,
     },
+    /// One activity record per call in the connection's CRM: created by the first event,
+    /// updated by the later ones (a swap).
+    Crm {
+        connection_id: CrmConnectionId,
+    },
 }
 
 impl Target {
-    /// `slack` or `email`, as stored in the attempt log.
+    /// `slack`, `email` or `crm`, as stored in the attempt log.
     pub fn channel(&self) -> &'static str {
         match self {
             Target::Slack { .. } => "slack",
             Target::Email { .. } => "email",
+            Target::Crm { .. } => "crm",
         }
     }
 }

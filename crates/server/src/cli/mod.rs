@@ -4,6 +4,7 @@
 mod accounts;
 mod analyze;
 mod calls;
+mod crm;
 mod notifications;
 mod outgoing_webhooks;
 mod tag_rules;
@@ -62,6 +63,9 @@ enum Command {
     /// E-mail notifications: company-wide recipients, users' choices, replays.
     #[command(subcommand, name = "email-notifications")]
     EmailNotifications(notifications::EmailNotificationsCommand),
+    /// A company's CRM connections (Salesforce, HubSpot, kintone).
+    #[command(subcommand, name = "crm-connection")]
+    CrmConnection(crm::CrmConnectionCommand),
     /// A company's auto-tag rules.
     #[command(subcommand, name = "tag-rule")]
     TagRule(tag_rules::TagRuleCommand),
@@ -145,6 +149,7 @@ async fn run(app: &App, command: Command) -> Result<Value, AppError> {
         Command::OutgoingWebhook(c) => outgoing_webhooks::run(app, c).await,
         Command::SlackRule(c) => notifications::slack_rule(app, c).await,
         Command::EmailNotifications(c) => notifications::email_notifications(app, c).await,
+        Command::CrmConnection(c) => crm::run(app, c).await,
         Command::TagRule(c) => tag_rules::run(app, c).await,
     }
 }

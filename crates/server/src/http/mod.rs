@@ -6,6 +6,7 @@ mod body;
 mod calls;
 mod client;
 mod connections;
+mod crm_connections;
 mod error;
 mod health;
 mod json;
@@ -110,6 +111,24 @@ pub fn router(app: AppState) -> Router {
             get(slack_rules::deliveries),
         )
         .route("/api/v1/slack-rules/{id}/replay", post(slack_rules::replay))
+        .route(
+            "/api/v1/crm-connections",
+            get(crm_connections::list).post(crm_connections::create),
+        )
+        .route(
+            "/api/v1/crm-connections/{id}",
+            get(crm_connections::show)
+                .patch(crm_connections::update)
+                .delete(crm_connections::delete),
+        )
+        .route(
+            "/api/v1/crm-connections/{id}/deliveries",
+            get(crm_connections::deliveries),
+        )
+        .route(
+            "/api/v1/crm-connections/{id}/replay",
+            post(crm_connections::replay),
+        )
         .route(
             "/api/v1/email-notifications",
             get(notifications::show_email).put(notifications::set_email),

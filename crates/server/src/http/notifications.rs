@@ -30,6 +30,20 @@ pub struct ReplayIn {
     pub to: Option<String>,
 }
 
+/// A replay to one Slack rule or CRM connection: one event or every failed one since a
+/// time (`to` is for e-mail replays only).
+pub(super) fn target_replay(input: ReplayIn) -> Result<replay::Replay, AppError> {
+    if input.to.is_some() {
+        return Err(AppError::InvalidRequest("to is for e-mail replays".into()));
+    }
+    replay::Replay::from_request(input.event_id, input.failed_since)
+}
+
+/// 202 with how many notifications will be sent again.
+pub(super) fn replaying(count: u64) -> (StatusCode, Json<Value>) {
+    (StatusCode::ACCEPTED, Json(json!({ "replaying": count })))
+}
+
 /// One page of attempts under `filter`, newest first, with the cursor of the next page
 /// (`<attempted_at unix ms>_<attempt id>`, opaque to clients).
 pub(super) async fn attempts_page(
@@ -114,11 +128,8 @@ pub async fn replay_email(
     ApiJson(input): ApiJson<ReplayIn>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let what = replay::Replay::from_request(input.event_id, input.failed_since)?;
-    let replaying = replay::email(&app, me.company_id, input.to.as_deref(), what).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "replaying": replaying })),
-    ))
+    let count = replay::email(&app, me.company_id, input.to.as_deref(), what).await?;
+    Ok(replaying(count))
 }
 
 #[derive(Deserialize)]

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::auth::Admin;
 use super::json::ApiJson;
-use super::notifications::{attempts_page, PageIn, ReplayIn};
+use super::notifications::{attempts_page, replaying, target_replay, PageIn, ReplayIn};
 use super::{ApiError, AppState};
 use crate::app::notifications::slack_rules::{self as service, not_found, RuleChange, RuleRequest};
 use crate::app::notifications::{replay, view};
@@ -127,13 +127,7 @@ pub async fn replay(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ReplayIn>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let what = replay::Replay::from_request(input.event_id, input.failed_since)?;
-    if input.to.is_some() {
-        return Err(AppError::InvalidRequest("to is for e-mail replays".into()).into());
-    }
-    let replaying = replay::slack(&app, me.company_id, id_of(&id)?, what).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "replaying": replaying })),
-    ))
+    let what = target_replay(input)?;
+    let count = replay::slack(&app, me.company_id, id_of(&id)?, what).await?;
+    Ok(replaying(count))
 }

@@ -220,7 +220,7 @@ fn start_runner(s: &TestServer, schedule: Vec<Duration>) -> tokio::sync::watch::
 }
 
 /// Polls `check` until it gives a value, for up to 20 s.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -448,15 +448,20 @@ async fn analysed_and_swapped_calls_reach_slack_and_e_mail_once_each() {
                 .then_some(all)
         })
         .await;
-        let swapped = mails_to(&mails, &boss_mail)[1];
-        assert_eq!(
-            swapped["subject"],
-            "[Kiku] ユーザーと顧客を入れ替えました: Agent (0311112222) → +81322223333"
-        );
-        assert_ne!(
-            swapped["message_id"],
-            mails_to(&mails, &boss_mail)[0]["message_id"]
-        );
+        // Found by subject: the Maildir's file names do not sort by arrival within a second
+        // (Python's `mailbox` writes the microseconds unpadded).
+        let boss_mails = mails_to(&mails, &boss_mail);
+        let swap_subject =
+            "[Kiku] ユーザーと顧客を入れ替えました: Agent (0311112222) → +81322223333";
+        let swapped = boss_mails
+            .iter()
+            .find(|m| m["subject"] == swap_subject)
+            .expect("the swap's e-mail");
+        let analysed = boss_mails
+            .iter()
+            .find(|m| m["subject"] != swap_subject)
+            .expect("the analysis's e-mail");
+        assert_ne!(swapped["message_id"], analysed["message_id"]);
 
         // Every notification of the call, one entry per (target, event).
         let path = format!("/api/v1/calls/{call_id}/notifications");
@@ -722,17 +727,7 @@ async fn operators_manage_slack_rules_and_e_mail_from_the_command_line() {
             ("KIKU_SMTP_USERNAME", "kiku".to_string()),
         ];
         let run = |args: &[&str]| crate::support::run_kiku(args, &env);
-        let (ok, company) = run(&[
-            "company",
-            "create",
-            "--name",
-            "Acme",
-            "--admin-email",
-            "boss@acme.example",
-            "--admin-password",
-            "long enough",
-        ]);
-        assert!(ok, "{company}");
+        let company = crate::support::cli_company(&env);
         let c = company["company_id"].as_str().expect("company").to_string();
         let admin = company["admin_user_id"]
             .as_str()

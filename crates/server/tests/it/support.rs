@@ -13,7 +13,7 @@ use kiku_blobs::LocalBlobs;
 use kiku_domain::sign_in_throttle::ThrottleRule;
 use kiku_domain::upload_signature::SigningKey;
 use kiku_domain::JobKind;
-use kiku_notify::{ClientSettings, Mailer, SlackSender, StaticResolver, WebhookClient};
+use kiku_notify::{ClientSettings, Crms, Mailer, SlackSender, StaticResolver, WebhookClient};
 use kiku_storage::test_support::{test_databases, TestDatabase};
 use kiku_storage::{Job, SqlStore};
 use reqwest::StatusCode;
@@ -182,8 +182,9 @@ async fn start_on_with(
         jobs_queued: Default::default(),
         outgoing_webhooks: client.clone(),
         notifiers: Notifiers {
-            slack: SlackSender::new(client),
+            slack: SlackSender::new(client.clone()),
             mailer,
+            crm: Crms::new(client),
         },
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -380,4 +381,24 @@ pub fn run_kiku(args: &[&str], env: &[(&str, String)]) -> (bool, Value) {
     let json: Value = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|_| panic!("{args:?} printed non-JSON: {stdout}"));
     (out.status.success(), json)
+}
+
+/// `kiku company create` (company "Acme", admin `boss@acme.example`) with `env`; the
+/// printed `{company_id, admin_user_id}`.
+pub fn cli_company(env: &[(&str, String)]) -> Value {
+    let (ok, company) = run_kiku(
+        &[
+            "company",
+            "create",
+            "--name",
+            "Acme",
+            "--admin-email",
+            "boss@acme.example",
+            "--admin-password",
+            "long enough",
+        ],
+        env,
+    );
+    assert!(ok, "{company}");
+    company
 }

@@ -4,6 +4,7 @@
 mod accounts;
 mod analyses;
 mod calls;
+mod crm;
 mod delivery_log;
 mod events;
 mod group_commit;

@@ -1,8 +1,9 @@
 //! Who hears of a `call_analysis_completed` event, decided in the event's transaction (so
 //! nothing committed goes unannounced): one `deliver_notification` job per enabled Slack
 //! rule of the company (its filters are applied against the event's version when the
-//! message is made) and one per e-mail address — the company-wide recipients and each
-//! user on the call who asked for e-mail, each address once.
+//! message is made), one per e-mail address — the company-wide recipients and each
+//! user on the call who asked for e-mail, each address once — and one per enabled CRM
+//! connection (which creates the call's record, or updates it after a swap).
 
 use kiku_domain::notification::{NotificationJob, Target};
 use kiku_domain::{CallData, CallId, CompanyId, EventId};
@@ -70,6 +71,18 @@ pub(super) async fn queue_notifications(
     let mut seen = std::collections::HashSet::new();
     addresses.retain(|a| seen.insert(a.clone()));
     targets.extend(addresses.into_iter().map(|to| Target::Email { to }));
+    let crms = sqlx::query(
+        "SELECT id FROM crm_connections WHERE company_id = $1 AND enabled = 1 \
+         ORDER BY created_at_ms, id",
+    )
+    .bind(&company_text)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &crms {
+        targets.push(Target::Crm {
+            connection_id: parsed(row, "id")?,
+        });
+    }
     for target in targets {
         let job = NotificationJob {
             event_id: event,

@@ -1,5 +1,5 @@
-//! Slack rules, e-mail recipients and opt-ins, and the notification attempt log in SQL
-//! (both dialects).
+//! Slack rules, e-mail recipients and opt-ins, and the notification attempt log (Slack,
+//! e-mail, CRM records) in SQL (both dialects).
 
 use async_trait::async_trait;
 use kiku_domain::{CompanyId, NotificationAttemptId, SlackRuleId, UserId};
@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use time::OffsetDateTime;
 
+use super::crm::keep_record;
 use super::jobs::settle_held_job;
 use super::{
     answer_status, from_ms, is_foreign_key_violation, ms, parsed, parsed_optional, SqlStore,
@@ -21,7 +22,8 @@ const RULE_COLUMNS: &str = "id, company_id, name, webhook_url, enabled, include_
     created_at_ms, updated_at_ms";
 
 const ATTEMPT_COLUMNS: &str = "id, company_id, call_id, event_id, channel, slack_rule_id, target, \
-    attempt, attempted_at_ms, status, latency_ms, response_head, error, outcome, replay";
+    attempt, attempted_at_ms, status, latency_ms, response_head, error, outcome, replay, \
+    crm_connection_id, crm_record_id";
 
 fn rule(row: &AnyRow) -> Result<SlackRule> {
     let filters: String = row.try_get("filters")?;
@@ -49,6 +51,8 @@ fn attempt(row: &AnyRow) -> Result<NotificationAttempt> {
         event_id: row.try_get("event_id")?,
         channel: row.try_get("channel")?,
         slack_rule_id: parsed_optional(row, "slack_rule_id")?,
+        crm_connection_id: parsed_optional(row, "crm_connection_id")?,
+        crm_record_id: row.try_get("crm_record_id")?,
         target: row.try_get("target")?,
         attempt: u32::try_from(number("attempt")?).map_err(|_| StorageError::corrupt("attempt"))?,
         attempted_at: from_ms(number("attempted_at_ms")?)?,
@@ -256,7 +260,8 @@ impl NotificationStore for SqlStore {
         if let Some(a) = &f.attempt {
             sqlx::query(&format!(
                 "INSERT INTO notification_attempts ({ATTEMPT_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                 $16, $17)"
             ))
             .bind(NotificationAttemptId::new().to_string())
             .bind(a.company_id.to_string())
@@ -273,8 +278,13 @@ impl NotificationStore for SqlStore {
             .bind(a.error.clone())
             .bind(a.outcome.clone())
             .bind(i64::from(a.replay))
+            .bind(a.crm_connection_id.map(|c| c.to_string()))
+            .bind(a.crm_record_id.clone())
             .execute(&mut *tx)
             .await?;
+        }
+        if let Some(record) = &f.crm_record {
+            keep_record(&mut tx, record, now).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -294,6 +304,7 @@ impl NotificationStore for SqlStore {
              AND ($2 IS NULL OR call_id = $2) AND ($3 IS NULL OR slack_rule_id = $3) \
              AND ($4 IS NULL OR channel = $4) \
              AND ($5 IS NULL OR attempted_at_ms < $5 OR (attempted_at_ms = $5 AND id < $6)) \
+             AND ($8 IS NULL OR crm_connection_id = $8) \
              ORDER BY attempted_at_ms DESC, id DESC LIMIT $7"
         ))
         .bind(company.to_string())
@@ -303,6 +314,7 @@ impl NotificationStore for SqlStore {
         .bind(before_ms)
         .bind(before_id)
         .bind(i64::from(filter.limit))
+        .bind(filter.crm_connection.map(|c| c.to_string()))
         .fetch_all(&self.read)
         .await?
         .iter()

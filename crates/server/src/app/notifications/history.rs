@@ -1,5 +1,6 @@
-//! Every notification of a call — outgoing webhooks, Slack messages, e-mails — one entry
-//! per (target, event): its attempts and how it ended, or that it is still waiting.
+//! Every notification of a call — outgoing webhooks, Slack messages, e-mails, CRM records
+//! — one entry per (target, event): its attempts and how it ended, or that it is still
+//! waiting; a CRM entry carries the CRM's record id.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +25,8 @@ struct Entry {
     latest: Option<(time::OffsetDateTime, bool, u32)>,
     last: Option<Value>,
     outcome: String,
+    /// CRM entries: the record written or updated.
+    crm_record_id: Option<String>,
 }
 
 impl Entry {
@@ -41,31 +44,42 @@ impl Entry {
 /// The call's notifications, oldest event first.
 pub async fn of_call(app: &App, company: CompanyId, call: CallId) -> Result<Vec<Value>, AppError> {
     let mut entries: BTreeMap<(String, String, String), Entry> = BTreeMap::new();
+    // The jobs before the attempts: a job ends in the transaction that logs its attempt,
+    // so a job read as ended has its attempt in the later read (read the other way round,
+    // a job ending in between would show as skipped).
+    let jobs = app.store.jobs_for_call(call).await?;
     let filter = AttemptFilter {
         call: Some(call),
         limit: MAX_ATTEMPTS,
         ..AttemptFilter::default()
     };
     for a in app.store.notification_attempts(company, &filter).await? {
-        let key_target = a
-            .slack_rule_id
-            .map_or_else(|| a.target.clone(), |r| r.to_string());
-        let key = (a.channel.clone(), key_target, a.event_id.clone());
+        let (channel, key_target, target) = match (a.slack_rule_id, a.crm_connection_id) {
+            (Some(rule), _) => (
+                "slack",
+                rule.to_string(),
+                json!({"slack_rule_id": rule, "name": a.target}),
+            ),
+            (None, Some(crm)) => (
+                "crm",
+                crm.to_string(),
+                json!({"crm_connection_id": crm, "name": a.target}),
+            ),
+            (None, None) => ("email", a.target.clone(), json!({"email": a.target})),
+        };
+        let key = (channel.to_string(), key_target, a.event_id.clone());
         let entry = entries.entry(key).or_insert_with(|| Entry {
-            target: match a.slack_rule_id {
-                Some(rule) => json!({"slack_rule_id": rule, "name": a.target}),
-                None => json!({"email": a.target}),
-            },
-            channel: if a.channel == "slack" {
-                "slack"
-            } else {
-                "email"
-            },
+            target,
+            channel,
             event_id: a.event_id.clone(),
             ..Entry::default()
         });
         let last = last_attempt(a.attempted_at, a.status, a.error.as_deref());
         entry.add((a.attempted_at, a.replay, a.attempt), &a.outcome, last);
+        if a.crm_record_id.is_some() && entry.crm_record_id.is_none() {
+            // Newest first: the first one seen is the latest.
+            entry.crm_record_id = a.crm_record_id.clone();
+        }
     }
     let deliveries = DeliveryFilter {
         endpoint: None,
@@ -91,7 +105,7 @@ pub async fn of_call(app: &App, company: CompanyId, call: CallId) -> Result<Vec<
         entry.add((d.attempted_at, d.replay, d.attempt), outcome, last);
     }
     // Jobs still waiting for their first attempt (or their next one).
-    for job in app.store.jobs_for_call(call).await? {
+    for job in jobs {
         if job.kind != JobKind::DeliverNotification || job.company_id != company {
             continue;
         }
@@ -105,6 +119,11 @@ pub async fn of_call(app: &App, company: CompanyId, call: CallId) -> Result<Vec<
                 json!({"slack_rule_id": rule_id}),
             ),
             Target::Email { to } => ("email", to.clone(), json!({"email": to})),
+            Target::Crm { connection_id } => (
+                "crm",
+                connection_id.to_string(),
+                json!({"crm_connection_id": connection_id}),
+            ),
         };
         let key = (
             channel.to_string(),
@@ -127,14 +146,18 @@ pub async fn of_call(app: &App, company: CompanyId, call: CallId) -> Result<Vec<
     let mut items: Vec<Value> = entries
         .into_values()
         .map(|e| {
-            json!({
+            let mut item = json!({
                 "channel": e.channel,
                 "target": e.target,
                 "event_id": e.event_id,
                 "attempts": e.attempts,
                 "last_attempt": e.last,
                 "outcome": e.outcome,
-            })
+            });
+            if e.channel == "crm" {
+                item["crm_record_id"] = json!(e.crm_record_id);
+            }
+            item
         })
         .collect();
     items.sort_by(|a, b| {

@@ -78,7 +78,7 @@ impl Announcement {
 
 /// A party as people know it: the user's name (a user of the company), else the name the
 /// PBX sent, with the number.
-fn party_label(data: &CallData, side: Side, users: &[User]) -> String {
+pub(super) fn party_label(data: &CallData, side: Side, users: &[User]) -> String {
     let Some(p) = data.participant(side) else {
         return "—".into();
     };
@@ -94,7 +94,7 @@ fn party_label(data: &CallData, side: Side, users: &[User]) -> String {
 }
 
 /// From the answer (or the start, unanswered) to the end.
-fn duration_seconds(data: &CallData) -> i64 {
+pub(super) fn duration_seconds(data: &CallData) -> i64 {
     let from = data.call_answered_at.unwrap_or(data.call_starts_at);
     (data.call_ends_at - from).whole_seconds().max(0)
 }
@@ -104,7 +104,7 @@ fn clock(seconds: i64) -> String {
 }
 
 /// In the call's own offset, as the PBX reported it.
-fn started_at(data: &CallData) -> String {
+pub(super) fn started_at(data: &CallData) -> String {
     let at = data.call_starts_at;
     let text = at
         .format(format_description!("[year]-[month]-[day] [hour]:[minute]"))

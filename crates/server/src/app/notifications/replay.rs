@@ -1,13 +1,14 @@
-//! An admin's replay: an event sent again, under the same event id, to one Slack rule or
-//! e-mail recipient, as new `deliver_notification` jobs (recorded as replays).
+//! An admin's replay: an event sent again, under the same event id, to one Slack rule,
+//! e-mail recipient or CRM connection, as new `deliver_notification` jobs (recorded as
+//! replays).
 
 use std::collections::BTreeSet;
 
 use kiku_domain::notification::{EmailAddress, NotificationJob, Target};
-use kiku_domain::{CallId, CompanyId, EventId, SlackRuleId};
+use kiku_domain::{CallId, CompanyId, CrmConnectionId, EventId, SlackRuleId};
 use kiku_storage::{AttemptFilter, NewJob};
 
-use super::{invalid, slack_rules};
+use super::{crm_connections, invalid, slack_rules};
 /// One event, or every failed one since a time: as for outgoing webhooks.
 pub use crate::app::outgoing_webhooks::replay::Replay;
 use crate::app::{App, AppError};
@@ -29,10 +30,37 @@ pub async fn slack(
         slack_rule: Some(rule),
         ..AttemptFilter::default()
     };
-    let wanted = chosen(app, company, what, filter, |_| Target::Slack {
-        rule_id: rule,
-    })
-    .await?;
+    one_target(app, company, what, filter, Target::Slack { rule_id: rule }).await
+}
+
+/// Queues the replay to a CRM connection (the record is updated, not made again); how
+/// many events will be written again.
+pub async fn crm(
+    app: &App,
+    company: CompanyId,
+    connection: CrmConnectionId,
+    what: Replay,
+) -> Result<u64, AppError> {
+    crm_connections::show(app, company, connection).await?;
+    let filter = AttemptFilter {
+        crm_connection: Some(connection),
+        ..AttemptFilter::default()
+    };
+    let target = Target::Crm {
+        connection_id: connection,
+    };
+    one_target(app, company, what, filter, target).await
+}
+
+/// A replay to a target whose attempts `filter` selects.
+async fn one_target(
+    app: &App,
+    company: CompanyId,
+    what: Replay,
+    filter: AttemptFilter,
+    target: Target,
+) -> Result<u64, AppError> {
+    let wanted = chosen(app, company, what, filter, |_| target.clone()).await?;
     queue(app, company, wanted).await
 }
 
@@ -72,7 +100,8 @@ pub async fn email(
 type Wanted = Vec<(EventId, Option<CallId>, Target)>;
 
 /// The (event, call, target) triples to send again. For one event: every target it was
-/// attempted to under `filter` (or, for a Slack rule never attempted, the rule itself).
+/// attempted to under `filter` (or, for a Slack rule or CRM connection never attempted,
+/// the rule or connection itself).
 async fn chosen(
     app: &App,
     company: CompanyId,
@@ -96,7 +125,7 @@ async fn chosen(
                     out.push((id, event.call_id, t));
                 }
             }
-            if out.is_empty() && filter.slack_rule.is_some() {
+            if out.is_empty() && (filter.slack_rule.is_some() || filter.crm_connection.is_some()) {
                 out.push((id, event.call_id, target("")));
             }
             return Ok(out);

@@ -1,14 +1,15 @@
 //! One attempt of one `deliver_notification` job, start to end but the write: read the
-//! event's version, apply the Slack rule's filters, send, judge the answer by the retry
-//! rule. The job runner writes the attempt and the job's change together
-//! (`NotificationStore::finish_notification`).
+//! event's version, apply the Slack rule's filters, send (or write the CRM record,
+//! `crm_send`), judge the answer by the retry rule. The job runner writes the attempt and
+//! the job's change together (`NotificationStore::finish_notification`).
 
 use kiku_domain::notification::SlackRuleFilters;
 use kiku_domain::notification::{next_step, NotificationJob, Step, Target};
 use kiku_domain::outgoing_webhook::DeliveryPolicy;
 use kiku_notify::{Sender, Sent};
-use kiku_storage::{FinishedNotification, Job, JobChange, NewNotificationAttempt};
+use kiku_storage::{CrmRecordWrite, FinishedNotification, Job, JobChange, NewNotificationAttempt};
 
+use super::crm_send::{self, CrmAttempt};
 use super::notice::Announcement;
 use crate::app::{App, AppError};
 
@@ -24,6 +25,7 @@ pub async fn attempt(
         worker: worker.to_string(),
         attempt,
         change,
+        crm_record: None,
     };
     let give_up = |why: String| {
         finished(
@@ -49,6 +51,7 @@ pub async fn attempt(
     let announcement = Announcement::new(call, version, auto_tags)?;
     let users = app.store.users(company).await?;
     let event_id = payload.event_id.to_string();
+    let mut crm: (Option<String>, Option<CrmRecordWrite>) = (None, None);
     let (sent, rule_id, target_name) = match &payload.target {
         Target::Slack { rule_id } => {
             let Some(rule) = app.store.slack_rule(company, *rule_id).await? else {
@@ -81,6 +84,29 @@ pub async fn attempt(
             };
             (sent, None, to.clone())
         }
+        Target::Crm { connection_id } => {
+            let tried = crm_send::attempt(
+                app,
+                company,
+                *connection_id,
+                &announcement,
+                &users,
+                &payload,
+            );
+            match tried.await? {
+                CrmAttempt::Skip => return Ok(finished(None, JobChange::Done)),
+                CrmAttempt::GiveUp(why) => return Ok(give_up(why)),
+                CrmAttempt::Sent(done) => {
+                    let done = *done;
+                    crm = (done.record_id, done.write);
+                    (done.sent, None, done.name)
+                }
+            }
+        }
+    };
+    let crm_connection = match payload.target {
+        Target::Crm { connection_id } => Some(connection_id),
+        _ => None,
     };
     let now = app.clock.now();
     let step = next_step(policy, job.attempts, sent.verdict, rand::random::<f64>());
@@ -112,6 +138,7 @@ pub async fn attempt(
         event_id = %event_id,
         channel = payload.target.channel(),
         slack_rule_id = rule_id.map(|r| r.to_string()),
+        crm_connection_id = crm_connection.map(|c| c.to_string()),
         attempt = job.attempts,
         status = sent.status,
         latency_ms = sent.latency_ms,
@@ -124,6 +151,8 @@ pub async fn attempt(
         event_id,
         channel: payload.target.channel().into(),
         slack_rule_id: rule_id,
+        crm_connection_id: crm_connection,
+        crm_record_id: crm.0,
         target: target_name,
         attempt: job.attempts,
         attempted_at: now,
@@ -134,5 +163,9 @@ pub async fn attempt(
         outcome: outcome.into(),
         replay: payload.replay,
     };
-    Ok(finished(Some(attempt), change))
+    let delivered = matches!(step, Step::Done);
+    Ok(FinishedNotification {
+        crm_record: crm.1.filter(|_| delivered),
+        ..finished(Some(attempt), change)
+    })
 }

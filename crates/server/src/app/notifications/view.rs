@@ -1,9 +1,12 @@
-//! Slack rules and notification attempts as admins see them (HTTP and CLI alike): a rule's
-//! webhook URL is never shown, only its host.
+//! Slack rules, CRM connections and notification attempts as admins see them (HTTP and CLI
+//! alike): a rule's webhook URL is never shown, only its host; a connection's credentials
+//! never.
 
 use kiku_domain::datetime;
 use kiku_domain::outgoing_webhook::EndpointUrl;
-use kiku_storage::{NotificationAttempt, SlackRule};
+use kiku_storage::{CrmConnection, NotificationAttempt, SlackRule};
+
+use super::crm_connections::{base_url, config_of};
 use serde_json::{json, Value};
 
 pub fn rule(r: &SlackRule) -> Value {
@@ -23,11 +26,36 @@ pub fn rule(r: &SlackRule) -> Value {
     })
 }
 
+/// Everything but the credentials; a stored row that does not read shows without its
+/// settings rather than failing the list.
+pub fn connection(c: &CrmConnection) -> Value {
+    let mut out = json!({
+        "id": c.id,
+        "kind": c.kind,
+        "name": c.name,
+        "base_url": c.base_url,
+        "content": c.content,
+        "enabled": c.enabled,
+        "trigger": "speech_recognition_completed",
+        "created_at": datetime::format(c.created_at),
+        "updated_at": datetime::format(c.updated_at),
+    });
+    if let Ok((kind, config, _)) = config_of(c) {
+        out["base_url"] = json!(base_url(kind, c));
+        if let (Some(o), Value::Object(settings)) = (out.as_object_mut(), config.settings()) {
+            o.extend(settings);
+        }
+    }
+    out
+}
+
 pub fn attempt(a: &NotificationAttempt) -> Value {
     json!({
         "id": a.id,
         "channel": a.channel,
         "slack_rule_id": a.slack_rule_id,
+        "crm_connection_id": a.crm_connection_id,
+        "crm_record_id": a.crm_record_id,
         "target": a.target,
         "event_id": a.event_id,
         "call_id": a.call_id,
