@@ -83,6 +83,25 @@ pub enum Role {
     Customer,
 }
 
+/// Whose words count, by name: `user`, `customer` or `any` (either side, `None`).
+pub fn speaker_name(speaker: Option<Role>) -> &'static str {
+    match speaker {
+        None => "any",
+        Some(Role::User) => "user",
+        Some(Role::Customer) => "customer",
+    }
+}
+
+/// The side named by [`speaker_name`]; `None` inside for either side.
+pub fn parse_speaker(text: &str) -> Option<Option<Role>> {
+    match text {
+        "any" => Some(None),
+        "user" => Some(Some(Role::User)),
+        "customer" => Some(Some(Role::Customer)),
+        _ => None,
+    }
+}
+
 /// How [`Roles::swapped`] names a person's decision.
 const SWAPPED: &str = "user and customer swapped by a person";
 

@@ -122,12 +122,8 @@ impl CallSearch {
             match key {
                 "q" => s.text = Some(TextQuery::parse(value).map_err(|e| bad(key, e.to_string()))?),
                 "speaker" => {
-                    s.speaker = match value {
-                        "any" => None,
-                        "user" => Some(Role::User),
-                        "customer" => Some(Role::Customer),
-                        _ => return Err(bad(key, "must be user, customer or any")),
-                    }
+                    s.speaker = crate::analysis::parse_speaker(value)
+                        .ok_or_else(|| bad(key, "must be user, customer or any"))?;
                 }
                 "user_id" => push_each(&mut s.users, key, value, |v| v.parse().ok())?,
                 "event_type" => push_each(&mut s.event_types, key, value, EventType::parse)?,

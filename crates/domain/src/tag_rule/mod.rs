@@ -2,8 +2,6 @@
 //! keywords said often enough, by one side or either. Pure rules: what a rule may be and
 //! whether a report matches it.
 
-use serde::{Deserialize, Serialize};
-
 use crate::analysis::text::keyword_offsets;
 use crate::analysis::{Report, Role};
 
@@ -15,11 +13,9 @@ pub const MAX_TAG_CHARS: usize = 512;
 pub const MAX_MIN_COUNT: u32 = 1000;
 
 /// How the keywords' counts meet the threshold.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeywordMatch {
     /// The keywords' total count reaches `min_count`.
-    #[default]
     Any,
     /// Each keyword's own count reaches `min_count`.
     All,
@@ -37,25 +33,6 @@ impl KeywordMatch {
         [KeywordMatch::Any, KeywordMatch::All]
             .into_iter()
             .find(|m| m.as_str() == text)
-    }
-}
-
-/// Whose words count: one side, or either (`any`, as the search's `speaker`).
-pub fn speaker_name(speaker: Option<Role>) -> &'static str {
-    match speaker {
-        None => "any",
-        Some(Role::User) => "user",
-        Some(Role::Customer) => "customer",
-    }
-}
-
-/// The side named by `speaker_name`; `None` inside for either side.
-pub fn parse_speaker(text: &str) -> Option<Option<Role>> {
-    match text {
-        "any" => Some(None),
-        "user" => Some(Some(Role::User)),
-        "customer" => Some(Some(Role::Customer)),
-        _ => None,
     }
 }
 

@@ -1,7 +1,9 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::analysis::{report, AnalysisSettings, Roles, Transcript, Utterance};
+use crate::analysis::{
+    parse_speaker, report, speaker_name, AnalysisSettings, Roles, Transcript, Utterance,
+};
 
 /// A call of `lines` (speaker 0 is the user), in `language`.
 fn report_of(language: &str, lines: &[(usize, &str)]) -> Report {

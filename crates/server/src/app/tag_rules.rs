@@ -1,7 +1,8 @@
 //! Auto-tag rules of a company, for HTTP, the web UI and the CLI alike: create, list,
 //! change, delete, and apply one to every past call (a background job).
 
-use kiku_domain::tag_rule::{parse_speaker, speaker_name, KeywordMatch, TagRuleSpec};
+use kiku_domain::analysis::{parse_speaker, speaker_name};
+use kiku_domain::tag_rule::{KeywordMatch, TagRuleSpec};
 use kiku_domain::{datetime, CompanyId, TagRuleId};
 use kiku_storage::TagRule;
 use serde::Deserialize;

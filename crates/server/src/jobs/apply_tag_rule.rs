@@ -24,7 +24,7 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
         Err(outcome) => return Ok(outcome),
     };
     let (app, company) = (ctx.app, ctx.job.company_id);
-    let total = app.store.count_analyses(company).await?.max(1);
+    let total = app.store.count_analyses(company).await?;
     let (mut after, mut seen, mut tagged) = (None, 0u64, 0u64);
     loop {
         if ctx.stop.requested.load(Ordering::Relaxed) {
@@ -38,8 +38,7 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
         after = Some(page.last);
         seen += page.calls;
         tagged += page.tagged;
-        ctx.progress
-            .store((seen * 100 / total).min(99) as u8, Ordering::Relaxed);
+        ctx.went_through(seen, total);
     }
     tracing::info!(company_id = %company, rule_id = %rule, calls = seen, tagged, "tag rule applied");
     Ok(Outcome::Done)

@@ -141,6 +141,15 @@ pub struct JobContext<'a> {
     pub shutdown: watch::Receiver<bool>,
 }
 
+impl JobContext<'_> {
+    /// Progress of a job going over `total` items, `done` of them so far; 100 is left for
+    /// the end.
+    pub fn went_through(&self, done: u64, total: u64) {
+        let percent = (done * 100 / total.max(1)).min(99);
+        self.progress.store(percent as u8, Ordering::Relaxed);
+    }
+}
+
 struct Worker {
     app: Arc<App>,
     engine: Option<Arc<Engine>>,

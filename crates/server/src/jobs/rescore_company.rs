@@ -12,7 +12,7 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
     let (app, company) = (ctx.app, ctx.job.company_id);
     // Read once: a later change queues its own re-score.
     let settings = analysis::settings(app, company).await?;
-    let total = app.store.count_analyses(company).await?.max(1);
+    let total = app.store.count_analyses(company).await?;
     let (mut after, mut seen, mut changed) = (None, 0u64, 0u64);
     loop {
         if ctx.stop.requested.load(Ordering::Relaxed) {
@@ -28,8 +28,7 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
             changed += u64::from(analysis::rescore(app, record, &settings).await?.is_some());
         }
         seen += page.len() as u64;
-        let percent = (seen * 100 / total).min(99);
-        ctx.progress.store(percent as u8, Ordering::Relaxed);
+        ctx.went_through(seen, total);
     }
     tracing::info!(company_id = %company, calls = seen, changed, "company re-scored");
     Ok(Outcome::Done)

@@ -94,31 +94,18 @@ pub async fn list(
     page(&app, &viewer, NewRuleForm::default(), None, None).await
 }
 
+/// The add form; a field left out takes the form's first value.
 #[derive(Deserialize)]
+#[serde(default)]
 pub struct NewRuleForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     name: String,
     /// One per line.
-    #[serde(default)]
     keywords: String,
-    #[serde(default = "any")]
     keyword_match: String,
-    #[serde(default = "one")]
     min_count: String,
-    #[serde(default = "any")]
     speaker: String,
-    #[serde(default)]
     tag: String,
-}
-
-fn any() -> String {
-    "any".into()
-}
-
-fn one() -> String {
-    "1".into()
 }
 
 impl Default for NewRuleForm {
@@ -127,9 +114,9 @@ impl Default for NewRuleForm {
             csrf: String::new(),
             name: String::new(),
             keywords: String::new(),
-            keyword_match: any(),
-            min_count: one(),
-            speaker: any(),
+            keyword_match: "any".into(),
+            min_count: "1".into(),
+            speaker: "any".into(),
             tag: String::new(),
         }
     }

@@ -4,7 +4,8 @@
 
 use async_trait::async_trait;
 use kiku_domain::analysis::Report;
-use kiku_domain::tag_rule::{parse_speaker, speaker_name, KeywordMatch, TagRuleSpec};
+use kiku_domain::analysis::{parse_speaker, speaker_name};
+use kiku_domain::tag_rule::{KeywordMatch, TagRuleSpec};
 use kiku_domain::{CallId, CompanyId, JobKind, TagRuleId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
