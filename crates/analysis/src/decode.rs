@@ -10,7 +10,7 @@ use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, TrackType};
-use symphonia::core::io::MediaSourceStream;
+use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
 /// Decoded audio: one `Vec` of samples in -1..1 per channel, at the file's own rate.
@@ -93,15 +93,30 @@ pub fn decode(
     declared: AudioFileType,
     limits: Limits,
 ) -> Result<DecodedAudio, DecodeError> {
-    catch_unwind(AssertUnwindSafe(|| {
-        decode_inner(bytes, Some(declared), limits)
-    }))
-    .unwrap_or(Err(DecodeError::DecoderPanicked))
+    decode_source(Box::new(Cursor::new(bytes)), Some(declared), limits)
 }
 
 /// Decodes `bytes` of whatever supported format they hold (a local file has no declaration).
 pub fn decode_any(bytes: Vec<u8>, limits: Limits) -> Result<DecodedAudio, DecodeError> {
-    catch_unwind(AssertUnwindSafe(|| decode_inner(bytes, None, limits)))
+    decode_source(Box::new(Cursor::new(bytes)), None, limits)
+}
+
+/// Decodes the recording in `file`, read as decoding goes (never whole into memory) and
+/// no further than `limits` need; `declared` when the PBX declared its type.
+pub fn decode_file(
+    file: std::fs::File,
+    declared: Option<AudioFileType>,
+    limits: Limits,
+) -> Result<DecodedAudio, DecodeError> {
+    decode_source(Box::new(file), declared, limits)
+}
+
+fn decode_source(
+    source: Box<dyn MediaSource>,
+    declared: Option<AudioFileType>,
+    limits: Limits,
+) -> Result<DecodedAudio, DecodeError> {
+    catch_unwind(AssertUnwindSafe(|| decode_inner(source, declared, limits)))
         .unwrap_or(Err(DecodeError::DecoderPanicked))
 }
 
@@ -115,11 +130,11 @@ fn family(short_name: &str) -> Option<AudioFileType> {
 }
 
 fn decode_inner(
-    bytes: Vec<u8>,
+    source: Box<dyn MediaSource>,
     declared: Option<AudioFileType>,
     limits: Limits,
 ) -> Result<DecodedAudio, DecodeError> {
-    let source = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
+    let source = MediaSourceStream::new(source, Default::default());
     // No hint: the content decides, not the declared type.
     let mut format = symphonia::default::get_probe()
         .probe(

@@ -13,7 +13,7 @@ use kiku_domain::metrics::Span;
 use kiku_domain::{AudioFileType, ChannelType};
 
 use crate::chunks::{windows, Window};
-use crate::decode::{decode, decode_any, Limits};
+use crate::decode::{decode_file, Limits};
 use crate::fallback::PROMPT_RESET_TEMPERATURE;
 use crate::lanes;
 use crate::mono;
@@ -61,9 +61,10 @@ impl AnalysisError {
 }
 
 /// What the engine needs to know about one recording.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Recording {
-    pub audio: Vec<u8>,
+    /// The recording's file, read as it is decoded (never whole into memory).
+    pub audio: std::fs::File,
     /// The type the PBX declared; `None` accepts any supported format.
     pub declared: Option<AudioFileType>,
     pub channel_type: ChannelType,
@@ -283,7 +284,7 @@ impl Engine {
     /// why there are none.
     fn decode(
         &self,
-        audio: Vec<u8>,
+        audio: std::fs::File,
         declared: Option<AudioFileType>,
         call_seconds: Option<f64>,
         channel_type: ChannelType,
@@ -295,11 +296,7 @@ impl Engine {
             max_seconds,
             max_channels: 2,
         };
-        let audio = match declared {
-            Some(declared) => decode(audio, declared, limits),
-            None => decode_any(audio, limits),
-        }
-        .map_err(|e| bad(&e.to_string()))?;
+        let audio = decode_file(audio, declared, limits).map_err(|e| bad(&e.to_string()))?;
         let (seconds, truncated) = (audio.seconds(), audio.truncated);
         if seconds < MIN_RECORDING_SECONDS {
             return Err(bad(&format!("the recording is only {seconds:.1} s long")));

@@ -22,8 +22,12 @@ fn engine() -> Option<Engine> {
 }
 
 fn analyse(engine: &Engine, wav: Vec<u8>) -> Transcript {
+    use std::io::{Seek, Write};
+    let mut audio = tempfile::tempfile().expect("temp file");
+    audio.write_all(&wav).expect("write");
+    audio.rewind().expect("rewind");
     let recording = Recording {
-        audio: wav,
+        audio,
         declared: Some(AudioFileType::Wav),
         channel_type: ChannelType::Monaural,
         call_seconds: None,

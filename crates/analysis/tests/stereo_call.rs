@@ -20,9 +20,18 @@ fn engine(model: &std::path::Path) -> Engine {
     Engine::load(model, options).expect("model")
 }
 
+/// The engine reads recordings from files.
+fn file(bytes: &[u8]) -> std::fs::File {
+    use std::io::{Seek, Write};
+    let mut file = tempfile::tempfile().expect("temp file");
+    file.write_all(bytes).expect("write");
+    file.rewind().expect("rewind");
+    file
+}
+
 fn recording(audio: Vec<u8>, declared: AudioFileType, call_seconds: Option<f64>) -> Recording {
     Recording {
-        audio,
+        audio: file(&audio),
         declared: Some(declared),
         channel_type: ChannelType::Stereo,
         call_seconds,

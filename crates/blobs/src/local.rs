@@ -85,7 +85,7 @@ impl LocalBlobs {
 }
 
 /// Creates `dir` and its missing parents as 0700, whatever the umask.
-fn private_dirs(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn private_dirs(dir: &Path) -> std::io::Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -143,8 +143,13 @@ impl Blobs for LocalBlobs {
         Ok(total)
     }
 
-    async fn get(&self, key: &str) -> Result<Bytes, BlobError> {
-        Ok(tokio::fs::read(self.path(key)?).await?.into())
+    /// The stored file itself: nothing is copied, and a recording replaced or deleted
+    /// meanwhile stays readable through it until it is closed.
+    async fn get_file(&self, key: &str) -> Result<std::fs::File, BlobError> {
+        Ok(tokio::fs::File::open(self.path(key)?)
+            .await?
+            .into_std()
+            .await)
     }
 
     async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, BlobError> {
@@ -185,6 +190,10 @@ impl Blobs for LocalBlobs {
         .map_err(|e| BlobError::Io(std::io::Error::other(e)))?;
         Ok(checked?)
     }
+
+    fn describe(&self) -> String {
+        format!("the folder {}", self.root.display())
+    }
 }
 
 #[cfg(test)]
@@ -207,6 +216,15 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_large_upload_streams_through_and_an_aborted_one_leaves_nothing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let blobs = LocalBlobs::open(dir.path()).expect("open");
+        contract::large_upload_and_an_aborted_one(&blobs, "c/big.wav", contract::LARGE).await;
+        let incoming = std::fs::read_dir(dir.path().join(INCOMING)).expect("incoming");
+        assert_eq!(incoming.count(), 0, "no partial file is kept");
+    }
+
+    #[tokio::test]
     async fn failures_leave_nothing_and_keys_stay_inside() {
         let dir = tempfile::tempdir().expect("dir");
         let blobs = LocalBlobs::open(dir.path()).expect("open");
@@ -215,7 +233,7 @@ mod tests {
         assert_eq!(incoming.count(), 0, "no partial file is kept");
         for key in ["../x", "/etc/passwd", ".incoming/x", "a/../../x", ""] {
             assert!(
-                matches!(blobs.get(key).await, Err(BlobError::Key(_))),
+                matches!(blobs.get_file(key).await, Err(BlobError::Key(_))),
                 "{key}"
             );
         }

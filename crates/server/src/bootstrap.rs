@@ -5,28 +5,23 @@
 use std::sync::Arc;
 
 use kiku_analysis::pipeline::Engine;
-use kiku_blobs::LocalBlobs;
+use kiku_blobs::{Blobs, LocalBlobs, ObjectBlobs};
 use kiku_domain::upload_signature::SigningKey;
 use kiku_storage::SqlStore;
 
 use crate::app::notifications::Notifiers;
 use crate::app::{limits, sign_in_throttle, App};
 use crate::clock::SystemClock;
-use crate::config::{load_or_create_key, Config};
+use crate::config::{load_or_create_key, AudioStore, Config};
 
-/// Opens the configured database (running migrations) and audio folder.
+/// Opens the configured database (running migrations) and audio store.
 pub async fn app(config: &Config) -> Result<App, String> {
     private_data_dir(&config.data_dir, config.database_url.is_none())
         .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
     let store = SqlStore::connect(&config.database_url())
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
-    let blobs = LocalBlobs::open(config.audio_dir()).map_err(|e| {
-        format!(
-            "cannot open the audio folder {}: {e}",
-            config.audio_dir().display()
-        )
-    })?;
+    let blobs = audio_store(config).await?;
     let key = match &config.signing_key {
         Some(hex_key) => {
             hex::decode(hex_key.trim()).map_err(|_| "signing key is not hex".to_string())?
@@ -41,7 +36,7 @@ pub async fn app(config: &Config) -> Result<App, String> {
     let crm = kiku_notify::Crms::new(outgoing_webhooks.clone());
     Ok(App {
         store: Arc::new(store),
-        blobs: Arc::new(blobs),
+        blobs,
         clock: Arc::new(SystemClock),
         signing_key: SigningKey::new(key)?,
         public_url: config.public_url(),
@@ -68,6 +63,32 @@ pub async fn app(config: &Config) -> Result<App, String> {
             crm,
         },
     })
+}
+
+/// The recordings' store: the local folder, or the bucket once it has answered (a missing
+/// bucket, refused credentials or an endpoint that does not answer stop the start here,
+/// as a database that cannot be opened does).
+async fn audio_store(config: &Config) -> Result<Arc<dyn Blobs>, String> {
+    match config.audio_store()? {
+        AudioStore::Local(dir) => {
+            let blobs = LocalBlobs::open(&dir)
+                .map_err(|e| format!("cannot open the audio folder {}: {e}", dir.display()))?;
+            Ok(Arc::new(blobs))
+        }
+        AudioStore::S3(settings) => {
+            let endpoint = settings.endpoint_for_logs();
+            let blobs = ObjectBlobs::s3(&settings, config.scratch_dir())
+                .map_err(|e| format!("audio_store {}: {e}", settings.url()))?;
+            blobs.check_writable(0).await.map_err(|e| {
+                format!(
+                    "audio_store {} at {endpoint} cannot be used: {e}",
+                    settings.url()
+                )
+            })?;
+            tracing::info!(audio_store = %settings.url(), %endpoint, "recordings are stored in S3");
+            Ok(Arc::new(blobs))
+        }
+    }
 }
 
 /// The speech engine when this process analyses calls (`analysis_workers` > 0); refuses

@@ -12,6 +12,22 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Folder for the SQLite database, recordings and generated keys.
     pub data_dir: PathBuf,
+    /// Where recordings are stored: a local folder (default `audio` in `data_dir`) or an
+    /// S3-compatible bucket, `s3://bucket` or `s3://bucket/prefix`.
+    pub audio_store: Option<String>,
+    // The S3 connection when `audio_store` is `s3://…`; each one unset comes from the
+    // standard AWS variables (AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID,
+    // AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP, AWS_VIRTUAL_HOSTED_STYLE_REQUEST…).
+    /// The service's URL, e.g. `https://s3.example.com`; AWS itself when unset.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    /// Never logged nor shown.
+    pub s3_secret_access_key: Option<String>,
+    /// Allows a plain `http://` endpoint.
+    pub s3_allow_http: Option<bool>,
+    /// `bucket.host/key` requests instead of path-style `host/bucket/key`.
+    pub s3_virtual_hosted_style_request: Option<bool>,
     /// `sqlite://…` or `postgres://…`; defaults to `kiku.db` in `data_dir`.
     pub database_url: Option<String>,
     pub listen: SocketAddr,
@@ -117,6 +133,13 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("data_dir", &self.data_dir)
+            .field("audio_store", &self.audio_store)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_access_key_id", &self.s3_access_key_id)
+            .field(
+                "s3_secret_access_key",
+                &self.s3_secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
             .field(
                 "database",
                 &self
@@ -144,6 +167,13 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./kiku-data"),
+            audio_store: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: None,
+            s3_virtual_hosted_style_request: None,
             database_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
@@ -216,6 +246,7 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), String> {
+        self.audio_store()?;
         if self.max_upload_bytes == 0 {
             return Err("max_upload_bytes (KIKU_MAX_UPLOAD_BYTES) must be positive".into());
         }
@@ -341,8 +372,59 @@ impl Config {
         url.trim_end_matches('/').to_string()
     }
 
-    pub fn audio_dir(&self) -> PathBuf {
-        self.data_dir.join("audio")
+    /// Where recordings go, from `audio_store` and the `s3_*` settings.
+    pub fn audio_store(&self) -> Result<AudioStore, String> {
+        let setting = self
+            .audio_store
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let s3_set = [
+            &self.s3_endpoint,
+            &self.s3_region,
+            &self.s3_access_key_id,
+            &self.s3_secret_access_key,
+        ]
+        .iter()
+        .any(|s| s.is_some())
+            || self.s3_allow_http.is_some()
+            || self.s3_virtual_hosted_style_request.is_some();
+        let Some(setting) = setting else {
+            if s3_set {
+                return Err("s3_* settings are given but audio_store (KIKU_AUDIO_STORE) is not an s3:// URL: recordings would go to the local folder".into());
+            }
+            return Ok(AudioStore::Local(self.data_dir.join("audio")));
+        };
+        let Some(parsed) = kiku_blobs::S3Settings::from_url(setting) else {
+            if setting.contains("://") {
+                return Err(format!(
+                    "audio_store (KIKU_AUDIO_STORE) must be a local folder or s3://bucket/prefix, got {setting:?}"
+                ));
+            }
+            if s3_set {
+                return Err(
+                    "s3_* settings are given but audio_store (KIKU_AUDIO_STORE) is a local folder"
+                        .into(),
+                );
+            }
+            return Ok(AudioStore::Local(PathBuf::from(setting)));
+        };
+        let mut s3 = parsed.map_err(|e| format!("audio_store (KIKU_AUDIO_STORE): {e}"))?;
+        if self.s3_access_key_id.is_some() != self.s3_secret_access_key.is_some() {
+            return Err("s3_access_key_id and s3_secret_access_key (KIKU_S3_ACCESS_KEY_ID, KIKU_S3_SECRET_ACCESS_KEY) go together".into());
+        }
+        s3.endpoint = self.s3_endpoint.clone();
+        s3.region = self.s3_region.clone();
+        s3.access_key_id = self.s3_access_key_id.clone();
+        s3.secret_access_key = self.s3_secret_access_key.clone();
+        s3.allow_http = self.s3_allow_http;
+        s3.virtual_hosted_style_request = self.s3_virtual_hosted_style_request;
+        Ok(AudioStore::S3(s3))
+    }
+
+    /// Workers' temporary copies of recordings read from a bucket (deleted when done).
+    pub fn scratch_dir(&self) -> PathBuf {
+        self.data_dir.join("tmp")
     }
 
     pub fn model_dir(&self) -> PathBuf {
@@ -482,6 +564,13 @@ impl Config {
     }
 }
 
+/// Where recordings are stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AudioStore {
+    Local(PathBuf),
+    S3(kiku_blobs::S3Settings),
+}
+
 /// Reads the signing key, generating one into `path` on first use (mode 0600).
 pub fn load_or_create_key(path: &Path) -> Result<Vec<u8>, String> {
     match std::fs::read_to_string(path) {
@@ -567,6 +656,66 @@ mod tests {
             }
         )
         .contains("abab"));
+    }
+
+    #[test]
+    fn the_audio_store_is_a_folder_or_a_bucket() {
+        let store = |setting: Option<&str>| {
+            Config {
+                data_dir: "/data".into(),
+                audio_store: setting.map(str::to_string),
+                ..Config::default()
+            }
+            .audio_store()
+        };
+        assert_eq!(store(None), Ok(AudioStore::Local("/data/audio".into())));
+        assert_eq!(
+            store(Some(" ")),
+            Ok(AudioStore::Local("/data/audio".into()))
+        );
+        assert_eq!(
+            store(Some("/srv/audio")),
+            Ok(AudioStore::Local("/srv/audio".into()))
+        );
+        let Ok(AudioStore::S3(s3)) = store(Some("s3://kiku-audio/prod")) else {
+            panic!("an s3 URL")
+        };
+        assert_eq!(
+            (s3.bucket.as_str(), s3.prefix.as_str()),
+            ("kiku-audio", "prod")
+        );
+        for bad in ["gs://kiku/x", "s3://", "s3://K", "s3://kiku//x"] {
+            let err = store(Some(bad)).expect_err(bad);
+            assert!(err.contains("KIKU_AUDIO_STORE"), "{bad}: {err}");
+        }
+        let config = Config {
+            audio_store: Some("s3://kiku".into()),
+            s3_endpoint: Some("https://s3.example.com".into()),
+            s3_access_key_id: Some("AKID".into()),
+            s3_secret_access_key: Some("hunter2".into()),
+            s3_virtual_hosted_style_request: Some(true),
+            ..Config::default()
+        };
+        let Ok(AudioStore::S3(s3)) = config.audio_store() else {
+            panic!("s3")
+        };
+        assert_eq!(s3.endpoint.as_deref(), Some("https://s3.example.com"));
+        assert_eq!(s3.virtual_hosted_style_request, Some(true));
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(!format!("{s3:?}").contains("hunter2"));
+        let half = Config {
+            s3_secret_access_key: None,
+            ..config.clone()
+        };
+        assert!(half.validate().expect_err("half").contains("go together"));
+        let forgotten = Config {
+            audio_store: None,
+            ..config
+        };
+        assert!(forgotten
+            .validate()
+            .expect_err("s3 settings, local store")
+            .contains("KIKU_AUDIO_STORE"));
     }
 
     #[test]

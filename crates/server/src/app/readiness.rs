@@ -1,5 +1,6 @@
 //! `/ready`: whether this process can take writes now. The database must commit a write
-//! and the recordings' disk must have room; `/health` only says the process is up.
+//! and the recordings' store must take one: a local disk with room, or a bucket that
+//! answers; `/health` only says the process is up.
 
 use super::App;
 

@@ -78,7 +78,14 @@ pub fn run(config: &Config, args: AnalyzeArgs) -> Result<Value, Failure> {
     settings
         .validate()
         .map_err(|e| fail("invalid_request", e))?;
-    let audio = std::fs::read(&args.file).map_err(|e| {
+    // Read as it is decoded, never whole into memory.
+    let opened = std::fs::File::open(&args.file).and_then(|file| {
+        if file.metadata()?.is_dir() {
+            return Err(std::io::Error::other("it is a folder"));
+        }
+        Ok(file)
+    });
+    let audio = opened.map_err(|e| {
         fail(
             "unreadable_file",
             format!("cannot read {}: {e}", args.file.display()),

@@ -32,8 +32,10 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
     let Some(audio) = &call.audio else {
         return Ok(Outcome::GiveUp("the call has no recording".into()));
     };
-    let bytes = match app.blobs.get(&audio.key).await {
-        Ok(bytes) => bytes,
+    // Streamed to a file (a temporary copy from a bucket, deleted when closed): the engine
+    // decodes from it, and only as far as the call's length needs.
+    let file = match app.blobs.get_file(&audio.key).await {
+        Ok(file) => file,
         Err(e) => {
             return Ok(Outcome::Retry {
                 cause: format!("cannot read the recording: {e}"),
@@ -46,8 +48,7 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
     let call_seconds =
         (data.call_ends_at - data.call_answered_at.unwrap_or(data.call_starts_at)).as_seconds_f64();
     let recording = Recording {
-        // No copy when the blob store hands over the only reference.
-        audio: Vec::from(bytes),
+        audio: file,
         declared: Some(data.audio_file_type),
         channel_type: data.audio_channel_type,
         call_seconds: (call_seconds > 0.0).then_some(call_seconds),
