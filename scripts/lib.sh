@@ -319,7 +319,8 @@ except Exception:
 PY
 }
 
-kiku_stop_s3() {
+# SIGTERM (SeaweedFS stops in a few seconds), SIGKILL after 10 s.
+kiku_stop_s3_server() {
     local dir="$1" pid i
     pid="$(cat "$dir/pid" 2>/dev/null || true)"
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
@@ -330,7 +331,11 @@ kiku_stop_s3() {
         done
         kill -KILL "$pid" 2>/dev/null || true
     fi
-    rm -rf -- "$dir"
+}
+
+kiku_stop_s3() {
+    kiku_stop_s3_server "$1"
+    rm -rf -- "$1"
 }
 
 # start_throwaway_s3: start a private, disposable S3-compatible server (SeaweedFS `weed
@@ -365,6 +370,8 @@ start_throwaway_s3() {
             -s3.localSocket="$dir/s.sock" -bucket="$bucket" \
             >"$dir/server.log" 2>&1 </dev/null &
         echo $! >"$dir/pid"
+        # Stopped by kiku_stop_s3, not by the shell's job control (no "Killed" notice).
+        disown
         # Up when the S3 port answers and the filer holds the bucket's folder.
         for i in $(seq 1 300); do
             kill -0 "$(cat "$dir/pid")" 2>/dev/null || break
@@ -376,8 +383,7 @@ start_throwaway_s3() {
             sleep 0.2
         done
         ((ready == 1)) && break
-        kill -KILL "$(cat "$dir/pid")" 2>/dev/null || true
-        wait "$(cat "$dir/pid")" 2>/dev/null || true
+        kiku_stop_s3_server "$dir"
         if ! grep -q 'address already in use' "$dir/server.log" 2>/dev/null; then
             break
         fi

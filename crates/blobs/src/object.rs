@@ -29,6 +29,8 @@ const PART_BYTES: usize = 8 * 1024 * 1024;
 const IN_FLIGHT: usize = 2;
 /// Allocation unit while a part fills.
 const BLOCK_BYTES: usize = 256 * 1024;
+/// How long a failed upload's parts in flight may take to land before it is aborted.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `/ready` waits for the bucket (the store retries for minutes on its own).
 const READY_TIMEOUT: Duration = Duration::from_secs(5);
 /// A name listed by the readiness check: no object is stored under it, so the answer is
@@ -335,28 +337,37 @@ impl Multipart {
     }
 
     async fn abort(mut self) {
-        self.parts.shutdown().await;
-        if let Some(mut upload) = self.upload.take() {
-            if let Err(e) = upload.abort().await {
-                tracing::warn!(error = %e, "aborting a failed upload left parts behind");
-            }
+        if let Some(upload) = self.upload.take() {
+            discard(upload, std::mem::take(&mut self.parts)).await;
         }
     }
 }
 
 impl Drop for Multipart {
     fn drop(&mut self) {
-        self.parts.abort_all();
-        let Some(mut upload) = self.upload.take() else {
+        let Some(upload) = self.upload.take() else {
             return;
         };
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(e) = upload.abort().await {
-                    tracing::warn!(error = %e, "aborting an abandoned upload left parts behind");
-                }
-            });
+        let parts = std::mem::take(&mut self.parts);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(discard(upload, parts))),
+            // No runtime to abort on: the bucket's lifecycle rule is the backstop.
+            Err(_) => tracing::warn!("an abandoned upload could not be aborted"),
         }
+    }
+}
+
+/// Aborts `upload`. A part still in flight may land after an abort (S3 documents it), so
+/// those in `parts` are let finish first (for a while), then the upload is aborted.
+async fn discard(
+    mut upload: Box<dyn MultipartUpload>,
+    mut parts: JoinSet<object_store::Result<()>>,
+) {
+    let drained = async { while parts.join_next().await.is_some() {} };
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, drained).await;
+    parts.abort_all();
+    if let Err(e) = upload.abort().await {
+        tracing::warn!(error = %e, "aborting a failed upload left parts behind");
     }
 }
 

@@ -20,6 +20,7 @@ mod process;
 #[path = "../../../notify/tests/receiver.rs"]
 mod receiver;
 mod roles;
+mod s3;
 mod search;
 mod sign_in;
 mod support;
