@@ -67,6 +67,7 @@ pub async fn app(config: &Config) -> Result<App, String> {
             },
             crm,
         },
+        metrics: Default::default(),
     })
 }
 

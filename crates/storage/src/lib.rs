@@ -172,6 +172,8 @@ pub trait JobStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<bool>;
     async fn jobs_for_call(&self, call: CallId) -> Result<Vec<Job>>;
+    /// The jobs not done, by kind and state, with the oldest ready queued job's time.
+    async fn job_counts(&self, now: OffsetDateTime) -> Result<Vec<JobCount>>;
 }
 
 /// The outbox: events are written by the storage operations that change a result, in the
@@ -473,4 +475,6 @@ pub trait Store:
     async fn ping(&self) -> Result<()>;
     /// Commits a tiny write, for `/ready`: fails while the database cannot take writes.
     async fn check_writable(&self, now: OffsetDateTime) -> Result<()>;
+    /// The connection pools' use now.
+    fn pool_use(&self) -> Vec<PoolUse>;
 }

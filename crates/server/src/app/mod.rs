@@ -8,6 +8,7 @@ mod error;
 pub mod export;
 pub mod ingest;
 pub mod limits;
+pub mod metrics;
 pub mod notifications;
 pub mod outgoing_webhooks;
 pub mod readiness;
@@ -51,4 +52,6 @@ pub struct App {
     pub outgoing_webhooks: kiku_notify::WebhookClient,
     /// Slack and e-mail senders.
     pub notifiers: notifications::Notifiers,
+    /// What `/metrics` reports.
+    pub metrics: metrics::Metrics,
 }

@@ -12,6 +12,8 @@ mod deliveries;
 mod durability;
 mod export;
 mod limits;
+mod logs;
+mod metrics;
 mod mono;
 mod notifications;
 mod outgoing_webhook_delivery;

@@ -186,6 +186,7 @@ async fn start_on_with(
             mailer,
             crm: Crms::new(client),
         },
+        metrics: Default::default(),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(kiku::serve::serve_on(
