@@ -27,5 +27,6 @@ mod swap;
 mod tag_rules;
 mod takeover;
 mod ui;
+mod ui_notifications;
 mod upload;
 mod webhook;
