@@ -76,15 +76,31 @@ pub struct AttemptLog {
 }
 
 impl AttemptLog {
-    pub fn new(app: &AppState, rows: Vec<AttemptRow>, replay_action: String) -> Self {
+    pub fn new(
+        app: &AppState,
+        rows: Vec<AttemptRow>,
+        replay_action: String,
+        replaying: Option<u64>,
+    ) -> Self {
         let since = app.clock.now() - time::Duration::days(1);
         AttemptLog {
             rows,
             replay_action,
             since: datetime::format(since),
             per_recipient: false,
-            replaying: None,
+            replaying,
         }
+    }
+
+    /// A Slack rule's, a CRM connection's or the e-mails' attempts.
+    pub fn of_attempts(
+        app: &AppState,
+        attempts: &[NotificationAttempt],
+        replay_action: String,
+        replaying: Option<u64>,
+    ) -> Self {
+        let rows = attempts.iter().map(AttemptRow::of_attempt).collect();
+        Self::new(app, rows, replay_action, replaying)
     }
 }
 

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::admin::AdminViewer;
-use super::attempt_log::{AttemptLog, AttemptRow, ReplayForm};
+use super::attempt_log::{AttemptLog, ReplayForm};
 use super::calls::ViewerView;
 use super::edit_page::{refused, Shown};
 use super::error::UiError;
@@ -432,9 +432,12 @@ async fn detail_page(
     let page = attempts::of_crm_connection(app, company, id, PageRequest::default())
         .await
         .map_err(failed)?;
-    let rows = page.items.iter().map(AttemptRow::of_attempt).collect();
-    let mut log = AttemptLog::new(app, rows, format!("/admin/crm-connections/{id}/replay"));
-    log.replaying = shown.replaying;
+    let log = AttemptLog::of_attempts(
+        app,
+        &page.items,
+        format!("/admin/crm-connections/{id}/replay"),
+        shown.replaying,
+    );
     let draft = shown.draft.unwrap_or_else(|| Draft::of_connection(&c));
     let t = viewer.text();
     html(ConnectionPage {

@@ -11,7 +11,7 @@ use kiku_storage::UserNotifications;
 use serde::Deserialize;
 
 use super::admin::AdminViewer;
-use super::attempt_log::{AttemptLog, AttemptRow, ReplayForm};
+use super::attempt_log::{AttemptLog, ReplayForm};
 use super::calls::ViewerView;
 use super::edit_page::Shown;
 use super::error::UiError;
@@ -54,10 +54,13 @@ async fn admin_page(
     let page = attempts::of_email(app, company, PageRequest::default())
         .await
         .map_err(failed)?;
-    let rows = page.items.iter().map(AttemptRow::of_attempt).collect();
-    let mut log = AttemptLog::new(app, rows, "/admin/email/replay".into());
+    let mut log = AttemptLog::of_attempts(
+        app,
+        &page.items,
+        "/admin/email/replay".into(),
+        shown.replaying,
+    );
     log.per_recipient = true;
-    log.replaying = shown.replaying;
     let page = html(AdminPage {
         t: viewer.text(),
         lang: viewer.lang,

@@ -184,8 +184,8 @@ async fn detail_page(
         .map_err(failed)?;
     let time = |t: Option<time::OffsetDateTime>| t.map(datetime::format).unwrap_or_default();
     let rows = deliveries.iter().map(AttemptRow::of_delivery).collect();
-    let mut log = AttemptLog::new(app, rows, format!("/admin/outgoing-webhooks/{id}/replay"));
-    log.replaying = replaying;
+    let action = format!("/admin/outgoing-webhooks/{id}/replay");
+    let log = AttemptLog::new(app, rows, action, replaying);
     html(DetailPage {
         t: viewer.text(),
         lang,

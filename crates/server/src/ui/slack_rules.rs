@@ -14,7 +14,7 @@ use kiku_storage::SlackRule;
 use serde_json::json;
 
 use super::admin::AdminViewer;
-use super::attempt_log::{AttemptLog, AttemptRow, ReplayForm};
+use super::attempt_log::{AttemptLog, ReplayForm};
 use super::calls::ViewerView;
 use super::edit_page::{refused, Shown};
 use super::error::UiError;
@@ -311,9 +311,12 @@ async fn detail_page(
     let page = attempts::of_slack_rule(app, company, id, PageRequest::default())
         .await
         .map_err(failed)?;
-    let rows = page.items.iter().map(AttemptRow::of_attempt).collect();
-    let mut log = AttemptLog::new(app, rows, format!("/admin/slack-rules/{id}/replay"));
-    log.replaying = shown.replaying;
+    let log = AttemptLog::of_attempts(
+        app,
+        &page.items,
+        format!("/admin/slack-rules/{id}/replay"),
+        shown.replaying,
+    );
     let draft = shown.draft.unwrap_or_else(|| Draft::of_rule(&rule));
     let host = Some(view::webhook_host(&rule).unwrap_or_default());
     let form = rule_form(app, viewer, format!("/admin/slack-rules/{id}"), draft, host).await?;

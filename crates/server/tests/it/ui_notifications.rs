@@ -72,15 +72,14 @@ fn expected(items: &[Value]) -> Vec<(String, String)> {
     out
 }
 
-async fn open_rule_page(browser: &Browser) {
-    browser
-        .wait_until(
-            "return /^\\/admin\\/slack-rules\\/[0-9a-f-]{36}$/.test(location.pathname) \
-             && document.getElementById('webhook-set') !== null",
-            10,
-            "the rule's page",
-        )
-        .await;
+/// Waits for the page of the one made by the form just sent (`/admin/{list}/{id}`) with
+/// `marker` on it.
+async fn wait_for_page(browser: &Browser, list: &str, marker: &str) {
+    let check = format!(
+        "return /^\\/admin\\/{list}\\/[0-9a-f-]{{36}}$/.test(location.pathname) \
+         && document.querySelector('{marker}') !== null"
+    );
+    browser.wait_until(&check, 10, list).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,7 +122,7 @@ async fn admins_manage_slack_rules_and_e_mail_in_the_browser() {
             .click("input[name=event_types][value=AUTOMATIC_RECORD]")
             .await;
         browser.click("#save-rule").await;
-        open_rule_page(&browser).await;
+        wait_for_page(&browser, "slack-rules", "#webhook-set").await;
         assert!(browser.text("#webhook-set").await.contains("127.0.0.1"));
         assert!(!browser.html().await.contains(&secret), "{b}: URL echoed");
         let (_, rules) = s.get("/api/v1/slack-rules", &t.admin_token).await;
@@ -199,6 +198,12 @@ async fn admins_manage_slack_rules_and_e_mail_in_the_browser() {
                 .await,
             "ops@acme.example"
         );
+        browser
+            .script(
+                "document.querySelector('section.notifications').scrollIntoView(); return true",
+                json!([]),
+            )
+            .await;
         browser.screenshot(&format!("call-notifications-{b}")).await;
 
         // The rule's attempt log, and a replay posts the message again.
@@ -210,6 +215,12 @@ async fn admins_manage_slack_rules_and_e_mail_in_the_browser() {
                 "return document.querySelectorAll('#deliveries tr.delivered').length === 1",
                 15,
                 "the Slack attempt logged",
+            )
+            .await;
+        browser
+            .script(
+                "document.getElementById('rule-filters').scrollIntoView(); return true",
+                json!([]),
             )
             .await;
         browser.screenshot(&format!("admin-slack-{b}")).await;
@@ -301,17 +312,6 @@ async fn delete_connection(browser: &Browser) {
         .await;
 }
 
-async fn open_connection_page(browser: &Browser) {
-    browser
-        .wait_until(
-            "return /^\\/admin\\/crm-connections\\/[0-9a-f-]{36}$/.test(location.pathname) \
-             && document.querySelector('.secret-set') !== null",
-            10,
-            "the connection's page",
-        )
-        .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_manage_crm_connections_in_the_browser() {
     let Some(browser) = Browser::start().await else {
@@ -354,7 +354,7 @@ async fn admins_manage_crm_connections_in_the_browser() {
         browser.type_into("#map-body", "memo").await;
         browser.type_into("#map-score", "score").await;
         browser.click("#save-connection").await;
-        open_connection_page(&browser).await;
+        wait_for_page(&browser, "crm-connections", ".secret-set").await;
         assert!(
             !browser.html().await.contains(KINTONE_TOKEN),
             "{b}: token echoed"
@@ -434,7 +434,7 @@ async fn admins_manage_crm_connections_in_the_browser() {
             .type_into("#setting-access_token", HUBSPOT_TOKEN)
             .await;
         browser.click("#save-connection").await;
-        open_connection_page(&browser).await;
+        wait_for_page(&browser, "crm-connections", ".secret-set").await;
         assert!(
             !browser.html().await.contains(HUBSPOT_TOKEN),
             "{b}: token echoed"
