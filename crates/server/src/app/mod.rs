@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod analysis;
 pub mod call_analysis;
+pub mod cursor;
 mod error;
 pub mod export;
 pub mod ingest;

@@ -29,5 +29,6 @@ mod swap;
 mod tag_rules;
 mod takeover;
 mod ui;
+mod ui_notifications;
 mod upload;
 mod webhook;
