@@ -388,6 +388,17 @@ impl Config {
     }
 
     /// How many workers of each sort this process runs.
+    /// These settings with every worker count 0 (`kiku serve --api-only`).
+    pub fn without_workers(self) -> Self {
+        Self {
+            analysis_workers: 0,
+            job_workers: 0,
+            delivery_workers: 0,
+            notification_workers: 0,
+            ..self
+        }
+    }
+
     pub fn worker_counts(&self) -> crate::jobs::WorkerCounts {
         crate::jobs::WorkerCounts {
             analysis: self.analysis_workers,

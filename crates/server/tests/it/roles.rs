@@ -1,4 +1,4 @@
-//! Process roles: an API-only `kiku serve` (no job workers) and a `kiku worker` on the same
+//! Process roles: `kiku serve --api-only` (no job workers) and a `kiku worker` on the same
 //! database and recordings. A job queued through the API waits until a worker runs; the
 //! worker answers `/health`, `/ready` and `/metrics` on its own port and nothing else, and stops on
 //! SIGTERM.
@@ -12,12 +12,7 @@ use crate::process::KikuProcess;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_only_server_leaves_jobs_to_a_worker_process() {
-    let api = KikuProcess::start(&[
-        ("KIKU_JOB_WORKERS", "0"),
-        ("KIKU_DELIVERY_WORKERS", "0"),
-        ("KIKU_NOTIFICATION_WORKERS", "0"),
-    ])
-    .await;
+    let api = KikuProcess::api_only(&[]).await;
     let company = api.cli(&[
         "company",
         "create",
