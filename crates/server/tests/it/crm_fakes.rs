@@ -2,7 +2,8 @@
 //! account is reachable from here). Each checks what the vendor documents as required —
 //! method, path, auth header, content type, body fields — answers as the vendor does (ids,
 //! error shapes, 401 for an expired session, 429 with rate-limit headers), and keeps every
-//! request for the tests to read.
+//! request for the tests to read. A fake can hold the requests that create a record until
+//! the test lets them through, so that deliveries meet while one is in flight.
 
 use std::sync::{Arc, Mutex};
 
@@ -75,6 +76,10 @@ pub struct Fake {
     pub base: String,
     vendor: Vendor,
     state: Arc<Mutex<State>>,
+    /// `true`: requests that create a record wait until it turns `false`.
+    hold: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Create requests that arrived (held or not).
+    creates: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 fn answer(status: u16, body: Value) -> (u16, Response) {
@@ -117,16 +122,46 @@ impl Fake {
             base,
             vendor,
             state: Arc::default(),
+            hold: Arc::new(tokio::sync::watch::channel(false).0),
+            creates: Arc::default(),
         };
         let handler = fake.clone();
         let router = Router::new().fallback(
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                 let fake = handler.clone();
-                async move { fake.handle(method, uri, headers, body) }
+                async move {
+                    if fake.creates_record(&method, uri.path()) {
+                        fake.creates
+                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let mut held = fake.hold.subscribe();
+                        let _ = held.wait_for(|h| !*h).await;
+                    }
+                    fake.handle(method, uri, headers, body)
+                }
             },
         );
         tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
         fake
+    }
+
+    /// The vendor's "create a record" request.
+    fn creates_record(&self, method: &Method, path: &str) -> bool {
+        *method == Method::POST
+            && match self.vendor {
+                Vendor::Salesforce => path.ends_with("/sobjects/Task/"),
+                Vendor::Hubspot => path == "/crm/v3/objects/calls",
+                Vendor::Kintone => path.ends_with("/record.json"),
+            }
+    }
+
+    /// Holds (`true`) or lets through (`false`) the requests that create a record.
+    pub fn hold_creates(&self, hold: bool) {
+        self.hold.send_replace(hold);
+    }
+
+    /// Create requests that arrived so far, held ones included.
+    pub fn creates_arrived(&self) -> usize {
+        self.creates.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn handle(&self, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
