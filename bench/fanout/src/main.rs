@@ -474,6 +474,8 @@ async fn main() {
     };
     let mut last_change = started;
     let mut last_counts = [0; 6];
+    // When each target had all its deliveries (to the 100 ms the counts are read at).
+    let mut done_at: [Option<f64>; 6] = [None; 6];
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         rss_max_kib = rss_max_kib.max(proc_kib(pid, "VmRSS:"));
@@ -481,6 +483,11 @@ async fn main() {
         if now_counts != last_counts {
             last_change = Instant::now();
             last_counts = now_counts;
+        }
+        for (at, count) in done_at.iter_mut().zip(now_counts) {
+            if at.is_none() && count >= n {
+                *at = Some(started.elapsed().as_secs_f64());
+            }
         }
         if now_counts.iter().all(|c| *c >= n) {
             break;
@@ -566,6 +573,8 @@ async fn main() {
         "kiku_peak_rss_mib": peak_kib / 1024.0,
         "kiku_max_sampled_rss_mib": rss_max_kib / 1024.0,
         "targets": targets,
+        "done_at_seconds": {"webhook": done_at[0], "slack": done_at[1], "email": done_at[2],
+                            "salesforce": done_at[3], "hubspot": done_at[4], "kintone": done_at[5]},
         "crm_updates": updates,
         "exactly_once": exactly_once,
         "kiku_attempts": attempts,
