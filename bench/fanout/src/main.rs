@@ -16,6 +16,8 @@
 //!
 //! Prints one JSON object.
 
+#[path = "../../common/kiku.rs"]
+mod common;
 #[path = "../../../crates/server/tests/it/crm_fakes.rs"]
 mod crm_fakes;
 
@@ -31,11 +33,9 @@ use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use clap::Parser;
 use crm_fakes::{Fake, Vendor};
-use kiku_domain::analysis::{report, AnalysisSettings, Roles, Transcript, Utterance};
 use kiku_domain::call_data::parse_batch;
-use kiku_domain::metrics::Span;
-use kiku_domain::{CompanyId, JobKind, Side};
-use kiku_storage::{AnalysisStore, CallStore, JobStore, NewAnalysis, NewAudio, SqlStore};
+use kiku_domain::{CompanyId, JobKind};
+use kiku_storage::{AnalysisStore, CallStore, JobStore, NewAudio, SqlStore};
 use serde_json::{json, Value};
 use sqlx::Row;
 
@@ -184,31 +184,6 @@ fn mail_count(maildir: &Path) -> usize {
     std::fs::read_dir(maildir.join("new")).map_or(0, |d| d.count())
 }
 
-fn kiku_cli(args: &Args, env: &[(&str, String)], cli: &[&str]) -> Value {
-    let out = Command::new(&args.kiku)
-        .args(cli)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .expect("run kiku");
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-        panic!(
-            "kiku {cli:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn proc_kib(pid: u32, field: &str) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with(field))?.to_string();
-            line.split_whitespace().nth(1)?.parse::<f64>().ok()
-        })
-        .unwrap_or(0.0)
-}
-
 /// `calls` analysed calls (user Emma, FROM; the customer +81322223333, whom the CRM fakes
 /// know), each result stored by `finish_analysis` with its event and fan-out.
 async fn seed(url: &str, company: CompanyId, calls: usize) {
@@ -246,45 +221,7 @@ async fn seed(url: &str, company: CompanyId, calls: usize) {
                 .expect("attach");
         }
     }
-    let say = |speaker, start, end, text: &str| Utterance {
-        speaker,
-        start,
-        end,
-        text: text.into(),
-        words: vec![],
-    };
-    let transcript = Transcript {
-        format: 1,
-        duration_seconds: 240.0,
-        language: "ja".into(),
-        speech: [
-            vec![Span::new(0.0, 60.0), Span::new(120.0, 180.0)],
-            vec![Span::new(61.0, 119.0), Span::new(181.0, 239.0)],
-        ],
-        voices: [None, None],
-        utterances: (0..40)
-            .map(|i| {
-                let t = f64::from(i) * 6.0;
-                let text = "ルーターの返品について、担当者からご連絡いたします。";
-                say(i as usize % 2, t, t + 5.5, text)
-            })
-            .collect(),
-        overlaps_estimated: false,
-        truncated: false,
-    };
-    let roles = Roles {
-        user_speaker: 0,
-        user_side: Side::From,
-        confidence: 1.0,
-        basis: "bench".into(),
-    };
-    let made = report(&transcript, &roles, &AnalysisSettings::default());
-    let new = NewAnalysis {
-        engine: "bench".into(),
-        transcript: serde_json::to_string(&transcript).expect("json"),
-        roles: serde_json::to_string(&roles).expect("json"),
-        report: serde_json::to_string(&made).expect("json"),
-    };
+    let new = common::analysed("ja", "ルーターの返品について、担当者からご連絡いたします。");
     let lease = now + time::Duration::minutes(5);
     for _ in 0..calls {
         let job = store
@@ -346,8 +283,8 @@ async fn main() {
         ("KIKU_SMTP_FROM", "Kiku <kiku@bench.example>".into()),
         ("RUST_LOG", "warn".into()),
     ];
-    let company = kiku_cli(
-        &args,
+    let company = common::kiku_cli(
+        &args.kiku,
         &env,
         &[
             "company",
@@ -365,8 +302,8 @@ async fn main() {
     let c = company_text.as_str();
     let hook = format!("{hook_base}/hook");
     let slack_url = format!("{slack_base}/slack");
-    kiku_cli(
-        &args,
+    common::kiku_cli(
+        &args.kiku,
         &env,
         &[
             "outgoing-webhook",
@@ -379,8 +316,8 @@ async fn main() {
             &hook,
         ],
     );
-    kiku_cli(
-        &args,
+    common::kiku_cli(
+        &args.kiku,
         &env,
         &[
             "slack-rule",
@@ -395,8 +332,8 @@ async fn main() {
             "true",
         ],
     );
-    kiku_cli(
-        &args,
+    common::kiku_cli(
+        &args.kiku,
         &env,
         &[
             "email-notifications",
@@ -426,8 +363,8 @@ async fn main() {
         ),
     ];
     for (kind, fake, settings) in &connections {
-        kiku_cli(
-            &args,
+        common::kiku_cli(
+            &args.kiku,
             &env,
             &[
                 "crm-connection",
@@ -478,7 +415,7 @@ async fn main() {
     let mut done_at: [Option<f64>; 6] = [None; 6];
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        rss_max_kib = rss_max_kib.max(proc_kib(pid, "VmRSS:"));
+        rss_max_kib = rss_max_kib.max(common::proc_kib(pid, "VmRSS:"));
         let now_counts = counts();
         if now_counts != last_counts {
             last_change = Instant::now();
@@ -500,7 +437,7 @@ async fn main() {
     let all_s = last_change.duration_since(started).as_secs_f64();
     // Late repeats would arrive now.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let peak_kib = proc_kib(pid, "VmHWM:");
+    let peak_kib = common::proc_kib(pid, "VmHWM:");
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();

@@ -5,7 +5,7 @@
 
 use kiku_domain::call_data::parse_batch;
 use kiku_domain::notification::{NotificationJob, Target};
-use kiku_domain::{CallId, CompanyId, JobId, JobKind};
+use kiku_domain::{CallId, CompanyId, CrmConnectionId, JobId, JobKind};
 use kiku_storage::test_support::test_databases;
 use kiku_storage::*;
 use serde_json::json;
@@ -25,6 +25,39 @@ fn input(name: &str, enabled: bool) -> CrmConnectionInput {
         content: "transcript".into(),
         enabled,
     }
+}
+
+/// Queues the CRM job of a new event of `call`.
+async fn queue_crm_job(
+    s: &SqlStore,
+    company: CompanyId,
+    connection: CrmConnectionId,
+    call: CallId,
+) {
+    let job = NotificationJob {
+        event_id: kiku_domain::EventId::new(),
+        target: Target::Crm {
+            connection_id: connection,
+        },
+        replay: false,
+    };
+    s.enqueue_job(NewJob::notification(company, Some(call), &job, t0()), t0())
+        .await
+        .expect("enqueue");
+}
+
+/// A company with its admin.
+async fn company(s: &SqlStore) -> Company {
+    let admin = NewUser {
+        company_id: CompanyId::new(),
+        name: "boss".into(),
+        email: "boss@c.example".into(),
+        password_hash: None,
+        admin: true,
+        use_incoming_webhook: false,
+        created_at: t0(),
+    };
+    s.create_company("C", admin).await.expect("company").0
 }
 
 /// A company with one analysed call; the call's id.
@@ -72,16 +105,7 @@ async fn analysed_call(s: &SqlStore, company: CompanyId) -> CallId {
 async fn connections_fan_out_and_keep_the_newest_record_of_each_call() {
     for db in test_databases().await {
         let s = SqlStore::connect(&db.url).await.expect("store");
-        let admin = NewUser {
-            company_id: CompanyId::new(),
-            name: "boss".into(),
-            email: "boss@c.example".into(),
-            password_hash: None,
-            admin: true,
-            use_incoming_webhook: false,
-            created_at: t0(),
-        };
-        let (company, _) = s.create_company("C", admin).await.expect("company");
+        let company = company(&s).await;
         let on = s
             .create_crm_connection(company.id, &input("on", true), t0())
             .await
@@ -205,19 +229,7 @@ async fn connections_fan_out_and_keep_the_newest_record_of_each_call() {
         assert_eq!(logged[0].crm_connection_id, Some(on.id));
 
         // An older version finishing late leaves the newer record alone.
-        let job = NotificationJob {
-            event_id: kiku_domain::EventId::new(),
-            target: Target::Crm {
-                connection_id: on.id,
-            },
-            replay: true,
-        };
-        s.enqueue_job(
-            NewJob::notification(company.id, Some(call), &job, t0()),
-            t0(),
-        )
-        .await
-        .expect("enqueue");
+        queue_crm_job(&s, company.id, on.id, call).await;
         let late = s
             .claim_job(&[JobKind::DeliverNotification], "n", lease, t0())
             .await
@@ -282,16 +294,7 @@ async fn crm_targets_of(s: &SqlStore, call: CallId, event: &kiku_domain::EventId
 async fn one_job_at_a_time_writes_a_calls_record_and_a_rescore_updates_records_only() {
     for db in test_databases().await {
         let s = SqlStore::connect(&db.url).await.expect("store");
-        let admin = NewUser {
-            company_id: CompanyId::new(),
-            name: "boss".into(),
-            email: "boss@c.example".into(),
-            password_hash: None,
-            admin: true,
-            use_incoming_webhook: false,
-            created_at: t0(),
-        };
-        let (company, _) = s.create_company("C", admin).await.expect("company");
+        let company = company(&s).await;
         let on = s
             .create_crm_connection(company.id, &input("on", true), t0())
             .await
@@ -312,19 +315,7 @@ async fn one_job_at_a_time_writes_a_calls_record_and_a_rescore_updates_records_o
         );
 
         // A second event of the call, running at the same time, waits.
-        let job = NotificationJob {
-            event_id: kiku_domain::EventId::new(),
-            target: Target::Crm {
-                connection_id: on.id,
-            },
-            replay: false,
-        };
-        s.enqueue_job(
-            NewJob::notification(company.id, Some(call), &job, t0()),
-            t0(),
-        )
-        .await
-        .expect("enqueue");
+        queue_crm_job(&s, company.id, on.id, call).await;
         let second = claim_next().await;
         assert_eq!(claim(second.id, t0()).await.expect("claim"), CrmClaim::Busy);
         assert_eq!(
@@ -356,16 +347,7 @@ async fn one_job_at_a_time_writes_a_calls_record_and_a_rescore_updates_records_o
         assert_eq!((found.record_id.as_str(), found.version), ("rec-1", 1));
 
         // A claim lapses with its job's lease (a worker that died).
-        let job = NotificationJob {
-            event_id: kiku_domain::EventId::new(),
-            ..job
-        };
-        s.enqueue_job(
-            NewJob::notification(company.id, Some(call), &job, t0()),
-            t0(),
-        )
-        .await
-        .expect("enqueue");
+        queue_crm_job(&s, company.id, on.id, call).await;
         let third = claim_next().await;
         assert_eq!(claim(third.id, t0()).await.expect("claim"), CrmClaim::Busy);
         let later = lease + Duration::seconds(1);

@@ -70,18 +70,23 @@ fn start_runner_with(
     crate::deliveries::start_workers(s, schedule, counts)
 }
 
+/// The call's CRM notifications now.
+async fn crm_items(s: &TestServer, t: &Tenant, call: &str) -> Vec<Value> {
+    let path = format!("/api/v1/calls/{call}/notifications");
+    let (_, body) = s.get(&path, &t.admin_token).await;
+    body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["channel"] == "crm")
+        .cloned()
+        .collect()
+}
+
 /// The call's CRM notifications once all `n` have settled.
 async fn settled_crm_items(s: &TestServer, t: &Tenant, call: &str, n: usize) -> Vec<Value> {
-    let path = format!("/api/v1/calls/{call}/notifications");
     eventually("the call's CRM notifications", || async {
-        let (_, body) = s.get(&path, &t.admin_token).await;
-        let items: Vec<Value> = body["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|i| i["channel"] == "crm")
-            .cloned()
-            .collect();
+        let items = crm_items(s, t, call).await;
         let settled = items
             .iter()
             .all(|i| i["outcome"] != "pending" && i["outcome"] != "retrying");
@@ -536,17 +541,9 @@ async fn waiting_crm_jobs(s: &TestServer, call: &str) -> usize {
 
 /// Runs the postponed jobs until the call's `n` CRM notifications have settled.
 async fn settle_with_clock(s: &TestServer, t: &Tenant, call: &str, n: usize) -> Vec<Value> {
-    let path = format!("/api/v1/calls/{call}/notifications");
     eventually("the CRM notifications, the clock moving", || async {
         s.clock.advance(time::Duration::seconds(2));
-        let (_, body) = s.get(&path, &t.admin_token).await;
-        let items: Vec<Value> = body["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|i| i["channel"] == "crm")
-            .cloned()
-            .collect();
+        let items = crm_items(s, t, call).await;
         let settled = items.iter().all(|i| i["outcome"] == "delivered");
         (items.len() == n && settled).then_some(items)
     })
