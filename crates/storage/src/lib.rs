@@ -406,6 +406,19 @@ pub trait CrmStore: Send + Sync {
         connection: CrmConnectionId,
         call: CallId,
     ) -> Result<Option<CrmRecord>>;
+    /// Claims, for `job` (running, with a live lease), the right to create or update the
+    /// record `call` became in the connection's CRM, so that two events of one call
+    /// delivered at once never make two records. [`CrmClaim::Busy`] while another running
+    /// job holds it; the claim ends with the job's attempt
+    /// ([`FinishedNotification::crm_claim`]) or with its lease.
+    async fn claim_crm_record(
+        &self,
+        company: CompanyId,
+        connection: CrmConnectionId,
+        call: CallId,
+        job: JobId,
+        now: OffsetDateTime,
+    ) -> Result<CrmClaim>;
 }
 
 /// Each company's auto-tag rules and the tags they gave calls. A stored result (a first
