@@ -68,6 +68,7 @@ pub async fn app(config: &Config) -> Result<App, String> {
             crm,
         },
         metrics: Default::default(),
+        trusted_proxies: config.trusted_proxies()?,
     })
 }
 

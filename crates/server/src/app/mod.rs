@@ -55,4 +55,6 @@ pub struct App {
     pub notifiers: notifications::Notifiers,
     /// What `/metrics` reports.
     pub metrics: metrics::Metrics,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
