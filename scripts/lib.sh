@@ -55,6 +55,17 @@ kiku_target_dir() {
     mkdir -p "$CARGO_TARGET_DIR"
 }
 
+# The release build's features and environment: the speech engine linked from the
+# prebuilt CTranslate2 library (scripts/install-engine) instead of compiled from source.
+# Sets KIKU_RELEASE_FEATURES and exports what the build and the binary need.
+kiku_release_engine() {
+    local lib_dir
+    lib_dir="$("$KIKU_ROOT/scripts/install-engine")"
+    export KIKU_ENGINE_LIB_DIR="$lib_dir"
+    export LIBRARY_PATH="$lib_dir${LIBRARY_PATH:+:$LIBRARY_PATH}"
+    KIKU_RELEASE_FEATURES=(--no-default-features --features prebuilt)
+}
+
 # --- packages ----------------------------------------------------------------
 
 # Run a command as root: directly when we are root, through sudo otherwise.

@@ -13,6 +13,9 @@
 //!
 //! Prints one JSON object.
 
+#[path = "../../common/kiku.rs"]
+mod common;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -24,12 +27,10 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use clap::Parser;
-use kiku_domain::analysis::{report, AnalysisSettings, Roles, Transcript, Utterance};
 use kiku_domain::call_data::parse_batch;
-use kiku_domain::metrics::Span;
 use kiku_domain::outgoing_webhook::DeliveryJob;
-use kiku_domain::{CompanyId, EventId, JobKind, OutgoingWebhookId, Side};
-use kiku_storage::{AnalysisStore, CallStore, JobStore, NewAnalysis, NewAudio, NewJob, SqlStore};
+use kiku_domain::{CompanyId, EventId, JobKind, OutgoingWebhookId};
+use kiku_storage::{AnalysisStore, CallStore, JobStore, NewAudio, NewJob, SqlStore};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -90,26 +91,6 @@ async fn receive(State(seen): State<Shared>, headers: HeaderMap, body: Bytes) ->
     axum::http::StatusCode::NO_CONTENT.into_response()
 }
 
-fn kiku_cli(args: &Args, env: &[(&str, String)], cli: &[&str]) -> Value {
-    let out = Command::new(&args.kiku)
-        .args(cli)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .expect("run kiku");
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("kiku {cli:?}: {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?.to_string();
-            line.split_whitespace().nth(1)?.parse::<f64>().ok()
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -153,49 +134,10 @@ async fn seed(url: &str, company: CompanyId, endpoint: OutgoingWebhookId, events
         .await
         .expect("claim")
         .expect("job");
-    let say = |speaker, start, end, text: &str| Utterance {
-        speaker,
-        start,
-        end,
-        text: text.into(),
-        words: vec![],
-    };
-    let transcript = Transcript {
-        format: 1,
-        duration_seconds: 240.0,
-        language: "en".into(),
-        speech: [
-            vec![Span::new(0.0, 60.0), Span::new(120.0, 180.0)],
-            vec![Span::new(61.0, 119.0), Span::new(181.0, 239.0)],
-        ],
-        voices: [None, None],
-        utterances: (0..40)
-            .map(|i| {
-                let t = f64::from(i) * 6.0;
-                say(
-                    i as usize % 2,
-                    t,
-                    t + 5.5,
-                    "A sentence of a realistic length, about the router and the refund.",
-                )
-            })
-            .collect(),
-        overlaps_estimated: false,
-        truncated: false,
-    };
-    let roles = Roles {
-        user_speaker: 0,
-        user_side: Side::From,
-        confidence: 1.0,
-        basis: "bench".into(),
-    };
-    let made = report(&transcript, &roles, &AnalysisSettings::default());
-    let new = NewAnalysis {
-        engine: "bench".into(),
-        transcript: serde_json::to_string(&transcript).expect("json"),
-        roles: serde_json::to_string(&roles).expect("json"),
-        report: serde_json::to_string(&made).expect("json"),
-    };
+    let new = common::analysed(
+        "en",
+        "A sentence of a realistic length, about the router and the refund.",
+    );
     store
         .finish_analysis(job.id, "bench", &new, None, now)
         .await
@@ -272,8 +214,8 @@ async fn main() {
         ("KIKU_OUTGOING_ALLOW_NETWORKS", "127.0.0.0/8".into()),
         ("RUST_LOG", "warn".into()),
     ];
-    let company = kiku_cli(
-        &args,
+    let company = common::kiku_cli(
+        &args.kiku,
         &env,
         &[
             "company",
@@ -291,8 +233,8 @@ async fn main() {
         .expect("company")
         .parse()
         .expect("id");
-    let endpoint = kiku_cli(
-        &args,
+    let endpoint = common::kiku_cli(
+        &args.kiku,
         &env,
         &[
             "outgoing-webhook",
@@ -324,7 +266,11 @@ async fn main() {
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let delivered = seen.lock().unwrap_or_else(|p| p.into_inner()).first.len();
-        samples.push((started.elapsed().as_secs_f64(), delivered, rss_mib(pid)));
+        samples.push((
+            started.elapsed().as_secs_f64(),
+            delivered,
+            common::proc_kib(pid, "VmRSS:") / 1024.0,
+        ));
         if delivered >= args.events || started.elapsed() > Duration::from_secs(1800) {
             break;
         }

@@ -70,7 +70,8 @@ pub enum SsrfError {
 #[error("outgoing_allow_networks: {0:?} is not a CIDR network (like 10.0.0.0/8 or fd00::/8)")]
 pub struct InvalidNetwork(pub String);
 
-/// Parses the comma-separated `outgoing_allow_networks` setting; blanks are skipped.
+/// Parses a comma-separated CIDR list setting (`outgoing_allow_networks`,
+/// `trusted_proxies`); blanks are skipped.
 pub fn parse_allow_networks(raw: &str) -> Result<Vec<IpNet>, InvalidNetwork> {
     raw.split(',')
         .map(str::trim)

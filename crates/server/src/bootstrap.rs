@@ -62,6 +62,8 @@ pub async fn app(config: &Config) -> Result<App, String> {
             },
             crm,
         },
+        metrics: Default::default(),
+        trusted_proxies: config.trusted_proxies()?,
     })
 }
 

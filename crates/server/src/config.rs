@@ -100,6 +100,9 @@ pub struct Config {
     /// Comma-separated CIDR networks that outgoing webhooks may reach although the SSRF
     /// rule refuses them (loopback, private, link-local…); empty: none.
     pub outgoing_allow_networks: String,
+    /// Comma-separated CIDR networks of reverse proxies whose `X-Forwarded-For` names the
+    /// client (for sign-in limits and logs); empty: none, the peer is the client.
+    pub trusted_proxies: String,
     // outgoing webhook deliveries
     /// Outgoing webhook deliveries in flight at once in this process (claimed and recorded
     /// in batches); 0 delivers none here.
@@ -205,6 +208,7 @@ impl Default for Config {
             sign_in_tracked_keys: 20_000,
             // outgoing webhooks
             outgoing_allow_networks: String::new(),
+            trusted_proxies: String::new(),
             // outgoing webhook deliveries
             delivery_workers: 16,
             outgoing_deliveries_per_endpoint: 4,
@@ -320,6 +324,7 @@ impl Config {
         // outgoing webhooks
         kiku_notify::parse_allow_networks(&self.outgoing_allow_networks)
             .map_err(|e| format!("{e} (KIKU_OUTGOING_ALLOW_NETWORKS)"))?;
+        self.trusted_proxies()?;
         // outgoing webhook deliveries
         self.retry_schedule()?;
         if self.delivery_workers > 256 || self.outgoing_deliveries_per_endpoint == 0 {
@@ -470,6 +475,23 @@ impl Config {
     }
 
     /// How many workers of each sort this process runs.
+    /// The networks of `trusted_proxies`.
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        kiku_notify::parse_allow_networks(&self.trusted_proxies)
+            .map_err(|e| format!("{e} (KIKU_TRUSTED_PROXIES)"))
+    }
+
+    /// These settings with every worker count 0 (`kiku serve --api-only`).
+    pub fn without_workers(self) -> Self {
+        Self {
+            analysis_workers: 0,
+            job_workers: 0,
+            delivery_workers: 0,
+            notification_workers: 0,
+            ..self
+        }
+    }
+
     pub fn worker_counts(&self) -> crate::jobs::WorkerCounts {
         crate::jobs::WorkerCounts {
             analysis: self.analysis_workers,

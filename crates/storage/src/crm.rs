@@ -65,6 +65,15 @@ pub struct CrmRecord {
     pub updated_at: OffsetDateTime,
 }
 
+/// What [`crate::CrmStore::claim_crm_record`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CrmClaim {
+    /// The job may write: the record the call became so far (`None`: create one).
+    Held(Option<CrmRecord>),
+    /// Another running job is writing the call's record in this connection.
+    Busy,
+}
+
 /// A record written by a delivered attempt, stored with the attempt.
 #[derive(Clone, Debug)]
 pub struct CrmRecordWrite {

@@ -172,6 +172,8 @@ pub trait JobStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<bool>;
     async fn jobs_for_call(&self, call: CallId) -> Result<Vec<Job>>;
+    /// The jobs not done, by kind and state, with the oldest ready queued job's time.
+    async fn job_counts(&self, now: OffsetDateTime) -> Result<Vec<JobCount>>;
 }
 
 /// The outbox: events are written by the storage operations that change a result, in the
@@ -404,6 +406,19 @@ pub trait CrmStore: Send + Sync {
         connection: CrmConnectionId,
         call: CallId,
     ) -> Result<Option<CrmRecord>>;
+    /// Claims, for `job` (running, with a live lease), the right to create or update the
+    /// record `call` became in the connection's CRM, so that two events of one call
+    /// delivered at once never make two records. [`CrmClaim::Busy`] while another running
+    /// job holds it; the claim ends with the job's attempt
+    /// ([`FinishedNotification::crm_claim`]) or with its lease.
+    async fn claim_crm_record(
+        &self,
+        company: CompanyId,
+        connection: CrmConnectionId,
+        call: CallId,
+        job: JobId,
+        now: OffsetDateTime,
+    ) -> Result<CrmClaim>;
 }
 
 /// Each company's auto-tag rules and the tags they gave calls. A stored result (a first
@@ -473,4 +488,6 @@ pub trait Store:
     async fn ping(&self) -> Result<()>;
     /// Commits a tiny write, for `/ready`: fails while the database cannot take writes.
     async fn check_writable(&self, now: OffsetDateTime) -> Result<()>;
+    /// The connection pools' use now.
+    fn pool_use(&self) -> Vec<PoolUse>;
 }

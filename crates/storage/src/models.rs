@@ -169,6 +169,26 @@ pub struct Job {
     pub last_error: Option<String>,
 }
 
+/// How many jobs of one kind are in one state (done jobs are not counted), for `/metrics`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobCount {
+    pub kind: JobKind,
+    pub state: JobState,
+    pub count: u64,
+    /// Queued jobs only: since when the longest-waiting ready one has been ready.
+    pub oldest_ready: Option<OffsetDateTime>,
+}
+
+/// One database connection pool's use, for `/metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    /// `read`, `write`, or `shared` where one pool does both.
+    pub pool: &'static str,
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// A job to enqueue.
 #[derive(Clone, Debug)]
 pub struct NewJob {

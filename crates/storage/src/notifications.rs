@@ -155,4 +155,6 @@ pub struct FinishedNotification {
     /// The CRM record a delivered attempt wrote: kept per (connection, call), unless a
     /// newer version of the result is already there.
     pub crm_record: Option<CrmRecordWrite>,
+    /// A CRM job: its claim on the call's record (if it holds one) ends with the attempt.
+    pub crm_claim: bool,
 }

@@ -5,7 +5,7 @@
 
 use kiku_domain::call_data::parse_batch;
 use kiku_domain::notification::{NotificationJob, Target};
-use kiku_domain::{CallId, CompanyId, JobKind};
+use kiku_domain::{CallId, CompanyId, CrmConnectionId, JobId, JobKind};
 use kiku_storage::test_support::test_databases;
 use kiku_storage::*;
 use serde_json::json;
@@ -25,6 +25,39 @@ fn input(name: &str, enabled: bool) -> CrmConnectionInput {
         content: "transcript".into(),
         enabled,
     }
+}
+
+/// Queues the CRM job of a new event of `call`.
+async fn queue_crm_job(
+    s: &SqlStore,
+    company: CompanyId,
+    connection: CrmConnectionId,
+    call: CallId,
+) {
+    let job = NotificationJob {
+        event_id: kiku_domain::EventId::new(),
+        target: Target::Crm {
+            connection_id: connection,
+        },
+        replay: false,
+    };
+    s.enqueue_job(NewJob::notification(company, Some(call), &job, t0()), t0())
+        .await
+        .expect("enqueue");
+}
+
+/// A company with its admin.
+async fn company(s: &SqlStore) -> Company {
+    let admin = NewUser {
+        company_id: CompanyId::new(),
+        name: "boss".into(),
+        email: "boss@c.example".into(),
+        password_hash: None,
+        admin: true,
+        use_incoming_webhook: false,
+        created_at: t0(),
+    };
+    s.create_company("C", admin).await.expect("company").0
 }
 
 /// A company with one analysed call; the call's id.
@@ -72,16 +105,7 @@ async fn analysed_call(s: &SqlStore, company: CompanyId) -> CallId {
 async fn connections_fan_out_and_keep_the_newest_record_of_each_call() {
     for db in test_databases().await {
         let s = SqlStore::connect(&db.url).await.expect("store");
-        let admin = NewUser {
-            company_id: CompanyId::new(),
-            name: "boss".into(),
-            email: "boss@c.example".into(),
-            password_hash: None,
-            admin: true,
-            use_incoming_webhook: false,
-            created_at: t0(),
-        };
-        let (company, _) = s.create_company("C", admin).await.expect("company");
+        let company = company(&s).await;
         let on = s
             .create_crm_connection(company.id, &input("on", true), t0())
             .await
@@ -179,6 +203,7 @@ async fn connections_fan_out_and_keep_the_newest_record_of_each_call() {
             attempt: Some(attempt),
             change: JobChange::Done,
             crm_record: Some(write(2, "rec-1")),
+            crm_claim: false,
         };
         assert!(s
             .finish_notification(&finished, t0())
@@ -204,19 +229,7 @@ async fn connections_fan_out_and_keep_the_newest_record_of_each_call() {
         assert_eq!(logged[0].crm_connection_id, Some(on.id));
 
         // An older version finishing late leaves the newer record alone.
-        let job = NotificationJob {
-            event_id: kiku_domain::EventId::new(),
-            target: Target::Crm {
-                connection_id: on.id,
-            },
-            replay: true,
-        };
-        s.enqueue_job(
-            NewJob::notification(company.id, Some(call), &job, t0()),
-            t0(),
-        )
-        .await
-        .expect("enqueue");
+        queue_crm_job(&s, company.id, on.id, call).await;
         let late = s
             .claim_job(&[JobKind::DeliverNotification], "n", lease, t0())
             .await
@@ -228,6 +241,7 @@ async fn connections_fan_out_and_keep_the_newest_record_of_each_call() {
             attempt: None,
             change: JobChange::Done,
             crm_record: Some(write(1, "rec-old")),
+            crm_claim: false,
         };
         assert!(s.finish_notification(&stale, t0()).await.expect("finish"));
         let kept = s
@@ -256,6 +270,133 @@ async fn connections_fan_out_and_keep_the_newest_record_of_each_call() {
                 .len(),
             1,
             "attempts stay"
+        );
+        s.close().await;
+    }
+}
+
+/// The CRM connections the call's notification jobs of `event` go to.
+async fn crm_targets_of(s: &SqlStore, call: CallId, event: &kiku_domain::EventId) -> Vec<String> {
+    s.jobs_for_call(call)
+        .await
+        .expect("jobs")
+        .iter()
+        .filter_map(|j| serde_json::from_str::<NotificationJob>(&j.payload).ok())
+        .filter(|p| p.event_id == *event)
+        .filter_map(|p| match p.target {
+            Target::Crm { connection_id } => Some(connection_id.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn one_job_at_a_time_writes_a_calls_record_and_a_rescore_updates_records_only() {
+    for db in test_databases().await {
+        let s = SqlStore::connect(&db.url).await.expect("store");
+        let company = company(&s).await;
+        let on = s
+            .create_crm_connection(company.id, &input("on", true), t0())
+            .await
+            .expect("create");
+        let call = analysed_call(&s, company.id).await;
+        let lease = t0() + Duration::minutes(5);
+        let claim_next = || async {
+            s.claim_job(&[JobKind::DeliverNotification], "n", lease, t0())
+                .await
+                .expect("claim")
+                .expect("job")
+        };
+        let first = claim_next().await;
+        let claim = |job: JobId, now| s.claim_crm_record(company.id, on.id, call, job, now);
+        assert_eq!(
+            claim(first.id, t0()).await.expect("claim"),
+            CrmClaim::Held(None)
+        );
+
+        // A second event of the call, running at the same time, waits.
+        queue_crm_job(&s, company.id, on.id, call).await;
+        let second = claim_next().await;
+        assert_eq!(claim(second.id, t0()).await.expect("claim"), CrmClaim::Busy);
+        assert_eq!(
+            claim(first.id, t0()).await.expect("again"),
+            CrmClaim::Held(None),
+            "the holder, run again, keeps it"
+        );
+
+        // The first attempt keeps its record and ends the claim: the second finds it.
+        let done = FinishedNotification {
+            job: first.id,
+            worker: "n".into(),
+            attempt: None,
+            change: JobChange::Done,
+            crm_record: Some(CrmRecordWrite {
+                company_id: company.id,
+                connection_id: on.id,
+                call_id: call,
+                record_id: "rec-1".into(),
+                version: 1,
+                event_id: "e1".into(),
+            }),
+            crm_claim: true,
+        };
+        assert!(s.finish_notification(&done, t0()).await.expect("finish"));
+        let CrmClaim::Held(Some(found)) = claim(second.id, t0()).await.expect("claim") else {
+            panic!("{}: the record after the first attempt", db.backend);
+        };
+        assert_eq!((found.record_id.as_str(), found.version), ("rec-1", 1));
+
+        // A claim lapses with its job's lease (a worker that died).
+        queue_crm_job(&s, company.id, on.id, call).await;
+        let third = claim_next().await;
+        assert_eq!(claim(third.id, t0()).await.expect("claim"), CrmClaim::Busy);
+        let later = lease + Duration::seconds(1);
+        assert!(matches!(
+            claim(third.id, later).await.expect("claim"),
+            CrmClaim::Held(Some(_))
+        ));
+
+        // A re-score: a job for the connection holding the call's record, none for a
+        // connection the call never went to, no Slack or e-mail job.
+        let newer = s
+            .create_crm_connection(company.id, &input("newer", true), t0())
+            .await
+            .expect("create");
+        s.set_email_recipients(company.id, &["sales@c.example".into()])
+            .await
+            .expect("recipients");
+        let version = s
+            .update_analysis(
+                company.id,
+                call,
+                1,
+                Revision {
+                    roles: "{}",
+                    report: "{}",
+                    reason: kiku_domain::outbox::VersionReason::Rescore,
+                },
+                t0(),
+            )
+            .await
+            .expect("rescore");
+        assert_eq!(version, Some(2));
+        let events = s.events_of_call(company.id, call).await.expect("events");
+        let rescored = events.last().expect("event");
+        assert_eq!(rescored.kind, kiku_domain::EventKind::CallAnalysisRescored);
+        let of_event = s
+            .jobs_for_call(call)
+            .await
+            .expect("jobs")
+            .iter()
+            .filter_map(|j| serde_json::from_str::<NotificationJob>(&j.payload).ok())
+            .filter(|p| p.event_id == rescored.id)
+            .count();
+        assert_eq!(of_event, 1, "{}: no Slack or e-mail job", db.backend);
+        assert_eq!(
+            crm_targets_of(&s, call, &rescored.id).await,
+            vec![on.id.to_string()],
+            "not {}",
+            newer.id
         );
         s.close().await;
     }

@@ -228,6 +228,7 @@ async fn a_completed_result_queues_its_notifications_and_attempts_are_logged_wit
             attempt: Some(attempt(job, "delivered")),
             change: JobChange::Done,
             crm_record: None,
+            crm_claim: false,
         };
         assert!(!s.finish_notification(&finished(&claimed[0], "not me"), t0()).await.expect("finish"));
         assert!(s.finish_notification(&finished(&claimed[0], "n"), t0()).await.expect("finish"));

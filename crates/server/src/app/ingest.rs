@@ -68,6 +68,7 @@ pub async fn ingest(
             ),
             other => other.into(),
         })?;
+    app.metrics.calls_ingested(calls.len());
     Ok(calls
         .into_iter()
         .zip(stored)

@@ -4,10 +4,12 @@
 pub mod accounts;
 pub mod analysis;
 pub mod call_analysis;
+pub mod cursor;
 mod error;
 pub mod export;
 pub mod ingest;
 pub mod limits;
+pub mod metrics;
 pub mod notifications;
 pub mod outgoing_webhooks;
 pub mod readiness;
@@ -51,4 +53,8 @@ pub struct App {
     pub outgoing_webhooks: kiku_notify::WebhookClient,
     /// Slack and e-mail senders.
     pub notifiers: notifications::Notifiers,
+    /// What `/metrics` reports.
+    pub metrics: metrics::Metrics,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }

@@ -137,6 +137,17 @@ pub async fn receive(
     req: UploadRequest<'_>,
     body: BoxStream<'static, Result<Bytes, std::io::Error>>,
 ) -> Result<Uploaded, AppError> {
+    let received = store_recording(app, req, body).await;
+    app.metrics
+        .upload(received.as_ref().ok().map(|uploaded| uploaded.bytes));
+    received
+}
+
+async fn store_recording(
+    app: &App,
+    req: UploadRequest<'_>,
+    body: BoxStream<'static, Result<Bytes, std::io::Error>>,
+) -> Result<Uploaded, AppError> {
     let call = verify(app, &req)?;
     let _in_flight = app.uploads_in_flight.begin(call)?;
     let target = app

@@ -32,7 +32,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (KIKU_LISTEN, KIKU_PUBLIC_URL, KIKU_DATA_DIR, KIKU_DATABASE_URL).
-    Serve,
+    Serve {
+        /// The API, the web UI, the webhook and uploads only: no job workers of any kind
+        /// (every worker count 0), leaving the jobs to `kiku worker` processes.
+        #[arg(long)]
+        api_only: bool,
+    },
     /// Run job workers only (analysis, re-scoring, deliveries, notifications, as the
     /// config's worker counts say), sharing the database and recordings with `serve`.
     Worker {
@@ -105,7 +110,16 @@ pub fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve => match crate::serve::run(config, Role::Server).await {
+            Command::Serve { api_only } => match crate::serve::run(
+                if api_only {
+                    config.without_workers()
+                } else {
+                    config
+                },
+                Role::Server,
+            )
+            .await
+            {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => fail("serve_failed", &message),
             },
@@ -138,7 +152,7 @@ pub fn main() -> ExitCode {
 
 async fn run(app: &App, command: Command) -> Result<Value, AppError> {
     match command {
-        Command::Serve | Command::Worker { .. } | Command::Analyze(_) => {
+        Command::Serve { .. } | Command::Worker { .. } | Command::Analyze(_) => {
             unreachable!("handled before opening the app")
         }
         Command::Migrate => Ok(json!({"migrated": true})),

@@ -8,18 +8,17 @@ use axum::http::StatusCode;
 use axum::Json;
 use kiku_domain::crm::CrmFields;
 use kiku_domain::CrmConnectionId;
-use kiku_storage::AttemptFilter;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::Admin;
 use super::json::ApiJson;
-use super::notifications::{attempts_page, replaying, target_replay, PageIn, ReplayIn};
+use super::notifications::{attempts_json, replaying, target_replay, PageIn, ReplayIn};
 use super::{ApiError, AppState};
 use crate::app::notifications::crm_connections::{
     self as service, not_found, ConnectionChange, ConnectionRequest,
 };
-use crate::app::notifications::{replay, view};
+use crate::app::notifications::{attempts, replay, view};
 use crate::app::AppError;
 
 /// Every field a request may carry, flat as the API takes them (one struct, so that
@@ -139,15 +138,8 @@ pub async fn deliveries(
     Path(id): Path<String>,
     Query(page): Query<PageIn>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = id_of(&id)?;
-    service::show(&app, me.company_id, id).await?;
-    let filter = AttemptFilter {
-        crm_connection: Some(id),
-        ..AttemptFilter::default()
-    };
-    Ok(Json(
-        attempts_page(&app, me.company_id, filter, page).await?,
-    ))
+    let page = attempts::of_crm_connection(&app, me.company_id, id_of(&id)?, page.into()).await?;
+    Ok(Json(attempts_json(&page)))
 }
 
 /// `POST /api/v1/crm-connections/{id}/replay`: one event (`event_id`) or every failed one

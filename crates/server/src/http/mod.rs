@@ -10,6 +10,7 @@ mod crm_connections;
 mod error;
 mod health;
 mod json;
+mod metrics;
 mod notifications;
 mod openapi;
 mod outgoing_webhooks;
@@ -23,6 +24,7 @@ mod users;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, patch, post, put};
 use axum::Router;
 
@@ -36,12 +38,14 @@ pub use error::ApiError;
 
 pub type AppState = Arc<App>;
 
-/// A worker process's only routes: `/health` and `/ready`.
+/// A worker process's only routes: `/health`, `/ready` and `/metrics`.
 pub fn health_router(app: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/metrics", get(metrics::metrics))
         .fallback(error::not_found)
+        .layer(from_fn_with_state(app.clone(), metrics::track))
         .with_state(app)
 }
 
@@ -172,9 +176,11 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/metrics", get(metrics::metrics))
         .merge(openapi::router())
         .merge(crate::ui::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(from_fn_with_state(app.clone(), metrics::track))
         .with_state(app)
 }

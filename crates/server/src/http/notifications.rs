@@ -4,16 +4,17 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use kiku_domain::{CallId, CompanyId, NotificationAttemptId};
-use kiku_storage::{AttemptFilter, UserNotifications};
+use kiku_domain::CallId;
+use kiku_storage::UserNotifications;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{Admin, CurrentUser};
 use super::json::ApiJson;
 use super::{ApiError, AppState};
+use crate::app::notifications::attempts::{self, AttemptPage, PageRequest};
 use crate::app::notifications::{email, history, replay, view};
-use crate::app::{App, AppError};
+use crate::app::AppError;
 
 #[derive(Deserialize)]
 pub struct PageIn {
@@ -44,40 +45,19 @@ pub(super) fn replaying(count: u64) -> (StatusCode, Json<Value>) {
     (StatusCode::ACCEPTED, Json(json!({ "replaying": count })))
 }
 
-/// One page of attempts under `filter`, newest first, with the cursor of the next page
-/// (`<attempted_at unix ms>_<attempt id>`, opaque to clients).
-pub(super) async fn attempts_page(
-    app: &App,
-    company: CompanyId,
-    mut filter: AttemptFilter,
-    page: PageIn,
-) -> Result<Value, AppError> {
-    let limit = page.limit.unwrap_or(50).clamp(1, 200);
-    if let Some(before) = page.before.as_deref() {
-        let bad = || AppError::InvalidRequest("before is not a cursor this API handed out".into());
-        let (ms, id) = before.split_once('_').ok_or_else(bad)?;
-        let ms: i64 = ms.parse().map_err(|_| bad())?;
-        let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-            .map_err(|_| bad())?;
-        let id: NotificationAttemptId = id.parse().map_err(|_| bad())?;
-        filter.before = Some((at, id));
+/// One page of attempts as JSON, with the cursor of the next page.
+pub(super) fn attempts_json(page: &AttemptPage) -> Value {
+    let items: Vec<Value> = page.items.iter().map(view::attempt).collect();
+    json!({ "items": items, "next_before": page.next_before })
+}
+
+impl From<PageIn> for PageRequest {
+    fn from(page: PageIn) -> Self {
+        PageRequest {
+            before: page.before,
+            limit: page.limit,
+        }
     }
-    filter.limit = limit + 1;
-    let mut items = app.store.notification_attempts(company, &filter).await?;
-    let next = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|a| {
-            format!(
-                "{}_{}",
-                a.attempted_at.unix_timestamp_nanos() / 1_000_000,
-                a.id
-            )
-        })
-    } else {
-        None
-    };
-    let items: Vec<Value> = items.iter().map(view::attempt).collect();
-    Ok(json!({ "items": items, "next_before": next }))
 }
 
 #[derive(Deserialize)]
@@ -111,13 +91,8 @@ pub async fn email_deliveries(
     Admin(me): Admin,
     Query(page): Query<PageIn>,
 ) -> Result<Json<Value>, ApiError> {
-    let filter = AttemptFilter {
-        channel: Some("email".into()),
-        ..AttemptFilter::default()
-    };
-    Ok(Json(
-        attempts_page(&app, me.company_id, filter, page).await?,
-    ))
+    let page = attempts::of_email(&app, me.company_id, page.into()).await?;
+    Ok(Json(attempts_json(&page)))
 }
 
 /// `POST /api/v1/email-notifications/replay`: e-mails of one event (to `to`, or to every

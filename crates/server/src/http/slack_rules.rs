@@ -5,16 +5,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use kiku_domain::SlackRuleId;
-use kiku_storage::AttemptFilter;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::Admin;
 use super::json::ApiJson;
-use super::notifications::{attempts_page, replaying, target_replay, PageIn, ReplayIn};
+use super::notifications::{attempts_json, replaying, target_replay, PageIn, ReplayIn};
 use super::{ApiError, AppState};
 use crate::app::notifications::slack_rules::{self as service, not_found, RuleChange, RuleRequest};
-use crate::app::notifications::{replay, view};
+use crate::app::notifications::{attempts, replay, view};
 use crate::app::AppError;
 
 #[derive(Deserialize)]
@@ -108,15 +107,8 @@ pub async fn deliveries(
     Path(id): Path<String>,
     Query(page): Query<PageIn>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = id_of(&id)?;
-    service::show(&app, me.company_id, id).await?;
-    let filter = AttemptFilter {
-        slack_rule: Some(id),
-        ..AttemptFilter::default()
-    };
-    Ok(Json(
-        attempts_page(&app, me.company_id, filter, page).await?,
-    ))
+    let page = attempts::of_slack_rule(&app, me.company_id, id_of(&id)?, page.into()).await?;
+    Ok(Json(attempts_json(&page)))
 }
 
 /// `POST /api/v1/slack-rules/{id}/replay`: one event (`event_id`) or every failed one

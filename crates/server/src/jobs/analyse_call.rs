@@ -70,6 +70,7 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
             std::future::pending::<()>().await;
         }
     };
+    let started = std::time::Instant::now();
     let deadline = tokio::time::sleep(ctx.options.analysis_timeout);
     tokio::pin!(analysis, deadline, shutdown_watch);
     let mut timed_out = false;
@@ -85,6 +86,12 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
             }
         }
     };
+    let stopped_for_shutdown = matches!(outcome, Ok(Err(AnalysisError::Stopped))) && !timed_out;
+    if !stopped_for_shutdown {
+        let analysed = outcome.as_ref().ok().and_then(|r| r.as_ref().ok());
+        app.metrics
+            .analysis(analysed.map(|t| t.duration_seconds), started.elapsed());
+    }
     let transcript = match outcome {
         Ok(Ok(transcript)) => transcript,
         Ok(Err(AnalysisError::Stopped)) if timed_out => {

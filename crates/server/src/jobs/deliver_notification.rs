@@ -15,6 +15,9 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
         // A dropped sender (no shutdown will come) disables this branch.
         Ok(_) = shutdown.wait_for(|stop| *stop) => return Ok(Outcome::Requeue),
     };
+    if let Some(attempt) = &finished.attempt {
+        ctx.app.metrics.delivery(&attempt.channel, &finished.change);
+    }
     let now = ctx.app.clock.now();
     if !ctx.app.store.finish_notification(&finished, now).await? {
         tracing::warn!(job = %ctx.job.id, "lease lost; another worker has the notification");

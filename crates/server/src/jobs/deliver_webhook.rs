@@ -502,6 +502,9 @@ async fn record(
             }
         }
         for f in &batch {
+            if f.attempt.is_some() {
+                app.metrics.delivery("webhook", &f.change);
+            }
             if let JobChange::Failed {
                 error,
                 retry_at: None,

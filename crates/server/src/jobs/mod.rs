@@ -22,6 +22,7 @@ use kiku_domain::JobKind;
 use kiku_storage::Job;
 use time::OffsetDateTime;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::app::{App, AppError};
 
@@ -213,7 +214,12 @@ impl Worker {
             progress: &progress,
             shutdown: self.shutdown.clone(),
         };
-        let work = handle(&ctx);
+        // Everything the handler logs carries the job's id and kind.
+        let work = handle(&ctx).instrument(tracing::info_span!(
+            "job",
+            job_id = %job.id,
+            kind = job.kind.as_str()
+        ));
         let heartbeat = self.heartbeat(&job, &stop, &progress);
         tokio::pin!(work, heartbeat);
         let outcome = loop {

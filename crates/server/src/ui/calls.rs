@@ -13,7 +13,9 @@ use kiku_storage::{AnalysisRecord, CallRecord};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use super::call_notifications::{self, NotificationRow};
 use super::error::UiError;
+use super::form::value_of;
 use super::html;
 use super::i18n::{Lang, Text};
 use super::session::{CsrfForm, Viewer};
@@ -145,13 +147,6 @@ fn search_pairs(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
             }
         })
         .collect()
-}
-
-fn value_of<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map_or("", |(_, v)| v.as_str())
 }
 
 /// `GET /calls`: the call list over the search API's filters (`q`, `status`, several
@@ -337,6 +332,8 @@ struct DetailPage {
     summary: Vec<String>,
     /// Who spoke when, for the timeline script (JSON).
     timeline: String,
+    /// Admins: the call's notifications.
+    notifications: Option<Vec<NotificationRow>>,
 }
 
 fn reason_text(t: &Text, reason: kiku_domain::outbox::VersionReason) -> &'static str {
@@ -620,6 +617,7 @@ async fn detail_page(
         metrics,
         summary,
         timeline,
+        notifications: call_notifications::rows(app, viewer, id).await?,
     };
     html(page)
 }

@@ -5,6 +5,10 @@
 use axum::http::{header, HeaderMap};
 use kiku_domain::{CallStatus, EventType};
 
+mod notify;
+
+pub use notify::NotifyText;
+
 pub const LANG_COOKIE: &str = "kiku_lang";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -279,6 +283,8 @@ pub struct Text {
     pub type_outgoing_transfer: &'static str,
     pub type_automatic_transfer: &'static str,
     pub type_extension_transfer: &'static str,
+    /// The notification pages' strings.
+    pub notify: &'static NotifyText,
 }
 
 impl Text {
@@ -520,6 +526,7 @@ pub static EN: Text = Text {
     type_outgoing_transfer: "Outgoing transfer",
     type_automatic_transfer: "Automatic transfer",
     type_extension_transfer: "Extension transfer",
+    notify: &notify::EN,
 };
 
 pub static JA: Text = Text {
@@ -714,6 +721,7 @@ pub static JA: Text = Text {
     type_outgoing_transfer: "発信転送",
     type_automatic_transfer: "自動転送",
     type_extension_transfer: "内線転送",
+    notify: &notify::JA,
 };
 
 #[cfg(test)]

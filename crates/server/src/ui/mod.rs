@@ -8,12 +8,19 @@
 
 mod admin;
 mod assets;
+mod attempt_log;
+mod call_notifications;
 mod calls;
+mod crm_connections;
+mod edit_page;
+mod email_notifications;
 mod error;
+mod form;
 mod i18n;
 mod outgoing_webhooks;
 mod session;
 mod sign_in;
+mod slack_rules;
 mod tag_rules;
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -86,6 +93,42 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/tag-rules/{id}/apply", post(tag_rules::apply))
         .route("/admin/tag-rules/{id}/delete", post(tag_rules::delete))
+        .route(
+            "/admin/slack-rules",
+            get(slack_rules::list).post(slack_rules::create),
+        )
+        .route(
+            "/admin/slack-rules/{id}",
+            get(slack_rules::detail).post(slack_rules::update),
+        )
+        .route("/admin/slack-rules/{id}/replay", post(slack_rules::replay))
+        .route("/admin/slack-rules/{id}/delete", post(slack_rules::delete))
+        .route(
+            "/admin/crm-connections",
+            get(crm_connections::list).post(crm_connections::create),
+        )
+        .route("/admin/crm-connections/new", get(crm_connections::new))
+        .route(
+            "/admin/crm-connections/{id}",
+            get(crm_connections::detail).post(crm_connections::update),
+        )
+        .route(
+            "/admin/crm-connections/{id}/replay",
+            post(crm_connections::replay),
+        )
+        .route(
+            "/admin/crm-connections/{id}/delete",
+            post(crm_connections::delete),
+        )
+        .route(
+            "/admin/email",
+            get(email_notifications::admin).post(email_notifications::set_recipients),
+        )
+        .route("/admin/email/replay", post(email_notifications::replay))
+        .route(
+            "/me/notifications",
+            get(email_notifications::mine).post(email_notifications::set_mine),
+        )
         .route("/static/{file}", get(assets::serve))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(middleware::from_fn(page_headers))

@@ -11,12 +11,13 @@ use kiku_domain::{datetime, OutgoingWebhookId};
 use serde::Deserialize;
 
 use super::admin::AdminViewer;
+use super::attempt_log::{AttemptLog, AttemptRow, ReplayForm};
 use super::calls::ViewerView;
 use super::error::UiError;
 use super::html;
 use super::i18n::{Lang, Text};
 use super::session::{CsrfForm, Viewer};
-use crate::app::outgoing_webhooks::replay::{self, Replay};
+use crate::app::outgoing_webhooks::replay;
 use crate::app::outgoing_webhooks::{self as service, EndpointChange, EndpointRequest};
 use crate::app::AppError;
 use crate::http::AppState;
@@ -155,16 +156,6 @@ pub async fn create(
     }
 }
 
-struct DeliveryRow {
-    at: String,
-    event_id: String,
-    attempt: u32,
-    answer: String,
-    latency_ms: u64,
-    ok: bool,
-    replay: bool,
-}
-
 #[derive(Template)]
 #[template(path = "admin_outgoing_webhook.html")]
 struct DetailPage {
@@ -174,9 +165,7 @@ struct DetailPage {
     endpoint: EndpointRow,
     failing_since: String,
     last_success: String,
-    deliveries: Vec<DeliveryRow>,
-    since: String,
-    replaying: Option<u64>,
+    log: AttemptLog,
 }
 
 async fn detail_page(
@@ -194,7 +183,9 @@ async fn detail_page(
         .await
         .map_err(failed)?;
     let time = |t: Option<time::OffsetDateTime>| t.map(datetime::format).unwrap_or_default();
-    let since = app.clock.now() - time::Duration::days(1);
+    let rows = deliveries.iter().map(AttemptRow::of_delivery).collect();
+    let action = format!("/admin/outgoing-webhooks/{id}/replay");
+    let log = AttemptLog::new(app, rows, action, replaying);
     html(DetailPage {
         t: viewer.text(),
         lang,
@@ -202,24 +193,7 @@ async fn detail_page(
         failing_since: time(endpoint.failing_since),
         last_success: time(endpoint.last_success),
         endpoint: row(&endpoint),
-        deliveries: deliveries
-            .iter()
-            .map(|d| DeliveryRow {
-                at: datetime::format(d.attempted_at),
-                event_id: d.event_id.clone(),
-                attempt: d.attempt,
-                answer: match (d.status, &d.error) {
-                    (Some(status), _) => status.to_string(),
-                    (None, Some(error)) => error.clone(),
-                    (None, None) => String::new(),
-                },
-                latency_ms: d.latency_ms,
-                ok: d.status.is_some_and(|s| (200..300).contains(&s)),
-                replay: d.replay,
-            })
-            .collect(),
-        since: datetime::format(since),
-        replaying,
+        log,
     })
 }
 
@@ -278,13 +252,6 @@ pub async fn delete(
     Ok(Redirect::to("/admin/outgoing-webhooks").into_response())
 }
 
-#[derive(Deserialize)]
-pub struct ReplayForm {
-    csrf: String,
-    event_id: Option<String>,
-    since: Option<String>,
-}
-
 /// `POST /admin/outgoing-webhooks/{id}/replay`: one event again (`event_id`), or every
 /// failed one since a time (`since`).
 pub async fn replay(
@@ -295,19 +262,8 @@ pub async fn replay(
 ) -> Result<Response, UiError> {
     viewer.check_csrf(&app, &form.csrf)?;
     let lang = viewer.lang;
-    let bad = |what: String| UiError::new(AppError::InvalidRequest(what), lang);
     let endpoint = endpoint_id(&id, lang)?;
-    let what = match (form.event_id.as_deref(), form.since.as_deref()) {
-        (Some(event), _) if !event.is_empty() => Replay::Event(
-            event
-                .parse()
-                .map_err(|_| bad(format!("event {event:?} is not an event id")))?,
-        ),
-        (_, Some(since)) => Replay::FailedSince(
-            datetime::parse_lenient(since).map_err(|e| bad(format!("since: {e}")))?,
-        ),
-        _ => return Err(bad("say which event, or since when".into())),
-    };
+    let what = form.replay(lang)?;
     let replaying = replay::replay(&app, viewer.user.company_id, endpoint, what)
         .await
         .map_err(|e| UiError::new(e, lang))?;

@@ -365,6 +365,7 @@ async fn health_openapi_and_unknown_routes() {
             ("/api/v1/tag-rules/{id}/apply", "post"),
             ("/health", "get"),
             ("/ready", "get"),
+            ("/metrics", "get"),
         ] {
             assert!(
                 doc["paths"][path][method].is_object(),

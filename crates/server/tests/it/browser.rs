@@ -198,6 +198,39 @@ impl Browser {
         }
     }
 
+    /// Reloads the page until `check` (a script returning a boolean) is true, for up to
+    /// `seconds`: for what the server changes in the background.
+    pub async fn reload_until(&self, check: &str, seconds: u64, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            if self.script(check, json!([])).await == json!(true) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            self.script("location.reload(); return true", json!([]))
+                .await;
+        }
+    }
+
+    /// The value of the form field `css`.
+    pub async fn value(&self, css: &str) -> Value {
+        self.script(
+            "return document.querySelector(arguments[0]).value",
+            json!([css]),
+        )
+        .await
+    }
+
+    /// The whole page as HTML.
+    pub async fn html(&self) -> String {
+        self.script("return document.documentElement.outerHTML", json!([]))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// Keeps a screenshot as a test artefact (`KIKU_TEST_ARTEFACTS`, else the temp dir).
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let data = self.call(reqwest::Method::GET, "/screenshot", None).await;

@@ -2,10 +2,13 @@
 //! Salesforce, HubSpot and kintone (`crm_fakes.rs`): an analysed call becomes one record
 //! per CRM, a swap updates the same records, HubSpot's 429 is waited out, an expired
 //! Salesforce session is refreshed once, a kintone that is down is retried and then
-//! replayed by an admin, and kintone's error JSON reaches the attempt log.
+//! replayed by an admin, and kintone's error JSON reaches the attempt log. Two events of a
+//! call delivered at once on two workers make one record per CRM; a re-score updates it;
+//! an older event delivered after a newer one leaves it alone.
 
 use std::time::Duration;
 
+use kiku::clock::Clock;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -50,27 +53,40 @@ async fn analysed_call(s: &TestServer, t: &Tenant) -> String {
 }
 
 fn start_runner(s: &TestServer, schedule: Vec<Duration>) -> tokio::sync::watch::Sender<bool> {
+    start_runner_with(s, schedule, 2)
+}
+
+fn start_runner_with(
+    s: &TestServer,
+    schedule: Vec<Duration>,
+    notifications: usize,
+) -> tokio::sync::watch::Sender<bool> {
     let counts = kiku::jobs::WorkerCounts {
         analysis: 0,
         jobs: 1,
         deliveries: 1,
-        notifications: 2,
+        notifications,
     };
     crate::deliveries::start_workers(s, schedule, counts)
 }
 
+/// The call's CRM notifications now.
+async fn crm_items(s: &TestServer, t: &Tenant, call: &str) -> Vec<Value> {
+    let path = format!("/api/v1/calls/{call}/notifications");
+    let (_, body) = s.get(&path, &t.admin_token).await;
+    body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["channel"] == "crm")
+        .cloned()
+        .collect()
+}
+
 /// The call's CRM notifications once all `n` have settled.
 async fn settled_crm_items(s: &TestServer, t: &Tenant, call: &str, n: usize) -> Vec<Value> {
-    let path = format!("/api/v1/calls/{call}/notifications");
     eventually("the call's CRM notifications", || async {
-        let (_, body) = s.get(&path, &t.admin_token).await;
-        let items: Vec<Value> = body["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|i| i["channel"] == "crm")
-            .cloned()
-            .collect();
+        let items = crm_items(s, t, call).await;
         let settled = items
             .iter()
             .all(|i| i["outcome"] != "pending" && i["outcome"] != "retrying");
@@ -504,5 +520,172 @@ async fn a_salesforce_refresh_token_and_a_kintone_guest_space_are_used() {
             kt.requests("POST", "/k/guest/3/v1/record.json", 200).len(),
             1
         );
+    }
+}
+
+/// The call's CRM jobs that are waiting for another job's record (postponed: queued,
+/// due later than now).
+async fn waiting_crm_jobs(s: &TestServer, call: &str) -> usize {
+    let call = call.parse().expect("call id");
+    let now = s.clock.now();
+    s.app
+        .store
+        .jobs_for_call(call)
+        .await
+        .expect("jobs")
+        .iter()
+        .filter(|j| j.kind == kiku_domain::JobKind::DeliverNotification)
+        .filter(|j| j.state == kiku_storage::JobState::Queued && j.run_at > now)
+        .count()
+}
+
+/// Runs the postponed jobs until the call's `n` CRM notifications have settled.
+async fn settle_with_clock(s: &TestServer, t: &Tenant, call: &str, n: usize) -> Vec<Value> {
+    eventually("the CRM notifications, the clock moving", || async {
+        s.clock.advance(time::Duration::seconds(2));
+        let items = crm_items(s, t, call).await;
+        let settled = items.iter().all(|i| i["outcome"] == "delivered");
+        (items.len() == n && settled).then_some(items)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_events_of_a_call_at_once_make_one_record_per_crm_and_a_rescore_updates_it() {
+    for s in servers().await {
+        let b = s.backend;
+        let fakes = [
+            Fake::start(Vendor::Salesforce).await,
+            Fake::start(Vendor::Hubspot).await,
+            Fake::start(Vendor::Kintone).await,
+        ];
+        let [sf, hs, kt] = &fakes;
+        let t = s.tenant("acme").await;
+        connect(
+            &s,
+            &t,
+            json!({"kind": "salesforce", "name": "Salesforce", "base_url": sf.base,
+            "client_id": SF_CLIENT_ID, "client_secret": SF_CLIENT_SECRET}),
+        )
+        .await;
+        connect(
+            &s,
+            &t,
+            json!({"kind": "hubspot", "name": "HubSpot", "base_url": hs.base,
+            "access_token": HUBSPOT_TOKEN}),
+        )
+        .await;
+        let kt_id = connect(
+            &s,
+            &t,
+            kintone_body(kt, "kintone", json!({"body": "memo", "score": "score"})),
+        )
+        .await;
+        for fake in &fakes {
+            fake.hold_creates(true);
+        }
+        // Enough workers for the three held creates and the swap's three jobs beside them.
+        let _runner = start_runner_with(&s, vec![Duration::ZERO; 3], 6);
+        let call_id = analysed_call(&s, &t).await;
+        eventually("the three creates, held", || async {
+            fakes.iter().all(|f| f.creates_arrived() == 1).then_some(())
+        })
+        .await;
+
+        // The swap's event, while every first create is still in flight.
+        let swap = s
+            .http
+            .post(s.url(&format!("/api/v1/calls/{call_id}/swap")))
+            .bearer_auth(&t.admin_token);
+        assert_eq!(s.send(swap).await.0, StatusCode::OK);
+        // Its three jobs run now, on other workers: each waits for the record (a second
+        // create arriving would be the duplicate this guards against).
+        eventually("the swap's jobs, waiting", || async {
+            let duplicate = fakes.iter().any(|f| f.creates_arrived() > 1);
+            (duplicate || waiting_crm_jobs(&s, &call_id).await == 3).then_some(())
+        })
+        .await;
+        for fake in &fakes {
+            fake.hold_creates(false);
+        }
+        let items = settle_with_clock(&s, &t, &call_id, 6).await;
+        assert_eq!(items.len(), 6, "{b}: {items:?}");
+        for fake in &fakes {
+            assert_eq!(fake.creates_arrived(), 1, "{b}: one create per CRM");
+        }
+        let sf_task = "/services/data/v62.0/sobjects/Task/";
+        assert_eq!(sf.requests("POST", sf_task, 201).len(), 1);
+        assert_eq!(
+            sf.requests("PATCH", &format!("{sf_task}{SF_TASK}"), 204)
+                .len(),
+            1,
+            "{b}: the swap updated the Task"
+        );
+        let hs_call = format!("/crm/v3/objects/calls/{HUBSPOT_CALL}");
+        assert_eq!(hs.requests("PATCH", &hs_call, 200).len(), 1);
+        let put = kt.requests("PUT", "/k/v1/record.json", 200);
+        assert_eq!(put.len(), 1);
+        assert_eq!(put[0].json()["id"], "1");
+        assert_eq!(kt.records().len(), 1);
+        let created = kt.requests("POST", "/k/v1/record.json", 200)[0].json();
+        assert_ne!(
+            kt.records()[0]["memo"],
+            created["record"]["memo"],
+            "{b}: the swapped transcript"
+        );
+
+        // A re-score updates the same three records.
+        let settings = s
+            .http
+            .put(s.url("/api/v1/settings/analysis"))
+            .bearer_auth(&t.admin_token)
+            .json(&json!({"score_rule": {
+                "base": 91, "duration_points": [[0, 0]], "talk_ratio_weight": 0,
+                "talk_ratio_target_percent": 40, "overlap_per_minute_weight": 0,
+                "silence_per_minute_weight": 0, "keyword_points": [], "min": 0, "max": 100}}));
+        let (status, body) = s.send(settings).await;
+        assert_eq!(status, StatusCode::OK, "{b}: {body}");
+        let items = settle_with_clock(&s, &t, &call_id, 9).await;
+        assert_eq!(items.len(), 9);
+        assert_eq!(
+            sf.requests("PATCH", &format!("{sf_task}{SF_TASK}"), 204)
+                .len(),
+            2
+        );
+        assert_eq!(hs.requests("PATCH", &hs_call, 200).len(), 2);
+        assert_eq!(kt.requests("PUT", "/k/v1/record.json", 200).len(), 2);
+        for fake in &fakes {
+            assert_eq!(fake.creates_arrived(), 1, "{b}: still one record");
+        }
+        let rescored = kt.records()[0].clone();
+        assert_eq!(rescored["score"]["value"], "91.0", "{b}: {rescored}");
+
+        // The first event, replayed after the newer ones, leaves the record alone.
+        let (_, history) = s
+            .get(
+                &format!("/api/v1/calls/{call_id}/notifications"),
+                &t.admin_token,
+            )
+            .await;
+        let first_event = history["items"][0]["event_id"].clone();
+        let replay = s
+            .http
+            .post(s.url(&format!("/api/v1/crm-connections/{kt_id}/replay")))
+            .bearer_auth(&t.admin_token)
+            .json(&json!({"event_id": first_event}));
+        assert_eq!(
+            s.send(replay).await,
+            (StatusCode::ACCEPTED, json!({"replaying": 1}))
+        );
+        eventually("the replay, done", || async {
+            let call = call_id.parse().expect("id");
+            let jobs = s.app.store.jobs_for_call(call).await.expect("jobs");
+            jobs.iter()
+                .all(|j| j.state == kiku_storage::JobState::Done)
+                .then_some(())
+        })
+        .await;
+        assert_eq!(kt.requests("PUT", "/k/v1/record.json", 0).len(), 2, "{b}");
+        assert_eq!(kt.records()[0], rescored, "{b}: not the older content");
     }
 }

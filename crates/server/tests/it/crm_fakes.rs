@@ -2,7 +2,10 @@
 //! account is reachable from here). Each checks what the vendor documents as required —
 //! method, path, auth header, content type, body fields — answers as the vendor does (ids,
 //! error shapes, 401 for an expired session, 429 with rate-limit headers), and keeps every
-//! request for the tests to read.
+//! request for the tests to read. A fake can hold the requests that create a record until
+//! the test lets them through, so that deliveries meet while one is in flight.
+
+#![allow(dead_code)] // bench/fanout includes this file too and uses part of it
 
 use std::sync::{Arc, Mutex};
 
@@ -58,8 +61,9 @@ impl Seen {
 #[derive(Default)]
 struct State {
     seen: Vec<Seen>,
-    /// Salesforce: the one access token that works now (`None`: every session expired).
-    valid_token: Option<String>,
+    /// Salesforce: the access tokens that work now (each sign-in is a session of its own,
+    /// valid beside the others until they all expire).
+    valid_tokens: Vec<String>,
     tokens_issued: u32,
     /// HubSpot: the next create is answered 429 once.
     limit_next_create: bool,
@@ -75,6 +79,10 @@ pub struct Fake {
     pub base: String,
     vendor: Vendor,
     state: Arc<Mutex<State>>,
+    /// `true`: requests that create a record wait until it turns `false`.
+    hold: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Create requests that arrived (held or not).
+    creates: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 fn answer(status: u16, body: Value) -> (u16, Response) {
@@ -117,16 +125,46 @@ impl Fake {
             base,
             vendor,
             state: Arc::default(),
+            hold: Arc::new(tokio::sync::watch::channel(false).0),
+            creates: Arc::default(),
         };
         let handler = fake.clone();
         let router = Router::new().fallback(
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                 let fake = handler.clone();
-                async move { fake.handle(method, uri, headers, body) }
+                async move {
+                    if fake.creates_record(&method, uri.path()) {
+                        fake.creates
+                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let mut held = fake.hold.subscribe();
+                        let _ = held.wait_for(|h| !*h).await;
+                    }
+                    fake.handle(method, uri, headers, body)
+                }
             },
         );
         tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
         fake
+    }
+
+    /// The vendor's "create a record" request.
+    fn creates_record(&self, method: &Method, path: &str) -> bool {
+        *method == Method::POST
+            && match self.vendor {
+                Vendor::Salesforce => path.ends_with("/sobjects/Task/"),
+                Vendor::Hubspot => path == "/crm/v3/objects/calls",
+                Vendor::Kintone => path.ends_with("/record.json"),
+            }
+    }
+
+    /// Holds (`true`) or lets through (`false`) the requests that create a record.
+    pub fn hold_creates(&self, hold: bool) {
+        self.hold.send_replace(hold);
+    }
+
+    /// Create requests that arrived so far, held ones included.
+    pub fn creates_arrived(&self) -> usize {
+        self.creates.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn handle(&self, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
@@ -167,7 +205,7 @@ impl Fake {
 
     /// Salesforce: every session issued so far expires.
     pub fn expire_sessions(&self) {
-        self.state.lock().expect("state").valid_token = None;
+        self.state.lock().expect("state").valid_tokens.clear();
     }
 
     pub fn tokens_issued(&self) -> u32 {
@@ -198,7 +236,7 @@ impl Fake {
 /// Salesforce REST API: the OAuth 2.0 token endpoint (client credentials or a refresh
 /// token), SOSL search,
 /// Task create (201 `{id, success, errors}`) and update (204); 401 `INVALID_SESSION_ID`
-/// for a session that is not the current one; errors as `[{message, errorCode}]`.
+/// for a session that was never issued or has expired; errors as `[{message, errorCode}]`.
 fn salesforce(st: &mut State, base: &str, r: &Seen) -> (u16, Response) {
     if r.path == "/services/oauth2/token" {
         let form = pairs(&String::from_utf8_lossy(&r.body));
@@ -220,7 +258,7 @@ fn salesforce(st: &mut State, base: &str, r: &Seen) -> (u16, Response) {
         }
         st.tokens_issued += 1;
         let token = format!("00D5g000004Ab!session-{}", st.tokens_issued);
-        st.valid_token = Some(token.clone());
+        st.valid_tokens.push(token.clone());
         return answer(
             200,
             json!({"access_token": token, "instance_url": base, "id": format!("{base}/id/00D5g/0055g"),
@@ -230,7 +268,7 @@ fn salesforce(st: &mut State, base: &str, r: &Seen) -> (u16, Response) {
     let bearer = r
         .header("authorization")
         .and_then(|v| v.strip_prefix("Bearer "));
-    if bearer.is_none() || bearer != st.valid_token.as_deref() {
+    if !bearer.is_some_and(|b| st.valid_tokens.iter().any(|t| t == b)) {
         return answer(
             401,
             json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]),

@@ -137,13 +137,13 @@ fn mailer(port: u16) -> Mailer {
 /// A fake Slack: `/ok` answers 200 `ok`; `/flaky` 503 twice, then `ok`; `/limited` 429
 /// with `Retry-After: 600` once, then `ok`; `/dead` 404 `no_service`.
 #[derive(Clone, Default)]
-struct Slack {
+pub(crate) struct Slack {
     addr: Option<std::net::SocketAddr>,
     log: Arc<Mutex<Vec<(String, HeaderMap, Bytes)>>>,
 }
 
 impl Slack {
-    async fn start() -> Slack {
+    pub(crate) async fn start() -> Slack {
         let log: Arc<Mutex<Vec<(String, HeaderMap, Bytes)>>> = Arc::default();
         let mut router = Router::new();
         for path in ["/ok", "/flaky", "/limited", "/dead"] {
@@ -188,12 +188,12 @@ impl Slack {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr.expect("started"))
     }
 
     /// What was posted to `path` (with its query).
-    fn posts(&self, path: &str) -> Vec<Value> {
+    pub(crate) fn posts(&self, path: &str) -> Vec<Value> {
         let log = self.log.lock().expect("log");
         log.iter()
             .filter(|(p, _, _)| p == path)
@@ -209,7 +209,10 @@ impl Slack {
 }
 
 /// The notification workers (and the rest), retrying on `schedule`.
-fn start_runner(s: &TestServer, schedule: Vec<Duration>) -> tokio::sync::watch::Sender<bool> {
+pub(crate) fn start_runner(
+    s: &TestServer,
+    schedule: Vec<Duration>,
+) -> tokio::sync::watch::Sender<bool> {
     let counts = WorkerCounts {
         analysis: 0,
         jobs: 1,

@@ -11,6 +11,8 @@ pub struct KikuProcess {
     pub data_dir: PathBuf,
     log: PathBuf,
     env: Vec<(String, String)>,
+    /// The `kiku` command line this process runs: what a restart runs again.
+    command: String,
     child: Child,
     _dir: tempfile::TempDir,
 }
@@ -18,6 +20,15 @@ pub struct KikuProcess {
 impl KikuProcess {
     /// Starts `kiku serve` on SQLite in a fresh folder with `env` added, and waits for it.
     pub async fn start(env: &[(&str, &str)]) -> Self {
+        Self::launch("serve", env).await
+    }
+
+    /// [`Self::start`] as `kiku serve --api-only`: no job workers.
+    pub async fn api_only(env: &[(&str, &str)]) -> Self {
+        Self::launch("serve --api-only", env).await
+    }
+
+    async fn launch(command: &str, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -31,13 +42,14 @@ impl KikuProcess {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let child = spawn("serve", &data_dir, &addr, &base, &env, &log);
+        let child = spawn(command, &data_dir, &addr, &base, &env, &log);
         let process = Self {
             base,
             addr,
             data_dir,
             log,
             env,
+            command: command.to_string(),
             child,
             _dir: dir,
         };
@@ -57,8 +69,9 @@ impl KikuProcess {
         let log = dir.path().join("worker.log");
         let mut settings = self.env.clone();
         settings.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let command = format!("worker --health-listen {addr}");
         let child = spawn(
-            &format!("worker --health-listen {addr}"),
+            &command,
             &self.data_dir,
             &self.addr,
             &self.base,
@@ -71,6 +84,7 @@ impl KikuProcess {
             data_dir: self.data_dir.clone(),
             log,
             env: settings,
+            command,
             child,
             _dir: dir,
         };
@@ -96,7 +110,7 @@ impl KikuProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
         self.child = spawn(
-            "serve",
+            &self.command,
             &self.data_dir,
             &self.addr,
             &self.base,

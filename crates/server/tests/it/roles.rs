@@ -1,6 +1,6 @@
-//! Process roles: an API-only `kiku serve` (no job workers) and a `kiku worker` on the same
+//! Process roles: `kiku serve --api-only` (no job workers) and a `kiku worker` on the same
 //! database and recordings. A job queued through the API waits until a worker runs; the
-//! worker answers `/health` and `/ready` on its own port and nothing else, and stops on
+//! worker answers `/health`, `/ready` and `/metrics` on its own port and nothing else, and stops on
 //! SIGTERM.
 
 use std::time::Duration;
@@ -12,12 +12,7 @@ use crate::process::KikuProcess;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_only_server_leaves_jobs_to_a_worker_process() {
-    let api = KikuProcess::start(&[
-        ("KIKU_JOB_WORKERS", "0"),
-        ("KIKU_DELIVERY_WORKERS", "0"),
-        ("KIKU_NOTIFICATION_WORKERS", "0"),
-    ])
-    .await;
+    let api = KikuProcess::api_only(&[]).await;
     let company = api.cli(&[
         "company",
         "create",
@@ -95,6 +90,18 @@ async fn an_api_only_server_leaves_jobs_to_a_worker_process() {
         let got = http.get(worker.url(path)).send().await.expect("get");
         assert_eq!(got.status(), status, "{path} on the worker");
     }
+    // The worker reports the shared queue: the rule's job is done, none is left waiting.
+    let metrics = http
+        .get(worker.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(metrics.status(), StatusCode::OK);
+    let metrics = metrics.text().await.expect("text");
+    assert!(
+        metrics.contains(r#"kiku_jobs{kind="apply_tag_rule",state="queued"} 0"#),
+        "{metrics}"
+    );
     let stopped = worker.terminate(Duration::from_secs(10));
     assert!(
         stopped.is_some(),

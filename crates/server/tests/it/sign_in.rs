@@ -161,6 +161,61 @@ async fn an_address_is_throttled_across_accounts() {
     }
 }
 
+/// Behind a trusted proxy (the test servers trust loopback, `trusted_proxies`), each client
+/// the proxy names in `X-Forwarded-For` has its own address limit: one client's spraying
+/// does not lock out the others who share the proxy.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_is_counted_alone() {
+    for s in servers().await {
+        s.tenant("proxied").await;
+        let attempt = |forwarded: &'static str, email: String, password: &'static str| {
+            s.http
+                .post(s.url("/api/v1/auth/login"))
+                .header("x-forwarded-for", forwarded)
+                .json(&json!({"email": email, "password": password}))
+                .send()
+        };
+        for i in 0..SIGN_IN_ADDRESS_FAILURES {
+            let email = format!("user{i}@proxied.example");
+            let got = attempt("198.51.100.1", email, "wrong password").await;
+            assert_eq!(got.expect("login").status(), StatusCode::UNAUTHORIZED);
+        }
+        let sprayer = attempt(
+            "198.51.100.1",
+            "admin@proxied.example".into(),
+            "correct horse",
+        )
+        .await;
+        assert_eq!(
+            sprayer.expect("login").status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        // A forged entry left of the proxy's own does not escape the limit either.
+        let forged = attempt(
+            "203.0.113.5, 198.51.100.1",
+            "admin@proxied.example".into(),
+            "correct horse",
+        )
+        .await;
+        assert_eq!(
+            forged.expect("login").status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        let neighbour = attempt(
+            "198.51.100.2",
+            "admin@proxied.example".into(),
+            "correct horse",
+        )
+        .await;
+        assert_eq!(
+            neighbour.expect("login").status(),
+            StatusCode::OK,
+            "{}: another client behind the same proxy signs in",
+            s.backend
+        );
+    }
+}
+
 #[tokio::test]
 async fn parallel_guesses_cannot_pass_the_limit() {
     for s in servers().await {

@@ -186,6 +186,9 @@ async fn start_on_with(
             mailer,
             crm: Crms::new(client),
         },
+        metrics: Default::default(),
+        // Loopback: the tests' clients are their own "proxy", so X-Forwarded-For is honoured.
+        trusted_proxies: vec!["127.0.0.0/8".parse().expect("net")],
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(kiku::serve::serve_on(

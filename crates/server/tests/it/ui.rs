@@ -13,7 +13,7 @@ use crate::support::{servers, TestServer};
 use crate::swap::completed_call_with;
 
 /// `seconds` of a 440 Hz tone as 16-bit PCM mono WAV at 6 kHz (20 s fit the test upload limit).
-fn wav(seconds: u32) -> Vec<u8> {
+pub(crate) fn wav(seconds: u32) -> Vec<u8> {
     let rate = 6_000u32;
     let samples = rate * seconds;
     let mut out = Vec::with_capacity(44 + 2 * samples as usize);
@@ -37,7 +37,11 @@ fn wav(seconds: u32) -> Vec<u8> {
 }
 
 /// A session cookie and its CSRF token, as a browser that signed in has them.
-async fn cookie_session(s: &TestServer, email: &str, password: &str) -> (String, String) {
+pub(crate) async fn cookie_session(
+    s: &TestServer,
+    email: &str,
+    password: &str,
+) -> (String, String) {
     let token = s.login(email, password).await;
     let page = s
         .http
@@ -660,7 +664,7 @@ async fn admins_manage_users_and_the_webhook_url_in_the_browser() {
     browser.close().await;
 }
 
-async fn sign_in(browser: &Browser, s: &TestServer, email: &str, password: &str) {
+pub(crate) async fn sign_in(browser: &Browser, s: &TestServer, email: &str, password: &str) {
     browser.goto(&s.url("/sign-in")).await;
     browser.type_into("#email", email).await;
     browser.type_into("#password", password).await;
@@ -719,23 +723,13 @@ async fn admins_manage_outgoing_webhooks_and_replay_deliveries_in_the_browser() 
         // A completed call is delivered; the log shows it, and a replay sends it again.
         completed_call_with(&s, &t, "ui-hook", wav(2)).await;
         browser.click("#endpoints a").await;
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-        loop {
-            let rows = browser
-                .script(
-                    "return document.querySelectorAll('#deliveries tr.delivered').length",
-                    json!([]),
-                )
-                .await;
-            if rows == json!(1) {
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "no delivery logged");
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            browser
-                .script("location.reload(); return true", json!([]))
-                .await;
-        }
+        browser
+            .reload_until(
+                "return document.querySelectorAll('#deliveries tr.delivered').length === 1",
+                15,
+                "the delivery logged",
+            )
+            .await;
         assert_eq!(browser.text("#deliveries .answer").await, "204");
         browser
             .screenshot(&format!("admin-outgoing-{}", s.backend))

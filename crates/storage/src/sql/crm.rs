@@ -3,7 +3,7 @@
 //! transaction of the attempt that wrote them.
 
 use async_trait::async_trait;
-use kiku_domain::{CallId, CompanyId, CrmConnectionId};
+use kiku_domain::{CallId, CompanyId, CrmConnectionId, JobId};
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -11,8 +11,11 @@ use time::OffsetDateTime;
 
 use super::{from_ms, is_foreign_key_violation, ms, parsed, SqlStore};
 use crate::{
-    CrmConnection, CrmConnectionInput, CrmRecord, CrmRecordWrite, CrmStore, Result, StorageError,
+    CrmClaim, CrmConnection, CrmConnectionInput, CrmRecord, CrmRecordWrite, CrmStore, Result,
+    StorageError,
 };
+
+const RECORD_COLUMNS: &str = "connection_id, call_id, record_id, version, event_id, updated_at_ms";
 
 const COLUMNS: &str = "id, company_id, kind, name, base_url, settings, credentials, content, \
     enabled, created_at_ms, updated_at_ms";
@@ -37,6 +40,28 @@ fn connection(row: &AnyRow) -> Result<CrmConnection> {
         created_at: from_ms(row.try_get("created_at_ms")?)?,
         updated_at: from_ms(row.try_get("updated_at_ms")?)?,
     })
+}
+
+fn record(row: &AnyRow) -> Result<CrmRecord> {
+    Ok(CrmRecord {
+        connection_id: parsed(row, "connection_id")?,
+        call_id: parsed(row, "call_id")?,
+        record_id: row.try_get("record_id")?,
+        version: u32::try_from(row.try_get::<i64, _>("version")?)
+            .map_err(|_| StorageError::corrupt("crm record version"))?,
+        event_id: row.try_get("event_id")?,
+        updated_at: from_ms(row.try_get("updated_at_ms")?)?,
+    })
+}
+
+/// Ends `job`'s claim on the record it was writing, in the transaction of its attempt
+/// (the record it kept is visible to whoever claims next).
+pub(super) async fn release_claim(conn: &mut AnyConnection, job: JobId) -> Result<()> {
+    sqlx::query("DELETE FROM crm_record_claims WHERE job_id = $1")
+        .bind(job.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Keeps the record a delivered attempt wrote, unless the row already holds a newer
@@ -173,6 +198,12 @@ impl CrmStore for SqlStore {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        if done.rows_affected() > 0 {
+            sqlx::query("DELETE FROM crm_record_claims WHERE connection_id = $1")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
@@ -183,26 +214,64 @@ impl CrmStore for SqlStore {
         connection: CrmConnectionId,
         call: CallId,
     ) -> Result<Option<CrmRecord>> {
-        let row = sqlx::query(
-            "SELECT connection_id, call_id, record_id, version, event_id, updated_at_ms \
-             FROM crm_records WHERE company_id = $1 AND connection_id = $2 AND call_id = $3",
-        )
+        sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM crm_records \
+             WHERE company_id = $1 AND connection_id = $2 AND call_id = $3"
+        ))
         .bind(company.to_string())
         .bind(connection.to_string())
         .bind(call.to_string())
         .fetch_optional(&self.read)
-        .await?;
-        row.map(|row| -> Result<CrmRecord> {
-            Ok(CrmRecord {
-                connection_id: parsed(&row, "connection_id")?,
-                call_id: parsed(&row, "call_id")?,
-                record_id: row.try_get("record_id")?,
-                version: u32::try_from(row.try_get::<i64, _>("version")?)
-                    .map_err(|_| StorageError::corrupt("crm record version"))?,
-                event_id: row.try_get("event_id")?,
-                updated_at: from_ms(row.try_get("updated_at_ms")?)?,
-            })
-        })
+        .await?
+        .as_ref()
+        .map(record)
         .transpose()
+    }
+
+    async fn claim_crm_record(
+        &self,
+        company: CompanyId,
+        connection: CrmConnectionId,
+        call: CallId,
+        job: JobId,
+        now: OffsetDateTime,
+    ) -> Result<CrmClaim> {
+        let mut tx = self.write.begin().await?;
+        // The unique key makes a second claimer wait for the first one's insert; the row
+        // is then taken over only from a job that no longer runs with a live lease (or
+        // by the same job, run again).
+        let claimed = sqlx::query(
+            "INSERT INTO crm_record_claims (connection_id, call_id, job_id, claimed_at_ms) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (connection_id, call_id) DO UPDATE \
+             SET job_id = excluded.job_id, claimed_at_ms = excluded.claimed_at_ms \
+             WHERE crm_record_claims.job_id = excluded.job_id OR NOT EXISTS (\
+             SELECT 1 FROM jobs j WHERE j.id = crm_record_claims.job_id \
+             AND j.state = 'running' AND j.lease_until_ms >= $4)",
+        )
+        .bind(connection.to_string())
+        .bind(call.to_string())
+        .bind(job.to_string())
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            tx.rollback().await?;
+            return Ok(CrmClaim::Busy);
+        }
+        let found = sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM crm_records \
+             WHERE company_id = $1 AND connection_id = $2 AND call_id = $3"
+        ))
+        .bind(company.to_string())
+        .bind(connection.to_string())
+        .bind(call.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(record)
+        .transpose()?;
+        tx.commit().await?;
+        Ok(CrmClaim::Held(found))
     }
 }

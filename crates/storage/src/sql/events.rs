@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use super::analyses::{analysis_from_row, VERSION_COLUMNS};
 use super::calls::{call_from_row, CALL_COLUMNS};
 use super::jobs::insert_job;
-use super::notification_fan_out::queue_notifications;
+use super::notification_fan_out::{queue_crm_updates, queue_notifications};
 use super::outgoing_webhooks::subscribers;
 use super::{from_ms, ms, parsed, placeholders, SqlStore};
 use crate::{Announced, Event, EventStore, NewJob, Result, StorageError};
@@ -31,7 +31,8 @@ pub(super) struct NewEvent<'a> {
 }
 
 /// Writes the event and a delivery job for each enabled outgoing webhook subscribed to
-/// its kind, and for a completed result the jobs of its Slack messages and e-mails; its id.
+/// its kind, the jobs of its Slack messages, e-mails and CRM records for a completed
+/// result, and of its CRM record updates for a re-scored one; its id.
 pub(super) async fn insert_event(
     conn: &mut AnyConnection,
     event: &NewEvent<'_>,
@@ -60,8 +61,14 @@ pub(super) async fn insert_event(
         };
         insert_job(conn, &NewJob::delivery(event.company, &delivery, now), now).await?;
     }
-    if let (EventKind::CallAnalysisCompleted, Some(call)) = (event.kind, event.call) {
-        queue_notifications(conn, event.company, call, id, now).await?;
+    match (event.kind, event.call) {
+        (EventKind::CallAnalysisCompleted, Some(call)) => {
+            queue_notifications(conn, event.company, call, id, now).await?;
+        }
+        (EventKind::CallAnalysisRescored, Some(call)) => {
+            queue_crm_updates(conn, event.company, call, id, now).await?;
+        }
+        _ => {}
     }
     Ok(id)
 }

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::events::{insert_event, NewEvent};
 use super::{from_ms, ms, parsed, placeholders, Dialect, SqlStore};
-use crate::{Job, JobChange, JobState, JobStore, NewJob, Result, StorageError};
+use crate::{Job, JobChange, JobCount, JobState, JobStore, NewJob, Result, StorageError};
 
 /// The failure reason of a job whose worker stopped renewing its lease on the last attempt.
 const WORKER_VANISHED: &str = "the worker stopped during the last attempt";
@@ -21,6 +21,10 @@ const JOB_COLUMNS: &str = "id, kind, company_id, call_id, payload, state, attemp
 
 fn kind_of(text: &str) -> Result<JobKind> {
     JobKind::parse(text).ok_or_else(|| StorageError::corrupt(format!("job kind {text:?}")))
+}
+
+fn state_of(text: &str) -> Result<JobState> {
+    JobState::parse(text).ok_or_else(|| StorageError::corrupt(format!("job state {text:?}")))
 }
 
 fn job_from_row(row: &AnyRow) -> Result<Job> {
@@ -41,8 +45,7 @@ fn job_from_row(row: &AnyRow) -> Result<Job> {
             })
             .transpose()?,
         payload: row.try_get("payload")?,
-        state: JobState::parse(&state)
-            .ok_or_else(|| StorageError::corrupt(format!("job state {state:?}")))?,
+        state: state_of(&state)?,
         attempts: count("attempts")?,
         max_attempts: count("max_attempts")?,
         run_at: from_ms(row.try_get("run_at_ms")?)?,
@@ -345,6 +348,32 @@ impl JobStore for SqlStore {
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(job_from_row).collect()
+    }
+
+    async fn job_counts(&self, now: OffsetDateTime) -> Result<Vec<JobCount>> {
+        // Counted through the (state, kind, run_at_ms) index: done jobs pile up, the
+        // others stay few.
+        let rows = sqlx::query(
+            "SELECT kind, state, COUNT(*) AS n, \
+             MIN(CASE WHEN state = 'queued' AND run_at_ms <= $1 THEN run_at_ms END) AS oldest_ms \
+             FROM jobs WHERE state IN ('queued', 'running', 'dead') GROUP BY kind, state",
+        )
+        .bind(ms(now))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(JobCount {
+                    kind: kind_of(&row.try_get::<String, _>("kind")?)?,
+                    state: state_of(&row.try_get::<String, _>("state")?)?,
+                    count: u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0),
+                    oldest_ready: row
+                        .try_get::<Option<i64>, _>("oldest_ms")?
+                        .map(from_ms)
+                        .transpose()?,
+                })
+            })
+            .collect()
     }
 }
 

@@ -25,7 +25,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 use time::OffsetDateTime;
 
-use crate::{Result, StorageError, Store};
+use crate::{PoolUse, Result, StorageError, Store};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -175,6 +175,19 @@ impl Store for SqlStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    fn pool_use(&self) -> Vec<PoolUse> {
+        let of = |pool: &'static str, p: &AnyPool| PoolUse {
+            pool,
+            open: p.size(),
+            idle: u32::try_from(p.num_idle()).unwrap_or(u32::MAX),
+            max: p.options().get_max_connections(),
+        };
+        match self.dialect {
+            Dialect::Postgres => vec![of("shared", &self.write)],
+            Dialect::Sqlite => vec![of("read", &self.read), of("write", &self.write)],
+        }
     }
 }
 

@@ -4,9 +4,16 @@
 //! message is made), one per e-mail address — the company-wide recipients and each
 //! user on the call who asked for e-mail, each address once — and one per enabled CRM
 //! connection (which creates the call's record, or updates it after a swap).
+//!
+//! A `call_analysis_rescored` event changes the score a CRM record shows, so it updates
+//! the record of each enabled connection the call already went to (a record kept, or a
+//! delivery still on its way); Slack and e-mail announce completions and swaps only, and a
+//! settings change never copies old calls into a CRM connected after them.
+
+use std::collections::HashSet;
 
 use kiku_domain::notification::{NotificationJob, Target};
-use kiku_domain::{CallData, CallId, CompanyId, EventId};
+use kiku_domain::{CallData, CallId, CompanyId, CrmConnectionId, EventId, JobKind};
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
@@ -68,21 +75,86 @@ pub(super) async fn queue_notifications(
             }
         }
     }
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     addresses.retain(|a| seen.insert(a.clone()));
     targets.extend(addresses.into_iter().map(|to| Target::Email { to }));
-    let crms = sqlx::query(
+    targets.extend(
+        enabled_crm_connections(conn, company)
+            .await?
+            .into_iter()
+            .map(|connection_id| Target::Crm { connection_id }),
+    );
+    insert_jobs(conn, company, call, event, targets, now).await
+}
+
+/// The jobs of a `call_analysis_rescored` event: one per enabled CRM connection that holds
+/// a record of the call or has a delivery of it queued or running.
+pub(super) async fn queue_crm_updates(
+    conn: &mut AnyConnection,
+    company: CompanyId,
+    call: CallId,
+    event: EventId,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let mut went_to: HashSet<CrmConnectionId> = HashSet::new();
+    let records = sqlx::query("SELECT connection_id FROM crm_records WHERE call_id = $1")
+        .bind(call.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in &records {
+        went_to.insert(parsed(row, "connection_id")?);
+    }
+    let on_the_way = sqlx::query(
+        "SELECT payload FROM jobs WHERE call_id = $1 AND kind = $2 \
+         AND state IN ('queued', 'running')",
+    )
+    .bind(call.to_string())
+    .bind(JobKind::DeliverNotification.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &on_the_way {
+        let payload: String = row.try_get("payload")?;
+        if let Ok(NotificationJob {
+            target: Target::Crm { connection_id },
+            ..
+        }) = serde_json::from_str(&payload)
+        {
+            went_to.insert(connection_id);
+        }
+    }
+    let targets = enabled_crm_connections(conn, company)
+        .await?
+        .into_iter()
+        .filter(|c| went_to.contains(c))
+        .map(|connection_id| Target::Crm { connection_id })
+        .collect();
+    insert_jobs(conn, company, call, event, targets, now).await
+}
+
+async fn enabled_crm_connections(
+    conn: &mut AnyConnection,
+    company: CompanyId,
+) -> Result<Vec<CrmConnectionId>> {
+    sqlx::query(
         "SELECT id FROM crm_connections WHERE company_id = $1 AND enabled = 1 \
          ORDER BY created_at_ms, id",
     )
-    .bind(&company_text)
+    .bind(company.to_string())
     .fetch_all(&mut *conn)
-    .await?;
-    for row in &crms {
-        targets.push(Target::Crm {
-            connection_id: parsed(row, "id")?,
-        });
-    }
+    .await?
+    .iter()
+    .map(|row| parsed(row, "id"))
+    .collect()
+}
+
+async fn insert_jobs(
+    conn: &mut AnyConnection,
+    company: CompanyId,
+    call: CallId,
+    event: EventId,
+    targets: Vec<Target>,
+    now: OffsetDateTime,
+) -> Result<()> {
     for target in targets {
         let job = NotificationJob {
             event_id: event,

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use super::crm::keep_record;
+use super::crm::{keep_record, release_claim};
 use super::jobs::settle_held_job;
 use super::{
     answer_status, from_ms, is_foreign_key_violation, ms, parsed, parsed_optional, SqlStore,
@@ -285,6 +285,9 @@ impl NotificationStore for SqlStore {
         }
         if let Some(record) = &f.crm_record {
             keep_record(&mut tx, record, now).await?;
+        }
+        if f.crm_claim {
+            release_claim(&mut tx, f.job).await?;
         }
         tx.commit().await?;
         Ok(true)

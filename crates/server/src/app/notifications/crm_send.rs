@@ -1,13 +1,16 @@
 //! One CRM attempt of a `deliver_notification` job: the call as an [`Activity`] of the
 //! event's version, the record the call already became in the connection's CRM (updated,
-//! never duplicated), and the write. An event older than the version the CRM already
-//! holds is skipped: a slow retry of the first analysis must not undo a swap.
+//! never duplicated), and the write. The job first claims the (connection, call) record,
+//! so two events of one call delivered at once by two workers take turns: the second
+//! waits for the first's record, then updates it. Under the claim, an event older than
+//! the version the CRM already holds is skipped: a slow retry of the first analysis must
+//! not undo a swap.
 
 use kiku_domain::crm::CrmContent;
 use kiku_domain::notification::NotificationJob;
-use kiku_domain::{CompanyId, CrmConnectionId, Side};
+use kiku_domain::{CompanyId, CrmConnectionId, JobId, Side};
 use kiku_notify::{Activity, CrmTarget, Sent};
-use kiku_storage::{CrmRecordWrite, User};
+use kiku_storage::{CrmClaim, CrmRecordWrite, User};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
@@ -21,6 +24,8 @@ pub enum CrmAttempt {
     Skip,
     /// Nothing can be sent, ever: the job fails with this cause.
     GiveUp(String),
+    /// Another job is writing the call's record in this CRM: try again shortly.
+    Busy,
     Sent(Box<CrmSent>),
 }
 
@@ -42,6 +47,7 @@ pub async fn attempt(
     announcement: &Announcement,
     users: &[User],
     payload: &NotificationJob,
+    job: JobId,
 ) -> Result<CrmAttempt, AppError> {
     let Some(c) = app.store.crm_connection(company, connection).await? else {
         return Ok(CrmAttempt::GiveUp("the CRM connection was deleted".into()));
@@ -55,7 +61,14 @@ pub async fn attempt(
     };
     let call = &announcement.call;
     let version = announcement.version.version;
-    let existing = app.store.crm_record(company, connection, call.id).await?;
+    let now = app.clock.now();
+    let claim = app
+        .store
+        .claim_crm_record(company, connection, call.id, job, now);
+    let existing = match claim.await? {
+        CrmClaim::Held(existing) => existing,
+        CrmClaim::Busy => return Ok(CrmAttempt::Busy),
+    };
     if existing.as_ref().is_some_and(|r| r.version > version) {
         return Ok(CrmAttempt::Skip);
     }

@@ -30,11 +30,16 @@ pub async fn set_recipients(
     Ok(addresses)
 }
 
-/// The settings as admins see them: whether the server can send e-mail at all.
+/// Whether the server can send e-mail at all (an SMTP server is configured).
+pub fn smtp_configured(app: &App) -> bool {
+    app.notifiers.mailer.is_some()
+}
+
+/// The settings as admins see them.
 pub fn settings_json(app: &App, recipients: &[String]) -> Value {
     json!({
         "recipients": recipients,
-        "smtp_configured": app.notifiers.mailer.is_some(),
+        "smtp_configured": smtp_configured(app),
     })
 }
 

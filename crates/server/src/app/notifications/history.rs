@@ -5,33 +5,99 @@
 use std::collections::BTreeMap;
 
 use kiku_domain::notification::{NotificationJob, Target};
-use kiku_domain::{datetime, CallId, CompanyId, JobKind};
+use kiku_domain::{
+    datetime, CallId, CompanyId, CrmConnectionId, JobKind, OutgoingWebhookId, SlackRuleId,
+};
 use kiku_storage::{AttemptFilter, DeliveryFilter, JobState};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::app::{App, AppError};
 
 /// Attempts read per channel at most.
 const MAX_ATTEMPTS: u32 = 1000;
 
-#[derive(Default)]
+/// Where a notification goes; a Slack rule's or CRM connection's name once attempted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum NotificationTarget {
+    Slack {
+        slack_rule_id: SlackRuleId,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    Crm {
+        crm_connection_id: CrmConnectionId,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    Email {
+        email: String,
+    },
+    Webhook {
+        outgoing_webhook_id: OutgoingWebhookId,
+    },
+}
+
+/// The latest attempt of a notification.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastAttempt {
+    #[serde(skip)]
+    pub at: time::OffsetDateTime,
+    pub attempted_at: String,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+}
+
+/// One notification of a call: one target, one event.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallNotification {
+    pub channel: &'static str,
+    pub target: NotificationTarget,
+    pub event_id: String,
+    pub attempts: u32,
+    pub last_attempt: Option<LastAttempt>,
+    /// `delivered`, `failed`, `retrying`, `pending` or `skipped`.
+    pub outcome: String,
+    /// CRM notifications only (`None` elsewhere): the record written or updated, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm_record_id: Option<Option<String>>,
+}
+
 struct Entry {
-    target: Value,
+    target: NotificationTarget,
     channel: &'static str,
     event_id: String,
     attempts: u32,
     /// The latest attempt's (time, replay, number): attempts made in the same millisecond
     /// are ordered by their number, a replay's after the originals.
     latest: Option<(time::OffsetDateTime, bool, u32)>,
-    last: Option<Value>,
+    last: Option<LastAttempt>,
     outcome: String,
     /// CRM entries: the record written or updated.
     crm_record_id: Option<String>,
 }
 
 impl Entry {
+    fn new(
+        channel: &'static str,
+        target: NotificationTarget,
+        event_id: &str,
+        outcome: &str,
+    ) -> Self {
+        Entry {
+            target,
+            channel,
+            event_id: event_id.to_string(),
+            attempts: 0,
+            latest: None,
+            last: None,
+            outcome: outcome.to_string(),
+            crm_record_id: None,
+        }
+    }
+
     /// Counts an attempt; the latest one decides the outcome.
-    fn add(&mut self, order: (time::OffsetDateTime, bool, u32), outcome: &str, last: Value) {
+    fn add(&mut self, order: (time::OffsetDateTime, bool, u32), outcome: &str, last: LastAttempt) {
         self.attempts += 1;
         if self.latest.is_none_or(|seen| order > seen) {
             self.latest = Some(order);
@@ -42,7 +108,11 @@ impl Entry {
 }
 
 /// The call's notifications, oldest event first.
-pub async fn of_call(app: &App, company: CompanyId, call: CallId) -> Result<Vec<Value>, AppError> {
+pub async fn of_call(
+    app: &App,
+    company: CompanyId,
+    call: CallId,
+) -> Result<Vec<CallNotification>, AppError> {
     let mut entries: BTreeMap<(String, String, String), Entry> = BTreeMap::new();
     // The jobs before the attempts: a job ends in the transaction that logs its attempt,
     // so a job read as ended has its attempt in the later read (read the other way round,
@@ -58,22 +128,31 @@ pub async fn of_call(app: &App, company: CompanyId, call: CallId) -> Result<Vec<
             (Some(rule), _) => (
                 "slack",
                 rule.to_string(),
-                json!({"slack_rule_id": rule, "name": a.target}),
+                NotificationTarget::Slack {
+                    slack_rule_id: rule,
+                    name: Some(a.target.clone()),
+                },
             ),
             (None, Some(crm)) => (
                 "crm",
                 crm.to_string(),
-                json!({"crm_connection_id": crm, "name": a.target}),
+                NotificationTarget::Crm {
+                    crm_connection_id: crm,
+                    name: Some(a.target.clone()),
+                },
             ),
-            (None, None) => ("email", a.target.clone(), json!({"email": a.target})),
+            (None, None) => (
+                "email",
+                a.target.clone(),
+                NotificationTarget::Email {
+                    email: a.target.clone(),
+                },
+            ),
         };
         let key = (channel.to_string(), key_target, a.event_id.clone());
-        let entry = entries.entry(key).or_insert_with(|| Entry {
-            target,
-            channel,
-            event_id: a.event_id.clone(),
-            ..Entry::default()
-        });
+        let entry = entries
+            .entry(key)
+            .or_insert_with(|| Entry::new(channel, target, &a.event_id, ""));
         let last = last_attempt(a.attempted_at, a.status, a.error.as_deref());
         entry.add((a.attempted_at, a.replay, a.attempt), &a.outcome, last);
         if a.crm_record_id.is_some() && entry.crm_record_id.is_none() {
@@ -94,12 +173,12 @@ pub async fn of_call(app: &App, company: CompanyId, call: CallId) -> Result<Vec<
             d.event_id.clone(),
         );
         let ok = d.status.is_some_and(|s| (200..300).contains(&s));
-        let entry = entries.entry(key).or_insert_with(|| Entry {
-            target: json!({"outgoing_webhook_id": d.endpoint_id}),
-            channel: "webhook",
-            event_id: d.event_id.clone(),
-            ..Entry::default()
-        });
+        let target = NotificationTarget::Webhook {
+            outgoing_webhook_id: d.endpoint_id,
+        };
+        let entry = entries
+            .entry(key)
+            .or_insert_with(|| Entry::new("webhook", target, &d.event_id, ""));
         let outcome = if ok { "delivered" } else { "failed" };
         let last = last_attempt(d.attempted_at, d.status, d.error.as_deref());
         entry.add((d.attempted_at, d.replay, d.attempt), outcome, last);
@@ -116,13 +195,23 @@ pub async fn of_call(app: &App, company: CompanyId, call: CallId) -> Result<Vec<
             Target::Slack { rule_id } => (
                 "slack",
                 rule_id.to_string(),
-                json!({"slack_rule_id": rule_id}),
+                NotificationTarget::Slack {
+                    slack_rule_id: *rule_id,
+                    name: None,
+                },
             ),
-            Target::Email { to } => ("email", to.clone(), json!({"email": to})),
+            Target::Email { to } => (
+                "email",
+                to.clone(),
+                NotificationTarget::Email { email: to.clone() },
+            ),
             Target::Crm { connection_id } => (
                 "crm",
                 connection_id.to_string(),
-                json!({"crm_connection_id": connection_id}),
+                NotificationTarget::Crm {
+                    crm_connection_id: *connection_id,
+                    name: None,
+                },
             ),
         };
         let key = (
@@ -131,47 +220,41 @@ pub async fn of_call(app: &App, company: CompanyId, call: CallId) -> Result<Vec<
             payload.event_id.to_string(),
         );
         let pending = matches!(job.state, JobState::Queued | JobState::Running);
-        let entry = entries.entry(key).or_insert_with(|| Entry {
-            target,
-            channel,
-            event_id: payload.event_id.to_string(),
-            // A done job without an attempt: the rule's filters left the call out.
-            outcome: if pending { "pending" } else { "skipped" }.into(),
-            ..Entry::default()
-        });
+        // A done job without an attempt: the rule's filters left the call out.
+        let outcome = if pending { "pending" } else { "skipped" };
+        let event_id = payload.event_id.to_string();
+        let entry = entries
+            .entry(key)
+            .or_insert_with(|| Entry::new(channel, target, &event_id, outcome));
         if pending && entry.outcome == "failed" {
             entry.outcome = "pending".into(); // replayed
         }
     }
-    let mut items: Vec<Value> = entries
+    let mut items: Vec<CallNotification> = entries
         .into_values()
-        .map(|e| {
-            let mut item = json!({
-                "channel": e.channel,
-                "target": e.target,
-                "event_id": e.event_id,
-                "attempts": e.attempts,
-                "last_attempt": e.last,
-                "outcome": e.outcome,
-            });
-            if e.channel == "crm" {
-                item["crm_record_id"] = json!(e.crm_record_id);
-            }
-            item
+        .map(|e| CallNotification {
+            channel: e.channel,
+            target: e.target,
+            event_id: e.event_id,
+            attempts: e.attempts,
+            last_attempt: e.last,
+            outcome: e.outcome,
+            crm_record_id: (e.channel == "crm").then_some(e.crm_record_id),
         })
         .collect();
+    // Oldest first; never attempted (pending, skipped) first of all.
     items.sort_by(|a, b| {
-        let at = |v: &Value| {
-            v["last_attempt"]["attempted_at"]
-                .as_str()
-                .map(str::to_string)
-        };
-        (at(a), a["channel"].as_str().map(str::to_string))
-            .cmp(&(at(b), b["channel"].as_str().map(str::to_string)))
+        let at = |n: &CallNotification| n.last_attempt.as_ref().map(|l| l.at);
+        (at(a), a.channel).cmp(&(at(b), b.channel))
     });
     Ok(items)
 }
 
-fn last_attempt(at: time::OffsetDateTime, status: Option<u16>, error: Option<&str>) -> Value {
-    json!({"attempted_at": datetime::format(at), "status": status, "error": error})
+fn last_attempt(at: time::OffsetDateTime, status: Option<u16>, error: Option<&str>) -> LastAttempt {
+    LastAttempt {
+        at,
+        attempted_at: datetime::format(at),
+        status,
+        error: error.map(str::to_string),
+    }
 }

@@ -1,10 +1,11 @@
 //! Notifications of analysed calls: Slack rules (`slack_rules`), e-mail recipients and
-//! each user's choice (`email`), CRM connections (`crm_connections`), what a message says
-//! (`notice`), one attempt of one job (`send`, for the `deliver_notification` runner; a
-//! CRM record's in `crm_send`), a call's notifications (`history`), an admin's replay
-//! (`replay`) and the JSON admins see (`view`). The jobs themselves are
-//! written with each `call_analysis_completed` event, by the store.
+//! each user's choice (`email`), CRM connections (`crm_connections`), their attempt logs
+//! (`attempts`), what a message says (`notice`), one attempt of one job (`send`, for the
+//! `deliver_notification` runner; a CRM record's in `crm_send`), a call's notifications
+//! (`history`), an admin's replay (`replay`) and the JSON admins see (`view`). The jobs
+//! themselves are written with each `call_analysis_completed` event, by the store.
 
+pub mod attempts;
 pub mod crm_connections;
 pub mod crm_send;
 pub mod email;

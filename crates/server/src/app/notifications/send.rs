@@ -3,6 +3,8 @@
 //! `crm_send`), judge the answer by the retry rule. The job runner writes the attempt and
 //! the job's change together (`NotificationStore::finish_notification`).
 
+use std::time::Duration;
+
 use kiku_domain::notification::SlackRuleFilters;
 use kiku_domain::notification::{next_step, NotificationJob, Step, Target};
 use kiku_domain::outgoing_webhook::DeliveryPolicy;
@@ -13,6 +15,9 @@ use super::crm_send::{self, CrmAttempt};
 use super::notice::Announcement;
 use crate::app::{App, AppError};
 
+/// How long a CRM job waits when another job is writing the same call's record.
+const CRM_RECORD_BUSY_WAIT: Duration = Duration::from_secs(1);
+
 /// What became of the job; `Err` only when the database failed.
 pub async fn attempt(
     app: &App,
@@ -20,12 +25,16 @@ pub async fn attempt(
     worker: &str,
     policy: &DeliveryPolicy,
 ) -> Result<FinishedNotification, AppError> {
+    let payload = serde_json::from_str::<NotificationJob>(&job.payload);
+    // A CRM job's claim on the call's record ends with whatever becomes of the job.
+    let crm_claim = matches!(&payload, Ok(p) if matches!(p.target, Target::Crm { .. }));
     let finished = |attempt, change| FinishedNotification {
         job: job.id,
         worker: worker.to_string(),
         attempt,
         change,
         crm_record: None,
+        crm_claim,
     };
     let give_up = |why: String| {
         finished(
@@ -36,7 +45,7 @@ pub async fn attempt(
             },
         )
     };
-    let payload: NotificationJob = match serde_json::from_str(&job.payload) {
+    let payload = match payload {
         Ok(p) => p,
         Err(e) => return Ok(give_up(format!("the job's payload does not read: {e}"))),
     };
@@ -92,9 +101,14 @@ pub async fn attempt(
                 &announcement,
                 &users,
                 &payload,
+                job.id,
             );
             match tried.await? {
                 CrmAttempt::Skip => return Ok(finished(None, JobChange::Done)),
+                CrmAttempt::Busy => {
+                    let run_at = app.clock.now() + CRM_RECORD_BUSY_WAIT;
+                    return Ok(finished(None, JobChange::Postponed { run_at }));
+                }
                 CrmAttempt::GiveUp(why) => return Ok(give_up(why)),
                 CrmAttempt::Sent(done) => {
                     let done = *done;

@@ -9,14 +9,18 @@ use kiku_storage::{CrmConnection, NotificationAttempt, SlackRule};
 use super::crm_connections::{base_url, config_of};
 use serde_json::{json, Value};
 
-pub fn rule(r: &SlackRule) -> Value {
-    let host = EndpointUrl::parse(&r.webhook_url)
+/// The host a rule posts to: all of its webhook URL that may be shown.
+pub fn webhook_host(r: &SlackRule) -> Option<String> {
+    EndpointUrl::parse(&r.webhook_url)
         .ok()
-        .and_then(|u| u.url().host_str().map(str::to_string));
+        .and_then(|u| u.url().host_str().map(str::to_string))
+}
+
+pub fn rule(r: &SlackRule) -> Value {
     json!({
         "id": r.id,
         "name": r.name,
-        "webhook_host": host,
+        "webhook_host": webhook_host(r),
         "enabled": r.enabled,
         "include_summary": r.include_summary,
         "trigger": "speech_recognition_completed",

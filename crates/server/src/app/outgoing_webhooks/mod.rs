@@ -12,15 +12,14 @@ pub mod view;
 use kiku_domain::outgoing_webhook::{
     EndpointName, EndpointUrl, ExtraHeaders, ExtraPayload, InvalidEndpoint, OutgoingEvents,
 };
-use kiku_domain::{CompanyId, OutgoingDeliveryId, OutgoingWebhookId};
+use kiku_domain::{CompanyId, OutgoingWebhookId};
 use kiku_notify::{ChallengeError, WebhookSecret};
 use kiku_storage::{
     DeliveryFilter, NewOutgoingWebhook, OutgoingDelivery, OutgoingWebhook, OutgoingWebhookPatch,
 };
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
-use super::{App, AppError};
+use super::{cursor, App, AppError};
 
 pub use deliver::{deliver_once, try_delivery, DeliveryOutcome, DeliveryRequest, Tried};
 pub use target::{DeliveryTarget, InvalidStoredEndpoint};
@@ -231,7 +230,7 @@ pub async fn deliveries(
 ) -> Result<(Vec<OutgoingDelivery>, Option<String>), AppError> {
     show(app, company, id).await?;
     let limit = limit.unwrap_or(50).clamp(1, 200);
-    let before = before.map(parse_cursor).transpose()?;
+    let before = before.map(cursor::decode).transpose()?;
     let filter = DeliveryFilter {
         endpoint: Some(id),
         call: None,
@@ -241,29 +240,11 @@ pub async fn deliveries(
     let mut page = app.store.outgoing_deliveries(company, &filter).await?;
     let next = if page.len() > limit as usize {
         page.truncate(limit as usize);
-        page.last().map(cursor)
+        page.last().map(|d| cursor::encode(d.attempted_at, d.id))
     } else {
         None
     };
     Ok((page, next))
-}
-
-/// `<attempted_at unix ms>_<delivery id>`: opaque to clients.
-fn cursor(d: &OutgoingDelivery) -> String {
-    format!(
-        "{}_{}",
-        d.attempted_at.unix_timestamp_nanos() / 1_000_000,
-        d.id
-    )
-}
-
-fn parse_cursor(text: &str) -> Result<(OffsetDateTime, OutgoingDeliveryId), AppError> {
-    let bad = || AppError::InvalidRequest("before is not a cursor this API handed out".into());
-    let (ms, id) = text.split_once('_').ok_or_else(bad)?;
-    let ms: i64 = ms.parse().map_err(|_| bad())?;
-    let at =
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|_| bad())?;
-    Ok((at, id.parse().map_err(|_| bad())?))
 }
 
 /// The JSON for an endpoint, with the secret only when `with_secret` (creation, rotation).
