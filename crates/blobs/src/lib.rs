@@ -232,12 +232,15 @@ pub(crate) mod contract {
         let before = memory_kib("VmRSS");
         // The peak from here on (other tests of this process may raise it too).
         let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let started = std::time::Instant::now();
         let stored = blobs.put_stream(key, body, len).await.expect("large put");
         assert_eq!(stored, len);
+        let put = started.elapsed().as_secs_f64();
         assert_eq!(file_digest(blobs, key).await, (sha, len));
+        let read = started.elapsed().as_secs_f64() - put;
         let grown_mib = memory_kib("VmHWM").saturating_sub(before) / 1024;
         eprintln!(
-            "{}: {} MiB in and out, peak memory {grown_mib} MiB over the start",
+            "{}: {} MiB stored in {put:.1} s, read back to a file and checked in {read:.1} s; peak memory {grown_mib} MiB over the start",
             blobs.describe(),
             len >> 20
         );
