@@ -239,7 +239,12 @@ impl Runner {
     /// Renders the jobs' bodies and hands them to the dispatcher (or records at once why
     /// one cannot run); how many were handed on. The payloads of the batch are rendered
     /// together (a few queries for the whole batch).
-    async fn start_all(&self, jobs: Vec<Job>, ready: &mpsc::Sender<Ready>, shared: &Shared) -> usize {
+    async fn start_all(
+        &self,
+        jobs: Vec<Job>,
+        ready: &mpsc::Sender<Ready>,
+        shared: &Shared,
+    ) -> usize {
         let mut endpoints: HashMap<OutgoingWebhookId, Option<Arc<OutgoingWebhook>>> =
             HashMap::new();
         let mut by_company: HashMap<CompanyId, Vec<Claimed>> = HashMap::new();
@@ -402,7 +407,10 @@ async fn dispatch(mut waiting: mpsc::Receiver<Ready>, permits: Arc<Semaphore>, s
             continue;
         };
         let settings = &shared.settings;
-        let Some(slot) = settings.slots.take(r.claimed.endpoint.id, settings.per_endpoint) else {
+        let Some(slot) = settings
+            .slots
+            .take(r.claimed.endpoint.id, settings.per_endpoint)
+        else {
             shared.stepped_back.store(true, Ordering::Relaxed);
             let run_at = shared.app.clock.now() + BUSY_ENDPOINT_WAIT;
             let change = JobChange::Postponed { run_at };
@@ -461,7 +469,14 @@ async fn send(shared: &Shared, r: Ready) -> FinishedDelivery {
         delivery,
         endpoint,
     } = &r.claimed;
-    let attempt = attempt(shared, job, delivery, (endpoint, &r.target), &r.body, r.call);
+    let attempt = attempt(
+        shared,
+        job,
+        delivery,
+        (endpoint, &r.target),
+        &r.body,
+        r.call,
+    );
     let (tried, change) = tokio::select! {
         done = attempt => done,
         // A dropped sender (no shutdown will come) disables this branch.

@@ -5,11 +5,12 @@
 //! thing: an event's version of a result never changes.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use kiku_domain::{CallId, CompanyId, EventId, EventKind};
-use kiku_notify::{failed_payload, PayloadInput};
+use kiku_notify::{detail_json, failed_payload, PayloadInput, PayloadOptions};
 use kiku_storage::{AnalysisRecord, CallRecord, Event};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::target::DeliveryTarget;
@@ -32,10 +33,23 @@ enum What {
     },
     Completed {
         /// Shared by the events of the batch that announce the same version.
-        detail: Arc<Value>,
+        detail: Arc<Detail>,
         version: u32,
         previous: Option<u32>,
     },
+}
+
+/// A version's detail, serialized once for each set of leave-out options that asks for it.
+struct Detail {
+    value: Value,
+    json: [OnceLock<Box<RawValue>>; 4],
+}
+
+impl Detail {
+    fn json(&self, options: PayloadOptions) -> &RawValue {
+        let i = usize::from(options.exclude_phrases) | usize::from(options.exclude_keywords) << 1;
+        self.json[i].get_or_init(|| detail_json(&self.value, options))
+    }
 }
 
 impl Rendered {
@@ -55,15 +69,18 @@ impl Rendered {
                 detail,
                 version,
                 previous,
-            } => target.completed_body(PayloadInput {
-                call_id: &self.call_id,
-                tenant_code: &self.tenant,
-                detail,
-                event_id: &self.event_id,
-                event_type: self.kind,
-                version: i64::from(*version),
-                previous_version: previous.map(i64::from),
-            }),
+            } => target.completed_body_with(
+                PayloadInput {
+                    call_id: &self.call_id,
+                    tenant_code: &self.tenant,
+                    detail: &detail.value,
+                    event_id: &self.event_id,
+                    event_type: self.kind,
+                    version: i64::from(*version),
+                    previous_version: previous.map(i64::from),
+                },
+                detail.json(target.options),
+            ),
         }
     }
 }
@@ -115,7 +132,7 @@ pub async fn render_events(
         }
     }
     // `details_of` makes one detail per call, so versions of one call go in rounds.
-    let mut details: HashMap<(CallId, u32), Arc<Value>> = HashMap::new();
+    let mut details: HashMap<(CallId, u32), Arc<Detail>> = HashMap::new();
     while !versions.is_empty() {
         let mut round: Vec<(CallRecord, AnalysisRecord)> = Vec::new();
         let mut later = Vec::new();
@@ -128,8 +145,12 @@ pub async fn render_events(
         }
         versions = later;
         let (calls, records): (Vec<CallRecord>, Vec<AnalysisRecord>) = round.into_iter().unzip();
-        for (call, detail) in analysis::details_of(app, company, &calls, records).await? {
-            details.insert((call, detail.version), Arc::new(detail.detail));
+        for (call, made) in analysis::details_of(app, company, &calls, records).await? {
+            let detail = Detail {
+                value: made.detail,
+                json: Default::default(),
+            };
+            details.insert((call, made.version), Arc::new(detail));
         }
     }
     for (event, key) in completed {
