@@ -159,8 +159,10 @@ impl Runner {
         ));
         // Claimed and rendered deliveries wait here for a free place in flight: the next
         // batch is claimed and rendered while the last one is sent, so no delivery waits
-        // for a claim's round trip to the database. At most `in_flight` wait.
-        let (ready, waiting) = mpsc::channel(BATCH);
+        // for a claim's round trip to the database, and a claim takes many at once. The
+        // wait is bounded (what a crash leaves to lease expiry, memory, fairness): at most
+        // four rounds of deliveries in flight.
+        let (ready, waiting) = mpsc::channel((4 * self.in_flight).min(BATCH));
         let dispatcher = tokio::spawn(dispatch(
             waiting,
             Arc::new(Semaphore::new(self.in_flight)),
