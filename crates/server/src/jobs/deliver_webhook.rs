@@ -1,5 +1,6 @@
 //! `deliver_webhook` jobs, run in batches: one delivery runner per process claims as many
-//! due deliveries as it has room for in one transaction, posts them concurrently, and a
+//! due deliveries as it has room for in one transaction (claiming ahead of those in
+//! flight, up to four rounds), a dispatcher posts them concurrently, and a
 //! recorder writes every finished one (the attempt, its effect on the endpoint, what
 //! becomes of the job) in one transaction per batch. A transaction per delivery step held
 //! throughput to about 70 a second; batched, the database cost is shared by the batch.
