@@ -23,7 +23,9 @@ pub use client::{
 pub use crm::{Activity, CrmTarget, CrmWriter, Crms, Written};
 pub use email::{Mailer, MailerError, SmtpSecurity, SmtpSettings};
 pub use notice::{Notice, Sender, Sent};
-pub use payload::{completed_payload, failed_payload, PayloadInput, PayloadOptions};
+pub use payload::{
+    completed_body, completed_payload, detail_json, failed_payload, PayloadInput, PayloadOptions,
+};
 pub use signing::{signature_header, InvalidSecret, WebhookSecret};
 pub use slack::SlackSender;
 pub use ssrf::{

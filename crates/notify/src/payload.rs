@@ -2,6 +2,9 @@
 //! with the call detail Kiku renders, plus Kiku's keys and the endpoint's additional payload.
 
 use kiku_domain::outgoing_webhook::{EventKind, ExtraPayload};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 /// The endpoint's *leave out* options. The schema requires `phrases` and `keywords` in
@@ -51,6 +54,87 @@ pub fn completed_payload(
     out.insert("version".into(), json!(input.version));
     out.insert("previous_version".into(), json!(input.previous_version));
     Value::Object(out)
+}
+
+/// The detail with the endpoint's leave-out options applied, serialized once for every
+/// body that carries it ([`completed_body`]).
+pub fn detail_json(detail: &Value, options: PayloadOptions) -> Box<RawValue> {
+    let raw = if options == PayloadOptions::default() || !detail.is_object() {
+        serde_json::value::to_raw_value(detail)
+    } else {
+        let mut detail = detail.clone();
+        if let Value::Object(d) = &mut detail {
+            if options.exclude_phrases {
+                d.insert("phrases".into(), json!([]));
+            }
+            if options.exclude_keywords {
+                d.insert("keywords".into(), json!([]));
+            }
+        }
+        serde_json::value::to_raw_value(&detail)
+    };
+    // A `Value` always serializes; `null` (the default) keeps the function total.
+    raw.unwrap_or_default()
+}
+
+/// The bytes of [`completed_payload`] (its keys in the same order), with the detail
+/// already serialized by [`detail_json`] (`input.detail` is not read): a detail sent in
+/// many events or to many endpoints is serialized once, not copied and serialized per
+/// delivery.
+pub fn completed_body(input: PayloadInput<'_>, detail: &RawValue, extra: &ExtraPayload) -> Vec<u8> {
+    enum Entry<'a> {
+        Value(&'a Value),
+        Str(&'a str),
+        Int(Option<i64>),
+        Call(&'a str, &'a str, &'a RawValue),
+    }
+    impl Serialize for Entry<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            match self {
+                Entry::Value(v) => v.serialize(s),
+                Entry::Str(v) => s.serialize_str(v),
+                Entry::Int(v) => v.serialize(s),
+                Entry::Call(id, tenant, detail) => {
+                    let mut call = s.serialize_map(Some(3))?;
+                    call.serialize_entry("details", &[detail])?;
+                    call.serialize_entry("id", id)?;
+                    call.serialize_entry("tenant_code", tenant)?;
+                    call.end()
+                }
+            }
+        }
+    }
+    struct Body<'a>(Vec<(&'a str, Entry<'a>)>);
+    impl Serialize for Body<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut map = s.serialize_map(Some(self.0.len()))?;
+            for (key, entry) in &self.0 {
+                map.serialize_entry(key, entry)?;
+            }
+            map.end()
+        }
+    }
+    let mut entries: Vec<(&str, Entry<'_>)> = extra
+        .as_map()
+        .iter()
+        .map(|(k, v)| (k.as_str(), Entry::Value(v)))
+        .collect();
+    entries.extend([
+        (
+            "call",
+            Entry::Call(input.call_id, input.tenant_code, detail),
+        ),
+        ("event_id", Entry::Str(input.event_id)),
+        ("event_type", Entry::Str(input.event_type.as_str())),
+        ("version", Entry::Int(Some(input.version))),
+        ("previous_version", Entry::Int(input.previous_version)),
+    ]);
+    // As a `Map` (sorted, the last of a key winning) writes them; `ExtraPayload` refuses
+    // Kiku's keys anyway.
+    entries.reverse();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries.dedup_by(|later, first| later.0 == first.0);
+    serde_json::to_vec(&Body(entries)).unwrap_or_default()
 }
 
 /// The `call_analysis_failed` payload (Kiku's own event; MiiTel has none): the call in

@@ -1,10 +1,11 @@
-//! Every payload variant validates against the vendor's `call_analysis_completed` schema.
+//! Every payload variant validates against the vendor's `call_analysis_completed` schema,
+//! and the bytes sent are those of the payload.
 
 #[path = "../../domain/tests/support/miitel_schema.rs"]
 mod miitel_schema;
 
 use kiku_domain::outgoing_webhook::{EventKind, ExtraPayload};
-use kiku_notify::{completed_payload, PayloadInput, PayloadOptions};
+use kiku_notify::{completed_body, completed_payload, detail_json, PayloadInput, PayloadOptions};
 use serde_json::{json, Value};
 
 fn vendor_detail() -> Value {
@@ -46,6 +47,9 @@ fn every_variant_matches_the_vendor_schema() {
                     exclude_keywords,
                 };
                 let payload = completed_payload(input, extra, options);
+                // What is sent: the same bytes, from the detail serialized once.
+                let body = completed_body(input, &detail_json(&detail, options), extra);
+                assert_eq!(body, serde_json::to_vec(&payload).expect("json"));
                 let problems = miitel_schema::problems(&payload, "Welcome");
                 assert!(problems.is_empty(), "{options:?} {problems:#?}");
                 let d = &payload["call"]["details"][0];

@@ -1,5 +1,6 @@
 //! `deliver_webhook` jobs, run in batches: one delivery runner per process claims as many
-//! due deliveries as it has room for in one transaction, posts them concurrently, and a
+//! due deliveries as it has room for in one transaction (claiming ahead of those in
+//! flight, up to four rounds), a dispatcher posts them concurrently, and a
 //! recorder writes every finished one (the attempt, its effect on the endpoint, what
 //! becomes of the job) in one transaction per batch. A transaction per delivery step held
 //! throughput to about 70 a second; batched, the database cost is shared by the batch.
@@ -12,17 +13,18 @@
 //! renewed together; on shutdown the runner stops claiming and hands back what it holds.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kiku_domain::outgoing_webhook::{Decision, DeliveryJob, DeliveryPolicy};
 use kiku_domain::{CallId, CompanyId, EventId, JobId, JobKind, OutgoingWebhookId};
 use kiku_storage::{DeliveryEffect, FinishedDelivery, Job, JobChange, OutgoingWebhook};
-use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
 use super::RunnerOptions;
 use crate::app::outgoing_webhooks::render::render_events;
-use crate::app::outgoing_webhooks::{try_delivery, DeliveryRequest, DeliveryTarget};
+use crate::app::outgoing_webhooks::{try_delivery_to, DeliveryRequest, DeliveryTarget};
 use crate::app::{App, AppError};
 
 /// How deliveries run (settings `outgoing_retry_schedule_seconds`,
@@ -129,6 +131,9 @@ struct Shared {
     settings: DeliverySettings,
     done: mpsc::Sender<FinishedDelivery>,
     finished_one: Arc<Notify>,
+    /// Set when a job stepped back for a busy endpoint: the next claim waits for a
+    /// delivery to end, so busy endpoints are not claimed over and over.
+    stepped_back: Arc<AtomicBool>,
     shutdown: watch::Receiver<bool>,
     worker: String,
 }
@@ -136,13 +141,13 @@ struct Shared {
 impl Runner {
     async fn run(mut self) {
         tracing::info!(worker = %self.name, in_flight = self.in_flight, "delivery runner started");
-        let permits = Arc::new(Semaphore::new(self.in_flight));
-        let (done, finished) = mpsc::channel(self.in_flight + BATCH);
+        let (done, finished) = mpsc::channel(2 * self.in_flight + BATCH);
         let shared = Shared {
             app: self.app.clone(),
             settings: self.options.delivery.clone(),
             done,
             finished_one: Arc::new(Notify::new()),
+            stepped_back: Arc::default(),
             shutdown: self.shutdown.clone(),
             worker: self.name.clone(),
         };
@@ -153,6 +158,17 @@ impl Runner {
             self.options.lease,
             self.held.clone(),
         ));
+        // Claimed and rendered deliveries wait here for a free place in flight: the next
+        // batch is claimed and rendered while the last one is sent, so no delivery waits
+        // for a claim's round trip to the database, and a claim takes many at once. The
+        // wait is bounded (what a crash leaves to lease expiry, memory, fairness): at most
+        // four rounds of deliveries in flight.
+        let (ready, waiting) = mpsc::channel((4 * self.in_flight).min(BATCH));
+        let dispatcher = tokio::spawn(dispatch(
+            waiting,
+            Arc::new(Semaphore::new(self.in_flight)),
+            shared.clone(),
+        ));
         while !*self.shutdown.borrow() {
             // Listening before looking: work queued while this finds none still wakes it.
             let queued = self.app.jobs_queued.notified();
@@ -161,9 +177,10 @@ impl Runner {
             let finished_one = shared.finished_one.notified();
             tokio::pin!(finished_one);
             finished_one.as_mut().enable();
-            let first = tokio::select! {
-                permit = permits.clone().acquire_owned() => match permit {
-                    Ok(permit) => permit,
+            tokio::select! {
+                room = ready.reserve() => match room {
+                    // Only this loop sends, so the room counted stays.
+                    Ok(room) => drop(room),
                     Err(_) => break,
                 },
                 changed = self.shutdown.changed() => {
@@ -172,16 +189,16 @@ impl Runner {
                     }
                     continue;
                 }
-            };
-            let room = 1 + permits.available_permits().min(BATCH - 1);
-            let (started, stepped_back) = match self.claim(room).await {
-                Ok(jobs) => self.start_all(jobs, first, &permits, &shared).await,
+            }
+            let room = ready.capacity().clamp(1, BATCH);
+            let started = match self.claim(room).await {
+                Ok(jobs) => self.start_all(jobs, &ready, &shared).await,
                 Err(e) => {
                     tracing::error!(worker = %self.name, error = %e, "claiming deliveries failed");
-                    drop(first);
-                    (0, true)
+                    0
                 }
             };
+            let stepped_back = shared.stepped_back.swap(false, Ordering::Relaxed);
             if started > 0 && !stepped_back {
                 continue;
             }
@@ -198,9 +215,12 @@ impl Runner {
                 }
             }
         }
+        // The dispatcher hands back what still waits, and every task ends soon after the
+        // shutdown (handing its job back); then the recorder writes the last batch and
+        // stops.
+        drop(ready);
+        let _ = dispatcher.await;
         drop(shared);
-        // Every task ends soon after the shutdown (handing its job back); then the
-        // recorder writes the last batch and stops.
         let _ = recorder.await;
         renewer.abort();
         tracing::info!(worker = %self.name, "delivery runner stopped");
@@ -219,80 +239,83 @@ impl Runner {
         Ok(jobs)
     }
 
-    /// Starts a task for each job (or records at once why it cannot run now); how many
-    /// were started, and whether any stepped back for a busy endpoint. The payloads of
-    /// the batch are rendered together first (a few queries for the whole batch).
+    /// Renders the jobs' bodies and hands them to the dispatcher (or records at once why
+    /// one cannot run); how many were handed on. The payloads of the batch are rendered
+    /// together (a few queries for the whole batch).
     async fn start_all(
         &self,
         jobs: Vec<Job>,
-        first: OwnedSemaphorePermit,
-        permits: &Arc<Semaphore>,
+        ready: &mpsc::Sender<Ready>,
         shared: &Shared,
-    ) -> (usize, bool) {
-        let mut first = Some(first);
+    ) -> usize {
         let mut endpoints: HashMap<OutgoingWebhookId, Option<Arc<OutgoingWebhook>>> =
             HashMap::new();
-        let mut stepped_back = false;
-        let mut ready = Vec::new();
+        let mut by_company: HashMap<CompanyId, Vec<Claimed>> = HashMap::new();
         for job in jobs {
-            let permit = match first.take() {
-                Some(permit) => permit,
-                // Only this loop takes permits, so the room counted before the claim is
-                // still there.
-                None => match permits.clone().acquire_owned().await {
-                    Ok(permit) => permit,
-                    Err(_) => break,
-                },
-            };
             let change = match self.prepare(&job, &mut endpoints).await {
-                Ok(Prepared::Send(delivery, endpoint, slot)) => {
-                    ready.push(Ready {
+                Ok(Prepared::Send(delivery, endpoint)) => {
+                    by_company.entry(job.company_id).or_default().push(Claimed {
                         job,
                         delivery,
                         endpoint,
-                        slot,
-                        permit,
                     });
                     continue;
                 }
                 Ok(Prepared::Settle(change)) => change,
                 Err(e) => database_retry(&self.app, &e),
             };
-            stepped_back |= matches!(change, JobChange::Postponed { .. });
             let _ = shared
                 .done
                 .send(finished(&self.name, &job, None, change))
                 .await;
         }
-        let mut by_company: HashMap<CompanyId, Vec<Ready>> = HashMap::new();
-        for r in ready {
-            by_company.entry(r.job.company_id).or_default().push(r);
-        }
         let mut started = 0;
+        // Each endpoint is made ready (settings parsed, secrets decoded) once per batch.
+        let mut targets: HashMap<OutgoingWebhookId, Result<Arc<DeliveryTarget>, String>> =
+            HashMap::new();
+        let now = self.app.clock.now();
         for (company, batch) in by_company {
-            let ids: Vec<EventId> = batch.iter().map(|r| r.delivery.event_id).collect();
+            let ids: Vec<EventId> = batch.iter().map(|c| c.delivery.event_id).collect();
             let rendered = match render_events(&self.app, company, &ids).await {
                 Ok(rendered) => rendered,
                 Err(e) => {
-                    for r in batch {
+                    for c in batch {
                         let change = database_retry(&self.app, &e);
                         let _ = shared
                             .done
-                            .send(finished(&self.name, &r.job, None, change))
+                            .send(finished(&self.name, &c.job, None, change))
                             .await;
                     }
                     continue;
                 }
             };
-            for r in batch {
-                let ready = match rendered.get(&r.delivery.event_id) {
-                    Some(event) => DeliveryTarget::from_stored(&r.endpoint, self.app.clock.now())
-                        .map(|target| (event.body(&target), event.call))
-                        .map_err(|e| format!("the stored endpoint does not read: {e}")),
+            for c in batch {
+                let target = targets
+                    .entry(c.endpoint.id)
+                    .or_insert_with(|| {
+                        DeliveryTarget::from_stored(&c.endpoint, now)
+                            .map(Arc::new)
+                            .map_err(|e| format!("the stored endpoint does not read: {e}"))
+                    })
+                    .clone();
+                let body = match rendered.get(&c.delivery.event_id) {
+                    Some(event) => target.map(|target| (event.body(&target), event.call, target)),
                     None => Err("the event, or its version of the result, is gone".into()),
                 };
-                let (body, call) = match ready {
-                    Ok(ready) => ready,
+                match body {
+                    Ok((body, call, target)) => {
+                        started += 1;
+                        let r = Ready {
+                            claimed: c,
+                            target,
+                            body,
+                            call,
+                        };
+                        if let Err(mpsc::error::SendError(r)) = ready.send(r).await {
+                            // The dispatcher has stopped (shutdown): hand the job back.
+                            let _ = shared.done.send(handed_back(shared, &r.claimed.job)).await;
+                        }
+                    }
                     Err(error) => {
                         let change = JobChange::Failed {
                             error,
@@ -300,29 +323,13 @@ impl Runner {
                         };
                         let _ = shared
                             .done
-                            .send(finished(&self.name, &r.job, None, change))
+                            .send(finished(&self.name, &c.job, None, change))
                             .await;
-                        continue;
                     }
-                };
-                started += 1;
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let Ready {
-                        job,
-                        delivery,
-                        endpoint,
-                        slot,
-                        permit,
-                    } = r;
-                    let finished = send(&shared, job, delivery, endpoint, (body, call)).await;
-                    drop((slot, permit));
-                    shared.finished_one.notify_waiters();
-                    let _ = shared.done.send(finished).await;
-                });
+                }
             }
         }
-        (started, stepped_back)
+        started
     }
 
     /// What to do with a claimed job: send it, or settle it at once.
@@ -361,27 +368,78 @@ impl Runner {
             let why = endpoint.disabled_reason.as_deref().unwrap_or("by an admin");
             return give_up(format!("the outgoing webhook is disabled ({why})"));
         }
-        let settings = &self.options.delivery;
-        let Some(slot) = settings.slots.take(endpoint.id, settings.per_endpoint) else {
-            let run_at = self.app.clock.now() + BUSY_ENDPOINT_WAIT;
-            return Ok(Prepared::Settle(JobChange::Postponed { run_at }));
-        };
-        Ok(Prepared::Send(delivery, endpoint, slot))
+        Ok(Prepared::Send(delivery, endpoint))
     }
 }
 
 enum Prepared {
-    Send(DeliveryJob, Arc<OutgoingWebhook>, Slot),
+    Send(DeliveryJob, Arc<OutgoingWebhook>),
     Settle(JobChange),
 }
 
-/// A job with everything it needs but its body.
-struct Ready {
+/// A claimed job that will be sent.
+struct Claimed {
     job: Job,
     delivery: DeliveryJob,
     endpoint: Arc<OutgoingWebhook>,
-    slot: Slot,
-    permit: OwnedSemaphorePermit,
+}
+
+/// A claimed job with its body, waiting for a place in flight.
+struct Ready {
+    claimed: Claimed,
+    target: Arc<DeliveryTarget>,
+    body: Vec<u8>,
+    call: CallId,
+}
+
+/// Starts each delivery handed on once a place in flight and a slot of its endpoint are
+/// free; an endpoint busy with as many deliveries as it may have is not waited for (the
+/// job steps back). After the shutdown, hands back what still waits.
+async fn dispatch(mut waiting: mpsc::Receiver<Ready>, permits: Arc<Semaphore>, shared: Shared) {
+    let mut shutdown = shared.shutdown.clone();
+    while let Some(r) = waiting.recv().await {
+        // Once stopping, nothing more is started.
+        let permit = tokio::select! {
+            biased;
+            // A dropped sender (no shutdown will come) disables this branch.
+            Ok(_) = shutdown.wait_for(|stop| *stop) => None,
+            permit = permits.clone().acquire_owned() => permit.ok(),
+        };
+        let Some(permit) = permit else {
+            let _ = shared.done.send(handed_back(&shared, &r.claimed.job)).await;
+            continue;
+        };
+        let settings = &shared.settings;
+        let Some(slot) = settings
+            .slots
+            .take(r.claimed.endpoint.id, settings.per_endpoint)
+        else {
+            shared.stepped_back.store(true, Ordering::Relaxed);
+            let run_at = shared.app.clock.now() + BUSY_ENDPOINT_WAIT;
+            let change = JobChange::Postponed { run_at };
+            let _ = shared
+                .done
+                .send(finished(&shared.worker, &r.claimed.job, None, change))
+                .await;
+            continue;
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let finished = send(&shared, r).await;
+            drop((slot, permit));
+            shared.finished_one.notify_waiters();
+            let _ = shared.done.send(finished).await;
+        });
+    }
+}
+
+/// A job given back unsent because the process stops: it runs again at once elsewhere.
+fn handed_back(shared: &Shared, job: &Job) -> FinishedDelivery {
+    let change = JobChange::Failed {
+        error: "the server stopped".into(),
+        retry_at: Some(shared.app.clock.now()),
+    };
+    finished(&shared.worker, job, None, change)
 }
 
 fn finished(
@@ -407,27 +465,27 @@ fn database_retry(app: &App, e: &AppError) -> JobChange {
 }
 
 /// One delivery, start to end; handed back when the process stops meanwhile.
-async fn send(
-    shared: &Shared,
-    job: Job,
-    delivery: DeliveryJob,
-    endpoint: Arc<OutgoingWebhook>,
-    (body, call): (Vec<u8>, CallId),
-) -> FinishedDelivery {
+async fn send(shared: &Shared, r: Ready) -> FinishedDelivery {
     let mut shutdown = shared.shutdown.clone();
-    let attempt = attempt(shared, &job, &delivery, &endpoint, &body, call);
+    let Claimed {
+        job,
+        delivery,
+        endpoint,
+    } = &r.claimed;
+    let attempt = attempt(
+        shared,
+        job,
+        delivery,
+        (endpoint, &r.target),
+        &r.body,
+        r.call,
+    );
     let (tried, change) = tokio::select! {
         done = attempt => done,
         // A dropped sender (no shutdown will come) disables this branch.
-        Ok(_) = shutdown.wait_for(|stop| *stop) => {
-            let change = JobChange::Failed {
-                error: "the server stopped".into(),
-                retry_at: Some(shared.app.clock.now()),
-            };
-            return finished(&shared.worker, &job, None, change);
-        }
+        Ok(_) = shutdown.wait_for(|stop| *stop) => return handed_back(shared, job),
     };
-    finished(&shared.worker, &job, Some(tried), change)
+    finished(&shared.worker, job, Some(tried), change)
 }
 
 type Attempted = (
@@ -439,7 +497,7 @@ async fn attempt(
     shared: &Shared,
     job: &Job,
     delivery: &DeliveryJob,
-    endpoint: &OutgoingWebhook,
+    (endpoint, target): (&OutgoingWebhook, &DeliveryTarget),
     body: &[u8],
     call: CallId,
 ) -> Attempted {
@@ -453,7 +511,7 @@ async fn attempt(
         attempt: job.attempts,
         replay: delivery.replay,
     };
-    let tried = try_delivery(app, &shared.settings.policy, request).await;
+    let tried = try_delivery_to(app, &shared.settings.policy, request, target).await;
     let what = match (tried.attempt.status, &tried.attempt.error) {
         (Some(status), _) => format!("the endpoint answered {status}"),
         (None, Some(error)) => error.clone(),

@@ -6,11 +6,11 @@
 use std::collections::{HashMap, HashSet};
 
 use kiku_domain::{CallStatus, JobId, OutgoingDeliveryId, OutgoingWebhookId};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 use super::jobs::{set_call_status, settle_held_job, HeldJob};
-use super::{ms, placeholders};
+use super::{ms, placeholders, Dialect};
 use crate::{DeliveryEffect, FinishedDelivery, JobChange, NewOutgoingDelivery, Result};
 
 /// Log rows per insert statement (12 parameters each).
@@ -130,6 +130,7 @@ pub(super) async fn record_attempts(
 /// statement per worker); per job, whether its worker still held it.
 pub(super) async fn finish(
     conn: &mut AnyConnection,
+    dialect: Dialect,
     finished: &[FinishedDelivery],
     now: OffsetDateTime,
 ) -> Result<Vec<bool>> {
@@ -152,7 +153,10 @@ pub(super) async fn finish(
     }
     for (worker, jobs) in done {
         for chunk in jobs.chunks(JOBS_PER_UPDATE) {
-            let completed = complete_held_jobs(conn, worker, chunk, now).await?;
+            let completed = match dialect {
+                Dialect::Sqlite => complete_held_deliveries(conn, worker, chunk, now).await?,
+                Dialect::Postgres => complete_held_jobs(conn, worker, chunk, now).await?,
+            };
             for (i, id) in chunk {
                 held.insert(*i, completed.contains(id));
             }
@@ -161,6 +165,53 @@ pub(super) async fn finish(
     Ok((0..finished.len())
         .map(|i| held.get(&i).copied().unwrap_or(false))
         .collect())
+}
+
+/// [`complete_held_jobs`] for delivery jobs (no call status to move) on SQLite, where each
+/// row read crosses a thread: the jobs `worker` still runs are counted (and only listed
+/// when it lost some), then marked done without a row coming back. Exact: the
+/// transaction already writes (the attempts), so no other writer runs in between.
+async fn complete_held_deliveries(
+    conn: &mut AnyConnection,
+    worker: &str,
+    jobs: &[(usize, JobId)],
+    now: OffsetDateTime,
+) -> Result<HashSet<JobId>> {
+    let held = |what: &str| {
+        format!(
+            "SELECT {what} FROM jobs WHERE lease_owner = $1 AND state = 'running' AND id IN ({})",
+            placeholders(2, jobs.len())
+        )
+    };
+    let (count, list) = (held("COUNT(*) AS n"), held("id"));
+    let ask = |sql| {
+        let mut query = sqlx::query(sql).bind(worker);
+        for (_, id) in jobs {
+            query = query.bind(id.to_string());
+        }
+        query
+    };
+    let n: i64 = ask(&count).fetch_one(&mut *conn).await?.try_get("n")?;
+    let still: HashSet<JobId> = if usize::try_from(n).ok() == Some(jobs.len()) {
+        jobs.iter().map(|(_, id)| *id).collect()
+    } else {
+        let mut still = HashSet::new();
+        for row in ask(&list).fetch_all(&mut *conn).await? {
+            still.insert(super::parsed(&row, "id")?);
+        }
+        still
+    };
+    let sql = format!(
+        "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until_ms = NULL, updated_at_ms = $1 \
+         WHERE lease_owner = $2 AND state = 'running' AND id IN ({})",
+        placeholders(3, jobs.len())
+    );
+    let mut query = sqlx::query(&sql).bind(ms(now)).bind(worker);
+    for (_, id) in jobs {
+        query = query.bind(id.to_string());
+    }
+    query.execute(&mut *conn).await?;
+    Ok(still)
 }
 
 /// Marks the jobs `worker` still runs among `jobs` done; which those were.

@@ -297,7 +297,7 @@ impl OutgoingWebhookStore for SqlStore {
         now: OffsetDateTime,
     ) -> Result<Vec<bool>> {
         let mut tx = self.write.begin().await?;
-        let held = delivery_log::finish(&mut tx, finished, now).await?;
+        let held = delivery_log::finish(&mut tx, self.dialect, finished, now).await?;
         tx.commit().await?;
         Ok(held)
     }

@@ -8,6 +8,7 @@ use kiku_domain::outgoing_webhook::{
 use kiku_domain::CallId;
 use kiku_notify::{Attempt, Delivery};
 use kiku_storage::{DeliveryEffect, NewOutgoingDelivery, OutgoingWebhook};
+use time::OffsetDateTime;
 
 use super::target::DeliveryTarget;
 use crate::app::{App, AppError};
@@ -75,27 +76,8 @@ pub async fn deliver_once(
 /// Signs and sends once, and judges the answer by the retry rule; writes nothing.
 pub async fn try_delivery(app: &App, policy: &DeliveryPolicy, req: DeliveryRequest<'_>) -> Tried {
     let now = app.clock.now();
-    let (attempt, decision) = match DeliveryTarget::from_stored(req.endpoint, now) {
-        Ok(target) => {
-            let secrets = target.secret_refs();
-            let attempt = app
-                .outgoing_webhooks
-                .deliver(Delivery {
-                    url: &target.url,
-                    headers: &target.headers,
-                    event_id: req.event_id,
-                    timestamp: now.unix_timestamp(),
-                    body: req.body,
-                    secrets: &secrets,
-                })
-                .await;
-            let result = AttemptResult {
-                status: attempt.status,
-                retry_after: attempt.retry_after,
-            };
-            let decision = decide(policy, req.attempt, result, rand::random::<f64>());
-            (attempt, decision)
-        }
+    match DeliveryTarget::from_stored(req.endpoint, now) {
+        Ok(target) => try_delivery_to(app, policy, req, &target).await,
         Err(e) => {
             let attempt = Attempt {
                 status: None,
@@ -104,9 +86,48 @@ pub async fn try_delivery(app: &App, policy: &DeliveryPolicy, req: DeliveryReque
                 error: Some(format!("the stored endpoint is no longer valid: {e}")),
                 retry_after: None,
             };
-            (attempt, Decision::GaveUp)
+            judged(policy, req, now, attempt, Decision::GaveUp)
         }
+    }
+}
+
+/// [`try_delivery`] to an endpoint already made ready (the delivery runner makes each
+/// endpoint's target once per batch, not once per delivery).
+pub async fn try_delivery_to(
+    app: &App,
+    policy: &DeliveryPolicy,
+    req: DeliveryRequest<'_>,
+    target: &DeliveryTarget,
+) -> Tried {
+    let now = app.clock.now();
+    let secrets = target.secret_refs();
+    let attempt = app
+        .outgoing_webhooks
+        .deliver(Delivery {
+            url: &target.url,
+            headers: &target.headers,
+            event_id: req.event_id,
+            timestamp: now.unix_timestamp(),
+            body: req.body,
+            secrets: &secrets,
+        })
+        .await;
+    let result = AttemptResult {
+        status: attempt.status,
+        retry_after: attempt.retry_after,
     };
+    let decision = decide(policy, req.attempt, result, rand::random::<f64>());
+    judged(policy, req, now, attempt, decision)
+}
+
+/// What an attempt made at `now` does to its endpoint, and its log row.
+fn judged(
+    policy: &DeliveryPolicy,
+    req: DeliveryRequest<'_>,
+    now: OffsetDateTime,
+    attempt: Attempt,
+    decision: Decision,
+) -> Tried {
     let failing_since_ms = req
         .endpoint
         .failing_since

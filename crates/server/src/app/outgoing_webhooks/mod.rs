@@ -21,7 +21,9 @@ use serde_json::{json, Value};
 
 use super::{cursor, App, AppError};
 
-pub use deliver::{deliver_once, try_delivery, DeliveryOutcome, DeliveryRequest, Tried};
+pub use deliver::{
+    deliver_once, try_delivery, try_delivery_to, DeliveryOutcome, DeliveryRequest, Tried,
+};
 pub use target::{DeliveryTarget, InvalidStoredEndpoint};
 
 /// How long the old secret still signs after a rotation.

@@ -1,14 +1,16 @@
 //! What events announce, rendered for a batch of deliveries at once: the events, their
 //! calls and versions come in three queries ([`kiku_storage::EventStore::announced`]) and
-//! each (call, version) detail is made once, however many endpoints receive it. The body
+//! each (call, version) detail is made once, however many events and endpoints announce it. The body
 //! for one endpoint is then [`Rendered::body`]. Every retry and replay renders the same
 //! thing: an event's version of a result never changes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 
 use kiku_domain::{CallId, CompanyId, EventId, EventKind};
-use kiku_notify::{failed_payload, PayloadInput};
-use kiku_storage::{AnalysisRecord, Announced, CallRecord};
+use kiku_notify::{detail_json, failed_payload, PayloadInput, PayloadOptions};
+use kiku_storage::{AnalysisRecord, CallRecord, Event};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::target::DeliveryTarget;
@@ -30,10 +32,24 @@ enum What {
         cause: String,
     },
     Completed {
-        detail: Value,
+        /// Shared by the events of the batch that announce the same version.
+        detail: Arc<Detail>,
         version: u32,
         previous: Option<u32>,
     },
+}
+
+/// A version's detail, serialized once for each set of leave-out options that asks for it.
+struct Detail {
+    value: Value,
+    json: [OnceLock<Box<RawValue>>; 4],
+}
+
+impl Detail {
+    fn json(&self, options: PayloadOptions) -> &RawValue {
+        let i = usize::from(options.exclude_phrases) | usize::from(options.exclude_keywords) << 1;
+        self.json[i].get_or_init(|| detail_json(&self.value, options))
+    }
 }
 
 impl Rendered {
@@ -53,15 +69,18 @@ impl Rendered {
                 detail,
                 version,
                 previous,
-            } => target.completed_body(PayloadInput {
-                call_id: &self.call_id,
-                tenant_code: &self.tenant,
-                detail,
-                event_id: &self.event_id,
-                event_type: self.kind,
-                version: i64::from(*version),
-                previous_version: previous.map(i64::from),
-            }),
+            } => target.completed_body_with(
+                PayloadInput {
+                    call_id: &self.call_id,
+                    tenant_code: &self.tenant,
+                    detail: &detail.value,
+                    event_id: &self.event_id,
+                    event_type: self.kind,
+                    version: i64::from(*version),
+                    previous_version: previous.map(i64::from),
+                },
+                detail.json(target.options),
+            ),
         }
     }
 }
@@ -76,20 +95,14 @@ pub async fn render_events(
     let announced = app.store.announced(company, ids).await?;
     let tenant = company.to_string();
     let mut out = HashMap::new();
-    // Completed events need their call detail; `details_of` makes one per call, so
-    // versions of one call are rendered in rounds.
-    let mut pending: Vec<(Announced, CallRecord, AnalysisRecord)> = Vec::new();
+    // Completed events need the detail of their (call, version): made once for all the
+    // events (and endpoints) of the batch that announce it.
+    let mut versions: Vec<(CallRecord, AnalysisRecord)> = Vec::new();
+    let mut wanted: HashSet<(CallId, u32)> = HashSet::new();
+    let mut completed: Vec<(Event, (CallId, u32))> = Vec::new();
     for a in announced {
         let Some(call_id) = a.event.call_id else {
             continue;
-        };
-        let rendered = |what| Rendered {
-            call: call_id,
-            call_id: call_id.to_string(),
-            tenant: tenant.clone(),
-            event_id: a.event.id.to_string(),
-            kind: a.event.kind,
-            what,
         };
         if a.event.kind == EventKind::CallAnalysisFailed {
             let cause = a
@@ -97,47 +110,68 @@ pub async fn render_events(
                 .detail
                 .clone()
                 .unwrap_or_else(|| "the analysis failed".into());
-            out.insert(a.event.id, rendered(What::Failed { cause }));
+            out.insert(
+                a.event.id,
+                Rendered {
+                    call: call_id,
+                    call_id: call_id.to_string(),
+                    tenant: tenant.clone(),
+                    event_id: a.event.id.to_string(),
+                    kind: a.event.kind,
+                    what: What::Failed { cause },
+                },
+            );
             continue;
         }
-        if let (Some(call), Some(version)) = (a.call.clone(), a.version.clone()) {
-            pending.push((a, call, version));
+        if let (Some(call), Some(version)) = (a.call, a.version) {
+            let key = (call.id, version.version);
+            if wanted.insert(key) {
+                versions.push((call, version));
+            }
+            completed.push((a.event, key));
         }
     }
-    while !pending.is_empty() {
-        let mut round: Vec<(Announced, CallRecord, AnalysisRecord)> = Vec::new();
+    // `details_of` makes one detail per call, so versions of one call go in rounds.
+    let mut details: HashMap<(CallId, u32), Arc<Detail>> = HashMap::new();
+    while !versions.is_empty() {
+        let mut round: Vec<(CallRecord, AnalysisRecord)> = Vec::new();
         let mut later = Vec::new();
-        for item in pending {
-            if round.iter().any(|(_, c, _)| c.id == item.1.id) {
+        for item in versions {
+            if round.iter().any(|(c, _)| c.id == item.0.id) {
                 later.push(item);
             } else {
                 round.push(item);
             }
         }
-        pending = later;
-        let calls: Vec<CallRecord> = round.iter().map(|(_, c, _)| c.clone()).collect();
-        let records: Vec<AnalysisRecord> = round.iter().map(|(_, _, v)| v.clone()).collect();
-        let mut details = analysis::details_of(app, company, &calls, records).await?;
-        for (a, call, _) in round {
-            let Some(detail) = details.remove(&call.id) else {
-                continue;
+        versions = later;
+        let (calls, records): (Vec<CallRecord>, Vec<AnalysisRecord>) = round.into_iter().unzip();
+        for (call, made) in analysis::details_of(app, company, &calls, records).await? {
+            let detail = Detail {
+                value: made.detail,
+                json: Default::default(),
             };
-            out.insert(
-                a.event.id,
-                Rendered {
-                    call: call.id,
-                    call_id: call.id.to_string(),
-                    tenant: tenant.clone(),
-                    event_id: a.event.id.to_string(),
-                    kind: a.event.kind,
-                    what: What::Completed {
-                        detail: detail.detail,
-                        version: detail.version,
-                        previous: a.event.previous_version,
-                    },
-                },
-            );
+            details.insert((call, made.version), Arc::new(detail));
         }
+    }
+    for (event, key) in completed {
+        let Some(detail) = details.get(&key) else {
+            continue;
+        };
+        out.insert(
+            event.id,
+            Rendered {
+                call: key.0,
+                call_id: key.0.to_string(),
+                tenant: tenant.clone(),
+                event_id: event.id.to_string(),
+                kind: event.kind,
+                what: What::Completed {
+                    detail: detail.clone(),
+                    version: key.1,
+                    previous: event.previous_version,
+                },
+            },
+        );
     }
     Ok(out)
 }

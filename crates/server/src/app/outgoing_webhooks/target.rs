@@ -2,8 +2,11 @@
 //! checked types and its secrets into signing keys. The delivery runner starts here.
 
 use kiku_domain::outgoing_webhook::{EventKind, ExtraHeaders, ExtraPayload, InvalidEndpoint};
-use kiku_notify::{completed_payload, InvalidSecret, PayloadInput, PayloadOptions, WebhookSecret};
+use kiku_notify::{
+    completed_body, detail_json, InvalidSecret, PayloadInput, PayloadOptions, WebhookSecret,
+};
 use kiku_storage::OutgoingWebhook;
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 /// A stored endpoint that no longer parses (edited by hand, or rules tightened since).
@@ -57,9 +60,14 @@ impl DeliveryTarget {
     /// This endpoint's `call_analysis_completed` (or `…_rescored`) body: its leave-out
     /// options and additional payload applied.
     pub fn completed_body(&self, input: PayloadInput<'_>) -> Vec<u8> {
-        completed_payload(input, &self.payload, self.options)
-            .to_string()
-            .into_bytes()
+        let detail = detail_json(input.detail, self.options);
+        self.completed_body_with(input, &detail)
+    }
+
+    /// [`Self::completed_body`] with the detail already serialized for this endpoint's
+    /// options ([`detail_json`]).
+    pub fn completed_body_with(&self, input: PayloadInput<'_>, detail: &RawValue) -> Vec<u8> {
+        completed_body(input, detail, &self.payload)
     }
 
     /// The secrets as [`kiku_notify::Delivery`] takes them.
