@@ -5,6 +5,7 @@ mod analysis;
 mod api;
 mod browser;
 mod cli;
+mod cluster;
 mod crm;
 mod crm_admin;
 mod crm_fakes;

@@ -105,10 +105,15 @@ impl KikuProcess {
         panic!("kiku did not come up:\n{}", self.log());
     }
 
-    /// SIGKILL, then the same process again on the same data and port.
-    pub async fn kill_and_restart(&mut self) {
+    /// SIGKILL, and nothing after (a machine lost).
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// SIGKILL, then the same process again on the same data and port.
+    pub async fn kill_and_restart(&mut self) {
+        self.kill();
         self.child = spawn(
             &self.command,
             &self.data_dir,
