@@ -97,17 +97,7 @@ async fn a_cluster_loses_nothing_when_a_worker_and_an_api_process_are_killed() {
         workers.push(apis[0].worker(&worker_env).await);
     }
 
-    let company = apis[0].cli(&[
-        "company",
-        "create",
-        "--name",
-        "Acme",
-        "--admin-email",
-        "admin@acme.example",
-        "--admin-password",
-        "correct horse",
-    ]);
-    let company = company["company_id"].as_str().expect("id").to_string();
+    let company = apis[0].company("correct horse");
     let webhook = apis[0].cli(&["webhook-url", "create", "--company", &company]);
     let webhook = webhook["url"].as_str().expect("url").to_string();
     let path = webhook
@@ -209,7 +199,7 @@ async fn a_cluster_loses_nothing_when_a_worker_and_an_api_process_are_killed() {
     }
 
     // Everything analysed, by the two workers left.
-    let token = login(&http, &apis[0]).await;
+    let token = apis[0].sign_in("correct horse").await;
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let page = get(
@@ -316,19 +306,6 @@ fn tokio_stream_of(
     futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     })
-}
-
-async fn login(http: &reqwest::Client, api: &KikuProcess) -> String {
-    let login: Value = http
-        .post(api.url("/api/v1/auth/login"))
-        .json(&json!({"email": "admin@acme.example", "password": "correct horse"}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    login["token"].as_str().expect("token").to_string()
 }
 
 async fn get(http: &reqwest::Client, api: &KikuProcess, token: &str, path: &str) -> Value {

@@ -358,17 +358,7 @@ async fn no_event_is_lost_when_the_server_is_killed_while_delivering() {
         ("KIKU_ANALYSIS_LEASE_SECONDS", "3"),
     ])
     .await;
-    let company = kiku.cli(&[
-        "company",
-        "create",
-        "--name",
-        "Acme",
-        "--admin-email",
-        "admin@acme.example",
-        "--admin-password",
-        "correct horse",
-    ]);
-    let company = company["company_id"].as_str().expect("id").to_string();
+    let company = kiku.company("correct horse");
     let created = kiku.cli(&[
         "outgoing-webhook",
         "create",

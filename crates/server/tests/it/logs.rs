@@ -36,17 +36,7 @@ async fn a_full_run_logs_json_with_ids_and_no_secrets() {
     }
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut kiku = KikuProcess::start(&env).await;
-    let company = kiku.cli(&[
-        "company",
-        "create",
-        "--name",
-        "Acme",
-        "--admin-email",
-        "admin@acme.example",
-        "--admin-password",
-        PASSWORD,
-    ]);
-    let company = company["company_id"].as_str().expect("id").to_string();
+    let company = kiku.company(PASSWORD);
     let http = reqwest::Client::new();
     let refused = http
         .post(kiku.url("/api/v1/auth/login"))
@@ -55,16 +45,7 @@ async fn a_full_run_logs_json_with_ids_and_no_secrets() {
         .await
         .expect("login");
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
-    let login: Value = http
-        .post(kiku.url("/api/v1/auth/login"))
-        .json(&json!({"email": "admin@acme.example", "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let token = login["token"].as_str().expect("token").to_string();
+    let token = kiku.sign_in(PASSWORD).await;
     let post = |path: &str, body: Value| {
         http.post(kiku.url(path))
             .bearer_auth(&token)

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The admin [`KikuProcess::company`] creates.
+pub const ADMIN_EMAIL: &str = "admin@acme.example";
+
 pub struct KikuProcess {
     pub base: String,
     pub addr: String,
@@ -167,6 +170,39 @@ impl KikuProcess {
             std::thread::sleep(Duration::from_millis(20));
         }
         None
+    }
+
+    /// `kiku company create` "Acme" with the admin `admin@acme.example` and `password`;
+    /// the company's id.
+    pub fn company(&self, password: &str) -> String {
+        let created = self.cli(&[
+            "company",
+            "create",
+            "--name",
+            "Acme",
+            "--admin-email",
+            ADMIN_EMAIL,
+            "--admin-password",
+            password,
+        ]);
+        created["company_id"]
+            .as_str()
+            .expect("company id")
+            .to_string()
+    }
+
+    /// Signs in as [`Self::company`]'s admin through the API; the session token.
+    pub async fn sign_in(&self, password: &str) -> String {
+        let login: serde_json::Value = reqwest::Client::new()
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": ADMIN_EMAIL, "password": password}))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("json");
+        login["token"].as_str().expect("token").to_string()
     }
 
     /// A `kiku` CLI command against this process's data; its JSON output.

@@ -13,29 +13,10 @@ use crate::process::KikuProcess;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_only_server_leaves_jobs_to_a_worker_process() {
     let api = KikuProcess::api_only(&[]).await;
-    let company = api.cli(&[
-        "company",
-        "create",
-        "--name",
-        "Acme",
-        "--admin-email",
-        "admin@acme.example",
-        "--admin-password",
-        "correct horse",
-    ]);
-    let company = company["company_id"].as_str().expect("id").to_string();
+    let company = api.company("correct horse");
     crate::deliveries::completed_calls_in(&api.data_dir, &company, 3).await;
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(api.url("/api/v1/auth/login"))
-        .json(&json!({"email": "admin@acme.example", "password": "correct horse"}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let token = login["token"].as_str().expect("token").to_string();
+    let token = api.sign_in("correct horse").await;
     let post = |path: &str, body: Value| {
         http.post(api.url(path))
             .bearer_auth(&token)
