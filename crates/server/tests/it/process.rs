@@ -138,13 +138,23 @@ impl KikuProcess {
 
     /// Resident memory, in MiB.
     pub fn rss_mib(&self) -> f64 {
+        self.memory_mib("VmRSS:")
+    }
+
+    /// Peak resident memory so far, in MiB.
+    pub fn peak_rss_mib(&self) -> u64 {
+        self.memory_mib("VmHWM:") as u64
+    }
+
+    /// A memory line of `/proc/<pid>/status` (`field` with its colon), in MiB.
+    fn memory_mib(&self, field: &str) -> f64 {
         let status =
             std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("status");
         let kib: f64 = status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .expect("VmRSS");
+            .unwrap_or_else(|| panic!("{field} in /proc/<pid>/status"));
         kib / 1024.0
     }
 

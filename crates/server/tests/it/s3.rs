@@ -4,7 +4,6 @@
 //! in parts to the bucket, analysed by the real model from the bucket, played back with
 //! Range; `/ready` following the bucket; and the memory of analysing a large recording.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,7 +18,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::analysis::call_data;
-use crate::support::run_kiku;
+use crate::process::{files_under, KikuProcess};
+
+const PASSWORD: &str = "long enough";
 
 /// A TCP relay in front of the S3 server that the test can cut (all its connections
 /// closed, new ones dropped) and restore: an S3 outage as `kiku` sees it.
@@ -71,17 +72,14 @@ impl Drop for Relay {
     }
 }
 
-/// A `kiku serve` process on a free port, with one company (admin `boss@acme.example`),
-/// an agent allowed on the Incoming Webhook, and a webhook URL, all made with the CLI on
-/// the same settings.
+/// A `kiku serve` process (one analysis worker) with one company, an agent allowed on the
+/// Incoming Webhook, and a webhook URL, all made with the CLI on the same settings.
 struct Kiku {
-    base: String,
-    child: Child,
+    process: KikuProcess,
     http: reqwest::Client,
     token: String,
     webhook: String,
     agent: String,
-    _dir: tempfile::TempDir,
 }
 
 impl Kiku {
@@ -90,101 +88,40 @@ impl Kiku {
         model: &std::path::Path,
         s3: Vec<(&'static str, String)>,
     ) -> Self {
-        let dir = tempfile::tempdir().expect("dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let base = format!("http://127.0.0.1:{port}");
         let mut env = vec![
-            (
-                "KIKU_DATA_DIR",
-                dir.path().join("data").display().to_string(),
-            ),
             ("KIKU_DATABASE_URL", db.url.clone()),
-            ("KIKU_LISTEN", format!("127.0.0.1:{port}")),
-            ("KIKU_PUBLIC_URL", base.clone()),
             ("KIKU_MODEL_DIR", model.display().to_string()),
             ("KIKU_ANALYSIS_WORKERS", "1".into()),
             ("KIKU_ANALYSIS_THREADS", "2".into()),
             ("KIKU_BEAM_SIZE", "1".into()),
         ];
         env.extend(s3);
-        let cli = |args: &[&str]| {
-            let (ok, out) = run_kiku(args, &env);
-            assert!(ok, "{args:?}: {out}");
-            out
-        };
-        let company = cli(&[
-            "company",
-            "create",
-            "--name",
-            "Acme",
-            "--admin-email",
-            "boss@acme.example",
-            "--admin-password",
-            "long enough",
-        ]);
-        let company_id = company["company_id"].as_str().expect("company").to_string();
-        let agent = cli(&[
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let process = KikuProcess::start(&env).await;
+        let company = process.company(PASSWORD);
+        let agent = process.cli(&[
             "user",
             "create",
             "--company",
-            &company_id,
+            &company,
             "--name",
             "Dan",
             "--email",
             "dan@acme.example",
             "--use-incoming-webhook",
         ]);
-        let webhook = cli(&["webhook-url", "create", "--company", &company_id]);
-        let child = Command::new(env!("CARGO_BIN_EXE_kiku"))
-            .arg("serve")
-            .env_remove("RUST_LOG")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("kiku.log")).expect("log"))
-            .spawn()
-            .expect("start kiku serve");
-        let http = reqwest::Client::new();
-        let mut up = false;
-        for _ in 0..600 {
-            if let Ok(r) = http.get(format!("{base}/health")).send().await {
-                up = r.status().is_success();
-                if up {
-                    break;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let log = std::fs::read_to_string(dir.path().join("kiku.log")).unwrap_or_default();
-        assert!(up, "kiku serve did not come up:\n{log}");
-        let login: Value = http
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"email": "boss@acme.example", "password": "long enough"}))
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("json");
+        let webhook = process.cli(&["webhook-url", "create", "--company", &company]);
         Self {
-            base,
-            child,
-            http,
-            token: login["token"].as_str().expect("token").to_string(),
+            token: process.sign_in(PASSWORD).await,
+            http: reqwest::Client::new(),
             webhook: webhook["url"].as_str().expect("url").to_string(),
             agent: agent["user_id"].as_str().expect("user").to_string(),
-            _dir: dir,
+            process,
         }
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self._dir.path().join("kiku.log")).unwrap_or_default()
-    }
-
-    fn data_dir(&self) -> std::path::PathBuf {
-        self._dir.path().join("data")
+        self.process.log()
     }
 
     /// Posts the call `id` lasting `seconds` and uploads `body` (`len` bytes) to its
@@ -224,7 +161,7 @@ impl Kiku {
 
     async fn call(&self, call_id: &str) -> Value {
         self.http
-            .get(format!("{}/api/v1/calls/{call_id}", self.base))
+            .get(self.process.url(&format!("/api/v1/calls/{call_id}")))
             .bearer_auth(&self.token)
             .send()
             .await
@@ -248,7 +185,10 @@ impl Kiku {
     async fn recording(&self, call_id: &str, range: Option<&str>) -> reqwest::Response {
         let mut request = self
             .http
-            .get(format!("{}/api/v1/calls/{call_id}/recording", self.base))
+            .get(
+                self.process
+                    .url(&format!("/api/v1/calls/{call_id}/recording")),
+            )
             .bearer_auth(&self.token);
         if let Some(range) = range {
             request = request.header(reqwest::header::RANGE, range);
@@ -259,30 +199,11 @@ impl Kiku {
     async fn ready(&self) -> (StatusCode, Value) {
         let r = self
             .http
-            .get(format!("{}/ready", self.base))
+            .get(self.process.url("/ready"))
             .send()
             .await
             .expect("ready");
         (r.status(), r.json().await.expect("json"))
-    }
-
-    /// Peak resident memory so far, in MiB.
-    fn peak_rss_mib(&self) -> u64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("status");
-        let kib: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .expect("VmHWM");
-        kib / 1024
-    }
-}
-
-impl Drop for Kiku {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -351,10 +272,6 @@ async fn stored(s3: &TestS3, prefix: &str) -> Vec<(String, u64)> {
     out
 }
 
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    crate::process::files_under(dir)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_stored_in_s3_is_analysed_and_played_back_with_range() {
     let (Some(s3), Some(model)) = (test_s3(), test_model_dir()) else {
@@ -389,7 +306,7 @@ async fn a_call_stored_in_s3_is_analysed_and_played_back_with_range() {
             "{objects:?}"
         );
         assert!(
-            files_under(&kiku.data_dir().join("audio")).is_empty(),
+            files_under(&kiku.process.audio_dir()).is_empty(),
             "nothing is stored locally"
         );
 
@@ -411,7 +328,7 @@ async fn a_call_stored_in_s3_is_analysed_and_played_back_with_range() {
             .to_lowercase();
         assert!(heard.contains("internet"), "{}: {heard}", db.backend);
         assert!(
-            files_under(&kiku.data_dir().join("tmp")).is_empty(),
+            files_under(&kiku.process.data_dir.join("tmp")).is_empty(),
             "the worker's copy is gone"
         );
 
@@ -476,10 +393,10 @@ async fn analysing_a_large_recording_from_s3_needs_no_more_memory_than_a_small_o
         let started = std::time::Instant::now();
         let (body, _) = padded_wav(&wav, len);
         let call_id = kiku.call_with_recording(id, seconds, body, len).await;
-        let uploaded = kiku.peak_rss_mib();
+        let uploaded = kiku.process.peak_rss_mib();
         let done = kiku.analysed(&call_id).await;
         assert_eq!(done["status"], "completed", "{done:#}\n{}", kiku.log());
-        let peak = kiku.peak_rss_mib();
+        let peak = kiku.process.peak_rss_mib();
         eprintln!(
             "kiku serve, {id} recording of {} MiB from S3: peak RSS {uploaded} MiB after the upload, {peak} MiB after the analysis ({:.1} s)",
             len >> 20,
