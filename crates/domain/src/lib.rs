@@ -1,5 +1,6 @@
 //! Kiku's domain: the rules of call data, call status, upload signatures, job retries,
-//! sign-in throttling, outgoing webhooks, notifications, CRM connections and auto-tag rules.
+//! sign-in throttling, outgoing webhooks, notifications, CRM connections, auto-tag rules and
+//! personal data in transcripts.
 //! Pure logic with no I/O, so every rule is testable on its own.
 
 pub mod analysis;
@@ -16,6 +17,7 @@ pub mod metrics;
 pub mod notification;
 pub mod outbox;
 pub mod outgoing_webhook;
+pub mod pii;
 pub mod search;
 pub mod sign_in_throttle;
 pub mod tag_rule;

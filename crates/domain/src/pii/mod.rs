@@ -1,0 +1,162 @@
+//! Personal data in transcripts: found ([`detect`]) and replaced by a placeholder such as
+//! `[card number]` in the phrases and their word timings, before anything is stored or
+//! sent, when the company has redaction on.
+
+mod detect;
+mod digits;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+pub use detect::{find, Finding, PiiKind};
+
+use crate::analysis::{Transcript, Utterance};
+
+/// Phrases of one speaker further apart than this are not one number read out in pieces.
+const READ_OUT_GAP_SECONDS: f64 = 5.0;
+
+/// The names to look for: each full name and its parts (family and given name).
+pub fn names_to_find<'a>(full_names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for full in full_names {
+        let full = full.trim();
+        let parts = full.split([' ', '\u{3000}']).filter(|p| !p.is_empty());
+        for name in std::iter::once(full).chain(parts) {
+            if !name.is_empty() && !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// `transcript` with the personal data in its phrases replaced; how many spans of each
+/// kind were replaced.
+pub fn redact(transcript: &Transcript, names: &[String]) -> (Transcript, BTreeMap<PiiKind, usize>) {
+    let utterances = &transcript.utterances;
+    let mut ranges: Vec<Vec<(Range<usize>, PiiKind)>> = vec![Vec::new(); utterances.len()];
+    for group in speaker_groups(utterances) {
+        let texts: Vec<&str> = group.iter().map(|&i| utterances[i].text.as_str()).collect();
+        for finding in find(&texts, names) {
+            ranges[group[finding.phrase]].push((finding.range, finding.kind));
+        }
+    }
+    let mut counts = BTreeMap::new();
+    let mut redacted = transcript.clone();
+    for (utterance, found) in redacted.utterances.iter_mut().zip(ranges) {
+        if found.is_empty() {
+            continue;
+        }
+        let spans = merged(&utterance.text, found);
+        for (_, kind) in &spans {
+            *counts.entry(*kind).or_insert(0) += 1;
+        }
+        redact_words(utterance, &spans);
+        utterance.text = replaced(&utterance.text, &spans);
+    }
+    (redacted, counts)
+}
+
+/// Indices of the utterances, grouped into runs of one speaker's consecutive phrases.
+fn speaker_groups(utterances: &[Utterance]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut open: [Option<usize>; 2] = [None, None]; // each speaker's current group
+    for (i, u) in utterances.iter().enumerate() {
+        let speaker = u.speaker.min(1);
+        let continues = open[speaker].is_some_and(|g| {
+            let last = groups[g][groups[g].len() - 1];
+            u.start - utterances[last].end <= READ_OUT_GAP_SECONDS
+        });
+        match open[speaker] {
+            Some(g) if continues => groups[g].push(i),
+            _ => {
+                groups.push(vec![i]);
+                open[speaker] = Some(groups.len() - 1);
+            }
+        }
+    }
+    groups
+}
+
+/// The spans sorted, overlaps joined, and neighbours of one kind with only spacing or
+/// punctuation between them joined ("4111 1111" is one card number, not two).
+fn merged(text: &str, mut found: Vec<(Range<usize>, PiiKind)>) -> Vec<(Range<usize>, PiiKind)> {
+    found.sort_by_key(|(r, _)| (r.start, std::cmp::Reverse(r.end)));
+    let mut out: Vec<(Range<usize>, PiiKind)> = Vec::new();
+    for (range, kind) in found {
+        if let Some((last, last_kind)) = out.last_mut() {
+            let between = text
+                .get(last.end.min(range.start)..range.start)
+                .unwrap_or("");
+            let only_spacing = between.chars().all(|c| {
+                c.is_whitespace() || c.is_ascii_punctuation() || "、。・ーの－".contains(c)
+            });
+            if range.start < last.end || (*last_kind == kind && only_spacing) {
+                last.end = last.end.max(range.end);
+                continue;
+            }
+        }
+        out.push((range, kind));
+    }
+    out
+}
+
+fn replaced(text: &str, spans: &[(Range<usize>, PiiKind)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (range, kind) in spans {
+        out.push_str(&text[at..range.start]);
+        out.push_str(kind.placeholder());
+        at = range.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// Word timings follow the phrase: a word inside a replaced span becomes the placeholder
+/// (the first of the span) or goes (the rest). Words that cannot be placed in the phrase's
+/// text are all dropped rather than risk keeping what was redacted.
+fn redact_words(utterance: &mut Utterance, spans: &[(Range<usize>, PiiKind)]) {
+    let mut placed = Vec::with_capacity(utterance.words.len());
+    let mut from = 0;
+    for word in &utterance.words {
+        let needle = word.text.trim();
+        match utterance
+            .text
+            .get(from..)
+            .and_then(|rest| rest.find(needle))
+        {
+            Some(at) if !needle.is_empty() => {
+                placed.push(from + at..from + at + needle.len());
+                from += at + needle.len();
+            }
+            _ => {
+                utterance.words.clear();
+                return;
+            }
+        }
+    }
+    // Each span's placeholder word in `words`, stretched over the words it replaces.
+    let mut placeholder: Vec<Option<usize>> = vec![None; spans.len()];
+    let mut words: Vec<crate::analysis::Word> = Vec::with_capacity(utterance.words.len());
+    for (mut word, range) in std::mem::take(&mut utterance.words).into_iter().zip(placed) {
+        let span = spans
+            .iter()
+            .position(|(s, _)| s.start < range.end && range.start < s.end);
+        match span {
+            None => words.push(word),
+            Some(i) => match placeholder[i] {
+                Some(w) => words[w].end = words[w].end.max(word.end),
+                None => {
+                    placeholder[i] = Some(words.len());
+                    word.text = format!(" {}", spans[i].1.placeholder());
+                    words.push(word);
+                }
+            },
+        }
+    }
+    utterance.words = words;
+}
+
+#[cfg(test)]
+mod tests;
