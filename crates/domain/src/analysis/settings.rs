@@ -1,4 +1,5 @@
-//! What a company's admins choose about analysis: the language, keywords and score rule.
+//! What a company's admins choose about analysis: the language, keywords, score rule and
+//! the redaction of personal data.
 
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +56,11 @@ pub struct AnalysisSettings {
     pub keywords: Vec<String>,
     #[serde(default)]
     pub score_rule: ScoreRule,
+    /// Replace personal data (card, phone and My Number numbers, postal codes, e-mail
+    /// addresses, dates of birth, the parties' names) in the transcripts of calls analysed
+    /// from now on, before they are stored or sent anywhere.
+    #[serde(default)]
+    pub redact_personal_data: bool,
 }
 
 impl AnalysisSettings {

@@ -48,6 +48,11 @@ pub struct Finding {
 /// Words that say a number or a date near them is a postal code or a date of birth.
 const POSTAL_CONTEXT: &[&str] = &["郵便番号", "〒", "postal code", "post code", "zip"];
 const BIRTH_CONTEXT: &[&str] = &["生年月日", "誕生日", "生まれ", "birth", "born"];
+/// Words that say a long number is a card's, even when recognition got a digit wrong and
+/// its check digit fails.
+const CARD_CONTEXT: &[&str] = &["card", "カード", "visa", "mastercard", "amex"];
+/// Words that say a shorter or misheard number is a phone number.
+const PHONE_CONTEXT: &[&str] = &["phone", "mobile", "電話", "携帯", "連絡先"];
 
 fn mentions(text: &str, words: &[&str]) -> bool {
     let lower = text.to_lowercase();
@@ -145,7 +150,7 @@ fn finish(current: &mut Option<Run>, shape: &mut String, out: &mut Vec<Run>) {
 
 fn classify(run: &Run, context: &str) -> Option<PiiKind> {
     let n = run.digits.len();
-    if (13..=19).contains(&n) && luhn(&run.digits) {
+    if (13..=19).contains(&n) && (luhn(&run.digits) || mentions(context, CARD_CONTEXT)) {
         return Some(PiiKind::CardNumber);
     }
     if n == 12 && my_number(&run.digits) {
@@ -159,15 +164,19 @@ fn classify(run: &Run, context: &str) -> Option<PiiKind> {
     if n == 7 && (run.postal_form || mentions(context, POSTAL_CONTEXT)) {
         return Some(PiiKind::PostalCode);
     }
+    if (7..=15).contains(&n) && mentions(context, PHONE_CONTEXT) {
+        return Some(PiiKind::PhoneNumber);
+    }
     None
 }
 
 /// The personal data in `phrases`, consecutive phrases of one speaker (a number may run
-/// over several). `names`: the people's names to look for (from the call data and the
-/// company's list), matched case-insensitively as whole words.
-pub fn find(phrases: &[&str], names: &[String]) -> Vec<Finding> {
+/// over several). `context`: what was said around them by either party ("your card
+/// number?"), which tells what a number is. `names`: the people's names to look for (from
+/// the call data), matched case-insensitively as whole words.
+pub fn find(phrases: &[&str], context: &str, names: &[String]) -> Vec<Finding> {
     let mut found: Vec<Finding> = Vec::new();
-    let context = phrases.join(" ");
+    let context = format!("{context} {}", phrases.join(" "));
     for run in runs(phrases) {
         if let Some(kind) = classify(&run, &context) {
             // One span per phrase, from its first piece to its last, fillers included.

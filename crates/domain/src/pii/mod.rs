@@ -14,6 +14,8 @@ use crate::analysis::{Transcript, Utterance};
 
 /// Phrases of one speaker further apart than this are not one number read out in pieces.
 const READ_OUT_GAP_SECONDS: f64 = 5.0;
+/// How far back what was said tells what a number is ("Could I have your card number?").
+const CONTEXT_BEFORE_SECONDS: f64 = 20.0;
 
 /// The names to look for: each full name and its parts (family and given name).
 pub fn names_to_find<'a>(full_names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
@@ -37,7 +39,8 @@ pub fn redact(transcript: &Transcript, names: &[String]) -> (Transcript, BTreeMa
     let mut ranges: Vec<Vec<(Range<usize>, PiiKind)>> = vec![Vec::new(); utterances.len()];
     for group in speaker_groups(utterances) {
         let texts: Vec<&str> = group.iter().map(|&i| utterances[i].text.as_str()).collect();
-        for finding in find(&texts, names) {
+        let context = context_of(utterances, &group);
+        for finding in find(&texts, &context, names) {
             ranges[group[finding.phrase]].push((finding.range, finding.kind));
         }
     }
@@ -76,6 +79,21 @@ fn speaker_groups(utterances: &[Utterance]) -> Vec<Vec<usize>> {
         }
     }
     groups
+}
+
+/// What either party said from shortly before `group` began to its end.
+fn context_of(utterances: &[Utterance], group: &[usize]) -> String {
+    let (Some(&first), Some(&last)) = (group.first(), group.last()) else {
+        return String::new();
+    };
+    let from = utterances[first].start - CONTEXT_BEFORE_SECONDS;
+    let to = utterances[last].end;
+    utterances
+        .iter()
+        .filter(|u| u.start >= from && u.start <= to)
+        .map(|u| u.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The spans sorted, overlaps joined, and neighbours of one kind with only spacing or

@@ -106,6 +106,28 @@ fn what_is_not_personal_data_stays() {
 }
 
 #[test]
+fn a_misheard_card_number_goes_when_a_card_was_asked_for() {
+    // Recognition dropped three digits: the check digit fails, the question says "card".
+    let texts = redacted_texts(
+        vec![
+            utterance(0, 0.0, "Could I have your card number, please?"),
+            utterance(1, 3.0, "Sure, 4111111111111"),
+        ],
+        &[],
+    );
+    assert_eq!(texts[1], "Sure, [card number]");
+    // Recognition dropped digits of a phone number the customer was asked for.
+    let texts = redacted_texts(
+        vec![
+            utterance(0, 0.0, "And a phone number to call you back?"),
+            utterance(1, 3.0, "01234-678"),
+        ],
+        &[],
+    );
+    assert_eq!(texts[1], "[phone number]");
+}
+
+#[test]
 fn dates_of_birth_only_when_said_to_be_one() {
     assert_eq!(
         one("My date of birth is March 3, 1985."),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use kiku_analysis::pipeline::{AnalysisError, Recording};
 use kiku_domain::analysis::report;
+use kiku_domain::pii;
 use kiku_storage::FinishOutcome;
 
 use super::{JobContext, Outcome};
@@ -124,6 +125,13 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
         // The settings as they are now: a change made while the call was analysed applies,
         // and storing checks that they are still these.
         let (settings, stored) = analysis::settings_as_stored(app, job.company_id).await?;
+        let transcript = if settings.redact_personal_data {
+            let names =
+                pii::names_to_find(data.participants.iter().filter_map(|p| p.name.as_deref()));
+            Arc::new(pii::redact(&transcript, &names).0)
+        } else {
+            transcript.clone()
+        };
         let (heard, decided) = (transcript.clone(), roles.clone());
         let scored = tokio::task::spawn_blocking(move || report(&heard, &decided, &settings)).await;
         let Ok(report) = scored else {

@@ -248,6 +248,7 @@ struct SettingsPage {
     language: String,
     keywords: String,
     score_rule: String,
+    redact_personal_data: bool,
     problem: Option<String>,
     saved: Option<u64>,
     simulated: Option<Vec<SimulatedRow>>,
@@ -277,6 +278,7 @@ pub async fn settings(
         language: language_text(&current.language),
         keywords: current.keywords.join("\n"),
         score_rule: serde_json::to_string_pretty(&current.score_rule).unwrap_or_default(),
+        redact_personal_data: current.redact_personal_data,
         problem: None,
         saved: None,
         simulated: None,
@@ -291,6 +293,9 @@ pub struct SettingsForm {
     #[serde(default)]
     keywords: String,
     score_rule: String,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    redact_personal_data: Option<String>,
 }
 
 /// The settings the form describes, or why not.
@@ -309,6 +314,7 @@ fn settings_of(form: &SettingsForm) -> Result<kiku_domain::analysis::AnalysisSet
         language,
         keywords,
         score_rule,
+        redact_personal_data: form.redact_personal_data.is_some(),
     };
     settings.validate()?;
     Ok(settings)
@@ -331,6 +337,7 @@ pub async fn save_settings(
         language: form.language.clone(),
         keywords: form.keywords.clone(),
         score_rule: form.score_rule.clone(),
+        redact_personal_data: form.redact_personal_data.is_some(),
         problem: None,
         saved: None,
         simulated: None,

@@ -16,9 +16,14 @@ use crate::support::{call, servers, Tenant, TestServer};
 /// The generated support call as MP3 (uploads in tests are capped small), and its length.
 pub fn support_call_mp3(dir: &std::path::Path) -> (Vec<u8>, f64) {
     let call = stereo_call(dir, SUPPORT_VOICES, SUPPORT_CALL, 1.0).expect("generated call");
+    (mp3_of(dir, &call.wav), call.seconds)
+}
+
+/// `wav` as a 48 kb/s MP3 (made in `dir`).
+pub fn mp3_of(dir: &std::path::Path, wav_bytes: &[u8]) -> Vec<u8> {
     let wav = dir.join("call.wav");
     let mp3 = dir.join("call.mp3");
-    std::fs::write(&wav, &call.wav).expect("write");
+    std::fs::write(&wav, wav_bytes).expect("write");
     let status = Command::new("ffmpeg")
         .args(["-loglevel", "error", "-y", "-i"])
         .arg(&wav)
@@ -27,7 +32,7 @@ pub fn support_call_mp3(dir: &std::path::Path) -> (Vec<u8>, f64) {
         .status()
         .expect("ffmpeg (scripts/setup installs it)");
     assert!(status.success());
-    (std::fs::read(mp3).expect("mp3"), call.seconds)
+    std::fs::read(mp3).expect("mp3")
 }
 
 /// Call data for a recording of `seconds`, with the user `agent` on the left (FROM).
@@ -116,7 +121,7 @@ pub(crate) fn start_worker(
     stop
 }
 
-fn engine(model: &std::path::Path) -> Arc<Engine> {
+pub(crate) fn engine(model: &std::path::Path) -> Arc<Engine> {
     let options = EngineOptions {
         threads: 2,
         beam_size: 1,

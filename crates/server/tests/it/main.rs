@@ -22,6 +22,7 @@ mod outgoing_webhooks;
 mod process;
 #[path = "../../../notify/tests/receiver.rs"]
 mod receiver;
+mod redaction;
 mod roles;
 mod s3;
 mod search;
