@@ -1,9 +1,10 @@
 //! `deliver_webhook` jobs, run in batches: one delivery runner per process claims as many
 //! due deliveries as it has room for in one transaction (claiming ahead of those in
-//! flight, up to four rounds), a dispatcher posts them concurrently, and a
-//! recorder writes every finished one (the attempt, its effect on the endpoint, what
-//! becomes of the job) in one transaction per batch. A transaction per delivery step held
-//! throughput to about 70 a second; batched, the database cost is shared by the batch.
+//! flight, up to [`AHEAD`] and about [`AHEAD_BYTES`] of bodies), a dispatcher posts them
+//! concurrently, and a recorder writes finished ones (the attempt, its effect on the
+//! endpoint, what becomes of the job), gathered for up to [`RECORD_GATHER`], in one
+//! transaction. A transaction per delivery step held throughput to about 70 a second;
+//! batched, the database cost is shared by the batch.
 //!
 //! The payloads of a batch are rendered together (`app/outgoing_webhooks/render.rs`) from
 //! each event's version of the result, so every retry and replay sends the same thing
