@@ -253,12 +253,13 @@ pub struct Event {
 }
 
 /// An event with what its announcement is made of: the call and the version of its
-/// result the event is about (either may be gone, or not apply).
+/// result the event is about (either may be gone, or not apply). Events of one call and
+/// version share one copy of them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Announced {
     pub event: Event,
-    pub call: Option<CallRecord>,
-    pub version: Option<AnalysisRecord>,
+    pub call: Option<std::sync::Arc<CallRecord>>,
+    pub version: Option<std::sync::Arc<AnalysisRecord>>,
 }
 
 /// What storing a finished analysis came to.

@@ -1,9 +1,10 @@
 //! `deliver_webhook` jobs, run in batches: one delivery runner per process claims as many
 //! due deliveries as it has room for in one transaction (claiming ahead of those in
-//! flight, up to four rounds), a dispatcher posts them concurrently, and a
-//! recorder writes every finished one (the attempt, its effect on the endpoint, what
-//! becomes of the job) in one transaction per batch. A transaction per delivery step held
-//! throughput to about 70 a second; batched, the database cost is shared by the batch.
+//! flight, up to [`AHEAD`] and about [`AHEAD_BYTES`] of bodies), a dispatcher posts them
+//! concurrently, and a recorder writes finished ones (the attempt, its effect on the
+//! endpoint, what becomes of the job), gathered for up to [`RECORD_GATHER`], in one
+//! transaction. A transaction per delivery step held throughput to about 70 a second;
+//! batched, the database cost is shared by the batch.
 //!
 //! The payloads of a batch are rendered together (`app/outgoing_webhooks/render.rs`) from
 //! each event's version of the result, so every retry and replay sends the same thing
@@ -13,7 +14,7 @@
 //! renewed together; on shutdown the runner stops claiming and hands back what it holds.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -87,8 +88,15 @@ impl Drop for Slot {
 const KINDS: &[JobKind] = &[JobKind::DeliverWebhook];
 /// Deliveries one claim takes at most (the store's cap).
 const BATCH: usize = 256;
+/// Claimed deliveries waiting for a place in flight, at most: two claims' worth.
+const AHEAD: usize = 2 * BATCH;
+/// The bodies of the deliveries waiting, at most about this many bytes (the wait is
+/// bounded by bytes, not only by count: long transcripts make large bodies).
+const AHEAD_BYTES: usize = 16 << 20;
 /// A job whose endpoint is busy steps back this long.
 const BUSY_ENDPOINT_WAIT: Duration = Duration::from_secs(1);
+/// Finished deliveries are gathered this long at most before they are recorded together.
+const RECORD_GATHER: Duration = Duration::from_millis(20);
 /// A delivery that could not be prepared because the database failed is tried again after.
 const DATABASE_RETRY: Duration = Duration::from_secs(30);
 
@@ -134,6 +142,10 @@ struct Shared {
     /// Set when a job stepped back for a busy endpoint: the next claim waits for a
     /// delivery to end, so busy endpoints are not claimed over and over.
     stepped_back: Arc<AtomicBool>,
+    /// The bytes of the bodies waiting for the dispatcher.
+    waiting_bytes: Arc<AtomicUsize>,
+    /// Told each time the dispatcher takes a delivery that waited.
+    taken: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
     worker: String,
 }
@@ -148,6 +160,8 @@ impl Runner {
             done,
             finished_one: Arc::new(Notify::new()),
             stepped_back: Arc::default(),
+            waiting_bytes: Arc::default(),
+            taken: Arc::new(Notify::new()),
             shutdown: self.shutdown.clone(),
             worker: self.name.clone(),
         };
@@ -160,10 +174,12 @@ impl Runner {
         ));
         // Claimed and rendered deliveries wait here for a free place in flight: the next
         // batch is claimed and rendered while the last one is sent, so no delivery waits
-        // for a claim's round trip to the database, and a claim takes many at once. The
-        // wait is bounded (what a crash leaves to lease expiry, memory, fairness): at most
-        // four rounds of deliveries in flight.
-        let (ready, waiting) = mpsc::channel((4 * self.in_flight).min(BATCH));
+        // for a claim's round trip to the database. A claim is made once half the room
+        // is free (or more), so claims are large: each costs a transaction whatever its
+        // size, and a backlog drains in batches of `BATCH`, not of what freed up during
+        // the last claim. The wait is bounded (what a crash leaves to lease expiry,
+        // memory, fairness): `AHEAD` deliveries and about `AHEAD_BYTES` of bodies.
+        let (ready, waiting) = mpsc::channel(AHEAD);
         let dispatcher = tokio::spawn(dispatch(
             waiting,
             Arc::new(Semaphore::new(self.in_flight)),
@@ -177,21 +193,21 @@ impl Runner {
             let finished_one = shared.finished_one.notified();
             tokio::pin!(finished_one);
             finished_one.as_mut().enable();
-            tokio::select! {
-                room = ready.reserve() => match room {
-                    // Only this loop sends, so the room counted stays.
-                    Ok(room) => drop(room),
-                    Err(_) => break,
-                },
-                changed = self.shutdown.changed() => {
-                    if changed.is_err() {
-                        break;
+            let room = ready.capacity();
+            let bytes = shared.waiting_bytes.load(Ordering::Relaxed);
+            if room < AHEAD / 2 || bytes > AHEAD_BYTES / 2 {
+                // `taken` keeps a wake-up given while nobody waits, so none is lost.
+                tokio::select! {
+                    _ = shared.taken.notified() => {}
+                    changed = self.shutdown.changed() => {
+                        if changed.is_err() {
+                            break;
+                        }
                     }
-                    continue;
                 }
+                continue;
             }
-            let room = ready.capacity().clamp(1, BATCH);
-            let started = match self.claim(room).await {
+            let started = match self.claim(room.min(BATCH)).await {
                 Ok(jobs) => self.start_all(jobs, &ready, &shared).await,
                 Err(e) => {
                     tracing::error!(worker = %self.name, error = %e, "claiming deliveries failed");
@@ -305,6 +321,9 @@ impl Runner {
                 match body {
                     Ok((body, call, target)) => {
                         started += 1;
+                        shared
+                            .waiting_bytes
+                            .fetch_add(body.len(), Ordering::Relaxed);
                         let r = Ready {
                             claimed: c,
                             target,
@@ -313,6 +332,9 @@ impl Runner {
                         };
                         if let Err(mpsc::error::SendError(r)) = ready.send(r).await {
                             // The dispatcher has stopped (shutdown): hand the job back.
+                            shared
+                                .waiting_bytes
+                                .fetch_sub(r.body.len(), Ordering::Relaxed);
                             let _ = shared.done.send(handed_back(shared, &r.claimed.job)).await;
                         }
                     }
@@ -398,6 +420,10 @@ struct Ready {
 async fn dispatch(mut waiting: mpsc::Receiver<Ready>, permits: Arc<Semaphore>, shared: Shared) {
     let mut shutdown = shared.shutdown.clone();
     while let Some(r) = waiting.recv().await {
+        shared
+            .waiting_bytes
+            .fetch_sub(r.body.len(), Ordering::Relaxed);
+        shared.taken.notify_one();
         // Once stopping, nothing more is started.
         let permit = tokio::select! {
             biased;
@@ -544,6 +570,17 @@ async fn record(
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     while finished.recv_many(&mut batch, BATCH).await > 0 {
+        // A commit costs about the same for one delivery as for a batch: wait a little
+        // for more to share it (this delays only the bookkeeping, not a delivery).
+        let deadline = tokio::time::Instant::now() + RECORD_GATHER;
+        while batch.len() < BATCH {
+            let room = BATCH - batch.len();
+            let more = finished.recv_many(&mut batch, room);
+            match tokio::time::timeout_at(deadline, more).await {
+                Ok(n) if n > 0 => {}
+                _ => break,
+            }
+        }
         let now = app.clock.now();
         match app.store.finish_deliveries(&batch, now).await {
             Ok(still_held) => {

@@ -2,6 +2,8 @@
 //! transaction, together with the delivery job of every enabled subscriber, so nothing
 //! committed goes unannounced and announcing costs no transaction of its own.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use kiku_domain::outgoing_webhook::DeliveryJob;
 use kiku_domain::{CallId, CompanyId, EventId, EventKind};
@@ -129,10 +131,10 @@ impl EventStore for SqlStore {
             return Ok(Vec::new());
         }
         let mut conn = self.read.acquire().await?;
-        let sql = format!(
+        let sql = self.dialect.in_order(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE company_id = $1 AND id IN ({})",
             placeholders(2, ids.len())
-        );
+        ));
         let mut query = sqlx::query(&sql).bind(company.to_string());
         for id in ids {
             query = query.bind(id.to_string());
@@ -158,7 +160,7 @@ impl EventStore for SqlStore {
                 query = query.bind(id.to_string());
             }
             for row in query.fetch_all(&mut *conn).await? {
-                found_calls.push(call_from_row(&row)?);
+                found_calls.push(Arc::new(call_from_row(&row)?));
             }
         }
         // The versions the events name, as (call, version) pairs: one query for them all.
@@ -181,7 +183,7 @@ impl EventStore for SqlStore {
                 query = query.bind(call.to_string()).bind(i64::from(*version));
             }
             for row in query.fetch_all(&mut *conn).await? {
-                found_versions.push(analysis_from_row(&row)?);
+                found_versions.push(Arc::new(analysis_from_row(&row)?));
             }
         }
         Ok(events

@@ -228,11 +228,11 @@ impl JobStore for SqlStore {
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        let sql = format!(
+        let sql = self.dialect.in_order(format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_until_ms = $2, updated_at_ms = $3 \
              WHERE id IN ({}) RETURNING {JOB_COLUMNS}",
             placeholders(4, candidates.len())
-        );
+        ));
         let mut query = sqlx::query(&sql)
             .bind(worker)
             .bind(ms(lease_until))
@@ -303,11 +303,11 @@ impl JobStore for SqlStore {
         if jobs.is_empty() {
             return Ok(0);
         }
-        let sql = format!(
+        let sql = self.dialect.in_order(format!(
             "UPDATE jobs SET lease_until_ms = $1, updated_at_ms = $2 \
              WHERE lease_owner = $3 AND state = 'running' AND id IN ({})",
             placeholders(4, jobs.len())
-        );
+        ));
         let mut query = sqlx::query(&sql)
             .bind(ms(lease_until))
             .bind(ms(now))

@@ -36,6 +36,36 @@ pub(crate) enum Dialect {
 }
 
 impl Dialect {
+    /// `sql`, whose parameters are `$1, $2, …` each once and in that order, with SQLite's
+    /// anonymous `?` instead. Binding a statement looks every parameter's name up in a
+    /// list as long as the statement's parameters (quadratic: a 768-parameter insert
+    /// cost more than its rows); anonymous parameters have no name to look up.
+    pub(crate) fn in_order(self, sql: String) -> String {
+        if self == Dialect::Postgres {
+            return sql;
+        }
+        let mut out = String::with_capacity(sql.len());
+        let mut rest = sql.as_str();
+        let mut expected = 1usize;
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            let digits = rest[at + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            debug_assert_eq!(
+                rest[at + 1..at + 1 + digits].parse::<usize>().ok(),
+                Some(expected),
+                "parameters out of order in {sql}"
+            );
+            expected += 1;
+            out.push('?');
+            rest = &rest[at + 1 + digits..];
+        }
+        out.push_str(rest);
+        out
+    }
+
     /// Row lock for read-then-write transactions; SQLite's single writer needs none.
     pub(crate) fn lock_row(self) -> &'static str {
         match self {

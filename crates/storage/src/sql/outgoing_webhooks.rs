@@ -283,7 +283,7 @@ impl OutgoingWebhookStore for SqlStore {
         effect: &DeliveryEffect,
     ) -> Result<Option<OutgoingWebhook>> {
         let mut tx = self.write.begin().await?;
-        if record_attempts(&mut tx, &[(a, effect)]).await? != [true] {
+        if record_attempts(&mut tx, self.dialect, &[(a, effect)]).await? != [true] {
             return Ok(None);
         }
         let after = fetch(&mut tx, a.company_id, a.endpoint_id).await?;

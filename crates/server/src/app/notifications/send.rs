@@ -57,7 +57,11 @@ pub async fn attempt(
         ));
     };
     let auto_tags = app.store.auto_tags(company, &[call.id]).await?;
-    let announcement = Announcement::new(call, version, auto_tags)?;
+    let announcement = Announcement::new(
+        std::sync::Arc::unwrap_or_clone(call),
+        std::sync::Arc::unwrap_or_clone(version),
+        auto_tags,
+    )?;
     let users = app.store.users(company).await?;
     let event_id = payload.event_id.to_string();
     let mut crm: (Option<String>, Option<CrmRecordWrite>) = (None, None);

@@ -126,7 +126,7 @@ pub async fn render_events(
         if let (Some(call), Some(version)) = (a.call, a.version) {
             let key = (call.id, version.version);
             if wanted.insert(key) {
-                versions.push((call, version));
+                versions.push((Arc::unwrap_or_clone(call), Arc::unwrap_or_clone(version)));
             }
             completed.push((a.event, key));
         }
