@@ -15,7 +15,7 @@ const SAMPLES: &[&str] = &[
 
 fuzz_target!(|data: &[u8]| {
     let mut c = Choices::new(data);
-    let body = if c.byte() % 2 == 0 {
+    let body = if c.byte().is_multiple_of(2) {
         match serde_json::from_slice::<Value>(c.rest()) {
             Ok(body) => body,
             Err(_) => return,
