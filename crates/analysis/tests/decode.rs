@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kiku_analysis::decode::{decode, DecodeError, DecodedAudio, Limits};
+use kiku_analysis::decode::{decode, decode_any, DecodeError, DecodedAudio, Limits};
 use kiku_domain::AudioFileType;
 
 /// A 1 s stereo call at 44.1 kHz: a 440 Hz tone on the left, silence on the right.
@@ -232,4 +232,35 @@ fn mangled_files_never_crash() {
             }
         }
     }
+}
+
+/// Found by `scripts/fuzz` (target `audio`): a WAV declaring 65,535 channels (its block
+/// size overflows), and an M4A whose sample table (`stts`) counts sum past `u32`. The
+/// decoder library overflows on both: it panics where overflow checks are on (debug
+/// builds), which `decode` must turn into an error for this one call.
+#[test]
+fn header_values_that_overflow_fail_the_call_not_the_process() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for (name, kind) in [
+        ("fuzz-fmt-overflow.wav", AudioFileType::Wav),
+        ("fuzz-stts-overflow.m4a", AudioFileType::M4a),
+    ] {
+        let file = std::fs::read(fixtures.join(name)).expect("fixture");
+        for result in [
+            decode(file.clone(), kind, Limits::default()),
+            decode_any(file, Limits::default()),
+        ] {
+            match result {
+                Ok(audio) => assert_call_shape(&audio),
+                Err(e) => assert!(!e.to_string().is_empty(), "{name}"),
+            }
+        }
+    }
+}
+
+/// What the analysis relies on from any decoded file: a rate and equally long channels.
+fn assert_call_shape(audio: &DecodedAudio) {
+    assert!(audio.sample_rate > 0);
+    let frames = audio.channels.first().map_or(0, Vec::len);
+    assert!(frames > 0 && audio.channels.iter().all(|c| c.len() == frames));
 }
