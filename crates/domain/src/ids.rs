@@ -95,6 +95,10 @@ uuid_id!(
     /// A company's connection to a CRM (Salesforce, HubSpot or kintone).
     CrmConnectionId
 );
+uuid_id!(
+    /// One entry of a company's audit log.
+    AuditEntryId
+);
 
 #[cfg(test)]
 mod tests {

@@ -28,8 +28,8 @@ pub use call_data::{
 };
 pub use call_status::CallStatus;
 pub use ids::{
-    CallId, CompanyId, CrmConnectionId, EventId, JobId, NotificationAttemptId, OutgoingDeliveryId,
-    OutgoingWebhookId, SlackRuleId, TagRuleId, UserId,
+    AuditEntryId, CallId, CompanyId, CrmConnectionId, EventId, JobId, NotificationAttemptId,
+    OutgoingDeliveryId, OutgoingWebhookId, SlackRuleId, TagRuleId, UserId,
 };
 pub use job_kind::JobKind;
 pub use outbox::EventKind;

@@ -52,6 +52,8 @@ pub async fn app(config: &Config) -> Result<App, String> {
         session_ttl: time::Duration::hours(i64::from(config.session_hours)),
         webhook_secrets: Default::default(),
         sign_in_throttle: sign_in_throttle::SignInThrottle::new(config.sign_in_throttle()),
+        abuse: config.abuse_limits(),
+        abuse_state: Default::default(),
         jobs_queued: Default::default(),
         outgoing_webhooks,
         notifiers: Notifiers {

@@ -96,6 +96,21 @@ pub struct Config {
     pub sign_in_window_seconds: u32,
     /// Most accounts, and separately addresses, remembered at once (memory bound).
     pub sign_in_tracked_keys: usize,
+    /// Failed sign-ins of one account within `sign_in_window_seconds`, counted in the
+    /// database (all processes together), that lock it; 0 turns the lockout off.
+    pub sign_in_lockout_failures: u32,
+    /// How long a locked account stays locked, in seconds.
+    pub sign_in_lockout_seconds: u32,
+    // abuse limits of the Incoming Webhook
+    /// Requests per second to one company's Incoming Webhook URL (in each process);
+    /// 0 turns the limit off.
+    pub incoming_webhook_requests_per_second: u32,
+    /// Requests to it at once after a quiet spell.
+    pub incoming_webhook_burst: u32,
+    /// One company's calls awaiting their recording at most; 0: no cap.
+    pub max_calls_awaiting_upload: u64,
+    /// Bytes of recordings one company may upload in 24 hours; 0: no cap.
+    pub max_upload_bytes_per_day: u64,
     // outgoing webhooks
     /// Comma-separated CIDR networks that outgoing webhooks may reach although the SSRF
     /// rule refuses them (loopback, private, link-local…); empty: none.
@@ -206,6 +221,12 @@ impl Default for Config {
             sign_in_address_failures: 50,
             sign_in_window_seconds: 15 * 60,
             sign_in_tracked_keys: 20_000,
+            sign_in_lockout_failures: 20,
+            sign_in_lockout_seconds: 15 * 60,
+            incoming_webhook_requests_per_second: 50,
+            incoming_webhook_burst: 500,
+            max_calls_awaiting_upload: 100_000,
+            max_upload_bytes_per_day: 100 * 1024 * 1024 * 1024,
             // outgoing webhooks
             outgoing_allow_networks: String::new(),
             trusted_proxies: String::new(),
@@ -351,6 +372,14 @@ impl Config {
         }
         if self.sign_in_account_failures > 10_000 || self.sign_in_address_failures > 10_000 {
             return Err("sign_in_account_failures and sign_in_address_failures (KIKU_SIGN_IN_ACCOUNT_FAILURES, KIKU_SIGN_IN_ADDRESS_FAILURES) must be at most 10000".into());
+        }
+        if self.sign_in_lockout_failures > 10_000
+            || !(1..=7 * 86_400).contains(&self.sign_in_lockout_seconds)
+        {
+            return Err("sign_in_lockout_failures (KIKU_SIGN_IN_LOCKOUT_FAILURES) must be at most 10000 and sign_in_lockout_seconds (KIKU_SIGN_IN_LOCKOUT_SECONDS) 1 to 604800".into());
+        }
+        if self.incoming_webhook_requests_per_second > 0 && self.incoming_webhook_burst == 0 {
+            return Err("incoming_webhook_burst (KIKU_INCOMING_WEBHOOK_BURST) must be at least 1 while incoming_webhook_requests_per_second is on".into());
         }
         if !(1..=10_000_000).contains(&self.sign_in_tracked_keys) {
             return Err(
@@ -558,6 +587,18 @@ impl Config {
     }
 
     // sign-in throttling
+    pub fn abuse_limits(&self) -> crate::app::abuse::AbuseLimits {
+        crate::app::abuse::AbuseLimits {
+            lockout_failures: self.sign_in_lockout_failures,
+            lockout_window: time::Duration::seconds(i64::from(self.sign_in_window_seconds)),
+            lockout_for: time::Duration::seconds(i64::from(self.sign_in_lockout_seconds)),
+            webhook_requests_per_second: self.incoming_webhook_requests_per_second,
+            webhook_burst: self.incoming_webhook_burst,
+            max_calls_awaiting_upload: self.max_calls_awaiting_upload,
+            max_upload_bytes_per_day: self.max_upload_bytes_per_day,
+        }
+    }
+
     pub fn sign_in_throttle(&self) -> crate::app::sign_in_throttle::ThrottleSettings {
         let rule = |max_failures| kiku_domain::sign_in_throttle::ThrottleRule {
             max_failures,

@@ -1,6 +1,7 @@
 //! Kiku's database: narrow storage traits the rest of the system depends on, and one SQL
 //! implementation of them that runs on SQLite (embedded default) and PostgreSQL.
 
+mod audit_log;
 mod crm;
 mod error;
 mod models;
@@ -15,11 +16,12 @@ use async_trait::async_trait;
 use kiku_domain::search::CallSearch;
 use kiku_domain::tag_rule::TagRuleSpec;
 use kiku_domain::{
-    CallData, CallId, CompanyId, CrmConnectionId, EventId, JobId, JobKind, OutgoingWebhookId,
-    SlackRuleId, TagRuleId, UserId,
+    AuditEntryId, CallData, CallId, CompanyId, CrmConnectionId, EventId, JobId, JobKind,
+    OutgoingWebhookId, SlackRuleId, TagRuleId, UserId,
 };
 use time::OffsetDateTime;
 
+pub use audit_log::*;
 pub use crm::*;
 pub use error::StorageError;
 pub use models::*;
@@ -470,6 +472,49 @@ pub trait TagRuleStore: Send + Sync {
     async fn auto_tags(&self, company: CompanyId, calls: &[CallId]) -> Result<Vec<AutoTag>>;
 }
 
+/// The audit log: entries are added and read, never changed or removed.
+#[async_trait]
+pub trait AuditLogStore: Send + Sync {
+    async fn record_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntryId>;
+    /// The company's entries matching `filter`, newest first.
+    async fn audit_entries(
+        &self,
+        company: CompanyId,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditEntry>>;
+}
+
+/// The counts behind the abuse limits (`kiku::app::abuse`).
+#[async_trait]
+pub trait AbuseStore: Send + Sync {
+    /// When the account (its key) is locked past `now`.
+    async fn sign_in_locked_until(
+        &self,
+        account: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>>;
+    /// Counts one failed sign-in, in a window that restarts when its start is at or before
+    /// `window_start`; when the count reaches `max_failures` the account is locked until
+    /// `lock_until`. When it is locked until, after this failure.
+    async fn record_sign_in_failure(
+        &self,
+        account: &str,
+        now: OffsetDateTime,
+        window_start: OffsetDateTime,
+        max_failures: u32,
+        lock_until: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>>;
+    async fn clear_sign_in_failures(&self, account: &str) -> Result<()>;
+    async fn calls_awaiting_upload(&self, company: CompanyId) -> Result<u64>;
+    /// Bytes of the company's recordings uploaded after `since`, and the oldest
+    /// such upload's time.
+    async fn uploaded_bytes_since(
+        &self,
+        company: CompanyId,
+        since: OffsetDateTime,
+    ) -> Result<(u64, Option<OffsetDateTime>)>;
+}
+
 /// Everything the server needs from its database.
 #[async_trait]
 pub trait Store:
@@ -483,6 +528,8 @@ pub trait Store:
     + NotificationStore
     + CrmStore
     + TagRuleStore
+    + AuditLogStore
+    + AbuseStore
 {
     /// Cheap liveness check for `/health`.
     async fn ping(&self) -> Result<()>;

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::sync::LazyLock;
 
 use super::sign_in_throttle::AccountKey;
-use super::{App, AppError};
+use super::{abuse, App, AppError};
 
 /// What creating a user needs; the password is optional (such a user cannot sign in).
 pub struct UserInput {
@@ -230,6 +230,7 @@ enum Refusal {
     Unknown,
     WrongPassword,
     Throttled,
+    Locked,
 }
 
 impl Refusal {
@@ -238,6 +239,7 @@ impl Refusal {
             Refusal::Unknown => "unknown",
             Refusal::WrongPassword => "wrong_password",
             Refusal::Throttled => "throttled",
+            Refusal::Locked => "locked",
         }
     }
 }
@@ -257,6 +259,10 @@ pub async fn sign_in(
     client: Option<IpAddr>,
 ) -> Result<Session, AppError> {
     let account = AccountKey::of(email);
+    if let Err(locked) = abuse::check_lockout(app, &account).await {
+        log_refusal(client, account, Refusal::Locked);
+        return Err(locked);
+    }
     let attempt = match app.sign_in_throttle.begin(account, client, app.clock.now()) {
         Ok(attempt) => attempt,
         Err(retry_after_seconds) => {
@@ -286,10 +292,14 @@ pub async fn sign_in(
         Err(reason) => {
             app.sign_in_throttle.failed(attempt);
             log_refusal(client, account, reason);
+            // The answer stays 401 even when this failure locked the account; the next
+            // attempt gets the 429.
+            abuse::failed_sign_in(app, &account).await?;
             return Err(AppError::WrongCredentials);
         }
     };
     app.sign_in_throttle.succeeded(attempt);
+    abuse::signed_in(app, &account).await?;
     let token = hex::encode(rand::random::<[u8; 32]>());
     let expires_at = app.clock.now() + app.session_ttl;
     app.store

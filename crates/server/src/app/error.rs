@@ -13,6 +13,13 @@ pub enum AppError {
     WrongCredentials,
     #[error("too many failed sign-ins; try again in {retry_after_seconds} seconds")]
     TooManyRequests { retry_after_seconds: u64 },
+    /// Any other limit on requests (a locked account, the webhook's rate, a company's
+    /// caps): 429 with `Retry-After`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_seconds: u64,
+    },
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]

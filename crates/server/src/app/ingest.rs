@@ -6,7 +6,7 @@ use kiku_domain::{CallId, CallStatus, CompanyId, Problem, UserId};
 use kiku_storage::StorageError;
 use time::OffsetDateTime;
 
-use super::{upload, App, AppError};
+use super::{abuse, upload, App, AppError};
 
 /// What the PBX gets back for one call.
 pub struct UploadGrant {
@@ -50,6 +50,7 @@ pub async fn ingest(
     if !problems.is_empty() {
         return Err(AppError::InvalidCallData(problems));
     }
+    abuse::check_awaiting_upload(app, company, calls.len()).await?;
     let now = app.clock.now();
     let stored = app
         .store

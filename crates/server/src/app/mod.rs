@@ -1,8 +1,10 @@
 //! The application services: what Kiku does, independent of HTTP or the command line.
 //! Handlers and CLI commands extract their input, call one of these, and map the result.
 
+pub mod abuse;
 pub mod accounts;
 pub mod analysis;
+pub mod audit;
 pub mod call_analysis;
 pub mod cursor;
 mod error;
@@ -46,6 +48,9 @@ pub struct App {
     pub session_ttl: time::Duration,
     pub webhook_secrets: secret_cache::SecretCache,
     pub sign_in_throttle: sign_in_throttle::SignInThrottle,
+    /// Sign-in lockout, the webhook's request rate and the per-company caps.
+    pub abuse: abuse::AbuseLimits,
+    pub abuse_state: abuse::AbuseState,
     /// Wakes this process's idle job workers when it has queued work (other processes
     /// find it when they next poll).
     pub jobs_queued: tokio::sync::Notify,

@@ -29,6 +29,11 @@ impl AccountKey {
         Self(Sha256::digest(email.trim().to_lowercase().as_bytes()).into())
     }
 
+    /// The whole hash in hex: how the database's lockout names the account.
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
     /// A short tag for log lines: enough to tell accounts apart, not to read the e-mail.
     pub fn tag(&self) -> String {
         hex::encode(&self.0[..6])

@@ -13,7 +13,7 @@ use kiku_domain::{CallId, CallStatus};
 use kiku_storage::{AttachOutcome, NewAudio};
 use time::OffsetDateTime;
 
-use super::{App, AppError};
+use super::{abuse, App, AppError};
 
 /// A signed upload URL for `call`, valid for three hours from `now`, and its expiry.
 pub fn signed_url(app: &App, call: CallId, now: OffsetDateTime) -> (String, OffsetDateTime) {
@@ -162,6 +162,7 @@ async fn store_recording(
     if req.content_length.is_some_and(|n| n > limit) {
         return Err(AppError::PayloadTooLarge(limit));
     }
+    let allowance = abuse::upload_allowance(app, target.company_id, req.content_length).await?;
     // A new key per upload: the previous recording stays intact until the swap commits.
     let key = format!(
         "{}/calls/{call}/{}",
@@ -170,9 +171,15 @@ async fn store_recording(
     );
     let bytes = app
         .blobs
-        .put_stream(&key, body, limit)
+        .put_stream(&key, body, limit.min(allowance))
         .await
         .map_err(|e| match e {
+            // Past what the company may still upload today: the 429 the check gives.
+            BlobError::TooLarge { .. } if allowance < limit => AppError::RateLimited {
+                message: "this upload would take the company past its bytes of recordings per day"
+                    .into(),
+                retry_after_seconds: 3600,
+            },
             BlobError::TooLarge { limit } => AppError::PayloadTooLarge(limit),
             BlobError::Source(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 AppError::BodyTimeout(app.limits.body_timeout.as_secs())

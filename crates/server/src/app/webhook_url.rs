@@ -6,7 +6,7 @@ use kiku_domain::CompanyId;
 use kiku_storage::WebhookSecret;
 use subtle::ConstantTimeEq;
 
-use super::{App, AppError};
+use super::{abuse, App, AppError};
 
 /// The URL as handed to an admin.
 pub struct WebhookUrl {
@@ -72,6 +72,8 @@ pub async fn authorise(app: &App, company: &str, secret: &str) -> Result<Company
     };
     let stored = stored.ok_or_else(not_found)?;
     if bool::from(stored.as_bytes().ct_eq(secret.as_bytes())) {
+        // Only a right URL is counted: strangers cannot use up a company's rate.
+        abuse::take_webhook_request(app, company)?;
         Ok(company)
     } else {
         Err(not_found())

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod analyze;
+mod audit_log;
 mod calls;
 mod crm;
 mod notifications;
@@ -11,7 +12,7 @@ mod tag_rules;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::{json, Value};
 
 use crate::app::{App, AppError};
@@ -74,13 +75,19 @@ enum Command {
     /// A company's auto-tag rules.
     #[command(subcommand, name = "tag-rule")]
     TagRule(tag_rules::TagRuleCommand),
+    /// The company's audit log: who did what, when and from where.
+    #[command(subcommand, name = "audit-log")]
+    AuditLog(audit_log::AuditLogCommand),
     /// Analyse a local recording and print the call detail (no server or database needed).
     Analyze(analyze::AnalyzeArgs),
 }
 
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) if !e.use_stderr() => {
             // --help and --version
             let _ = e.print();
@@ -88,6 +95,7 @@ pub fn main() -> ExitCode {
         }
         Err(e) => return fail("invalid_arguments", e.to_string().trim()),
     };
+    let audited = audit_log::audited(&matches);
     let config = match Config::load() {
         Ok(config) => config,
         Err(message) => return fail("invalid_configuration", &message),
@@ -140,6 +148,9 @@ pub fn main() -> ExitCode {
                 Err(message) => fail("cannot_open", &message),
                 Ok(app) => match run(&app, command).await {
                     Ok(out) => {
+                        if let Some(audited) = audited {
+                            audit_log::record(&app, audited, &out).await;
+                        }
                         println!("{out}");
                         ExitCode::SUCCESS
                     }
@@ -165,6 +176,7 @@ async fn run(app: &App, command: Command) -> Result<Value, AppError> {
         Command::EmailNotifications(c) => notifications::email_notifications(app, c).await,
         Command::CrmConnection(c) => crm::run(app, c).await,
         Command::TagRule(c) => tag_rules::run(app, c).await,
+        Command::AuditLog(c) => audit_log::run(app, c).await,
     }
 }
 

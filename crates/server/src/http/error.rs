@@ -31,7 +31,9 @@ pub(crate) fn status_and_code(err: &AppError) -> (StatusCode, &'static str) {
         AppError::Unauthenticated | AppError::WrongCredentials => {
             (StatusCode::UNAUTHORIZED, "unauthenticated")
         }
-        AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+        AppError::TooManyRequests { .. } | AppError::RateLimited { .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+        }
         AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
         AppError::CallDataConflict(_) => (StatusCode::CONFLICT, "call_data_conflict"),
@@ -81,6 +83,10 @@ impl IntoResponse for ApiError {
         }
         | AppError::TooManyRequests {
             retry_after_seconds,
+        }
+        | AppError::RateLimited {
+            retry_after_seconds,
+            ..
         } = &self.0
         {
             response

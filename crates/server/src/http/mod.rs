@@ -1,6 +1,7 @@
 //! The HTTP API: every route in one list; each resource's handlers in their own module.
 
 mod analysis_settings;
+mod audit_log;
 mod auth;
 mod body;
 mod calls;
@@ -156,6 +157,7 @@ pub fn router(app: AppState) -> Router {
                 .delete(tag_rules::delete),
         )
         .route("/api/v1/tag-rules/{id}/apply", post(tag_rules::apply))
+        .route("/api/v1/audit-log", get(audit_log::list))
         .route("/api/v1/calls", get(calls::list))
         .route("/api/v1/calls/export.csv", get(calls::export_csv))
         .route("/api/v1/calls/{call_id}", get(calls::detail))
@@ -181,6 +183,7 @@ pub fn router(app: AppState) -> Router {
         .merge(crate::ui::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(from_fn_with_state(app.clone(), audit_log::record))
         .layer(from_fn_with_state(app.clone(), metrics::track))
         .with_state(app)
 }

@@ -1,8 +1,10 @@
 //! Integration tests: the real server on a local port, over real HTTP, against SQLite and
 //! (in CI) PostgreSQL. One binary so the build links once.
 
+mod abuse;
 mod analysis;
 mod api;
+mod audit_log;
 mod browser;
 mod cli;
 mod cluster;

@@ -7,27 +7,14 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::{
-    run_kiku, servers, servers_with_public_url, TestServer, SIGN_IN_ACCOUNT_FAILURES,
-    SIGN_IN_ADDRESS_FAILURES, SIGN_IN_WINDOW,
+    run_kiku, send_for_retry, servers, servers_with_public_url, TestServer,
+    SIGN_IN_ACCOUNT_FAILURES, SIGN_IN_ADDRESS_FAILURES, SIGN_IN_WINDOW,
 };
 
 /// Status, `Retry-After` and JSON body of a sign-in.
 async fn sign_in(s: &TestServer, email: &str, password: &str) -> (StatusCode, Option<u64>, Value) {
-    let response = s
-        .http
-        .post(s.url("/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .expect("login");
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let body = response.json().await.expect("JSON body");
-    (status, retry_after, body)
+    let body = json!({"email": email, "password": password});
+    send_for_retry(s.http.post(s.url("/api/v1/auth/login")).json(&body)).await
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use kiku::app::abuse::AbuseLimits;
 use kiku::app::accounts::{self, UserInput};
 use kiku::app::limits::RequestLimits;
 use kiku::app::notifications::Notifiers;
@@ -80,7 +81,7 @@ pub async fn servers_with_outgoing(settings: fn() -> ClientSettings) -> Vec<Test
                 Some(db),
                 dir,
                 None,
-                (settings(), None),
+                (settings(), None, Default::default()),
             )
             .await,
         );
@@ -95,7 +96,11 @@ pub async fn servers_with_mailer(mailer: Mailer) -> Vec<TestServer> {
         let dir = tempfile::tempdir().expect("temp dir");
         let audio_dir = dir.path().join("audio");
         let (backend, url) = (db.backend, db.url.clone());
-        let senders = (test_outgoing_settings(), Some(mailer.clone()));
+        let senders = (
+            test_outgoing_settings(),
+            Some(mailer.clone()),
+            Default::default(),
+        );
         out.push(start_on_with(backend, &url, audio_dir, Some(db), dir, None, senders).await);
     }
     out
@@ -136,7 +141,7 @@ pub async fn start_on(
         db,
         dir,
         public_url,
-        (test_outgoing_settings(), None),
+        (test_outgoing_settings(), None, Default::default()),
     )
     .await
 }
@@ -148,7 +153,7 @@ async fn start_on_with(
     db: Option<TestDatabase>,
     dir: tempfile::TempDir,
     public_url: Option<&str>,
-    (outgoing, mailer): (ClientSettings, Option<Mailer>),
+    (outgoing, mailer, abuse): (ClientSettings, Option<Mailer>, AbuseLimits),
 ) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -179,6 +184,8 @@ async fn start_on_with(
             },
             max_tracked: 1_000,
         }),
+        abuse,
+        abuse_state: Default::default(),
         jobs_queued: Default::default(),
         outgoing_webhooks: client.clone(),
         notifiers: Notifiers {
@@ -404,4 +411,30 @@ pub fn cli_company(env: &[(&str, String)]) -> Value {
     );
     assert!(ok, "{company}");
     company
+}
+
+/// Like [`servers`], with `abuse` as the abuse limits.
+pub async fn servers_with_abuse_limits(abuse: AbuseLimits) -> Vec<TestServer> {
+    let mut out = Vec::new();
+    for db in test_databases().await {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let audio_dir = dir.path().join("audio");
+        let (backend, url) = (db.backend, db.url.clone());
+        let settings = (test_outgoing_settings(), None, abuse.clone());
+        out.push(start_on_with(backend, &url, audio_dir, Some(db), dir, None, settings).await);
+    }
+    out
+}
+
+/// Sends `req`; the status, `Retry-After` in seconds and the JSON body (`Null` if none).
+pub async fn send_for_retry(req: reqwest::RequestBuilder) -> (StatusCode, Option<u64>, Value) {
+    let response = req.send().await.expect("request");
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, retry_after, body)
 }

@@ -1,8 +1,10 @@
 //! The SQL implementation of the storage traits, shared by SQLite and PostgreSQL through
 //! sqlx's `Any` driver. Only job claiming differs by dialect.
 
+mod abuse;
 mod accounts;
 mod analyses;
+mod audit_log;
 mod calls;
 mod crm;
 mod delivery_log;
