@@ -33,6 +33,10 @@ pub fn document() -> Value {
             doc["components"]["schemas"][name] = schema.clone();
         }
     }
+    for (name, schema) in super::schemas::all() {
+        doc["components"]["schemas"][name.as_ref()] =
+            serde_json::to_value(schema).expect("a schema serializes");
+    }
     doc["components"]["schemas"]["Error"]["properties"]["code"]["enum"] =
         ERROR_CODES.iter().copied().collect();
     add_json_body_errors(&mut doc);

@@ -87,6 +87,22 @@ schema!(
     ExportEncoding => string_enum("The CSV file's character encoding.", ENCODINGS.map(Encoding::charset))
 );
 
+/// Every schema of this module, for the document's components (the handlers' attributes
+/// refer to them by name; utoipa registers the bodies' schemas, not the parameters').
+pub fn all() -> Vec<(Cow<'static, str>, RefOr<Schema>)> {
+    fn one<T: utoipa::ToSchema>() -> (Cow<'static, str>, RefOr<Schema>) {
+        (T::name(), T::schema())
+    }
+    vec![
+        one::<EventType>(),
+        one::<CallStatus>(),
+        one::<SortKey>(),
+        one::<Flag>(),
+        one::<SearchSpeaker>(),
+        one::<ExportEncoding>(),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
