@@ -157,7 +157,6 @@ pub(crate) fn cleared_session_cookie(app: &AppState) -> String {
         (status = 429, description = r#"`too_many_requests`: too many failed sign-ins for this e-mail or from this address."#, headers(("Retry-After" = i64, description = r#"Seconds until another attempt is allowed."#)), content((ref("#/components/schemas/Error") = "application/json", examples(("throttled" = (summary = r#"Throttled"#, value = json!({"code": "too_many_requests", "message": "too many failed sign-ins; try again in 900 seconds"}))))))),
         (status = 415, description = r#"`unsupported_media_type`: an explicit non-JSON `Content-Type` on a JSON endpoint (a request with no `Content-Type` is read as JSON)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unsupported" = (summary = r#"Wrong content type"#, value = json!({"code": "unsupported_media_type", "message": "expected application/json"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
     ),
 )]
 pub async fn login(
@@ -190,8 +189,6 @@ pub async fn login(
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
         (status = 204, description = r#"Signed out."#),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
     ),
 )]
 pub async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -215,8 +212,6 @@ pub async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Result<R
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
         (status = 200, description = r#"The signed-in user."#, content((ref("#/components/schemas/User") = "application/json"))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
     ),
 )]
 pub async fn me(CurrentUser(user): CurrentUser) -> Json<UserOut> {

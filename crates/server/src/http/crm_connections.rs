@@ -74,9 +74,7 @@ fn id_of(text: &str) -> Result<CrmConnectionId, AppError> {
     request_body(content((ref("#/components/schemas/CreateCrmConnectionRequest") = "application/json", examples(("kintone" = (value = json!({"kind": "kintone", "name": "Sales calls", "base_url": "https://acme.cybozu.com", "app": 12, "api_token": "<token>", "field_map": {"started_at": "call_time", "body": "memo", "link": "kiku_url"}}))), ("hubspot" = (value = json!({"kind": "hubspot", "name": "HubSpot", "access_token": "pat-na1-…", "content": "summary"}))), ("salesforce" = (value = json!({"kind": "salesforce", "name": "Salesforce", "base_url": "https://acme.my.salesforce.com", "client_id": "3MVG9…", "client_secret": "<secret>"}))))))),
     responses(
         (status = 201, description = r#"Created."#, content((ref("#/components/schemas/CrmConnection") = "application/json", examples(("ok" = (value = json!({"id": "5b7e0c1d-2f3a-4b5c-8d9e-0f1a2b3c4d5e", "kind": "kintone", "name": "Sales calls", "base_url": "https://acme.cybozu.com/", "content": "transcript", "enabled": true, "trigger": "speech_recognition_completed", "app": 12, "field_map": {"started_at": "call_time", "body": "memo", "link": "kiku_url"}, "guest_space_id": null, "created_at": "2026-11-30T09:00:00Z", "updated_at": "2026-11-30T09:00:00Z"}))))))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
     ),
 )]
@@ -107,9 +105,7 @@ pub async fn create(
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
         (status = 200, description = r#"Oldest first."#, content((ref("#/components/schemas/ListCrmConnections200") = "application/json"))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
     ),
 )]
 pub async fn list(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<Value>, ApiError> {
@@ -133,9 +129,7 @@ pub async fn list(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<
     ),
     responses(
         (status = 200, description = r#"The connection."#, content((ref("#/components/schemas/CrmConnection") = "application/json", examples(("ok" = (value = json!({"id": "5b7e0c1d-2f3a-4b5c-8d9e-0f1a2b3c4d5e", "kind": "kintone", "name": "Sales calls", "base_url": "https://acme.cybozu.com/", "content": "transcript", "enabled": true, "trigger": "speech_recognition_completed", "app": 12, "field_map": {"started_at": "call_time", "body": "memo", "link": "kiku_url"}, "guest_space_id": null, "created_at": "2026-11-30T09:00:00Z", "updated_at": "2026-11-30T09:00:00Z"}))))))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
 )]
@@ -162,9 +156,7 @@ pub async fn show(
     request_body(content((ref("#/components/schemas/UpdateCrmConnectionRequest") = "application/json", examples(("example" = (value = json!({"enabled": false}))))))),
     responses(
         (status = 200, description = r#"The connection."#, content((ref("#/components/schemas/CrmConnection") = "application/json"))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
     ),
@@ -206,9 +198,7 @@ pub async fn update(
     responses(
         (status = 204, description = r#"Deleted."#),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
     ),
 )]
 pub async fn delete(
@@ -235,9 +225,7 @@ pub async fn delete(
     ),
     responses(
         (status = 200, description = r#"A page of attempts."#, content((ref("#/components/schemas/ListSlackRuleDeliveries200") = "application/json"))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: `before` is not a cursor this API handed out, or `limit` is not a number."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid_request" = (summary = r#"Bad cursor"#, value = json!({"code": "invalid_request", "message": "before is not a cursor this API handed out"}))))))),
     ),
@@ -268,9 +256,7 @@ pub async fn deliveries(
     request_body(content((ref("#/components/schemas/ReplayOutgoingWebhookDeliveriesRequest") = "application/json", examples(("example" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60"}))))))),
     responses(
         (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayOutgoingWebhookDeliveries202") = "application/json", examples(("ok" = (value = json!({"replaying": 1}))))))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
     ),

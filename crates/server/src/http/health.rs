@@ -18,7 +18,6 @@ use crate::app::readiness;
     description = r#"Checks the database."#,
     responses(
         (status = 200, description = r#"Healthy."#, content((ref("#/components/schemas/Health") = "application/json", examples(("ok" = (value = json!({"status": "ok"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
     ),
 )]
 pub async fn health(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {

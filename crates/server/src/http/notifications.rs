@@ -76,9 +76,7 @@ pub struct EmailSettingsIn {
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
         (status = 200, description = r#"The settings."#, content((ref("#/components/schemas/ShowEmailNotifications200") = "application/json", examples(("ok" = (value = json!({"recipients": ["sales-lead@acme.example"], "smtp_configured": true}))))))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
     ),
 )]
 pub async fn show_email(
@@ -101,9 +99,7 @@ pub async fn show_email(
     request_body(content((ref("#/components/schemas/SetEmailNotificationsRequest") = "application/json", examples(("example" = (value = json!({"recipients": ["sales-lead@acme.example"]}))))))),
     responses(
         (status = 200, description = r#"The settings."#, content((ref("#/components/schemas/ShowEmailNotifications200") = "application/json"))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
     ),
 )]
@@ -130,9 +126,7 @@ pub async fn set_email(
     ),
     responses(
         (status = 200, description = r#"A page of attempts."#, content((ref("#/components/schemas/ListSlackRuleDeliveries200") = "application/json"))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
         (status = 422, description = r#"`invalid_request`: `before` is not a cursor this API handed out, or `limit` is not a number."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid_request" = (summary = r#"Bad cursor"#, value = json!({"code": "invalid_request", "message": "before is not a cursor this API handed out"}))))))),
     ),
 )]
@@ -157,9 +151,7 @@ pub async fn email_deliveries(
     request_body(content((ref("#/components/schemas/ReplayEmailNotificationsRequest") = "application/json", examples(("example" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60", "to": "sales-lead@acme.example"}))))))),
     responses(
         (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayOutgoingWebhookDeliveries202") = "application/json", examples(("ok" = (value = json!({"replaying": 1}))))))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
     ),
@@ -190,8 +182,6 @@ pub struct MyNotificationsIn {
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
         (status = 200, description = r#"The choices."#, content((ref("#/components/schemas/ShowMyNotifications200") = "application/json"))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
     ),
 )]
 pub async fn show_mine(
@@ -214,8 +204,6 @@ pub async fn show_mine(
     responses(
         (status = 200, description = r#"The choices."#, content((ref("#/components/schemas/ShowMyNotifications200") = "application/json"))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
     ),
 )]
 pub async fn set_mine(
@@ -244,9 +232,7 @@ pub async fn set_mine(
     ),
     responses(
         (status = 200, description = r#"The notifications."#, content((ref("#/components/schemas/ListCallNotifications200") = "application/json"))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
 )]

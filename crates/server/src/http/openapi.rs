@@ -39,36 +39,40 @@ pub fn document() -> Value {
     }
     doc["components"]["schemas"]["Error"]["properties"]["code"]["enum"] =
         ERROR_CODES.iter().copied().collect();
-    add_json_body_errors(&mut doc);
+    add_common_errors(&mut doc);
     doc
 }
 
-/// What [`super::json::ApiJson`] answers for any JSON body, on every operation that takes one.
-const JSON_BODY_ERRORS: [(&str, &str); 3] = [
-    ("400", "MalformedJson"),
-    ("413", "PayloadTooLarge"),
-    ("415", "UnsupportedMediaType"),
-];
-
-fn add_json_body_errors(doc: &mut Value) {
+/// Responses an operation gets from how it reads its request, added where its attribute
+/// does not say more: any operation can fail with 500; one that needs a session gets 401
+/// without one; one with a JSON body gets what [`super::json::ApiJson`] answers.
+fn add_common_errors(doc: &mut Value) {
     let Some(Value::Object(paths)) = doc.get_mut("paths") else {
         return;
     };
-    for op in paths
+    let operations = paths
         .values_mut()
         .filter_map(Value::as_object_mut)
-        .flat_map(|item| item.values_mut())
-    {
+        .flat_map(|item| item.values_mut());
+    for op in operations {
+        let mut common = vec![("500", "Internal")];
+        if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+            common.push(("401", "Unauthenticated"));
+        }
         if op
             .pointer("/requestBody/content/application~1json")
-            .is_none()
+            .is_some()
         {
-            continue;
+            common.extend([
+                ("400", "MalformedJson"),
+                ("413", "PayloadTooLarge"),
+                ("415", "UnsupportedMediaType"),
+            ]);
         }
         let Some(Value::Object(responses)) = op.get_mut("responses") else {
             continue;
         };
-        for (status, name) in JSON_BODY_ERRORS {
+        for (status, name) in common {
             responses.entry(status).or_insert_with(
                 || serde_json::json!({"$ref": format!("#/components/responses/{name}")}),
             );

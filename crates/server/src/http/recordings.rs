@@ -120,7 +120,6 @@ impl Served {
     responses(
         (status = 200, description = r#"The whole recording."#, headers(("Accept-Ranges" = String)), content((ref("#/components/schemas/Binary") = "audio/wav"), (ref("#/components/schemas/Binary") = "audio/mpeg"), (ref("#/components/schemas/Binary") = "audio/mp4"))),
         (status = 206, description = r#"The bytes asked for."#, headers(("Content-Range" = String)), content((ref("#/components/schemas/Binary") = "audio/wav"))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 404, description = r#"No such call in the company, or no recording uploaded yet."#),
         (status = 416, description = r#"The range is outside the file."#, headers(("Content-Range" = String))),
     ),

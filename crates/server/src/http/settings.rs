@@ -23,10 +23,8 @@ fn out(url: WebhookUrl) -> Json<Value> {
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
         (status = 200, description = r#"The current URL."#, content((ref("#/components/schemas/IncomingWebhookUrl") = "application/json", examples(("ok" = (value = json!({"url": "https://kiku.example.com/webhooks/incoming/5f0c3d1e-2b7a-4c55-9e0d-1a2b3c4d5e6f/q8Xz2nR4vT6wY1bC3dF5gH7jK9mN0pQ2sU4xZ6aB8cE", "created_at": "2025-04-01T09:00:00Z"}))))))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`: the company has no Incoming Webhook URL."#, content((ref("#/components/schemas/Error") = "application/json", examples(("none" = (summary = r#"No URL"#, value = json!({"code": "not_found", "message": "no incoming webhook URL"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
     ),
 )]
 pub async fn show(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<Value>, ApiError> {
@@ -43,10 +41,8 @@ pub async fn show(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
         (status = 201, description = r#"Created."#, content((ref("#/components/schemas/IncomingWebhookUrl") = "application/json", examples(("ok" = (value = json!({"url": "https://kiku.example.com/webhooks/incoming/5f0c3d1e-2b7a-4c55-9e0d-1a2b3c4d5e6f/q8Xz2nR4vT6wY1bC3dF5gH7jK9mN0pQ2sU4xZ6aB8cE", "created_at": "2025-04-01T09:00:00Z"}))))))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 409, description = r#"`conflict`: the company already has a URL."#, content((ref("#/components/schemas/Error") = "application/json", examples(("exists" = (summary = r#"URL exists"#, value = json!({"code": "conflict", "message": "an incoming webhook URL already exists"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
     ),
 )]
 pub async fn create(
@@ -69,10 +65,8 @@ pub async fn create(
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
         (status = 204, description = r#"Revoked."#),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`: the company has no Incoming Webhook URL."#, content((ref("#/components/schemas/Error") = "application/json", examples(("none" = (summary = r#"No URL"#, value = json!({"code": "not_found", "message": "no incoming webhook URL"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
     ),
 )]
 pub async fn delete(State(app): State<AppState>, Admin(me): Admin) -> Result<StatusCode, ApiError> {

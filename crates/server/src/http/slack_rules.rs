@@ -51,9 +51,7 @@ fn id_of(text: &str) -> Result<SlackRuleId, AppError> {
     request_body(content((ref("#/components/schemas/CreateSlackRuleRequest") = "application/json", examples(("example" = (value = json!({"name": "sales", "webhook_url": "https://hooks.slack.com/services/T000/B000/XXXX", "include_summary": true, "filters": {"event_types": ["OUTGOING_CALL"], "min_score": 60}}))))))),
     responses(
         (status = 201, description = r#"Created."#, content((ref("#/components/schemas/SlackRule") = "application/json", examples(("ok" = (value = json!({"id": "3f0c9a52-7a61-4f4e-9d7e-5b8a1e2c3d40", "name": "sales", "webhook_host": "hooks.slack.com", "enabled": true, "include_summary": true, "trigger": "speech_recognition_completed", "filters": {"user_ids": [], "event_types": ["OUTGOING_CALL"], "tags": [], "min_score": 60, "max_score": null}, "created_at": "2026-11-30T09:00:00Z", "updated_at": "2026-11-30T09:00:00Z"}))))))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
@@ -83,9 +81,7 @@ pub async fn create(
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
         (status = 200, description = r#"Oldest first."#, content((ref("#/components/schemas/ListSlackRules200") = "application/json"))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
     ),
 )]
 pub async fn list(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<Value>, ApiError> {
@@ -109,9 +105,7 @@ pub async fn list(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<
     ),
     responses(
         (status = 200, description = r#"The rule."#, content((ref("#/components/schemas/SlackRule") = "application/json", examples(("ok" = (value = json!({"id": "3f0c9a52-7a61-4f4e-9d7e-5b8a1e2c3d40", "name": "sales", "webhook_host": "hooks.slack.com", "enabled": true, "include_summary": true, "trigger": "speech_recognition_completed", "filters": {"user_ids": [], "event_types": ["OUTGOING_CALL"], "tags": [], "min_score": 60, "max_score": null}, "created_at": "2026-11-30T09:00:00Z", "updated_at": "2026-11-30T09:00:00Z"}))))))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
 )]
@@ -138,9 +132,7 @@ pub async fn show(
     request_body(content((ref("#/components/schemas/UpdateSlackRuleRequest") = "application/json", examples(("example" = (value = json!({"enabled": false}))))))),
     responses(
         (status = 200, description = r#"The rule."#, content((ref("#/components/schemas/SlackRule") = "application/json"))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
     ),
@@ -176,9 +168,7 @@ pub async fn update(
     responses(
         (status = 204, description = r#"Deleted."#),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
     ),
 )]
 pub async fn delete(
@@ -205,9 +195,7 @@ pub async fn delete(
     ),
     responses(
         (status = 200, description = r#"A page of attempts."#, content((ref("#/components/schemas/ListSlackRuleDeliveries200") = "application/json"))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: `before` is not a cursor this API handed out, or `limit` is not a number."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid_request" = (summary = r#"Bad cursor"#, value = json!({"code": "invalid_request", "message": "before is not a cursor this API handed out"}))))))),
     ),
@@ -238,9 +226,7 @@ pub async fn deliveries(
     request_body(content((ref("#/components/schemas/ReplayOutgoingWebhookDeliveriesRequest") = "application/json", examples(("example" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60"}))))))),
     responses(
         (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayOutgoingWebhookDeliveries202") = "application/json", examples(("ok" = (value = json!({"replaying": 1}))))))),
-        (status = 401, description = r#"`unauthenticated`: no session token, or a bad or expired one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unauthenticated" = (summary = r#"No session"#, value = json!({"code": "unauthenticated", "message": "sign in first"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
-        (status = 500, description = r#"`internal`: opaque; the cause is logged with a request id."#, content((ref("#/components/schemas/Error") = "application/json", examples(("internal" = (summary = r#"Internal error"#, value = json!({"code": "internal", "message": "internal error"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
     ),

@@ -64,6 +64,10 @@ async fn the_document_describes_every_error_the_server_sends() {
                         );
                     }
                 }
+                assert!(op["responses"]["500"].is_object(), "{method} {path} 500");
+                if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                    assert!(op["responses"]["401"].is_object(), "{method} {path} 401");
+                }
                 let takes_cursor = op["parameters"]
                     .as_array()
                     .is_some_and(|ps| ps.iter().any(|p| p["name"] == "before"));
