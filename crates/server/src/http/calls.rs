@@ -218,7 +218,7 @@ pub async fn list(
         ("encoding" = Option<super::schemas::ExportEncoding>, Query, description = r#"`utf-8` (with a byte order mark) or `shift_jis` (characters it lacks written as `&#NNNN;`). Default: `utf-8`."#),
     ),
     responses(
-        (status = 200, description = r#"The CSV file."#, headers(("Content-Disposition" = String, description = r#"`attachment; filename="calls.csv"`"#)), content((ref("#/components/schemas/Metrics200") = "text/csv", example = json!("﻿call_type,call_id,call_data_id,user_name,from_number,to_number,dial_begin,call_begin,call_end,ringing_seconds,call_duration_seconds,status,score,talk_listen_ratio,silences_per_minute,overlaps_per_minute,rallies_per_minute,speech_rate_difference,tags,keyword:解約\r\nincoming (no answer),0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11,calldatatest0003,,'+81322223333,0311112222,2026-01-07T10:00:00+09:00,,2026-01-07T10:00:30+09:00,30,0,awaiting_upload,,,,,,,,\r\n")))),
+        (status = 200, description = r#"The CSV file."#, headers(("Content-Disposition" = String, description = r#"`attachment; filename="calls.csv"`"#)), content((ref("#/components/schemas/MetricsText") = "text/csv", example = json!("﻿call_type,call_id,call_data_id,user_name,from_number,to_number,dial_begin,call_begin,call_end,ringing_seconds,call_duration_seconds,status,score,talk_listen_ratio,silences_per_minute,overlaps_per_minute,rallies_per_minute,speech_rate_difference,tags,keyword:解約\r\nincoming (no answer),0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11,calldatatest0003,,'+81322223333,0311112222,2026-01-07T10:00:00+09:00,,2026-01-07T10:00:30+09:00,30,0,awaiting_upload,,,,,,,,\r\n")))),
         (status = 400, description = r#"`invalid_query`: a query parameter is unknown or its value cannot be used; `parameter` names it, `reason` says why."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (value = json!({"code": "invalid_query", "message": "status: \"done\" is not a known value", "parameter": "status", "reason": "\"done\" is not a known value"}))))))),
     ),
 )]
@@ -349,7 +349,7 @@ pub async fn swap(
         ("call_id" = String, Path, format = "uuid"),
     ),
     responses(
-        (status = 200, description = r#"The versions."#, content((ref("#/components/schemas/ListResultVersions200") = "application/json", examples(("swapped" = (value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "items": [{"version": 1, "reason": "analysis", "created_at": "2026-11-30T10:00:00Z", "score": 62.5}, {"version": 2, "reason": "swap", "created_at": "2026-11-30T10:05:00Z", "score": 48.0}]}))))))),
+        (status = 200, description = r#"The versions."#, content((ref("#/components/schemas/CallVersionList") = "application/json", examples(("swapped" = (value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "items": [{"version": 1, "reason": "analysis", "created_at": "2026-11-30T10:00:00Z", "score": 62.5}, {"version": 2, "reason": "swap", "created_at": "2026-11-30T10:05:00Z", "score": 48.0}]}))))))),
         (status = 404, description = r#"`not_found`: no such call in this company."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown call"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
 )]
@@ -428,7 +428,7 @@ pub async fn version(
         ("call_id" = String, Path, format = "uuid"),
     ),
     responses(
-        (status = 200, description = r#"Attempts, newest first."#, content((ref("#/components/schemas/ListCallDeliveries200") = "application/json"))),
+        (status = 200, description = r#"Attempts, newest first."#, content((ref("#/components/schemas/CallDeliveryList") = "application/json"))),
         (status = 404, description = r#"`not_found`: no such call in this company."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown call"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
 )]

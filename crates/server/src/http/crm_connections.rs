@@ -104,7 +104,7 @@ pub async fn create(
     summary = r#"The company's CRM connections (admins)"#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
-        (status = 200, description = r#"Oldest first."#, content((ref("#/components/schemas/ListCrmConnections200") = "application/json"))),
+        (status = 200, description = r#"Oldest first."#, content((ref("#/components/schemas/CrmConnectionList") = "application/json"))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
     ),
 )]
@@ -224,7 +224,7 @@ pub async fn delete(
         ("limit" = Option<i64>, Query, description = r#"Default: `50`."#, minimum = 1, maximum = 200),
     ),
     responses(
-        (status = 200, description = r#"A page of attempts."#, content((ref("#/components/schemas/ListSlackRuleDeliveries200") = "application/json"))),
+        (status = 200, description = r#"A page of attempts."#, content((ref("#/components/schemas/NotificationAttemptPage") = "application/json"))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: `before` is not a cursor this API handed out, or `limit` is not a number."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid_request" = (summary = r#"Bad cursor"#, value = json!({"code": "invalid_request", "message": "before is not a cursor this API handed out"}))))))),
@@ -253,9 +253,9 @@ pub async fn deliveries(
     params(
         ("id" = String, Path, description = r#"The CRM connection's id."#, format = "uuid"),
     ),
-    request_body(content((ref("#/components/schemas/ReplayOutgoingWebhookDeliveriesRequest") = "application/json", examples(("example" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60"}))))))),
+    request_body(content((ref("#/components/schemas/ReplayRequest") = "application/json", examples(("example" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60"}))))))),
     responses(
-        (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayOutgoingWebhookDeliveries202") = "application/json", examples(("ok" = (value = json!({"replaying": 1}))))))),
+        (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayResult") = "application/json", examples(("ok" = (value = json!({"replaying": 1}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),

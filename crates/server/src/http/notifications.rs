@@ -75,7 +75,7 @@ pub struct EmailSettingsIn {
     summary = r#"Company-wide e-mail recipients (admins)"#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
-        (status = 200, description = r#"The settings."#, content((ref("#/components/schemas/ShowEmailNotifications200") = "application/json", examples(("ok" = (value = json!({"recipients": ["sales-lead@acme.example"], "smtp_configured": true}))))))),
+        (status = 200, description = r#"The settings."#, content((ref("#/components/schemas/EmailNotifications") = "application/json", examples(("ok" = (value = json!({"recipients": ["sales-lead@acme.example"], "smtp_configured": true}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
     ),
 )]
@@ -98,7 +98,7 @@ pub async fn show_email(
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     request_body(content((ref("#/components/schemas/SetEmailNotificationsRequest") = "application/json", examples(("example" = (value = json!({"recipients": ["sales-lead@acme.example"]}))))))),
     responses(
-        (status = 200, description = r#"The settings."#, content((ref("#/components/schemas/ShowEmailNotifications200") = "application/json"))),
+        (status = 200, description = r#"The settings."#, content((ref("#/components/schemas/EmailNotifications") = "application/json"))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
     ),
@@ -125,7 +125,7 @@ pub async fn set_email(
         ("limit" = Option<i64>, Query, description = r#"Default: `50`."#, minimum = 1, maximum = 200),
     ),
     responses(
-        (status = 200, description = r#"A page of attempts."#, content((ref("#/components/schemas/ListSlackRuleDeliveries200") = "application/json"))),
+        (status = 200, description = r#"A page of attempts."#, content((ref("#/components/schemas/NotificationAttemptPage") = "application/json"))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 422, description = r#"`invalid_request`: `before` is not a cursor this API handed out, or `limit` is not a number."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid_request" = (summary = r#"Bad cursor"#, value = json!({"code": "invalid_request", "message": "before is not a cursor this API handed out"}))))))),
     ),
@@ -150,7 +150,7 @@ pub async fn email_deliveries(
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     request_body(content((ref("#/components/schemas/ReplayEmailNotificationsRequest") = "application/json", examples(("example" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60", "to": "sales-lead@acme.example"}))))))),
     responses(
-        (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayOutgoingWebhookDeliveries202") = "application/json", examples(("ok" = (value = json!({"replaying": 1}))))))),
+        (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayResult") = "application/json", examples(("ok" = (value = json!({"replaying": 1}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
@@ -181,7 +181,7 @@ pub struct MyNotificationsIn {
     summary = r#"My notification choices"#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
-        (status = 200, description = r#"The choices."#, content((ref("#/components/schemas/ShowMyNotifications200") = "application/json"))),
+        (status = 200, description = r#"The choices."#, content((ref("#/components/schemas/MyNotifications") = "application/json"))),
     ),
 )]
 pub async fn show_mine(
@@ -200,9 +200,9 @@ pub async fn show_mine(
     tag = "Notifications",
     summary = r#"Set my notification choices"#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
-    request_body(content((ref("#/components/schemas/ShowMyNotifications200") = "application/json", examples(("example" = (value = json!({"email_on_completion": true}))))))),
+    request_body(content((ref("#/components/schemas/MyNotifications") = "application/json", examples(("example" = (value = json!({"email_on_completion": true}))))))),
     responses(
-        (status = 200, description = r#"The choices."#, content((ref("#/components/schemas/ShowMyNotifications200") = "application/json"))),
+        (status = 200, description = r#"The choices."#, content((ref("#/components/schemas/MyNotifications") = "application/json"))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
     ),
 )]
@@ -231,7 +231,7 @@ pub async fn set_mine(
         ("call_id" = String, Path, format = "uuid"),
     ),
     responses(
-        (status = 200, description = r#"The notifications."#, content((ref("#/components/schemas/ListCallNotifications200") = "application/json"))),
+        (status = 200, description = r#"The notifications."#, content((ref("#/components/schemas/CallNotificationList") = "application/json"))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),

@@ -125,7 +125,7 @@ fn embedded(
     tag = "Operations",
     summary = r#"This document (OpenAPI 3.1)"#,
     responses(
-        (status = 200, description = r#"The OpenAPI document."#, content((ref("#/components/schemas/GetOpenApi200") = "application/json"))),
+        (status = 200, description = r#"The OpenAPI document."#, content((ref("#/components/schemas/OpenApiDocument") = "application/json"))),
     ),
 )]
 pub async fn openapi_json() -> impl IntoResponse {
@@ -140,7 +140,7 @@ pub async fn openapi_json() -> impl IntoResponse {
     summary = r#"Browsable viewer for this document"#,
     description = r#"Swagger UI, served entirely by Kiku (`/openapi/swagger-ui-bundle.js`, `/openapi/swagger-ui.css`); needs no internet. `GET /openapi` redirects here."#,
     responses(
-        (status = 200, description = r#"HTML page."#, content((ref("#/components/schemas/Metrics200") = "text/html"))),
+        (status = 200, description = r#"HTML page."#, content((ref("#/components/schemas/MetricsText") = "text/html"))),
     ),
 )]
 pub async fn index_html() -> impl IntoResponse {

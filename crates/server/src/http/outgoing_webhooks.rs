@@ -286,9 +286,9 @@ pub struct ReplayIn {
     params(
         ("id" = String, Path, format = "uuid"),
     ),
-    request_body(content((ref("#/components/schemas/ReplayOutgoingWebhookDeliveriesRequest") = "application/json", examples(("one" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60"}))), ("failed" = (value = json!({"failed_since": "2026-11-30T00:00:00Z"}))))))),
+    request_body(content((ref("#/components/schemas/ReplayRequest") = "application/json", examples(("one" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60"}))), ("failed" = (value = json!({"failed_since": "2026-11-30T00:00:00Z"}))))))),
     responses(
-        (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayOutgoingWebhookDeliveries202") = "application/json", examples(("ok" = (value = json!({"replaying": 3}))))))),
+        (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayResult") = "application/json", examples(("ok" = (value = json!({"replaying": 3}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),

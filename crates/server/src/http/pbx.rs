@@ -98,7 +98,7 @@ The body is the raw file: M4A (AAC in MP4), MP3 or WAV (PCM, μ-law, A-law), ste
         ("expires" = i64, Query, description = r#"Expiry, Unix seconds (part of the signed URL)."#),
         ("signature" = String, Query, description = r#"Hex signature (part of the signed URL)."#, pattern = r#"^[0-9a-fA-F]+$"#),
     ),
-    request_body(content((ref("#/components/schemas/PutCallAudioRequest") = "application/octet-stream"), (ref("#/components/schemas/PutCallAudioRequest") = "audio/mpeg"), (ref("#/components/schemas/PutCallAudioRequest") = "audio/mp4"), (ref("#/components/schemas/PutCallAudioRequest") = "audio/wav"))),
+    request_body(content((ref("#/components/schemas/AudioFile") = "application/octet-stream"), (ref("#/components/schemas/AudioFile") = "audio/mpeg"), (ref("#/components/schemas/AudioFile") = "audio/mp4"), (ref("#/components/schemas/AudioFile") = "audio/wav"))),
     responses(
         (status = 200, description = r#"The file is completely stored and fsynced; the call is queued for analysis."#, content((ref("#/components/schemas/UploadResult") = "application/json", examples(("ok" = (value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "bytes": 1843200, "status": "queued"}))))))),
         (status = 403, description = r#"`forbidden`: the URL is forged, tampered with, or expired (more than three hours after issue)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Bad or expired signature"#, value = json!({"code": "forbidden", "message": "upload URL is invalid or expired"}))))))),

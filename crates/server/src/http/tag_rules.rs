@@ -153,7 +153,7 @@ pub async fn delete(
         ("id" = String, Path, format = "uuid"),
     ),
     responses(
-        (status = 202, description = r#"Queued; how many analysed calls the job will look at."#, content((ref("#/components/schemas/ApplyTagRule202") = "application/json", examples(("ok" = (value = json!({"applying_to_calls": 1250}))))))),
+        (status = 202, description = r#"Queued; how many analysed calls the job will look at."#, content((ref("#/components/schemas/TagRuleApplyResult") = "application/json", examples(("ok" = (value = json!({"applying_to_calls": 1250}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
