@@ -40,7 +40,23 @@ pub fn document() -> Value {
     doc["components"]["schemas"]["Error"]["properties"]["code"]["enum"] =
         ERROR_CODES.iter().copied().collect();
     add_common_errors(&mut doc);
+    share_search_parameters(&mut doc);
     doc
+}
+
+/// The CSV export reads the call list's filters with the same parser (`calls::search_of`):
+/// its parameters are the list's, less the page size, then its own.
+fn share_search_parameters(doc: &mut Value) {
+    let list = doc["paths"]["/api/v1/calls"]["get"]["parameters"].clone();
+    let export = &mut doc["paths"]["/api/v1/calls/export.csv"]["get"]["parameters"];
+    let own = export.as_array().cloned().unwrap_or_default();
+    let shared = list.as_array().into_iter().flatten();
+    let mut all: Vec<Value> = shared
+        .filter(|p| p["name"] != "per_page")
+        .cloned()
+        .collect();
+    all.extend(own);
+    *export = Value::Array(all);
 }
 
 /// Responses an operation gets from how it reads its request, added where its attribute
@@ -218,6 +234,21 @@ mod tests {
             }
         }
         assert!(ids.len() >= 61, "{}", ids.len());
+        let names = |path: &str| -> Vec<String> {
+            let params = doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .expect("params");
+            params
+                .iter()
+                .map(|p| p["name"].as_str().expect("name").to_string())
+                .collect()
+        };
+        let (list, export) = (names("/api/v1/calls"), names("/api/v1/calls/export.csv"));
+        assert_eq!(list.len(), 21, "{list:?}");
+        assert_eq!(export.len(), 21, "{export:?}");
+        assert!(
+            export.contains(&"encoding".to_string()) && !export.contains(&"per_page".to_string())
+        );
     }
 
     #[test]
