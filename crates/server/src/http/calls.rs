@@ -410,6 +410,7 @@ pub async fn version(
     responses(
         (status = 200, description = r#"Attempts, newest first."#, content((ref("#/components/schemas/CallDeliveryList") = "application/json"))),
         (status = 404, description = r#"`not_found`: no such call in this company."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown call"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
     ),
 )]
 pub async fn deliveries(

@@ -375,6 +375,35 @@ async fn every_route_keeps_each_company_to_its_own_data() {
         "rows for routes that no longer exist: {stale:?}"
     );
 
+    // The statuses the guards give are documented on each operation.
+    let mut undocumented = Vec::new();
+    for &(method, path, guard, _) in ROWS {
+        let responses = &doc["paths"][path][method.to_lowercase()]["responses"];
+        let mut statuses = Vec::new();
+        if matches!(guard, Guard::Signed | Guard::Admin) {
+            statuses.push("401");
+        }
+        if guard == Guard::Admin {
+            statuses.push("403");
+        }
+        if path.contains('{') {
+            statuses.push(if path.starts_with("/uploads") {
+                "403"
+            } else {
+                "404"
+            });
+        }
+        for status in statuses {
+            if !responses[status].is_object() {
+                undocumented.push(format!("{method} {path} {status}"));
+            }
+        }
+    }
+    assert!(
+        undocumented.is_empty(),
+        "statuses missing from the document: {undocumented:?}"
+    );
+
     // Deletions and sign-outs last, so that the other cells still find what they name.
     let mut order: Vec<_> = ROWS.iter().collect();
     order.sort_by_key(|(m, p, _, _)| *m == "DELETE" || p.ends_with("logout"));
