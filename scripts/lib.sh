@@ -263,6 +263,35 @@ ensure_python_test_tools() {
     rm -f "$log"
 }
 
+# The API conformance run's property-based tester (scripts/conformance): PyPI schemathesis,
+# installed once under ~/.cache/kiku/python in a folder of its own (it brings its own
+# dependencies, pinned by this version). Sets KIKU_SCHEMATHESIS_DIR.
+KIKU_SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+    KIKU_SCHEMATHESIS_DIR="$HOME/.cache/kiku/python/schemathesis-$KIKU_SCHEMATHESIS_VERSION"
+    if PYTHONPATH="$KIKU_SCHEMATHESIS_DIR" python3 -c 'import schemathesis' 2>/dev/null; then
+        return 0
+    fi
+    command -v python3 >/dev/null || kiku_die "python3 not found (needed for the API conformance run, PyPI schemathesis)"
+    kiku_log "installing the API conformance tester (PyPI schemathesis==$KIKU_SCHEMATHESIS_VERSION)"
+    local log
+    log="$(mktemp)"
+    rm -rf -- "$KIKU_SCHEMATHESIS_DIR"
+    if ! python3 -m pip install --quiet --disable-pip-version-check --target "$KIKU_SCHEMATHESIS_DIR" \
+        "schemathesis==$KIKU_SCHEMATHESIS_VERSION" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        kiku_die "could not install PyPI schemathesis==$KIKU_SCHEMATHESIS_VERSION into $KIKU_SCHEMATHESIS_DIR"
+    fi
+    rm -f "$log"
+}
+
+# schemathesis ARGS...: the CLI of the version ensure_schemathesis installed.
+schemathesis() {
+    PYTHONPATH="$KIKU_SCHEMATHESIS_DIR" python3 -c \
+        'import sys; from schemathesis.cli import schemathesis; sys.argv[0] = "schemathesis"; sys.exit(schemathesis())' "$@"
+}
+
 # --- throwaway S3 ------------------------------------------------------------
 
 # The S3-compatible server the storage tests run against: SeaweedFS (Apache-2.0) from PyPI

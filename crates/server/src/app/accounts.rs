@@ -267,7 +267,10 @@ pub async fn sign_in(
         Ok(attempt) => attempt,
         Err(retry_after_seconds) => {
             log_refusal(client, account, Refusal::Throttled);
-            return Err(AppError::TooManyRequests {
+            return Err(AppError::RateLimited {
+                message: format!(
+                    "too many failed sign-ins; try again in {retry_after_seconds} seconds"
+                ),
                 retry_after_seconds,
             });
         }

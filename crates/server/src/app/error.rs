@@ -11,10 +11,8 @@ pub enum AppError {
     Unauthenticated,
     #[error("wrong e-mail or password")]
     WrongCredentials,
-    #[error("too many failed sign-ins; try again in {retry_after_seconds} seconds")]
-    TooManyRequests { retry_after_seconds: u64 },
-    /// Any other limit on requests (a locked account, the webhook's rate, a company's
-    /// caps): 429 with `Retry-After`.
+    /// A limit on requests (sign-in throttling, a locked account, the webhook's rate, a
+    /// company's caps): 429 with `Retry-After`.
     #[error("{message}")]
     RateLimited {
         message: String,

@@ -33,6 +33,28 @@ pub struct AuditQueryIn {
 
 /// `GET /api/v1/audit-log`: the company's entries, newest first, `next_before` for the
 /// next page.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit-log",
+    operation_id = "listAuditLog",
+    tag = "AuditLog",
+    summary = r#"The company's audit log, newest first (admin only)"#,
+    description = r#"Every admin action (users, webhook URL, settings, endpoints and rules), swap and export that succeeded, with who, when, what and from where. Entries are never changed or removed."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("since" = Option<String>, Query, format = "date-time", description = "Entries at or after this time."),
+        ("until" = Option<String>, Query, format = "date-time", description = "Entries before this time."),
+        ("actor" = Option<String>, Query, description = "A user id, or `cli`."),
+        ("action" = Option<String>, Query, description = "An action name such as `user.update`."),
+        ("before" = Option<String>, Query, description = "The `next_before` of the previous page."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "Entries per page (default 50)."),
+    ),
+    responses(
+        (status = 200, description = r#"A page of entries."#, content((ref("#/components/schemas/AuditLogPage") = "application/json", examples(("ok" = (value = json!({"items": [{"id": "0190f7e2-5b1c-7d3a-9e4f-2a6b8c0d1e2f", "at": "2026-01-05T10:00:00Z", "actor": {"id": "7d1e4a52-0c3b-4f6e-8a9d-1b2c3d4e5f60", "name": "admin@acme.example"}, "action": "user.update", "target": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "details": {"admin": true}, "client": "203.0.113.7", "via": "api"}], "next_before": null}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 422, description = r#"`invalid_request`: a time, cursor or limit that does not read."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid query"#, value = json!({"code": "invalid_request", "message": "limit must be between 1 and 200"}))))))),
+    ),
+)]
 pub async fn list(
     State(app): State<AppState>,
     Admin(me): Admin,

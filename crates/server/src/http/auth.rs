@@ -141,6 +141,24 @@ pub(crate) fn cleared_session_cookie(app: &AppState) -> String {
     format!("{COOKIE}=; {}; Max-Age=0", cookie_attributes(app))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    operation_id = "login",
+    tag = "Auth",
+    summary = r#"Sign in"#,
+    description = r#"Returns a session token and sets it as the `kiku_session` cookie. Unknown e-mails, accounts without a password and wrong passwords get the same 401 after the same Argon2 work. When several companies have a user with the e-mail, the oldest account whose password matches signs in. Too many failures for the e-mail or from the client address get 429 with `Retry-After`, even with the right password; a successful sign-in clears the e-mail's count."#,
+    request_body(content((ref("#/components/schemas/LoginRequest") = "application/json", examples(("login" = (value = json!({"email": "admin@example.com", "password": "correct horse battery staple"}))))))),
+    responses(
+        (status = 200, description = r#"Signed in."#, headers(("Set-Cookie" = String, description = r#"`kiku_session=<token>` (HttpOnly, SameSite=Lax; Secure when `public_url` is https)."#)), content((ref("#/components/schemas/LoginResponse") = "application/json", examples(("ok" = (value = json!({"token": "Vq3nX8rT2wZ5yB7dF9hK1mP4sU6xA0cE2gJ4lN6oQ8t", "user_id": "9b1d82f5-9845-4158-9c7b-75e7c235d8e7", "company_id": "5f0c3d1e-2b7a-4c55-9e0d-1a2b3c4d5e6f", "expires_at": "2026-11-24T12:00:00Z"}))))))),
+        (status = 400, description = r#"`malformed_json`: the body is not JSON, or not the expected shape at the top level."#, content((ref("#/components/schemas/Error") = "application/json", examples(("malformed" = (summary = r#"Not JSON"#, value = json!({"code": "malformed_json", "message": "request body is not valid JSON: expected value at line 1 column 1"}))))))),
+        (status = 401, description = r#"`unauthenticated`: wrong e-mail or password."#, content((ref("#/components/schemas/Error") = "application/json", examples(("bad_credentials" = (summary = r#"Bad credentials"#, value = json!({"code": "unauthenticated", "message": "wrong e-mail or password"}))))))),
+        (status = 413, description = r#"`payload_too_large`: the request body is over the configured limit."#, content((ref("#/components/schemas/Error") = "application/json", examples(("too_large" = (summary = r#"Too large"#, value = json!({"code": "payload_too_large", "message": "request body is over the limit"}))))))),
+        (status = 429, description = r#"`too_many_requests`: too many failed sign-ins for this e-mail or from this address."#, headers(("Retry-After" = i64, description = r#"Seconds until another attempt is allowed."#)), content((ref("#/components/schemas/Error") = "application/json", examples(("throttled" = (summary = r#"Throttled"#, value = json!({"code": "too_many_requests", "message": "too many failed sign-ins; try again in 900 seconds"}))))))),
+        (status = 415, description = r#"`unsupported_media_type`: an explicit non-JSON `Content-Type` on a JSON endpoint (a request with no `Content-Type` is read as JSON)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unsupported" = (summary = r#"Wrong content type"#, value = json!({"code": "unsupported_media_type", "message": "expected application/json"}))))))),
+        (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
+    ),
+)]
 pub async fn login(
     State(app): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -161,6 +179,18 @@ pub async fn login(
     Ok(response)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    operation_id = "logout",
+    tag = "Auth",
+    summary = r#"Sign out"#,
+    description = r#"Ends the session (the token stops working and the `kiku_session` cookie is cleared)."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    responses(
+        (status = 204, description = r#"Signed out."#),
+    ),
+)]
 pub async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let token = session_token(&headers).ok_or(AppError::Unauthenticated)?;
     accounts::authenticate(&app, &token).await?;
@@ -173,6 +203,17 @@ pub async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Result<R
     Ok(response)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    operation_id = "getMe",
+    tag = "Auth",
+    summary = r#"The signed-in user"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    responses(
+        (status = 200, description = r#"The signed-in user."#, content((ref("#/components/schemas/User") = "application/json"))),
+    ),
+)]
 pub async fn me(CurrentUser(user): CurrentUser) -> Json<UserOut> {
     Json(UserOut::from(user))
 }

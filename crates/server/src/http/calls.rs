@@ -117,6 +117,42 @@ pub(super) fn search_of(query: Pairs, extra: &[&str]) -> Result<CallSearch, AppE
 
 /// `GET /api/v1/calls`: a page of the company's calls matching every filter, with the
 /// phrases where a text search hit.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calls",
+    operation_id = "listCalls",
+    tag = "CallHistories",
+    summary = r#"List and search call histories"#,
+    description = r#"Any signed-in user; always scoped to the user's company. Every filter is combinable: AND between filters, OR between the values of one. Text search matches the transcript of each call's current result; each item then carries `snippets`. An unknown parameter, a bad value, a malformed cursor or a query over 200 characters is a 400 `invalid_query` naming the `parameter`."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("q" = Option<String>, Query, description = r#"Free text over the current result's transcript (at most 200 characters, at most 8 words or phrases, all must occur). Japanese/Chinese: any substring of 2+ characters (`解約` finds `解約したい`); other scripts: whole words, case-insensitively; `"…"` for a phrase."#, max_length = 200),
+        ("speaker" = Option<super::schemas::SearchSpeaker>, Query, description = r#"Whose words `q` must be in (needs `q`). Default: `any`."#),
+        ("user_id" = Option<Vec<String>>, Query, description = r#"The company user on the call; repeat or comma-separate for several (OR)."#, explode, format = "uuid"),
+        ("event_type" = Option<Vec<super::schemas::EventType>>, Query, description = r#"Repeat or comma-separate for several (OR)."#, explode),
+        ("status" = Option<Vec<super::schemas::CallStatus>>, Query, description = r#"Repeat or comma-separate for several (OR)."#, explode),
+        ("tag" = Option<Vec<String>>, Query, description = r#"A tag of the call; repeat for several (OR). Tags may contain commas."#, explode),
+        ("number" = Option<String>, Query, description = r#"The FROM or TO number, or its last 4+ digits (non-digits `+-() ` ignored)."#),
+        ("group_name" = Option<String>, Query, description = r#"Exactly this group name."#),
+        ("queue_name" = Option<String>, Query, description = r#"Exactly this queue name."#),
+        ("from" = Option<String>, Query, description = r#"RFC 3339; calls with `call_starts_at` ≥ this (inclusive)."#, format = "date-time"),
+        ("to" = Option<String>, Query, description = r#"RFC 3339; calls with `call_starts_at` < this (exclusive)."#, format = "date-time"),
+        ("answered" = Option<bool>, Query, description = r#"Whether the call was answered (`call_answered_at` set)."#),
+        ("min_duration" = Option<i64>, Query, description = r#"Talk time (answer to end) of at least this many whole seconds."#, minimum = 0),
+        ("max_duration" = Option<i64>, Query, description = r#"Talk time of at most this many whole seconds."#, minimum = 0),
+        ("min_score" = Option<f64>, Query, description = r#"Score of the current result ≥ this (calls without a result never match)."#),
+        ("max_score" = Option<f64>, Query, description = r#"Score of the current result ≤ this."#),
+        ("keyword" = Option<Vec<String>>, Query, description = r#"A registered keyword said in the call (any case); repeat for several (OR)."#, explode),
+        ("flag" = Option<Vec<super::schemas::Flag>>, Query, description = r#"A flag of the call; repeat or comma-separate for several (OR)."#, explode),
+        ("sort" = Option<super::schemas::SortKey>, Query, description = r#"Highest/newest first, ties by call id. Default: `starts_at`."#),
+        ("cursor" = Option<String>, Query, description = r#"`next_cursor` of the previous page (same `sort`); pages stay correct while new calls arrive."#),
+        ("per_page" = Option<i64>, Query, description = r#"Calls per page. Default: `50`."#, minimum = 1, maximum = 200),
+    ),
+    responses(
+        (status = 200, description = r#"One page of call histories."#, content((ref("#/components/schemas/CallHistoryPage") = "application/json", examples(("ok" = (value = json!({"items": [{"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "call_data_id": "calldatatest0003", "status": "awaiting_upload", "status_message": "Analytics engine is not started because the audio file has not been uploaded or is uploading.", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "MONAURAL", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:22:33+09:00", "call_answered_at": "2023-11-27T15:22:40+09:00", "call_ends_at": "2023-11-27T15:36:33+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": null, "progress_percent": null, "analysis": null, "created_at": "2023-11-27T06:36:40Z"}], "per_page": 50, "total": 1, "total_is_lower_bound": false, "next_cursor": null}))))))),
+        (status = 400, description = r#"`invalid_query`: a query parameter is unknown or its value cannot be used; `parameter` names it, `reason` says why."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (value = json!({"code": "invalid_query", "message": "status: \"done\" is not a known value", "parameter": "status", "reason": "\"done\" is not a known value"}))))))),
+    ),
+)]
 pub async fn list(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -150,6 +186,22 @@ pub async fn list(
 /// `GET /api/v1/calls/export.csv`: every call matching the same filters as the list, one
 /// row each, streamed as the pages are read. An error midway aborts the response, so a
 /// truncated file never looks complete.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calls/export.csv",
+    operation_id = "exportCallsCsv",
+    tag = "CallHistories",
+    summary = r#"Export call histories as CSV"#,
+    description = r#"The calls the list would show for the same filters (`per_page` aside), one row each in the list's order, streamed as they are read (flat memory; an error midway aborts the response). Columns: `call_type` (with ` (no answer)` for unanswered calls), `call_id`, `call_data_id`, `user_name`, `from_number`, `to_number`, `dial_begin`, `call_begin` (blank if unanswered), `call_end`, `ringing_seconds`, `call_duration_seconds`, `status`, `score`, `talk_listen_ratio`, `silences_per_minute`, `overlaps_per_minute`, `rallies_per_minute`, `speech_rate_difference`, `tags`, then `keyword:<keyword>` per registered keyword (its count). RFC 4180; a text cell starting with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'`."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("encoding" = Option<super::schemas::ExportEncoding>, Query, description = r#"`utf-8` (with a byte order mark) or `shift_jis` (characters it lacks written as `&#NNNN;`). Default: `utf-8`."#),
+    ),
+    responses(
+        (status = 200, description = r#"The CSV file."#, headers(("Content-Disposition" = String, description = r#"`attachment; filename="calls.csv"`"#)), content((ref("#/components/schemas/MetricsText") = "text/csv", example = json!("﻿call_type,call_id,call_data_id,user_name,from_number,to_number,dial_begin,call_begin,call_end,ringing_seconds,call_duration_seconds,status,score,talk_listen_ratio,silences_per_minute,overlaps_per_minute,rallies_per_minute,speech_rate_difference,tags,keyword:解約\r\nincoming (no answer),0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11,calldatatest0003,,'+81322223333,0311112222,2026-01-07T10:00:00+09:00,,2026-01-07T10:00:30+09:00,30,0,awaiting_upload,,,,,,,,\r\n")))),
+        (status = 400, description = r#"`invalid_query`: a query parameter is unknown or its value cannot be used; `parameter` names it, `reason` says why."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (value = json!({"code": "invalid_query", "message": "status: \"done\" is not a known value", "parameter": "status", "reason": "\"done\" is not a known value"}))))))),
+    ),
+)]
 pub async fn export_csv(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -207,6 +259,21 @@ async fn call_of(
     app.store.call(company, id).await?.ok_or_else(not_found)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/calls/{call_id}",
+    operation_id = "getCall",
+    tag = "CallHistories",
+    summary = r#"One call history"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("call_id" = String, Path, format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = r#"The call history."#, content((ref("#/components/schemas/CallHistory") = "application/json", examples(("ok" = (summary = r#"Awaiting the recording"#, value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "call_data_id": "calldatatest0003", "status": "awaiting_upload", "status_message": "Analytics engine is not started because the audio file has not been uploaded or is uploading.", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "MONAURAL", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:22:33+09:00", "call_answered_at": "2023-11-27T15:22:40+09:00", "call_ends_at": "2023-11-27T15:36:33+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": null, "progress_percent": null, "analysis": null, "created_at": "2023-11-27T06:36:40Z"}))), ("completed" = (summary = r#"Analysed"#, value = json!({"call_id": "7c1e5f0a-3b2d-4e8f-9a61-52d4c3b2a1f0", "call_data_id": "calldatatest0004", "status": "completed", "status_message": "Analysis completed.", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "STEREO", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:40:00+09:00", "call_answered_at": "2023-11-27T15:40:00+09:00", "call_ends_at": "2023-11-27T15:40:12+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": {"bytes": 1310764, "uploaded_at": "2023-11-27T06:36:52Z"}, "progress_percent": null, "analysis": {"id": "7c1e5f0a-3b2d-4e8f-9a61-52d4c3b2a1f0", "dial_starts_at": "2023-11-27T15:40:00+09:00", "dial_answered_at": "2023-11-27T15:40:00+09:00", "dial_ends_at": "2023-11-27T15:40:12+09:00", "queueing_starts_at": null, "queueing_answered_at": null, "queueing_ends_at": null, "call_type": "OUTGOING_CALL", "circuit_number": "05011112222", "circuit_name": "05011112222", "from_number": "05011112222", "to_number": "05022223333", "previous_id": null, "dtmf": null, "analysis": {"score": 32.8856, "tlr": 0.5711, "rally_count": 1, "overlap_count": 0, "silence_count": 0, "silence_positions": [], "overlap_positions": [], "duration_seconds": 12.1264, "silences_per_minute": 0.0, "silence_total_seconds": 0.0, "overlaps_per_minute": 0.0, "overlaps_estimated": false, "recording_truncated": false, "rallies_per_minute": 4.9479, "speech_rate_unit": "words_per_minute", "speech_rate_difference": -3.2741, "language": "en", "role_confidence": 1.0, "role_needs_review": false, "role_basis": "the participant with a miitel_user_id"}, "participants": [{"id": "d7bcdd38-b7be-5a93-a49e-2c6e2014766f", "from_to": "FROM", "name": "User199", "company_name": null, "login_id": "user199@example.com", "role": "user", "analysis": {"f0": 101.8586, "speechrate": 177.7003, "variance": 9.6373, "filler_count": 0, "positive_score": 0, "negative_score": 0, "speech_rate_unit": "words_per_minute", "talk_seconds": 5.74, "longest_monologue_seconds": 5.74, "keyword_count": 2, "speech_segments": [[0.52, 3.1], [9.4, 12.56]]}}, {"id": "d11a2979-921b-5b45-9125-add47a2ed262", "from_to": "TO", "name": "いろは株式会社", "company_name": null, "login_id": null, "role": "customer", "analysis": {"f0": 101.2767, "speechrate": 180.9745, "variance": 9.5056, "filler_count": 0, "positive_score": 0, "negative_score": 0, "speech_rate_unit": "words_per_minute", "talk_seconds": 4.31, "longest_monologue_seconds": 4.31, "keyword_count": 1, "speech_segments": [[3.7, 8.01]]}}], "tags": [{"created_by": "Incoming Webhook", "creator_type": "SYSTEM", "value": "応対メモテスト"}], "comments": [], "keywords": [{"starts_at": 3, "participant_id": "d7bcdd38-b7be-5a93-a49e-2c6e2014766f", "value": "router"}, {"starts_at": 4, "participant_id": "d7bcdd38-b7be-5a93-a49e-2c6e2014766f", "value": "delivery"}, {"starts_at": 8, "participant_id": "d11a2979-921b-5b45-9125-add47a2ed262", "value": "router"}], "phrases": [{"participant_id": "d7bcdd38-b7be-5a93-a49e-2c6e2014766f", "raw": [{"order": 0, "phrase": "Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.", "phrase_nofiller": "Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.", "start_at": 0.0, "end_at": 5.66, "filler_num": 0}], "summary": [{"order": 0, "phrase": "Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.", "phrase_nofiller": "Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.", "start_at": 0.0, "end_at": 5.66, "filler_num": null}]}, {"participant_id": "d11a2979-921b-5b45-9125-add47a2ed262", "raw": [{"order": 1, "phrase": "Oh, hi. Yes, I ordered a router last week. When will it arrive?", "phrase_nofiller": "Oh, hi. Yes, I ordered a router last week. When will it arrive?", "start_at": 6.71, "end_at": 10.99, "filler_num": 0}], "summary": [{"order": 1, "phrase": "Oh, hi. Yes, I ordered a router last week. When will it arrive?", "phrase_nofiller": "Oh, hi. Yes, I ordered a router last week. When will it arrive?", "start_at": 6.71, "end_at": 10.99, "filler_num": null}]}], "speech_recognition": {"raw": "0:00 (User) Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.\n0:06 (Customer) Oh, hi. Yes, I ordered a router last week. When will it arrive?", "summary": "0:00 (User) Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.\n0:06 (Customer) Oh, hi. Yes, I ordered a router last week. When will it arrive?"}}, "created_at": "2023-11-27T06:40:13Z"}))), ("analysing" = (summary = r#"Being analysed"#, value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "call_data_id": "calldatatest0003", "status": "analysing", "status_message": "The recording is being analysed.", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "STEREO", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:22:33+09:00", "call_answered_at": "2023-11-27T15:22:40+09:00", "call_ends_at": "2023-11-27T15:36:33+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": {"bytes": 1310764, "uploaded_at": "2023-11-27T06:36:52Z"}, "progress_percent": 42, "analysis": null, "created_at": "2023-11-27T06:36:40Z"}))), ("failed" = (summary = r#"Failed, with the cause"#, value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "call_data_id": "calldatatest0003", "status": "failed", "status_message": "Failed to analyze data because the call duration is too short to analyze or there is a problem in the recording: the file is wav, not the declared mp3", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "STEREO", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:22:33+09:00", "call_answered_at": "2023-11-27T15:22:40+09:00", "call_ends_at": "2023-11-27T15:36:33+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": {"bytes": 1310764, "uploaded_at": "2023-11-27T06:36:52Z"}, "progress_percent": null, "analysis": null, "created_at": "2023-11-27T06:36:40Z"}))))))),
+        (status = 404, description = r#"`not_found`: no such call in this company."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown call"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+    ),
+)]
 pub async fn detail(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -219,6 +286,23 @@ pub async fn detail(
 
 /// `POST /api/v1/calls/{id}/swap`: user and customer the other way round, as a new
 /// version; answers with the call history showing it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/calls/{call_id}/swap",
+    operation_id = "swapUserAndCustomer",
+    tag = "CallHistories",
+    summary = r#"Swap user and customer"#,
+    description = r#"Flips user and customer and recomputes everything that depends on the roles from the stored transcript (no recognition): talk:listen ratio, score, per-party metrics, phrases' participant, the (User)/(Customer) prefixes and the summary. The result becomes a new version (reason `swap`); `roles_need_review` is cleared. Any signed-in user of the company."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("call_id" = String, Path, format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = r#"The call history showing the new version."#, content((ref("#/components/schemas/CallHistory") = "application/json"))),
+        (status = 409, description = r#"`conflict`: the call is not completed (or its result changed meanwhile)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_completed" = (value = json!({"code": "conflict", "message": "only a completed call's user and customer can be swapped; this call is queued"}))))))),
+        (status = 404, description = r#"`not_found`: no such call in this company."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown call"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+    ),
+)]
 pub async fn swap(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -233,6 +317,22 @@ pub async fn swap(
 }
 
 /// `GET /api/v1/calls/{id}/versions`: every version of the call's result, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calls/{call_id}/versions",
+    operation_id = "listResultVersions",
+    tag = "CallHistories",
+    summary = r#"Every version of a call's result"#,
+    description = r#"Oldest first. Versions are never changed: analysis, re-scoring after a settings change and swaps each add one."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("call_id" = String, Path, format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = r#"The versions."#, content((ref("#/components/schemas/CallVersionList") = "application/json", examples(("swapped" = (value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "items": [{"version": 1, "reason": "analysis", "created_at": "2026-11-30T10:00:00Z", "score": 62.5}, {"version": 2, "reason": "swap", "created_at": "2026-11-30T10:05:00Z", "score": 48.0}]}))))))),
+        (status = 404, description = r#"`not_found`: no such call in this company."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown call"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+    ),
+)]
 pub async fn versions(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -259,6 +359,22 @@ pub async fn versions(
 
 /// `GET /api/v1/calls/{id}/versions/{n}`: the call history as version `n` of its result
 /// showed it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calls/{call_id}/versions/{version}",
+    operation_id = "getResultVersion",
+    tag = "CallHistories",
+    summary = r#"A call history as one version of its result showed it"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("call_id" = String, Path, format = "uuid"),
+        ("version" = i64, Path, minimum = 1),
+    ),
+    responses(
+        (status = 200, description = r#"The call history with `analysis` as that version made it."#, content((ref("#/components/schemas/CallHistory") = "application/json"))),
+        (status = 404, description = r#"`not_found`: no such call in this company."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown call"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+    ),
+)]
 pub async fn version(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -281,6 +397,22 @@ pub async fn version(
 
 /// `GET /api/v1/calls/{id}/deliveries` (admins): every attempt to deliver the call's events
 /// to outgoing webhooks, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calls/{call_id}/deliveries",
+    operation_id = "listCallDeliveries",
+    tag = "CallHistories",
+    summary = r#"Every attempt to deliver the call's events (admins)"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("call_id" = String, Path, format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = r#"Attempts, newest first."#, content((ref("#/components/schemas/CallDeliveryList") = "application/json"))),
+        (status = 404, description = r#"`not_found`: no such call in this company."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown call"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+    ),
+)]
 pub async fn deliveries(
     State(app): State<AppState>,
     Admin(me): Admin,

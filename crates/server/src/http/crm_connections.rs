@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use kiku_domain::crm::CrmFields;
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::Admin;
-use super::json::ApiJson;
+use super::json::{ApiJson, ApiQuery};
 use super::notifications::{attempts_json, replaying, target_replay, PageIn, ReplayIn};
 use super::{ApiError, AppState};
 use crate::app::notifications::crm_connections::{
@@ -63,6 +63,21 @@ fn id_of(text: &str) -> Result<CrmConnectionId, AppError> {
     text.parse().map_err(|_| not_found())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/crm-connections",
+    operation_id = "createCrmConnection",
+    tag = "Notifications",
+    summary = r#"Connect a CRM (admins)"#,
+    description = r#"After each completed speech recognition every enabled connection gets one activity record of the call (a Salesforce Task with `TaskSubtype = 'Call'`, a HubSpot call engagement, a kintone record); after *Swap user and customer* the same record is updated. Settings and credentials by kind: Salesforce `client_id`, `client_secret` (client credentials) and optionally `refresh_token`, `api_version`; HubSpot `access_token`; kintone `base_url`, `app`, `api_token`, `field_map`, optionally `guest_space_id`. A setting of another kind is refused."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    request_body(content((ref("#/components/schemas/CreateCrmConnectionRequest") = "application/json", examples(("kintone" = (value = json!({"kind": "kintone", "name": "Sales calls", "base_url": "https://acme.cybozu.com", "app": 12, "api_token": "<token>", "field_map": {"started_at": "call_time", "body": "memo", "link": "kiku_url"}}))), ("hubspot" = (value = json!({"kind": "hubspot", "name": "HubSpot", "access_token": "pat-na1-…", "content": "summary"}))), ("salesforce" = (value = json!({"kind": "salesforce", "name": "Salesforce", "base_url": "https://acme.my.salesforce.com", "client_id": "3MVG9…", "client_secret": "<secret>"}))))))),
+    responses(
+        (status = 201, description = r#"Created."#, content((ref("#/components/schemas/CrmConnection") = "application/json", examples(("ok" = (value = json!({"id": "5b7e0c1d-2f3a-4b5c-8d9e-0f1a2b3c4d5e", "kind": "kintone", "name": "Sales calls", "base_url": "https://acme.cybozu.com/", "content": "transcript", "enabled": true, "trigger": "speech_recognition_completed", "app": 12, "field_map": {"started_at": "call_time", "body": "memo", "link": "kiku_url"}, "guest_space_id": null, "created_at": "2026-11-30T09:00:00Z", "updated_at": "2026-11-30T09:00:00Z"}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
+    ),
+)]
 pub async fn create(
     State(app): State<AppState>,
     Admin(me): Admin,
@@ -81,6 +96,18 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(view::connection(&created))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/crm-connections",
+    operation_id = "listCrmConnections",
+    tag = "Notifications",
+    summary = r#"The company's CRM connections (admins)"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    responses(
+        (status = 200, description = r#"Oldest first."#, content((ref("#/components/schemas/CrmConnectionList") = "application/json"))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+    ),
+)]
 pub async fn list(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<Value>, ApiError> {
     let items: Vec<Value> = service::list(&app, me.company_id)
         .await?
@@ -90,6 +117,22 @@ pub async fn list(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<
     Ok(Json(json!({ "items": items })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/crm-connections/{id}",
+    operation_id = "showCrmConnection",
+    tag = "Notifications",
+    summary = r#"One CRM connection (admins)"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("id" = String, Path, description = r#"The CRM connection's id."#, format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = r#"The connection."#, content((ref("#/components/schemas/CrmConnection") = "application/json", examples(("ok" = (value = json!({"id": "5b7e0c1d-2f3a-4b5c-8d9e-0f1a2b3c4d5e", "kind": "kintone", "name": "Sales calls", "base_url": "https://acme.cybozu.com/", "content": "transcript", "enabled": true, "trigger": "speech_recognition_completed", "app": 12, "field_map": {"started_at": "call_time", "body": "memo", "link": "kiku_url"}, "guest_space_id": null, "created_at": "2026-11-30T09:00:00Z", "updated_at": "2026-11-30T09:00:00Z"}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+    ),
+)]
 pub async fn show(
     State(app): State<AppState>,
     Admin(me): Admin,
@@ -99,6 +142,25 @@ pub async fn show(
     Ok(Json(view::connection(&connection)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/crm-connections/{id}",
+    operation_id = "updateCrmConnection",
+    tag = "Notifications",
+    summary = r#"Change a CRM connection (admins)"#,
+    description = r#"Fields left out keep their value; the kind never changes. Credentials given replace the stored ones; a new `base_url` is SSRF-checked."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("id" = String, Path, description = r#"The CRM connection's id."#, format = "uuid"),
+    ),
+    request_body(content((ref("#/components/schemas/UpdateCrmConnectionRequest") = "application/json", examples(("example" = (value = json!({"enabled": false}))))))),
+    responses(
+        (status = 200, description = r#"The connection."#, content((ref("#/components/schemas/CrmConnection") = "application/json"))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+        (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
+    ),
+)]
 pub async fn update(
     State(app): State<AppState>,
     Admin(me): Admin,
@@ -122,6 +184,23 @@ pub async fn update(
     Ok(Json(view::connection(&connection)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/crm-connections/{id}",
+    operation_id = "deleteCrmConnection",
+    tag = "Notifications",
+    summary = r#"Delete a CRM connection (admins)"#,
+    description = r#"The record ids it kept go with it (records in the CRM stay); its attempts stay in the call's notifications."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("id" = String, Path, description = r#"The CRM connection's id."#, format = "uuid"),
+    ),
+    responses(
+        (status = 204, description = r#"Deleted."#),
+        (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+    ),
+)]
 pub async fn delete(
     State(app): State<AppState>,
     Admin(me): Admin,
@@ -132,11 +211,30 @@ pub async fn delete(
 }
 
 /// `GET /api/v1/crm-connections/{id}/deliveries`: the connection's attempts, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/crm-connections/{id}/deliveries",
+    operation_id = "listCrmConnectionDeliveries",
+    tag = "Notifications",
+    summary = r#"The connection's attempts, newest first (admins)"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("id" = String, Path, description = r#"The CRM connection's id."#, format = "uuid"),
+        ("before" = Option<String>, Query, description = r#"`next_before` of the previous page."#),
+        ("limit" = Option<i64>, Query, description = r#"Default: `50`."#, minimum = 1, maximum = 200),
+    ),
+    responses(
+        (status = 200, description = r#"A page of attempts."#, content((ref("#/components/schemas/NotificationAttemptPage") = "application/json"))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+        (status = 422, description = r#"`invalid_request`: `before` is not a cursor this API handed out, or `limit` is not a number."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid_request" = (summary = r#"Bad cursor"#, value = json!({"code": "invalid_request", "message": "before is not a cursor this API handed out"}))))))),
+    ),
+)]
 pub async fn deliveries(
     State(app): State<AppState>,
     Admin(me): Admin,
     Path(id): Path<String>,
-    Query(page): Query<PageIn>,
+    ApiQuery(page): ApiQuery<PageIn>,
 ) -> Result<Json<Value>, ApiError> {
     let page = attempts::of_crm_connection(&app, me.company_id, id_of(&id)?, page.into()).await?;
     Ok(Json(attempts_json(&page)))
@@ -144,6 +242,25 @@ pub async fn deliveries(
 
 /// `POST /api/v1/crm-connections/{id}/replay`: one event (`event_id`) or every failed one
 /// since a time (`failed_since`) written again, updating the call's record.
+#[utoipa::path(
+    post,
+    path = "/api/v1/crm-connections/{id}/replay",
+    operation_id = "replayCrmConnection",
+    tag = "Notifications",
+    summary = r#"Write events again to this CRM (admins)"#,
+    description = r#"One event (`event_id`), or every event with a failed attempt since `failed_since` and no successful one, written again under the same event id with a fresh retry schedule. The call's record is updated, never made twice; an event older than the version the record already holds is skipped."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("id" = String, Path, description = r#"The CRM connection's id."#, format = "uuid"),
+    ),
+    request_body(content((ref("#/components/schemas/ReplayRequest") = "application/json", examples(("example" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60"}))))))),
+    responses(
+        (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayResult") = "application/json", examples(("ok" = (value = json!({"replaying": 1}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+        (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
+    ),
+)]
 pub async fn replay(
     State(app): State<AppState>,
     Admin(me): Admin,

@@ -24,6 +24,32 @@ impl From<kiku_storage::StorageError> for ApiError {
     }
 }
 
+/// Every `code` an error response carries: the document's `Error.code` (a test checks
+/// each variant's code is here).
+pub(crate) const ERROR_CODES: &[&str] = &[
+    "malformed_json",
+    "invalid_query",
+    "unauthenticated",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "call_data_conflict",
+    "upload_closed",
+    "upload_in_progress",
+    "request_timeout",
+    "payload_too_large",
+    "unsupported_media_type",
+    "invalid_call_data",
+    "invalid_request",
+    "unsafe_url",
+    "challenge_failed",
+    "too_many_requests",
+    "internal",
+    "unavailable",
+    "insufficient_storage",
+];
+
 /// The status and code of an error, for the API and the web UI's pages alike.
 pub(crate) fn status_and_code(err: &AppError) -> (StatusCode, &'static str) {
     match err {
@@ -31,9 +57,7 @@ pub(crate) fn status_and_code(err: &AppError) -> (StatusCode, &'static str) {
         AppError::Unauthenticated | AppError::WrongCredentials => {
             (StatusCode::UNAUTHORIZED, "unauthenticated")
         }
-        AppError::TooManyRequests { .. } | AppError::RateLimited { .. } => {
-            (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
-        }
+        AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
         AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
         AppError::CallDataConflict(_) => (StatusCode::CONFLICT, "call_data_conflict"),
@@ -81,9 +105,6 @@ impl IntoResponse for ApiError {
             retry_after_seconds,
             ..
         }
-        | AppError::TooManyRequests {
-            retry_after_seconds,
-        }
         | AppError::RateLimited {
             retry_after_seconds,
             ..
@@ -104,4 +125,79 @@ pub async fn not_found() -> ApiError {
 pub async fn method_not_allowed() -> Response {
     let body = json!({"code": "method_not_allowed", "message": "this method is not allowed here"});
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_is_documented() {
+        let problem = kiku_domain::search::ParamError {
+            parameter: "p".into(),
+            reason: "r".into(),
+        };
+        let every = [
+            AppError::NotFound(String::new()),
+            AppError::Unauthenticated,
+            AppError::WrongCredentials,
+            AppError::RateLimited {
+                message: String::new(),
+                retry_after_seconds: 1,
+            },
+            AppError::Forbidden(String::new()),
+            AppError::Conflict(String::new()),
+            AppError::CallDataConflict(Vec::new()),
+            AppError::InvalidCallData(Vec::new()),
+            AppError::InvalidRequest(String::new()),
+            AppError::InvalidQuery(problem),
+            AppError::UnsafeUrl(String::new()),
+            AppError::ChallengeFailed(String::new()),
+            AppError::MalformedJson(String::new()),
+            AppError::UnsupportedMediaType,
+            AppError::PayloadTooLarge(1),
+            AppError::UploadClosed(kiku_domain::CallStatus::Queued),
+            AppError::UploadInProgress,
+            AppError::BodyTimeout(1),
+            AppError::StorageFull(String::new()),
+            AppError::unavailable("x"),
+            AppError::Internal("x".into()),
+        ];
+        for err in &every {
+            let (_, code) = status_and_code(err);
+            assert!(
+                ERROR_CODES.contains(&code),
+                "{code} is missing from ERROR_CODES"
+            );
+        }
+        assert!(ERROR_CODES.contains(&"method_not_allowed"));
+    }
+
+    /// A new variant stops this compiling until it is added to the list above.
+    #[allow(dead_code)]
+    fn listed(err: &AppError) {
+        match err {
+            AppError::NotFound(_)
+            | AppError::Unauthenticated
+            | AppError::WrongCredentials
+            | AppError::RateLimited { .. }
+            | AppError::Forbidden(_)
+            | AppError::Conflict(_)
+            | AppError::CallDataConflict(_)
+            | AppError::InvalidCallData(_)
+            | AppError::InvalidRequest(_)
+            | AppError::InvalidQuery(_)
+            | AppError::UnsafeUrl(_)
+            | AppError::ChallengeFailed(_)
+            | AppError::MalformedJson(_)
+            | AppError::UnsupportedMediaType
+            | AppError::PayloadTooLarge(_)
+            | AppError::UploadClosed(_)
+            | AppError::UploadInProgress
+            | AppError::BodyTimeout(_)
+            | AppError::StorageFull(_)
+            | AppError::Unavailable { .. }
+            | AppError::Internal(_) => {}
+        }
+    }
 }

@@ -3,7 +3,8 @@
 //! errors are 400 JSON.
 
 use axum::body::Body;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use serde::de::DeserializeOwned;
 
@@ -52,5 +53,20 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         serde_json::from_slice(&body.bytes)
             .map(ApiJson)
             .map_err(|e| ApiError(AppError::MalformedJson(e.to_string())))
+    }
+}
+
+/// A typed query string of the API: one it cannot read (`limit=abc`) is a 422
+/// `invalid_request` in the API's error shape, not axum's plain-text 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|e| ApiError(AppError::InvalidRequest(e.body_text())))
     }
 }

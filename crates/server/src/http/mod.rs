@@ -17,6 +17,7 @@ mod openapi;
 mod outgoing_webhooks;
 mod pbx;
 mod recordings;
+mod schemas;
 mod settings;
 mod slack_rules;
 mod tag_rules;
@@ -26,8 +27,10 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, patch, post, put};
+use axum::routing::get;
 use axum::Router;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::app::App;
 
@@ -36,6 +39,7 @@ pub(crate) use client::ClientAddr;
 pub use connections::{connection_cap, serve, RequestId, ServeOptions};
 pub(crate) use error::status_and_code;
 pub use error::ApiError;
+pub use openapi::document as openapi_document;
 
 pub type AppState = Arc<App>;
 
@@ -50,136 +54,75 @@ pub fn health_router(app: AppState) -> Router {
         .with_state(app)
 }
 
+/// Every route of the API, each with its OpenAPI operation (the `#[utoipa::path]` on its
+/// handler): the one list the router, `/openapi.json` and the route tests are built from.
+pub fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(pbx::post_call_data))
+        .routes(routes!(pbx::put_recording).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(notifications::show_mine, notifications::set_mine))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::update))
+        .routes(routes!(settings::show, settings::create, settings::delete))
+        .routes(routes!(analysis_settings::show, analysis_settings::replace))
+        .routes(routes!(outgoing_webhooks::list, outgoing_webhooks::create))
+        .routes(routes!(
+            outgoing_webhooks::show,
+            outgoing_webhooks::update,
+            outgoing_webhooks::delete
+        ))
+        .routes(routes!(outgoing_webhooks::deliveries))
+        .routes(routes!(outgoing_webhooks::rotate_secret))
+        .routes(routes!(outgoing_webhooks::replay))
+        .routes(routes!(slack_rules::list, slack_rules::create))
+        .routes(routes!(
+            slack_rules::show,
+            slack_rules::update,
+            slack_rules::delete
+        ))
+        .routes(routes!(slack_rules::deliveries))
+        .routes(routes!(slack_rules::replay))
+        .routes(routes!(crm_connections::list, crm_connections::create))
+        .routes(routes!(
+            crm_connections::show,
+            crm_connections::update,
+            crm_connections::delete
+        ))
+        .routes(routes!(crm_connections::deliveries))
+        .routes(routes!(crm_connections::replay))
+        .routes(routes!(notifications::show_email, notifications::set_email))
+        .routes(routes!(notifications::email_deliveries))
+        .routes(routes!(notifications::replay_email))
+        .routes(routes!(tag_rules::list, tag_rules::create))
+        .routes(routes!(
+            tag_rules::show,
+            tag_rules::update,
+            tag_rules::delete
+        ))
+        .routes(routes!(tag_rules::apply))
+        .routes(routes!(audit_log::list))
+        .routes(routes!(calls::list))
+        .routes(routes!(calls::export_csv))
+        .routes(routes!(calls::detail))
+        .routes(routes!(calls::swap))
+        .routes(routes!(recordings::recording))
+        .routes(routes!(calls::deliveries))
+        .routes(routes!(notifications::of_call))
+        .routes(routes!(calls::versions))
+        .routes(routes!(calls::version))
+        .routes(routes!(health::health))
+        .routes(routes!(health::ready))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(openapi::index_html))
+}
+
 pub fn router(app: AppState) -> Router {
-    Router::new()
-        .route(
-            "/webhooks/incoming/{company_id}/{secret}",
-            post(pbx::post_call_data),
-        )
-        .route(
-            "/uploads/{call_id}",
-            put(pbx::put_recording).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/api/v1/auth/login", post(auth::login))
-        .route("/api/v1/auth/logout", post(auth::logout))
-        .route("/api/v1/me", get(auth::me))
-        .route(
-            "/api/v1/me/notifications",
-            get(notifications::show_mine).put(notifications::set_mine),
-        )
-        .route("/api/v1/users", get(users::list).post(users::create))
-        .route("/api/v1/users/{user_id}", patch(users::update))
-        .route(
-            "/api/v1/incoming-webhook",
-            get(settings::show)
-                .post(settings::create)
-                .delete(settings::delete),
-        )
-        .route(
-            "/api/v1/settings/analysis",
-            get(analysis_settings::show).put(analysis_settings::replace),
-        )
-        .route(
-            "/api/v1/outgoing-webhooks",
-            get(outgoing_webhooks::list).post(outgoing_webhooks::create),
-        )
-        .route(
-            "/api/v1/outgoing-webhooks/{id}",
-            get(outgoing_webhooks::show)
-                .patch(outgoing_webhooks::update)
-                .delete(outgoing_webhooks::delete),
-        )
-        .route(
-            "/api/v1/outgoing-webhooks/{id}/deliveries",
-            get(outgoing_webhooks::deliveries),
-        )
-        .route(
-            "/api/v1/outgoing-webhooks/{id}/secret",
-            post(outgoing_webhooks::rotate_secret),
-        )
-        .route(
-            "/api/v1/outgoing-webhooks/{id}/replay",
-            post(outgoing_webhooks::replay),
-        )
-        .route(
-            "/api/v1/slack-rules",
-            get(slack_rules::list).post(slack_rules::create),
-        )
-        .route(
-            "/api/v1/slack-rules/{id}",
-            get(slack_rules::show)
-                .patch(slack_rules::update)
-                .delete(slack_rules::delete),
-        )
-        .route(
-            "/api/v1/slack-rules/{id}/deliveries",
-            get(slack_rules::deliveries),
-        )
-        .route("/api/v1/slack-rules/{id}/replay", post(slack_rules::replay))
-        .route(
-            "/api/v1/crm-connections",
-            get(crm_connections::list).post(crm_connections::create),
-        )
-        .route(
-            "/api/v1/crm-connections/{id}",
-            get(crm_connections::show)
-                .patch(crm_connections::update)
-                .delete(crm_connections::delete),
-        )
-        .route(
-            "/api/v1/crm-connections/{id}/deliveries",
-            get(crm_connections::deliveries),
-        )
-        .route(
-            "/api/v1/crm-connections/{id}/replay",
-            post(crm_connections::replay),
-        )
-        .route(
-            "/api/v1/email-notifications",
-            get(notifications::show_email).put(notifications::set_email),
-        )
-        .route(
-            "/api/v1/email-notifications/deliveries",
-            get(notifications::email_deliveries),
-        )
-        .route(
-            "/api/v1/email-notifications/replay",
-            post(notifications::replay_email),
-        )
-        .route(
-            "/api/v1/tag-rules",
-            get(tag_rules::list).post(tag_rules::create),
-        )
-        .route(
-            "/api/v1/tag-rules/{id}",
-            get(tag_rules::show)
-                .patch(tag_rules::update)
-                .delete(tag_rules::delete),
-        )
-        .route("/api/v1/tag-rules/{id}/apply", post(tag_rules::apply))
-        .route("/api/v1/audit-log", get(audit_log::list))
-        .route("/api/v1/calls", get(calls::list))
-        .route("/api/v1/calls/export.csv", get(calls::export_csv))
-        .route("/api/v1/calls/{call_id}", get(calls::detail))
-        .route("/api/v1/calls/{call_id}/swap", post(calls::swap))
-        .route(
-            "/api/v1/calls/{call_id}/recording",
-            get(recordings::recording),
-        )
-        .route("/api/v1/calls/{call_id}/deliveries", get(calls::deliveries))
-        .route(
-            "/api/v1/calls/{call_id}/notifications",
-            get(notifications::of_call),
-        )
-        .route("/api/v1/calls/{call_id}/versions", get(calls::versions))
-        .route(
-            "/api/v1/calls/{call_id}/versions/{version}",
-            get(calls::version),
-        )
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/metrics", get(metrics::metrics))
-        .merge(openapi::router())
+    let (api, _) = documented_routes().split_for_parts();
+    api.merge(openapi::router())
         .merge(crate::ui::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -1,7 +1,7 @@
 //! E-mail notification settings (admins), a user's own choice, a call's notifications,
 //! and what the attempt logs and replays share.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use kiku_domain::CallId;
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{Admin, CurrentUser};
-use super::json::ApiJson;
+use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::app::notifications::attempts::{self, AttemptPage, PageRequest};
 use crate::app::notifications::{email, history, replay, view};
@@ -67,6 +67,18 @@ pub struct EmailSettingsIn {
 }
 
 /// `GET /api/v1/email-notifications`: the company-wide recipients.
+#[utoipa::path(
+    get,
+    path = "/api/v1/email-notifications",
+    operation_id = "showEmailNotifications",
+    tag = "Notifications",
+    summary = r#"Company-wide e-mail recipients (admins)"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    responses(
+        (status = 200, description = r#"The settings."#, content((ref("#/components/schemas/EmailNotifications") = "application/json", examples(("ok" = (value = json!({"recipients": ["sales-lead@acme.example"], "smtp_configured": true}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+    ),
+)]
 pub async fn show_email(
     State(app): State<AppState>,
     Admin(me): Admin,
@@ -76,6 +88,21 @@ pub async fn show_email(
 }
 
 /// `PUT /api/v1/email-notifications`: replaces the company-wide recipients.
+#[utoipa::path(
+    put,
+    path = "/api/v1/email-notifications",
+    operation_id = "setEmailNotifications",
+    tag = "Notifications",
+    summary = r#"Replace the company-wide e-mail recipients (admins)"#,
+    description = r#"Each receives an e-mail when a call's speech recognition completes, and again after a swap. At most 50; stored lower-cased, each once."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    request_body(content((ref("#/components/schemas/SetEmailNotificationsRequest") = "application/json", examples(("example" = (value = json!({"recipients": ["sales-lead@acme.example"]}))))))),
+    responses(
+        (status = 200, description = r#"The settings."#, content((ref("#/components/schemas/EmailNotifications") = "application/json"))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
+    ),
+)]
 pub async fn set_email(
     State(app): State<AppState>,
     Admin(me): Admin,
@@ -86,10 +113,27 @@ pub async fn set_email(
 }
 
 /// `GET /api/v1/email-notifications/deliveries`: every e-mail attempt, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/email-notifications/deliveries",
+    operation_id = "listEmailDeliveries",
+    tag = "Notifications",
+    summary = r#"Every e-mail attempt, newest first (admins)"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("before" = Option<String>, Query, description = r#"`next_before` of the previous page."#),
+        ("limit" = Option<i64>, Query, description = r#"Default: `50`."#, minimum = 1, maximum = 200),
+    ),
+    responses(
+        (status = 200, description = r#"A page of attempts."#, content((ref("#/components/schemas/NotificationAttemptPage") = "application/json"))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 422, description = r#"`invalid_request`: `before` is not a cursor this API handed out, or `limit` is not a number."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid_request" = (summary = r#"Bad cursor"#, value = json!({"code": "invalid_request", "message": "before is not a cursor this API handed out"}))))))),
+    ),
+)]
 pub async fn email_deliveries(
     State(app): State<AppState>,
     Admin(me): Admin,
-    Query(page): Query<PageIn>,
+    ApiQuery(page): ApiQuery<PageIn>,
 ) -> Result<Json<Value>, ApiError> {
     let page = attempts::of_email(&app, me.company_id, page.into()).await?;
     Ok(Json(attempts_json(&page)))
@@ -97,6 +141,21 @@ pub async fn email_deliveries(
 
 /// `POST /api/v1/email-notifications/replay`: e-mails of one event (to `to`, or to every
 /// address it went to) or every failed one since a time, sent again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/email-notifications/replay",
+    operation_id = "replayEmailNotifications",
+    tag = "Notifications",
+    summary = r#"Send e-mails again (admins)"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    request_body(content((ref("#/components/schemas/ReplayEmailNotificationsRequest") = "application/json", examples(("example" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60", "to": "sales-lead@acme.example"}))))))),
+    responses(
+        (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayResult") = "application/json", examples(("ok" = (value = json!({"replaying": 1}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+        (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
+    ),
+)]
 pub async fn replay_email(
     State(app): State<AppState>,
     Admin(me): Admin,
@@ -114,6 +173,17 @@ pub struct MyNotificationsIn {
 }
 
 /// `GET /api/v1/me/notifications`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/notifications",
+    operation_id = "showMyNotifications",
+    tag = "Notifications",
+    summary = r#"My notification choices"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    responses(
+        (status = 200, description = r#"The choices."#, content((ref("#/components/schemas/MyNotifications") = "application/json"))),
+    ),
+)]
 pub async fn show_mine(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -123,6 +193,19 @@ pub async fn show_mine(
 }
 
 /// `PUT /api/v1/me/notifications`: *e-mail me when recognition of my calls completes*.
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/notifications",
+    operation_id = "setMyNotifications",
+    tag = "Notifications",
+    summary = r#"Set my notification choices"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    request_body(content((ref("#/components/schemas/MyNotifications") = "application/json", examples(("example" = (value = json!({"email_on_completion": true}))))))),
+    responses(
+        (status = 200, description = r#"The choices."#, content((ref("#/components/schemas/MyNotifications") = "application/json"))),
+        (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
+    ),
+)]
 pub async fn set_mine(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -136,6 +219,23 @@ pub async fn set_mine(
 }
 
 /// `GET /api/v1/calls/{id}/notifications` (admins): every notification of the call.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calls/{call_id}/notifications",
+    operation_id = "listCallNotifications",
+    tag = "CallHistories",
+    summary = r#"Every notification of the call (admins)"#,
+    description = r#"Outgoing webhooks, Slack messages, e-mails and CRM records: one entry per target and event."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("call_id" = String, Path, format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = r#"The notifications."#, content((ref("#/components/schemas/CallNotificationList") = "application/json"))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+    ),
+)]
 pub async fn of_call(
     State(app): State<AppState>,
     Admin(me): Admin,

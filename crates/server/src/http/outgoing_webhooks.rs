@@ -1,7 +1,7 @@
 //! Outgoing webhook endpoints of the admin's company: create (challenged), list, show,
 //! change, delete, rotate the secret, the delivery log and replays.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use kiku_domain::OutgoingWebhookId;
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::Admin;
-use super::json::ApiJson;
+use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::app::outgoing_webhooks::replay::{self, Replay};
 use crate::app::outgoing_webhooks::{self as service, view, EndpointChange, EndpointRequest};
@@ -52,6 +52,24 @@ fn id_of(text: &str) -> Result<OutgoingWebhookId, AppError> {
         .map_err(|_| AppError::NotFound("no such outgoing webhook in this company".into()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/outgoing-webhooks",
+    operation_id = "createOutgoingWebhook",
+    tag = "OutgoingWebhooks",
+    summary = r#"Create an outgoing webhook endpoint (admin only)"#,
+    description = r#"The URL is checked against the SSRF rule, then challenged: Kiku POSTs `{"challenge": "<random hex>"}` and the endpoint must answer 200, `Content-Type: text/plain`, the hex exactly, within 10 s. The response carries the signing `secret`; it is shown only here and on rotation."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    request_body(content((ref("#/components/schemas/CreateOutgoingWebhookRequest") = "application/json", examples(("create" = (value = json!({"name": "CRM", "url": "https://crm.example.com/kiku", "headers": {"Authorization": "Bearer …"}, "payload": {"source": "kiku"}}))))))),
+    responses(
+        (status = 201, description = r#"Created; `secret` is shown only now."#, content((ref("#/components/schemas/OutgoingWebhookWithSecret") = "application/json", examples(("ok" = (value = json!({"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": null, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z", "secret": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"}))))))),
+        (status = 400, description = r#"`malformed_json`: the body is not JSON, or not the expected shape at the top level."#, content((ref("#/components/schemas/Error") = "application/json", examples(("malformed" = (summary = r#"Not JSON"#, value = json!({"code": "malformed_json", "message": "request body is not valid JSON: expected value at line 1 column 1"}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 413, description = r#"`payload_too_large`: the request body is over the configured limit."#, content((ref("#/components/schemas/Error") = "application/json", examples(("too_large" = (summary = r#"Too large"#, value = json!({"code": "payload_too_large", "message": "request body is over the limit"}))))))),
+        (status = 415, description = r#"`unsupported_media_type`: an explicit non-JSON `Content-Type` on a JSON endpoint (a request with no `Content-Type` is read as JSON)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unsupported" = (summary = r#"Wrong content type"#, value = json!({"code": "unsupported_media_type", "message": "expected application/json"}))))))),
+        (status = 422, description = r#"`invalid_request` (bad name, URL, headers such as `User-Agent`/`Content-Type`/`webhook-*`, payload keys, events), `unsafe_url` (the host is or resolves to an address the SSRF rule refuses and `outgoing_allow_networks` does not allow) or `challenge_failed` (the endpoint did not answer 200, `text/plain`, exactly the challenge within 10 s; the message says what came back)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unsafe" = (summary = r#"SSRF"#, value = json!({"code": "unsafe_url", "message": "host 169.254.169.254 is or resolves to 169.254.169.254, in a network Kiku does not send to (loopback, private, link-local, CGNAT, multicast, reserved…); the operator can allow it with outgoing_allow_networks"}))), ("challenge" = (summary = r#"Challenge failed"#, value = json!({"code": "challenge_failed", "message": "the challenge answer was wrong: status 200, content type \"application/json\", body starts \"{}\" (expected 200, text/plain and exactly the challenge)"}))), ("header" = (summary = r#"Reserved header"#, value = json!({"code": "invalid_request", "message": "header \"User-Agent\" cannot be set (Kiku sets it)"}))))))),
+    ),
+)]
 pub async fn create(
     State(app): State<AppState>,
     Admin(me): Admin,
@@ -71,6 +89,19 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(service::json_of(&created, true))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/outgoing-webhooks",
+    operation_id = "listOutgoingWebhooks",
+    tag = "OutgoingWebhooks",
+    summary = r#"List the company's outgoing webhook endpoints (admin only)"#,
+    description = r#"Never shows secrets or header values: `header_names` only."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    responses(
+        (status = 200, description = r#"The endpoints, oldest first."#, content((ref("#/components/schemas/OutgoingWebhookList") = "application/json", examples(("ok" = (value = json!({"items": [{"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": null, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z"}]}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+    ),
+)]
 pub async fn list(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<Value>, ApiError> {
     let items: Vec<Value> = service::list(&app, me.company_id)
         .await?
@@ -80,6 +111,22 @@ pub async fn list(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<
     Ok(Json(json!({ "items": items })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/outgoing-webhooks/{id}",
+    operation_id = "showOutgoingWebhook",
+    tag = "OutgoingWebhooks",
+    summary = r#"Show one endpoint (admin only)"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("id" = String, Path, format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = r#"The endpoint, without secret or header values."#, content((ref("#/components/schemas/OutgoingWebhook") = "application/json", examples(("ok" = (value = json!({"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": null, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z"}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+    ),
+)]
 pub async fn show(
     State(app): State<AppState>,
     Admin(me): Admin,
@@ -89,6 +136,28 @@ pub async fn show(
     Ok(Json(view::endpoint(&e)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/outgoing-webhooks/{id}",
+    operation_id = "updateOutgoingWebhook",
+    tag = "OutgoingWebhooks",
+    summary = r#"Change an endpoint (admin only)"#,
+    description = r#"Fields left out keep their value. A new URL is checked and challenged first (with the headers the endpoint will be called with). `enabled: true` also clears `disabled_reason`."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("id" = String, Path, format = "uuid"),
+    ),
+    request_body(content((ref("#/components/schemas/UpdateOutgoingWebhookRequest") = "application/json", examples(("disable" = (value = json!({"enabled": false}))))))),
+    responses(
+        (status = 200, description = r#"The changed endpoint."#, content((ref("#/components/schemas/OutgoingWebhook") = "application/json", examples(("ok" = (value = json!({"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": null, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z"}))))))),
+        (status = 400, description = r#"`malformed_json`: the body is not JSON, or not the expected shape at the top level."#, content((ref("#/components/schemas/Error") = "application/json", examples(("malformed" = (summary = r#"Not JSON"#, value = json!({"code": "malformed_json", "message": "request body is not valid JSON: expected value at line 1 column 1"}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+        (status = 413, description = r#"`payload_too_large`: the request body is over the configured limit."#, content((ref("#/components/schemas/Error") = "application/json", examples(("too_large" = (summary = r#"Too large"#, value = json!({"code": "payload_too_large", "message": "request body is over the limit"}))))))),
+        (status = 415, description = r#"`unsupported_media_type`: an explicit non-JSON `Content-Type` on a JSON endpoint (a request with no `Content-Type` is read as JSON)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unsupported" = (summary = r#"Wrong content type"#, value = json!({"code": "unsupported_media_type", "message": "expected application/json"}))))))),
+        (status = 422, description = r#"`invalid_request` (bad name, URL, headers such as `User-Agent`/`Content-Type`/`webhook-*`, payload keys, events), `unsafe_url` (the host is or resolves to an address the SSRF rule refuses and `outgoing_allow_networks` does not allow) or `challenge_failed` (the endpoint did not answer 200, `text/plain`, exactly the challenge within 10 s; the message says what came back)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unsafe" = (summary = r#"SSRF"#, value = json!({"code": "unsafe_url", "message": "host 169.254.169.254 is or resolves to 169.254.169.254, in a network Kiku does not send to (loopback, private, link-local, CGNAT, multicast, reserved…); the operator can allow it with outgoing_allow_networks"}))), ("challenge" = (summary = r#"Challenge failed"#, value = json!({"code": "challenge_failed", "message": "the challenge answer was wrong: status 200, content type \"application/json\", body starts \"{}\" (expected 200, text/plain and exactly the challenge)"}))), ("header" = (summary = r#"Reserved header"#, value = json!({"code": "invalid_request", "message": "header \"User-Agent\" cannot be set (Kiku sets it)"}))))))),
+    ),
+)]
 pub async fn update(
     State(app): State<AppState>,
     Admin(me): Admin,
@@ -109,6 +178,22 @@ pub async fn update(
     Ok(Json(view::endpoint(&e)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/outgoing-webhooks/{id}",
+    operation_id = "deleteOutgoingWebhook",
+    tag = "OutgoingWebhooks",
+    summary = r#"Delete an endpoint and its delivery log (admin only)"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("id" = String, Path, format = "uuid"),
+    ),
+    responses(
+        (status = 204, description = r#"Deleted."#),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+    ),
+)]
 pub async fn delete(
     State(app): State<AppState>,
     Admin(me): Admin,
@@ -118,6 +203,23 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/outgoing-webhooks/{id}/secret",
+    operation_id = "rotateOutgoingWebhookSecret",
+    tag = "OutgoingWebhooks",
+    summary = r#"Rotate the signing secret (admin only)"#,
+    description = r#"A new `secret`, shown only in this response. For 24 hours every delivery carries two signatures (new and old, space-separated in `webhook-signature`), so the receiver can switch without losing events."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("id" = String, Path, format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = r#"The endpoint with its new secret."#, content((ref("#/components/schemas/OutgoingWebhookWithSecret") = "application/json", examples(("ok" = (value = json!({"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": "2026-01-06T10:00:00Z", "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z", "secret": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+    ),
+)]
 pub async fn rotate_secret(
     State(app): State<AppState>,
     Admin(me): Admin,
@@ -127,11 +229,30 @@ pub async fn rotate_secret(
     Ok(Json(service::json_of(&e, true)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/outgoing-webhooks/{id}/deliveries",
+    operation_id = "listOutgoingWebhookDeliveries",
+    tag = "OutgoingWebhooks",
+    summary = r#"The endpoint's delivery attempts, newest first (admin only)"#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("id" = String, Path, format = "uuid"),
+        ("before" = Option<String>, Query, description = r#"`next_before` of the previous page."#),
+        ("limit" = Option<i64>, Query, description = r#"Default: `50`."#, minimum = 1, maximum = 200),
+    ),
+    responses(
+        (status = 200, description = r#"One page of attempts."#, content((ref("#/components/schemas/OutgoingWebhookDeliveryPage") = "application/json", examples(("ok" = (value = json!({"items": [{"id": "0d9a8c51-7f0e-4b51-9f3c-3c1f8d2e6a77", "outgoing_webhook_id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "event_id": "evt_2mX…", "call_id": "8d7c6b5a-4e3f-4a1b-9c8d-7e6f5a4b3c2d", "attempt": 1, "attempted_at": "2026-01-05T10:05:00Z", "status": 503, "latency_ms": 41, "response_head": "busy", "error": null, "replay": false}], "next_before": null}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+        (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
+    ),
+)]
 pub async fn deliveries(
     State(app): State<AppState>,
     Admin(me): Admin,
     Path(id): Path<String>,
-    Query(page): Query<PageIn>,
+    ApiQuery(page): ApiQuery<PageIn>,
 ) -> Result<Json<Value>, ApiError> {
     let (items, next) = service::deliveries(
         &app,
@@ -154,6 +275,25 @@ pub struct ReplayIn {
 
 /// `POST /api/v1/outgoing-webhooks/{id}/replay`: one event (`event_id`) or every event that
 /// failed since a time (`failed_since`) sent again, under the same event ids.
+#[utoipa::path(
+    post,
+    path = "/api/v1/outgoing-webhooks/{id}/replay",
+    operation_id = "replayOutgoingWebhookDeliveries",
+    tag = "OutgoingWebhooks",
+    summary = r#"Send events again to this endpoint"#,
+    description = r#"One event (`event_id`), or every event with a failed attempt since `failed_since` and no successful one, sent again under the same event id with a fresh retry schedule."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("id" = String, Path, format = "uuid"),
+    ),
+    request_body(content((ref("#/components/schemas/ReplayRequest") = "application/json", examples(("one" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60"}))), ("failed" = (value = json!({"failed_since": "2026-11-30T00:00:00Z"}))))))),
+    responses(
+        (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayResult") = "application/json", examples(("ok" = (value = json!({"replaying": 3}))))))),
+        (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
+        (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+        (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
+    ),
+)]
 pub async fn replay(
     State(app): State<AppState>,
     Admin(me): Admin,

@@ -18,6 +18,35 @@ use super::{ApiError, AppState};
 use crate::app::upload::{self, UploadRequest};
 use crate::app::{ingest, webhook_url};
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/incoming/{company_id}/{secret}",
+    operation_id = "postIncomingWebhook",
+    tag = "CallWebhookPbx",
+    summary = r#"Create call histories (MiiTel Incoming Webhook)"#,
+    description = r#"Called by the PBX at the company's secret Incoming Webhook URL. No session: the URL itself is the credential. The body is the MiiTel Incoming Webhook format (see `CallData` for Kiku's leniencies); a PBX that already speaks that format works unchanged.
+
+All-or-nothing: any invalid call rejects the whole batch and nothing is stored. Retries are safe (idempotent on `call_data_id`).
+
+On success, `PUT` each recording to the returned `url` within three hours."#,
+    params(
+        ("company_id" = String, Path, description = r#"Part of the minted URL."#, format = "uuid"),
+        ("secret" = String, Path, description = r#"Part of the minted URL: a long random secret (≥128 bits), compared in constant time."#),
+    ),
+    request_body(description = r#"`Content-Type: application/json`; a request with no `Content-Type` is read as JSON."#, content((ref("#/components/schemas/IncomingWebhookRequest") = "application/json", examples(("sample1" = (summary = r#"Vendor sample 1 (STEREO, both participants `left`)"#, description = r#"MiiTel's `sample1.json`, verbatim. Accepted; the call history is flagged `stereo_channels_ambiguous`."#, value = json!({"call_data": [{"call_data_id": "test_id", "audio_file_type": "mp3", "event_type": "OUTGOING_CALL", "groupname": null, "queue_name": null, "call_starts_at": "2022-12-09T03:41:48+00:00", "call_answered_at": "2023-11-28T07:26:23+00:00", "call_ends_at": "2023-11-28T07:29:34+00:00", "circuit_number": "05011112222", "audio_channel_type": "STEREO", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "9b1d82f5-9845-4158-9c7b-75e7c235d8e7", "number": "05011112222", "name": "RevComm太郎"}, {"type": "TO", "stereo_lr": "left", "miitel_user_id": null, "number": "05033334444", "name": null}]}]}))), ("sample2" = (summary = r#"Vendor sample 2 (MONAURAL, `group_name: ""`, `+0900` offsets, tags)"#, description = r#"MiiTel's `sample2.json`, verbatim."#, value = json!({"call_data": [{"call_data_id": "calldatatest0003", "audio_file_type": "mp3", "event_type": "OUTGOING_CALL", "group_name": "", "queue_name": "", "call_starts_at": "2023-11-27T15:22:33+0900", "call_answered_at": "2023-11-27T15:22:40+0900", "call_ends_at": "2023-11-27T15:36:33+0900", "circuit_number": "05011112222", "audio_channel_type": "MONAURAL", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": [{"value": "応対メモテスト"}]}]}))))))),
+    responses(
+        (status = 200, description = r#"All calls accepted (or, on a retry, recognised). One upload URL per call, in request order."#, content((ref("#/components/schemas/IncomingWebhookResponse") = "application/json", examples(("sample2" = (summary = r#"Response to sample 2"#, value = json!({"audio_upload_urls": [{"calldatatest0003": {"url": "https://kiku.example.com/uploads/0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11?expires=1701077800&signature=3b5d0c1e8f2a47c6b9e0d1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6", "call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "expires_at": "2023-11-27T09:36:40Z"}}]}))))))),
+        (status = 400, description = r#"`malformed_json`: the body is not JSON, or not the expected shape at the top level."#, content((ref("#/components/schemas/Error") = "application/json", examples(("malformed" = (summary = r#"Not JSON"#, value = json!({"code": "malformed_json", "message": "request body is not valid JSON: expected value at line 1 column 1"}))))))),
+        (status = 404, description = r#"`not_found`: unknown or revoked webhook URL (no hint of which part was wrong)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown URL"#, value = json!({"code": "not_found", "message": "not found"}))))))),
+        (status = 408, description = r#"`request_timeout`: the body sent nothing for `body_timeout_seconds`; nothing of it was kept."#, content((ref("#/components/schemas/Error") = "application/json", examples(("request_timeout" = (value = json!({"code": "request_timeout", "message": "the request body sent nothing for 30 seconds"}))))))),
+        (status = 409, description = r#"`call_data_conflict`: a `call_data_id` was already posted with different content. `problems` names each one."#, content((ref("#/components/schemas/Error") = "application/json", examples(("conflict" = (summary = r#"Same call_data_id, different content"#, value = json!({"code": "call_data_conflict", "message": "call_data_id already used with different content", "problems": [{"index": 0, "call_data_id": "calldatatest0003", "path": "call_data[0]", "reason": "call_data_id already exists with different content"}]}))))))),
+        (status = 413, description = r#"`payload_too_large`: the request body is over the configured limit."#, content((ref("#/components/schemas/Error") = "application/json", examples(("too_large" = (summary = r#"Too large"#, value = json!({"code": "payload_too_large", "message": "request body is over the limit"}))))))),
+        (status = 415, description = r#"`unsupported_media_type`: an explicit non-JSON `Content-Type` on a JSON endpoint (a request with no `Content-Type` is read as JSON)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("unsupported" = (summary = r#"Wrong content type"#, value = json!({"code": "unsupported_media_type", "message": "expected application/json"}))))))),
+        (status = 422, description = r#"`invalid_call_data`: at least one call breaks a rule; nothing was stored. `problems` lists every problem."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Missing miitel_user_id"#, value = json!({"code": "invalid_call_data", "message": "1 problem in call_data", "problems": [{"index": 3, "call_data_id": "abc", "path": "call_data[3].participants[0].miitel_user_id", "reason": "required for OUTGOING_CALL FROM"}]}))))))),
+        (status = 503, description = r#"`unavailable`: nothing was stored; the database cannot be reached or the server is buffering as much as it may. Retry after `Retry-After` seconds."#, headers(("Retry-After" = i64, description = r#"Seconds to wait before retrying."#)), content((ref("#/components/schemas/Error") = "application/json", examples(("unavailable" = (value = json!({"code": "unavailable", "message": "the database is unavailable; nothing was stored, try again later"}))))))),
+        (status = 507, description = r#"`insufficient_storage`: nothing was stored; the disk holding the database or the recordings is full."#, content((ref("#/components/schemas/Error") = "application/json", examples(("insufficient_storage" = (value = json!({"code": "insufficient_storage", "message": "the server's storage is full; nothing was stored, try again later"}))))))),
+    ),
+)]
 pub async fn post_call_data(
     State(app): State<AppState>,
     Path((company_id, secret)): Path<(String, String)>,
@@ -55,6 +84,31 @@ pub async fn post_call_data(
     Ok(Json(json!({ "audio_upload_urls": urls })))
 }
 
+#[utoipa::path(
+    put,
+    path = "/uploads/{call_id}",
+    operation_id = "putCallAudio",
+    tag = "CallWebhookPbx",
+    summary = r#"Upload a call recording"#,
+    description = r#"Called by the PBX with the pre-signed `url` from the webhook response. No session: the URL is self-authenticating (signed) and valid for three hours after issue.
+
+The body is the raw file: M4A (AAC in MP4), MP3 or WAV (PCM, μ-law, A-law), stereo or mono; it must really be the declared `audio_file_type` (checked by content, not name). Any `Content-Type` is accepted. A second `PUT` before analysis starts replaces the first; once analysis has started it is refused (409 `upload_closed`). A second PUT to the same call while one is being received gets 409 `upload_in_progress`; a stalled body gets 408 and nothing is kept."#,
+    params(
+        ("call_id" = String, Path, format = "uuid"),
+        ("expires" = i64, Query, description = r#"Expiry, Unix seconds (part of the signed URL)."#),
+        ("signature" = String, Query, description = r#"Hex signature (part of the signed URL)."#, pattern = r#"^[0-9a-fA-F]+$"#),
+    ),
+    request_body(content((ref("#/components/schemas/AudioFile") = "application/octet-stream"), (ref("#/components/schemas/AudioFile") = "audio/mpeg"), (ref("#/components/schemas/AudioFile") = "audio/mp4"), (ref("#/components/schemas/AudioFile") = "audio/wav"))),
+    responses(
+        (status = 200, description = r#"The file is completely stored and fsynced; the call is queued for analysis."#, content((ref("#/components/schemas/UploadResult") = "application/json", examples(("ok" = (value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "bytes": 1843200, "status": "queued"}))))))),
+        (status = 403, description = r#"`forbidden`: the URL is forged, tampered with, or expired (more than three hours after issue)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Bad or expired signature"#, value = json!({"code": "forbidden", "message": "upload URL is invalid or expired"}))))))),
+        (status = 408, description = r#"`request_timeout`: the body sent nothing for `body_timeout_seconds`; nothing of it was kept."#, content((ref("#/components/schemas/Error") = "application/json", examples(("request_timeout" = (value = json!({"code": "request_timeout", "message": "the request body sent nothing for 30 seconds"}))))))),
+        (status = 409, description = r#"`upload_closed`: analysis of this call has already started."#, content((ref("#/components/schemas/Error") = "application/json", examples(("closed" = (summary = r#"Analysis started"#, value = json!({"code": "upload_closed", "message": "analysis has started; the recording can no longer be replaced"}))))))),
+        (status = 413, description = r#"`payload_too_large`: the file is over `max_upload_bytes`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("too_large" = (summary = r#"Over max_upload_bytes"#, value = json!({"code": "payload_too_large", "message": "upload is over the limit"}))))))),
+        (status = 503, description = r#"`unavailable`: nothing was stored; the database cannot be reached or the server is buffering as much as it may. Retry after `Retry-After` seconds."#, headers(("Retry-After" = i64, description = r#"Seconds to wait before retrying."#)), content((ref("#/components/schemas/Error") = "application/json", examples(("unavailable" = (value = json!({"code": "unavailable", "message": "the database is unavailable; nothing was stored, try again later"}))))))),
+        (status = 507, description = r#"`insufficient_storage`: nothing was stored; the disk holding the database or the recordings is full."#, content((ref("#/components/schemas/Error") = "application/json", examples(("insufficient_storage" = (value = json!({"code": "insufficient_storage", "message": "the server's storage is full; nothing was stored, try again later"}))))))),
+    ),
+)]
 pub async fn put_recording(
     State(app): State<AppState>,
     ClientAddr(client): ClientAddr,

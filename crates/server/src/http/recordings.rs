@@ -105,6 +105,25 @@ impl Served {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/calls/{call_id}/recording",
+    operation_id = "getRecording",
+    tag = "CallHistories",
+    summary = r#"The call's stored recording"#,
+    description = r#"The file as uploaded (`audio/wav`, `audio/mpeg` or `audio/mp4` by the call's `audio_file_type`). Answers a single `Range: bytes=` request with 206 and `Content-Range` (at most 4 MiB per answer; ask again from where it ends), an unsatisfiable one with 416; without `Range` the whole file is streamed. Signed in by bearer token or the session cookie."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("call_id" = String, Path, format = "uuid"),
+        ("Range" = Option<String>, Header, example = json!("bytes=0-1023")),
+    ),
+    responses(
+        (status = 200, description = r#"The whole recording."#, headers(("Accept-Ranges" = String)), content((ref("#/components/schemas/Binary") = "audio/wav"), (ref("#/components/schemas/Binary") = "audio/mpeg"), (ref("#/components/schemas/Binary") = "audio/mp4"))),
+        (status = 206, description = r#"The bytes asked for."#, headers(("Content-Range" = String)), content((ref("#/components/schemas/Binary") = "audio/wav"))),
+        (status = 404, description = r#"No such call in the company, or no recording uploaded yet."#),
+        (status = 416, description = r#"The range is outside the file."#, headers(("Content-Range" = String))),
+    ),
+)]
 pub async fn recording(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,

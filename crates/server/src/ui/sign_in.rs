@@ -71,10 +71,10 @@ pub async fn submit(
             }
             Ok(response)
         }
-        Err(e @ (AppError::WrongCredentials | AppError::TooManyRequests { .. })) => {
+        Err(e @ (AppError::WrongCredentials | AppError::RateLimited { .. })) => {
             let t = lang.text();
             let (status, problem) = match e {
-                AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+                AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
                 _ => (StatusCode::UNAUTHORIZED, t.sign_in_failed.to_string()),
             };
             let page = SignInPage {
