@@ -3,7 +3,7 @@
 //! the address `ClientAddr` gives, its action the route's (`app::audit`).
 
 use axum::body::{Body, HttpBody};
-use axum::extract::{FromRequestParts, MatchedPath, Query, RawPathParams, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Json;
@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::auth::{session_token, Admin};
 use super::client::ClientAddr;
+use super::json::ApiQuery;
 use super::{ApiError, AppState};
 use crate::app::accounts;
 use crate::app::audit::{self, Actor, Via};
@@ -58,7 +59,7 @@ pub struct AuditQueryIn {
 pub async fn list(
     State(app): State<AppState>,
     Admin(me): Admin,
-    Query(q): Query<AuditQueryIn>,
+    ApiQuery(q): ApiQuery<AuditQueryIn>,
 ) -> Result<Json<Value>, ApiError> {
     let query = audit::Query {
         since: q.since,

@@ -18,11 +18,18 @@ async fn unreadable_page_queries_get_a_json_422() {
             format!("/api/v1/slack-rules/{id}/deliveries"),
             format!("/api/v1/crm-connections/{id}/deliveries"),
             "/api/v1/email-notifications/deliveries".to_string(),
+            "/api/v1/audit-log".to_string(),
         ] {
             let (status, body) = s.get(&format!("{path}?limit=abc"), &t.admin_token).await;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
             assert_eq!(body["code"], "invalid_request", "{path}: {body}");
         }
+        // A parameter the audit log does not have: its query refuses unknown fields, and
+        // that refusal was axum's plain-text 400.
+        let path = "/api/v1/audit-log?surprise=1";
+        let (status, body) = s.get(path, &t.admin_token).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["code"], "invalid_request", "{body}");
         // An empty cursor: documented as 422 now.
         let path = "/api/v1/email-notifications/deliveries?before=";
         let (status, body) = s.get(path, &t.admin_token).await;
