@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{from_ms, ms, parsed, SqlStore};
+use super::{cursor_binds, from_ms, ms, parsed, SqlStore};
 use crate::{AuditEntry, AuditFilter, AuditLogStore, NewAuditEntry, Result};
 
 #[async_trait]
@@ -40,10 +40,7 @@ impl AuditLogStore for SqlStore {
         company: CompanyId,
         filter: &AuditFilter,
     ) -> Result<Vec<AuditEntry>> {
-        let (before_ms, before_id) = match filter.before {
-            Some((at, id)) => (Some(ms(at)), Some(id.to_string())),
-            None => (None, None),
-        };
+        let (before_ms, before_id) = cursor_binds(filter.before);
         sqlx::query(
             "SELECT id, company_id, at_ms, actor_id, actor_name, action, target, details, client, \
              via FROM audit_log WHERE company_id = $1 \

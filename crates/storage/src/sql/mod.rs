@@ -227,6 +227,16 @@ pub(crate) fn ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// A page cursor `(time, id)` as the two values its query binds (both NULL: the first page).
+pub(crate) fn cursor_binds<I: std::fmt::Display>(
+    before: Option<(OffsetDateTime, I)>,
+) -> (Option<i64>, Option<String>) {
+    match before {
+        Some((at, id)) => (Some(ms(at)), Some(id.to_string())),
+        None => (None, None),
+    }
+}
+
 pub(crate) fn from_ms(ms: i64) -> Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .map_err(|_| StorageError::corrupt(format!("timestamp {ms}")))

@@ -11,7 +11,8 @@ use time::OffsetDateTime;
 use super::crm::{keep_record, release_claim};
 use super::jobs::settle_held_job;
 use super::{
-    answer_status, from_ms, is_foreign_key_violation, ms, parsed, parsed_optional, SqlStore,
+    answer_status, cursor_binds, from_ms, is_foreign_key_violation, ms, parsed, parsed_optional,
+    SqlStore,
 };
 use crate::{
     AttemptFilter, FinishedNotification, NewSlackRule, NotificationAttempt, NotificationStore,
@@ -298,10 +299,7 @@ impl NotificationStore for SqlStore {
         company: CompanyId,
         filter: &AttemptFilter,
     ) -> Result<Vec<NotificationAttempt>> {
-        let (before_ms, before_id) = match filter.before {
-            Some((at, id)) => (Some(ms(at)), Some(id.to_string())),
-            None => (None, None),
-        };
+        let (before_ms, before_id) = cursor_binds(filter.before);
         sqlx::query(&format!(
             "SELECT {ATTEMPT_COLUMNS} FROM notification_attempts WHERE company_id = $1 \
              AND ($2 IS NULL OR call_id = $2) AND ($3 IS NULL OR slack_rule_id = $3) \

@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 
 use super::delivery_log::{self, record_attempts};
 use super::{
-    answer_status, from_ms, is_foreign_key_violation, ms, parsed, parsed_optional, SqlStore,
+    answer_status, cursor_binds, from_ms, is_foreign_key_violation, ms, parsed, parsed_optional,
+    SqlStore,
 };
 use crate::{
     DeliveryEffect, DeliveryFilter, FinishedDelivery, NewOutgoingDelivery, NewOutgoingWebhook,
@@ -307,10 +308,7 @@ impl OutgoingWebhookStore for SqlStore {
         company: CompanyId,
         filter: &DeliveryFilter,
     ) -> Result<Vec<OutgoingDelivery>> {
-        let (before_ms, before_id) = match filter.before {
-            Some((at, id)) => (Some(ms(at)), Some(id.to_string())),
-            None => (None, None),
-        };
+        let (before_ms, before_id) = cursor_binds(filter.before);
         sqlx::query(
             "SELECT id, endpoint_id, company_id, event_id, call_id, attempt, attempted_at_ms, \
              status, latency_ms, response_head, error, replay FROM outgoing_webhook_deliveries \
