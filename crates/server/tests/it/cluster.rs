@@ -200,25 +200,7 @@ async fn a_cluster_loses_nothing_when_a_worker_and_an_api_process_are_killed() {
 
     // Everything analysed, by the two workers left.
     let token = apis[0].sign_in("correct horse").await;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let page = get(
-            &http,
-            &apis[1],
-            &token,
-            "/api/v1/calls?status=completed&per_page=1",
-        )
-        .await;
-        if page["total"].as_u64() == Some(calls as u64) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not all analysed: {page}\n{}",
-            workers[1].log()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    crate::crash::wait_until_analysed(&http, &apis[1], &token, calls).await;
     let all = get(&http, &apis[0], &token, "/api/v1/calls?per_page=1").await;
     assert_eq!(
         all["total"].as_u64(),

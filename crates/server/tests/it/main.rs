@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod conformance;
+mod crash;
 mod crm;
 mod crm_admin;
 mod crm_fakes;
