@@ -86,7 +86,8 @@ struct EntryRow {
     actor: String,
     action: String,
     target: String,
-    details: String,
+    /// (field, value) pairs.
+    details: Vec<(String, String)>,
     client: String,
     via: &'static str,
 }
@@ -112,10 +113,16 @@ struct AuditLogPage {
 
 fn row(t: &Text, entry: &kiku_storage::AuditEntry) -> EntryRow {
     let e = &entry.entry;
+    // One line per field: a JSON object in one cell runs far past the page's width.
     let details = match serde_json::from_str::<serde_json::Value>(&e.details) {
-        Ok(serde_json::Value::Object(map)) if map.is_empty() => String::new(),
-        Ok(value) => value.to_string(),
-        Err(_) => e.details.clone(),
+        Ok(serde_json::Value::Object(map)) => map
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(text) => (k, text),
+                other => (k, other.to_string()),
+            })
+            .collect(),
+        _ => vec![(String::new(), e.details.clone())],
     };
     EntryRow {
         at: kiku_domain::datetime::format(e.at),
