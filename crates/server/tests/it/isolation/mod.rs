@@ -8,6 +8,7 @@ mod api;
 mod ui;
 
 use std::collections::BTreeSet;
+use std::fmt::Debug;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -140,6 +141,38 @@ async fn company(s: &TestServer, name: &str, hook: &str) -> Company {
 
 const MISSING: &str = "00000000-0000-4000-8000-000000000000";
 
+/// `path` (an API route or a UI page) naming a resource of `whose`.
+fn fill(path: &str, whose: Whose, a: &Company, b: &Company) -> String {
+    let c = match whose {
+        Whose::A => Some(a),
+        Whose::B => Some(b),
+        Whose::Missing => None,
+    };
+    let pick = |f: fn(&Company) -> &str| c.map(f).unwrap_or(MISSING).to_string();
+    let id = if path.contains("/outgoing-webhooks/") {
+        pick(|c| &c.endpoint)
+    } else if path.contains("/slack-rules/") {
+        pick(|c| &c.slack_rule)
+    } else if path.contains("/crm-connections/") {
+        pick(|c| &c.crm)
+    } else {
+        pick(|c| &c.tag_rule)
+    };
+    let filled = path
+        .replace("{id}", &id)
+        .replace("{call_id}", &pick(|c| &c.call_id))
+        .replace("{user_id}", &pick(|c| &c.user_id))
+        .replace("{version}", "1")
+        .replace("{code}", "en")
+        .replace("{file}", "kiku.css");
+    // The page of a new CRM connection is of one kind.
+    if path == "/admin/crm-connections/new" {
+        filled + "?kind=hubspot"
+    } else {
+        filled
+    }
+}
+
 /// Why a successful answer for `who` about `whose` resource names the other company's
 /// data, if it does.
 fn leak(text: &str, who: Who, whose: Whose, a: &Company, b: &Company) -> Option<String> {
@@ -152,4 +185,29 @@ fn leak(text: &str, who: Who, whose: Whose, a: &Company, b: &Company) -> Option<
         .iter()
         .find(|id| text.contains(id.as_str()))
         .map(|id| format!("company {mine}'s answer names {id} of the other company"))
+}
+
+/// The router's routes and the matrix's rows name the same routes, both ways.
+fn same_routes<T: Ord + Debug>(what: &str, served: &BTreeSet<T>, rows: &BTreeSet<T>) {
+    let missing: Vec<_> = served.difference(rows).collect();
+    assert!(
+        missing.is_empty(),
+        "{what} routes without a row in the isolation matrix: {missing:?}"
+    );
+    let stale: Vec<_> = rows.difference(served).collect();
+    assert!(
+        stale.is_empty(),
+        "rows for {what} routes that no longer exist: {stale:?}"
+    );
+}
+
+/// Fails with every cell that went wrong on `backend`, or when fewer than `min` ran.
+fn verdict(backend: &str, (cells, failures): (usize, Vec<String>), min: usize) {
+    assert!(cells > min, "{backend}: {cells} cells");
+    assert!(
+        failures.is_empty(),
+        "{backend}: {} of {cells} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
