@@ -111,9 +111,13 @@ async fn admins_read_filter_and_page_the_audit_log_in_the_browser() {
                 "#users tr[data-user-id='{agent}'] button.switch-webhook"
             ))
             .await;
+        // Switched off: the button now offers to switch it on.
         browser
             .wait_until(
-                "return document.readyState === 'complete' && location.pathname === '/admin/users'",
+                &format!(
+                    "const b = document.querySelector(\"#users tr[data-user-id='{agent}'] button.switch-webhook\"); \
+                     return b !== null && b.value === 'true' && document.readyState === 'complete'"
+                ),
                 10,
                 "the switch saved",
             )
@@ -198,9 +202,22 @@ async fn admins_read_filter_and_page_the_audit_log_in_the_browser() {
         let mut seen = rows(&browser).await;
         assert_eq!(seen.len(), 2);
         for expected in [2, 1] {
+            let older = browser
+                .script(
+                    "return document.getElementById('older-page').href",
+                    json!([]),
+                )
+                .await;
             browser.click("#older-page").await;
-            arrived(&browser, "before=").await;
-            browser.find("#audit-log").await;
+            browser
+                .wait_until(
+                    &format!(
+                        "return location.href === {older} && document.readyState === 'complete'"
+                    ),
+                    10,
+                    "the older page",
+                )
+                .await;
             let page = rows(&browser).await;
             assert_eq!(page.len(), expected);
             seen.extend(page);
