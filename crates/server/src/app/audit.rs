@@ -244,6 +244,18 @@ pub fn cli_action(command: &str) -> Option<&'static str> {
         .map(|(_, action)| *action)
 }
 
+/// Every action name, sorted, once each: what the audit log's action filter offers.
+pub fn actions() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = HTTP_ACTIONS
+        .iter()
+        .map(|(_, _, action)| *action)
+        .chain(CLI_ACTIONS.iter().map(|(_, action)| *action))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// The fields of a request's or command's answer worth keeping in `details`: ids and
 /// switches, never a secret, URL, setting or credential (those may hold secrets).
 const DETAIL_FIELDS: &[&str] = &[

@@ -16,9 +16,9 @@ use time::OffsetDateTime;
 use super::call_notifications::{self, NotificationRow};
 use super::error::UiError;
 use super::form::value_of;
-use super::html;
 use super::i18n::{Lang, Text};
 use super::session::{CsrfForm, Viewer};
+use super::{html, query_string};
 use crate::app::{analysis, search, AppError};
 use crate::http::AppState;
 
@@ -122,15 +122,6 @@ fn user_of(call: &CallRecord) -> String {
         .find(|p| p.miitel_user_id.is_some())
         .map(|p| p.name.clone().unwrap_or_else(|| p.number.clone()))
         .unwrap_or_default()
-}
-
-fn query_string(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{}={}", super::percent(k), super::percent(v)))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// The form's values as the search's: a date from the date fields is that day from

@@ -363,8 +363,10 @@ fn new_page(
     })
 }
 
+/// `kind` left out reads as empty, refused by [`kind_of`] on the error page.
 #[derive(Deserialize)]
 pub struct KindQuery {
+    #[serde(default)]
     kind: String,
 }
 

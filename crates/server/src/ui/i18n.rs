@@ -5,8 +5,10 @@
 use axum::http::{header, HeaderMap};
 use kiku_domain::{CallStatus, EventType};
 
+mod audit;
 mod notify;
 
+pub use audit::AuditText;
 pub use notify::NotifyText;
 
 pub const LANG_COOKIE: &str = "kiku_lang";
@@ -286,6 +288,8 @@ pub struct Text {
     pub type_extension_transfer: &'static str,
     /// The notification pages' strings.
     pub notify: &'static NotifyText,
+    /// The audit-log page's strings.
+    pub audit: &'static AuditText,
 }
 
 impl Text {
@@ -529,6 +533,7 @@ pub static EN: Text = Text {
     type_automatic_transfer: "Automatic transfer",
     type_extension_transfer: "Extension transfer",
     notify: &notify::EN,
+    audit: &audit::EN,
 };
 
 pub static JA: Text = Text {
@@ -725,6 +730,7 @@ pub static JA: Text = Text {
     type_automatic_transfer: "自動転送",
     type_extension_transfer: "内線転送",
     notify: &notify::JA,
+    audit: &audit::JA,
 };
 
 #[cfg(test)]

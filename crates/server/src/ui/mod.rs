@@ -9,6 +9,7 @@
 mod admin;
 mod assets;
 mod attempt_log;
+mod audit_log;
 mod call_notifications;
 mod calls;
 mod crm_connections;
@@ -24,10 +25,11 @@ mod slack_rules;
 mod tag_rules;
 
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::handler::Handler;
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 
 use crate::http::{AppState, RequestId};
@@ -41,95 +43,109 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
      media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      frame-ancestors 'none'; form-action 'self'";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/calls") }))
-        .route("/sign-in", get(sign_in::form).post(sign_in::submit))
-        .route("/sign-out", post(sign_in::sign_out))
-        .route("/lang/{code}", get(sign_in::switch_language))
-        .route("/calls", get(calls::list))
-        .route("/calls/{call_id}", get(calls::detail))
-        .route("/calls/{call_id}/versions/{version}", get(calls::version))
-        .route("/calls/{call_id}/swap", post(calls::swap))
-        .route("/admin", get(|| async { Redirect::to("/admin/users") }))
-        .route("/admin/users", get(admin::users).post(admin::create_user))
-        .route("/admin/users/{user_id}", post(admin::update_user))
-        .route(
-            "/admin/webhook",
-            get(admin::webhook).post(admin::create_webhook),
-        )
-        .route("/admin/webhook/delete", post(admin::delete_webhook))
-        .route(
-            "/admin/settings",
-            get(admin::settings).post(admin::save_settings),
-        )
-        .route(
-            "/admin/outgoing-webhooks",
-            get(outgoing_webhooks::list).post(outgoing_webhooks::create),
-        )
-        .route(
-            "/admin/outgoing-webhooks/{id}",
-            get(outgoing_webhooks::detail),
-        )
-        .route(
+/// One page (`GET`) or form (`POST`) of the UI.
+struct UiRoute {
+    method: &'static str,
+    path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+fn page<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> UiRoute {
+    UiRoute {
+        method: "GET",
+        path,
+        handler: get(handler),
+    }
+}
+
+fn form<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> UiRoute {
+    UiRoute {
+        method: "POST",
+        path,
+        handler: post(handler),
+    }
+}
+
+/// Every route of the UI: the one list the router and the route tests (the tenant
+/// isolation matrix) are built from.
+fn ui_routes() -> Vec<UiRoute> {
+    vec![
+        page("/", || async { Redirect::to("/calls") }),
+        page("/sign-in", sign_in::form),
+        form("/sign-in", sign_in::submit),
+        form("/sign-out", sign_in::sign_out),
+        page("/lang/{code}", sign_in::switch_language),
+        page("/calls", calls::list),
+        page("/calls/{call_id}", calls::detail),
+        page("/calls/{call_id}/versions/{version}", calls::version),
+        form("/calls/{call_id}/swap", calls::swap),
+        page("/admin", || async { Redirect::to("/admin/users") }),
+        page("/admin/users", admin::users),
+        form("/admin/users", admin::create_user),
+        form("/admin/users/{user_id}", admin::update_user),
+        page("/admin/webhook", admin::webhook),
+        form("/admin/webhook", admin::create_webhook),
+        form("/admin/webhook/delete", admin::delete_webhook),
+        page("/admin/settings", admin::settings),
+        form("/admin/settings", admin::save_settings),
+        page("/admin/outgoing-webhooks", outgoing_webhooks::list),
+        form("/admin/outgoing-webhooks", outgoing_webhooks::create),
+        page("/admin/outgoing-webhooks/{id}", outgoing_webhooks::detail),
+        form(
             "/admin/outgoing-webhooks/{id}/enabled",
-            post(outgoing_webhooks::set_enabled),
-        )
-        .route(
+            outgoing_webhooks::set_enabled,
+        ),
+        form(
             "/admin/outgoing-webhooks/{id}/replay",
-            post(outgoing_webhooks::replay),
-        )
-        .route(
+            outgoing_webhooks::replay,
+        ),
+        form(
             "/admin/outgoing-webhooks/{id}/delete",
-            post(outgoing_webhooks::delete),
-        )
-        .route(
-            "/admin/tag-rules",
-            get(tag_rules::list).post(tag_rules::create),
-        )
-        .route(
-            "/admin/tag-rules/{id}/enabled",
-            post(tag_rules::set_enabled),
-        )
-        .route("/admin/tag-rules/{id}/apply", post(tag_rules::apply))
-        .route("/admin/tag-rules/{id}/delete", post(tag_rules::delete))
-        .route(
-            "/admin/slack-rules",
-            get(slack_rules::list).post(slack_rules::create),
-        )
-        .route(
-            "/admin/slack-rules/{id}",
-            get(slack_rules::detail).post(slack_rules::update),
-        )
-        .route("/admin/slack-rules/{id}/replay", post(slack_rules::replay))
-        .route("/admin/slack-rules/{id}/delete", post(slack_rules::delete))
-        .route(
-            "/admin/crm-connections",
-            get(crm_connections::list).post(crm_connections::create),
-        )
-        .route("/admin/crm-connections/new", get(crm_connections::new))
-        .route(
-            "/admin/crm-connections/{id}",
-            get(crm_connections::detail).post(crm_connections::update),
-        )
-        .route(
+            outgoing_webhooks::delete,
+        ),
+        page("/admin/tag-rules", tag_rules::list),
+        form("/admin/tag-rules", tag_rules::create),
+        form("/admin/tag-rules/{id}/enabled", tag_rules::set_enabled),
+        form("/admin/tag-rules/{id}/apply", tag_rules::apply),
+        form("/admin/tag-rules/{id}/delete", tag_rules::delete),
+        page("/admin/slack-rules", slack_rules::list),
+        form("/admin/slack-rules", slack_rules::create),
+        page("/admin/slack-rules/{id}", slack_rules::detail),
+        form("/admin/slack-rules/{id}", slack_rules::update),
+        form("/admin/slack-rules/{id}/replay", slack_rules::replay),
+        form("/admin/slack-rules/{id}/delete", slack_rules::delete),
+        page("/admin/crm-connections", crm_connections::list),
+        form("/admin/crm-connections", crm_connections::create),
+        page("/admin/crm-connections/new", crm_connections::new),
+        page("/admin/crm-connections/{id}", crm_connections::detail),
+        form("/admin/crm-connections/{id}", crm_connections::update),
+        form(
             "/admin/crm-connections/{id}/replay",
-            post(crm_connections::replay),
-        )
-        .route(
+            crm_connections::replay,
+        ),
+        form(
             "/admin/crm-connections/{id}/delete",
-            post(crm_connections::delete),
-        )
-        .route(
-            "/admin/email",
-            get(email_notifications::admin).post(email_notifications::set_recipients),
-        )
-        .route("/admin/email/replay", post(email_notifications::replay))
-        .route(
-            "/me/notifications",
-            get(email_notifications::mine).post(email_notifications::set_mine),
-        )
-        .route("/static/{file}", get(assets::serve))
+            crm_connections::delete,
+        ),
+        page("/admin/email", email_notifications::admin),
+        form("/admin/email", email_notifications::set_recipients),
+        form("/admin/email/replay", email_notifications::replay),
+        page("/admin/audit-log", audit_log::page),
+        page("/me/notifications", email_notifications::mine),
+        form("/me/notifications", email_notifications::set_mine),
+        page("/static/{file}", assets::serve),
+    ]
+}
+
+/// `(method, path)` of every UI route, as the router serves them.
+pub fn routes() -> Vec<(&'static str, &'static str)> {
+    ui_routes().iter().map(|r| (r.method, r.path)).collect()
+}
+
+pub fn router() -> Router<AppState> {
+    ui_routes()
+        .into_iter()
+        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(middleware::from_fn(page_headers))
 }
@@ -185,4 +201,14 @@ fn percent(value: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A query string of the non-empty pairs.
+fn query_string(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{}={}", percent(k), percent(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }

@@ -37,6 +37,7 @@ mod swap;
 mod tag_rules;
 mod takeover;
 mod ui;
+mod ui_audit_log;
 mod ui_notifications;
 mod upload;
 mod webhook;

@@ -524,5 +524,23 @@ async fn notification_forms_without_the_csrf_token_are_refused_and_pages_speak_j
                 .expect("html");
             assert!(page.contains(words), "{} {path}", s.backend);
         }
+
+        // A connection form of no kind, or of one Kiku does not know, is an error page
+        // that says why (found by the isolation matrix: it was axum's plain-text 400).
+        for query in ["", "?kind=zoho"] {
+            let r = s
+                .http
+                .get(s.url(&format!("/admin/crm-connections/new{query}")))
+                .header(COOKIE, &cookie)
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+            let page = r.text().await.expect("html");
+            assert!(
+                page.contains("id=\"request-id\"") && page.contains("kind"),
+                "{query}: {page}"
+            );
+        }
     }
 }
