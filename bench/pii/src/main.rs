@@ -38,16 +38,6 @@ struct Args {
     examples: usize,
 }
 
-const KINDS: [PiiKind; 7] = [
-    PiiKind::CardNumber,
-    PiiKind::PhoneNumber,
-    PiiKind::MyNumber,
-    PiiKind::PostalCode,
-    PiiKind::Email,
-    PiiKind::DateOfBirth,
-    PiiKind::Name,
-];
-
 fn generate(rng: &Rng, language: &'static str) -> Call {
     let mut b = Builder::new(language);
     let mut scenes: Vec<(bool, usize)> = Vec::new();
@@ -196,7 +186,7 @@ fn table(title: &str, tallies: &BTreeMap<PiiKind, Tally>) {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let empty = Tally::default();
     let mut all = (0, 0, 0, 0, 0);
-    for kind in KINDS {
+    for kind in PiiKind::ALL {
         let t = tallies.get(&kind).unwrap_or(&empty);
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -265,7 +255,7 @@ fn main() {
             "**Examples** (the first {} per kind; ⏎ separates phrases)\n",
             args.examples
         );
-        for kind in KINDS {
+        for kind in PiiKind::ALL {
             let Some(t) = total.get(&kind) else { continue };
             let name = kind.placeholder().trim_matches(['[', ']']);
             for miss in t.misses.iter().take(args.examples) {

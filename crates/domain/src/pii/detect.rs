@@ -23,6 +23,16 @@ pub enum PiiKind {
 }
 
 impl PiiKind {
+    pub const ALL: [PiiKind; 7] = [
+        Self::CardNumber,
+        Self::PhoneNumber,
+        Self::MyNumber,
+        Self::PostalCode,
+        Self::Email,
+        Self::DateOfBirth,
+        Self::Name,
+    ];
+
     /// What replaces the span in a redacted text.
     pub fn placeholder(self) -> &'static str {
         match self {

@@ -207,5 +207,48 @@ fn redact_words(utterance: &mut Utterance, spans: &[(Range<usize>, PiiKind)]) {
     utterance.words = words;
 }
 
+/// A stretch of one speaker's speech (voice activity) up to this long that overlaps a
+/// replaced word is hidden whole: word timings can be seconds off, speech stretches are
+/// not.
+const WHOLE_STRETCH_SECONDS: f64 = 8.0;
+
+/// When the personal data replaced in `redacted` (a transcript from [`redact`]) was said,
+/// to hide it in the recording: the times of its placeholder words (the whole phrase
+/// where the phrase has no word timings), and the speaker's short stretches of speech
+/// that overlap them.
+pub fn redacted_times(redacted: &Transcript) -> Vec<(f64, f64)> {
+    let is_placeholder = |text: &str| PiiKind::ALL.iter().any(|k| text.contains(k.placeholder()));
+    let mut times = Vec::new();
+    for u in &redacted.utterances {
+        if !is_placeholder(&u.text) {
+            continue;
+        }
+        let mut words: Vec<(f64, f64)> = u
+            .words
+            .iter()
+            .filter(|w| is_placeholder(&w.text))
+            .map(|w| (w.start, w.end))
+            .collect();
+        if words.is_empty() {
+            words.push((u.start, u.end));
+        }
+        let speech = redacted
+            .speech
+            .get(u.speaker)
+            .map_or(&[][..], Vec::as_slice);
+        for &(start, end) in &words {
+            times.extend(
+                speech
+                    .iter()
+                    .filter(|s| s.start < end && start < s.end)
+                    .filter(|s| s.end - s.start <= WHOLE_STRETCH_SECONDS)
+                    .map(|s| (s.start, s.end)),
+            );
+        }
+        times.extend(words);
+    }
+    times
+}
+
 #[cfg(test)]
 mod tests;

@@ -187,6 +187,22 @@ fn word_timings_follow_the_phrase() {
         ]
     );
     assert_eq!(counts.get(&PiiKind::CardNumber), Some(&1));
+    // The recording is hidden where the placeholder's words were said, and over the
+    // speaker's short stretch of speech around them (word timings can be off).
+    assert_eq!(redacted_times(&out), [(0.3, 1.45)]);
+    let mut heard = out.clone();
+    heard.speech[1] = vec![
+        crate::metrics::Span {
+            start: 0.1,
+            end: 2.0,
+        },
+        crate::metrics::Span {
+            start: 5.0,
+            end: 30.0,
+        },
+    ];
+    heard.utterances[0].words[1].end = 6.0;
+    assert_eq!(redacted_times(&heard), [(0.1, 2.0), (0.3, 6.0)]);
 
     // Words that cannot be placed in the text go, rather than keep a card number.
     let mut u = utterance(1, 0.0, "Card 4111111111111111");
@@ -197,6 +213,8 @@ fn word_timings_follow_the_phrase() {
     }];
     let (out, _) = redact(&transcript(vec![u]), &[]);
     assert!(out.utterances[0].words.is_empty());
+    // Without word timings, the whole phrase.
+    assert_eq!(redacted_times(&out), [(0.0, 2.0)]);
 }
 
 /// A card number with a valid check digit: 15 random digits and the Luhn digit.
