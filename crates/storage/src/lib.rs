@@ -111,6 +111,19 @@ pub trait CallStore: Send + Sync {
         audio: NewAudio,
         now: OffsetDateTime,
     ) -> Result<AttachOutcome>;
+    /// Points the call at its recording's redacted `copy` (already stored), keeping the
+    /// original's key as `original_key` until [`CallStore::forget_original_audio`].
+    /// `false`, changing nothing, when the call's recording is no longer `original_key` or
+    /// is already a redacted copy.
+    async fn use_redacted_audio(
+        &self,
+        id: CallId,
+        original_key: &str,
+        copy: NewAudio,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+    /// The original recording of a redacted copy has been deleted.
+    async fn forget_original_audio(&self, id: CallId, original_key: &str) -> Result<()>;
 }
 
 /// Durable background jobs of every kind, claimed with leases. Only analysis jobs move

@@ -65,6 +65,11 @@ pub struct AudioInfo {
     pub key: String,
     pub bytes: u64,
     pub uploaded_at: OffsetDateTime,
+    /// Set when `key` is the recording's redacted copy (a 16-bit PCM WAV, whatever the
+    /// call data's `audio_file_type`).
+    pub redacted_at: Option<OffsetDateTime>,
+    /// The original of a redacted copy, while it is kept.
+    pub original_key: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

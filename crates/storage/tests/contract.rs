@@ -449,6 +449,57 @@ async fn ingest_is_idempotent_atomic_and_scoped() {
 }
 
 #[tokio::test]
+async fn a_redacted_copy_replaces_the_recording_once_and_keeps_the_original_key() {
+    each_backend(|s| async move {
+        let (a, _) = s
+            .create_company("A", admin(CompanyId::new(), "a@a.example"))
+            .await
+            .expect("a");
+        let c1 = call("c1", "2024-01-01T00:00:00Z", "AUTOMATIC_RECORD");
+        let id = s.ingest_calls(a.id, &[c1], t0()).await.expect("ingest")[0].id;
+        let audio = |k: &str, bytes| NewAudio {
+            key: k.into(),
+            bytes,
+        };
+        s.attach_audio(id, audio("k1", 10), t0())
+            .await
+            .expect("attach");
+        // Not the call's recording: nothing changes.
+        assert!(!s
+            .use_redacted_audio(id, "other", audio("k1-r", 99), t0())
+            .await
+            .expect("q"));
+        assert!(s
+            .use_redacted_audio(id, "k1", audio("k1-r", 99), t0())
+            .await
+            .expect("q"));
+        let stored = s
+            .call(a.id, id)
+            .await
+            .expect("q")
+            .and_then(|c| c.audio)
+            .expect("audio");
+        assert_eq!((stored.key.as_str(), stored.bytes), ("k1-r", 99));
+        assert_eq!(stored.original_key.as_deref(), Some("k1"));
+        assert!(stored.redacted_at.is_some());
+        // Once is enough: a redacted copy is not redacted again.
+        assert!(!s
+            .use_redacted_audio(id, "k1-r", audio("k1-r-r", 5), t0())
+            .await
+            .expect("q"));
+        s.forget_original_audio(id, "k1").await.expect("forget");
+        let stored = s
+            .call(a.id, id)
+            .await
+            .expect("q")
+            .and_then(|c| c.audio)
+            .expect("audio");
+        assert_eq!((stored.key.as_str(), stored.original_key), ("k1-r", None));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn audio_attaches_until_analysis_starts_and_jobs_lease() {
     each_backend(|s| async move {
         let id = company_with_call(&s).await;

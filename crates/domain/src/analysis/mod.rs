@@ -19,7 +19,7 @@ pub use miitel::{call_detail, detail_parties, participant_id, DetailParty};
 pub use mono_roles::{mono_roles, UserHints, REVIEW_BELOW};
 pub use report::{report, KeywordHit, Phrase, Report, SpeakerReport};
 pub use roles::{company_side, speaker_of_channel, stereo_roles, user_side};
-pub use settings::{AnalysisSettings, Language};
+pub use settings::{AnalysisSettings, AudioRedaction, Language};
 pub use text::counts_characters;
 
 /// Bumped when the transcript's meaning changes, so stored ones can be told apart.

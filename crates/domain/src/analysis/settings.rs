@@ -46,7 +46,7 @@ impl From<Language> for String {
 }
 
 /// A company's analysis settings; the default is the product's.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnalysisSettings {
     #[serde(default)]
@@ -61,6 +61,43 @@ pub struct AnalysisSettings {
     /// from now on, before they are stored or sent anywhere.
     #[serde(default)]
     pub redact_personal_data: bool,
+    /// With `redact_personal_data`: also hide the redacted stretches in the recording,
+    /// in a stored redacted copy that is then the one served.
+    #[serde(default)]
+    pub redact_audio: AudioRedaction,
+    /// Keep the original recording (not served) once its redacted copy is stored; off:
+    /// delete it.
+    #[serde(default = "keep_by_default")]
+    pub keep_original_recording: bool,
+}
+
+fn keep_by_default() -> bool {
+    true
+}
+
+impl Default for AnalysisSettings {
+    fn default() -> Self {
+        Self {
+            language: Language::default(),
+            keywords: Vec::new(),
+            score_rule: ScoreRule::default(),
+            redact_personal_data: false,
+            redact_audio: AudioRedaction::default(),
+            keep_original_recording: true,
+        }
+    }
+}
+
+/// What replaces personal data in a recording.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AudioRedaction {
+    /// The recording is left as it is.
+    #[default]
+    Off,
+    Silence,
+    /// A 1 kHz beep, so a listener hears that something was cut.
+    Tone,
 }
 
 impl AnalysisSettings {
@@ -77,6 +114,11 @@ impl AnalysisSettings {
             return Err(format!(
                 "keyword {bad:?} must be 1 to {MAX_KEYWORD_CHARS} characters"
             ));
+        }
+        if self.redact_audio != AudioRedaction::Off && !self.redact_personal_data {
+            return Err(
+                "redact_audio hides what redact_personal_data finds: turn that on too".into(),
+            );
         }
         self.score_rule
             .validate()

@@ -23,6 +23,16 @@ pub enum PiiKind {
 }
 
 impl PiiKind {
+    pub const ALL: [PiiKind; 7] = [
+        Self::CardNumber,
+        Self::PhoneNumber,
+        Self::MyNumber,
+        Self::PostalCode,
+        Self::Email,
+        Self::DateOfBirth,
+        Self::Name,
+    ];
+
     /// What replaces the span in a redacted text.
     pub fn placeholder(self) -> &'static str {
         match self {
@@ -45,23 +55,144 @@ pub struct Finding {
     pub range: Range<usize>,
 }
 
-/// Words that say a number or a date near them is a postal code or a date of birth.
-const POSTAL_CONTEXT: &[&str] = &["郵便番号", "〒", "postal code", "post code", "zip"];
-const BIRTH_CONTEXT: &[&str] = &["生年月日", "誕生日", "生まれ", "birth", "born"];
-/// Words that say a long number is a card's, even when recognition got a digit wrong and
-/// its check digit fails.
-const CARD_CONTEXT: &[&str] = &["card", "カード", "visa", "mastercard", "amex"];
-/// Words that say a shorter or misheard number is a phone number.
-const PHONE_CONTEXT: &[&str] = &["phone", "mobile", "電話", "携帯", "連絡先"];
+/// What a number or date is, by the label said nearest before it ("your card number?",
+/// 「郵便番号は」, "order number"). Personal labels count from what either party said in
+/// the moments before; a label of something else ([`Cue::Other`]) only in the same phrase,
+/// right before the number ("the tracking number is …"), so that an order mentioned
+/// earlier does not hide a card read out later.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Cue {
+    Card,
+    Phone,
+    MyNumber,
+    Postal,
+    Birth,
+    Other,
+}
 
-fn mentions(text: &str, words: &[&str]) -> bool {
-    let lower = text.to_lowercase();
-    words.iter().any(|w| lower.contains(w))
+const CUES: &[(Cue, &[&str])] = &[
+    (
+        Cue::Card,
+        &["card", "カード", "visa", "mastercard", "amex", "jcb"],
+    ),
+    (
+        Cue::Phone,
+        &[
+            "phone",
+            "mobile",
+            "cell",
+            "callback",
+            "call me",
+            "call you",
+            "reach",
+            "text me",
+            "電話",
+            "携帯",
+            "連絡先",
+            "折り返し",
+        ],
+    ),
+    (
+        Cue::MyNumber,
+        &[
+            "my number",
+            "individual number",
+            "マイナンバー",
+            "個人番号",
+            "番号カード",
+        ],
+    ),
+    (
+        Cue::Postal,
+        &[
+            "郵便番号",
+            "〒",
+            "postal code",
+            "post code",
+            "postcode",
+            "zip",
+        ],
+    ),
+    (
+        Cue::Birth,
+        &["生年月日", "誕生日", "生まれ", "birth", "born"],
+    ),
+];
+/// Labels of numbers and dates that are not personal data.
+const OTHER_CUES: &[&str] = &[
+    "order",
+    "tracking",
+    "invoice",
+    "account number",
+    "customer id",
+    "member",
+    "reference",
+    "ticket",
+    "case number",
+    "model",
+    "part number",
+    "serial",
+    "barcode",
+    "sku",
+    "arrive",
+    "deliver",
+    "ship",
+    "renew",
+    "contract",
+    "appointment",
+    "technician",
+    "due",
+    "注文",
+    "伝票",
+    "追跡",
+    "請求書",
+    "会員",
+    "お客様番号",
+    "受付番号",
+    "型番",
+    "品番",
+    "製造番号",
+    "シリアル",
+    "jan",
+    "コード",
+    "届け",
+    "発送",
+    "契約",
+    "更新",
+    "作業日",
+    "予約",
+];
+
+/// The label ending nearest the end of `before` (what was said before the number) or of
+/// `same_phrase` (its own phrase up to it), if any.
+fn nearest_cue(before: &str, same_phrase: &str) -> Option<Cue> {
+    let text = format!("{} {}", before.to_lowercase(), same_phrase.to_lowercase());
+    let phrase_from = text.len() - same_phrase.to_lowercase().len();
+    // Nearest first; of two ending at one place, the longer ("番号カード" over "カード").
+    let mut best: Option<((usize, usize), Cue)> = None;
+    let mut consider = |cue: Cue, word: &str, from: usize| {
+        if let Some(at) = text[from..].rfind(word) {
+            let key = (from + at + word.len(), word.len());
+            if best.is_none_or(|(k, _)| key > k) {
+                best = Some((key, cue));
+            }
+        }
+    };
+    for (cue, words) in CUES {
+        for word in *words {
+            consider(*cue, word, 0);
+        }
+    }
+    for word in OTHER_CUES {
+        consider(Cue::Other, word, phrase_from);
+    }
+    best.map(|(_, cue)| cue)
 }
 
 struct Patterns {
     email: Regex,
     spoken_email: Regex,
+    spoken_email_ja: Regex,
     date: Regex,
 }
 
@@ -74,6 +205,11 @@ fn patterns() -> &'static Patterns {
             r"(?i)\b[a-z0-9]+(( dot | underscore | )[a-z0-9]+)* at [a-z0-9-]+( dot [a-z0-9-]+)*( dot (com|net|org|jp|co|ne|or|io|uk|de|info))\b",
         )
         .expect("valid pattern"),
+        // 「yamada ドット taro アットマーク example ドット co ドット jp」
+        spoken_email_ja: Regex::new(
+            r"(?i)[a-z0-9._-]+( ?(ドット|アンダーバー|アンダースコア|ハイフン) ?[a-z0-9]+)* ?(アットマーク|アット) ?[a-z0-9-]+( ?(ドット|\.) ?[a-z0-9-]+)+",
+        )
+        .expect("valid pattern"),
         date: Regex::new(
             r"(?i)((19|20)[0-9]{2}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日|(昭和|平成|令和)\s*[0-9]{1,2}\s*年\s*[0-9]{1,2}\s*月\s*[0-9]{1,2}\s*日|\b(january|february|march|april|may|june|july|august|september|october|november|december)\s+[0-9]{1,2}(st|nd|rd|th)?,?\s+(19|20)[0-9]{2}\b|\b[0-9]{1,2}(st|nd|rd|th)?\s+(of\s+)?(january|february|march|april|may|june|july|august|september|october|november|december),?\s+(19|20)[0-9]{2}\b|\b[0-9]{1,2}/[0-9]{1,2}/(19|20)[0-9]{2}\b|\b(19|20)[0-9]{2}[-/][0-9]{1,2}[-/][0-9]{1,2}\b)",
         )
@@ -81,117 +217,177 @@ fn patterns() -> &'static Patterns {
     })
 }
 
-/// A run of digits: where each of its tokens lies, the digits, and whether `+` came first.
-struct Run {
-    spans: Vec<(usize, Range<usize>)>,
+/// The digits of a run said in one phrase.
+struct Segment {
+    phrase: usize,
+    spans: Vec<Range<usize>>,
     digits: String,
-    plus: bool,
-    /// Written in one phrase as `ddd-dddd` (a postal code's written form).
-    postal_form: bool,
+    /// The digits as 'd' with what separated them ("ddd-dddd", "d d d, d d d").
+    shape: String,
+}
+
+/// Digits separated only by separators, possibly over several phrases; `plus`: a `+`
+/// (or "plus") came first.
+struct Run {
+    segments: Vec<Segment>,
+    plus: Option<(usize, Range<usize>)>,
 }
 
 fn runs(phrases: &[&str]) -> Vec<Run> {
     let mut out = Vec::new();
     let mut current: Option<Run> = None;
     let mut plus_pending: Option<(usize, Range<usize>)> = None;
-    let mut shape = String::new(); // the run's characters, digits as 'd', for its written form
     for (phrase, text) in phrases.iter().enumerate() {
         for (range, token) in tokens(text) {
             match token {
                 Token::Digits(d) => {
-                    if current.is_none() {
-                        shape.clear();
-                    }
-                    let run = current.get_or_insert_with(|| {
-                        let plus = plus_pending.take();
-                        Run {
-                            plus: plus.is_some(),
-                            spans: plus.into_iter().collect(),
-                            digits: String::new(),
-                            postal_form: false,
-                        }
+                    let run = current.get_or_insert_with(|| Run {
+                        segments: Vec::new(),
+                        plus: plus_pending.take(),
                     });
-                    run.spans.push((phrase, range.clone()));
-                    run.digits.push_str(&d);
-                    shape.push_str(&"d".repeat(d.len()));
+                    if run.segments.last().is_none_or(|s| s.phrase != phrase) {
+                        run.segments.push(Segment {
+                            phrase,
+                            spans: Vec::new(),
+                            digits: String::new(),
+                            shape: String::new(),
+                        });
+                    }
+                    if let Some(segment) = run.segments.last_mut() {
+                        segment.spans.push(range);
+                        segment.shape.push_str(&"d".repeat(d.len()));
+                        segment.digits.push_str(&d);
+                    }
                 }
                 Token::Separator => {
-                    if current.is_some() {
-                        shape.push_str(&text[range]);
+                    let segment = current.as_mut().and_then(|r| r.segments.last_mut());
+                    if let Some(segment) = segment.filter(|s| s.phrase == phrase) {
+                        // Words between digits ("double", "uh", 「えーと」) count as spacing.
+                        let separator = &text[range];
+                        let word = separator.chars().nth(1).is_some();
+                        segment.shape.push_str(if word { " " } else { separator });
                     }
                 }
                 Token::Plus => {
-                    finish(&mut current, &mut shape, &mut out);
+                    out.extend(current.take());
                     plus_pending = Some((phrase, range));
                 }
                 Token::Other => {
-                    finish(&mut current, &mut shape, &mut out);
+                    out.extend(current.take());
                     plus_pending = None;
                 }
             }
         }
-        // A phrase boundary separates, but does not end, a number read out in pieces.
-        if current.is_some() {
-            shape.push('|');
-        }
     }
-    finish(&mut current, &mut shape, &mut out);
+    out.extend(current.take());
     out
 }
 
-fn finish(current: &mut Option<Run>, shape: &mut String, out: &mut Vec<Run>) {
-    if let Some(mut run) = current.take() {
-        let written = shape.trim_end_matches(|c: char| c != 'd');
-        run.postal_form = matches!(written, "ddd-dddd" | "ddd－dddd" | "dddーdddd");
-        out.push(run);
-    }
-    shape.clear();
+/// The sizes of the groups a number was said in: split at dashes, commas and phrase
+/// ends where there are any ("four one five, five five five, …"), else at spaces.
+fn group_sizes(shapes: &[&str]) -> Vec<usize> {
+    let joined = shapes
+        .iter()
+        .map(|s| s.trim_end_matches(|c| c != 'd'))
+        .collect::<Vec<_>>()
+        .join("|");
+    let strong = |c: char| {
+        matches!(
+            c,
+            '-' | '－' | 'ー' | ',' | '、' | '|' | '(' | ')' | '.' | 'の'
+        )
+    };
+    let groups: Vec<usize> = if joined.contains(strong) {
+        joined
+            .split(strong)
+            .map(|g| g.matches('d').count())
+            .collect()
+    } else {
+        joined.split(' ').map(|g| g.matches('d').count()).collect()
+    };
+    groups.into_iter().filter(|&n| n > 0).collect()
 }
 
-fn classify(run: &Run, context: &str) -> Option<PiiKind> {
-    let n = run.digits.len();
-    if (13..=19).contains(&n) && (luhn(&run.digits) || mentions(context, CARD_CONTEXT)) {
+fn classify(digits: &str, plus: bool, sizes: &[usize], cue: Option<Cue>) -> Option<PiiKind> {
+    let n = digits.len();
+    if cue == Some(Cue::Other) {
+        return None;
+    }
+    // A card's number in its printed grouping (4-4-4-4, American Express 4-6-5) is one even
+    // when recognition got a digit wrong and the check digit fails.
+    let card_groups = matches!(sizes, [4, 4, 4, 4] | [4, 6, 5]);
+    if (13..=19).contains(&n) && (luhn(digits) || cue == Some(Cue::Card) || card_groups) {
         return Some(PiiKind::CardNumber);
     }
-    if n == 12 && my_number(&run.digits) {
+    if n == 12 && !plus && (my_number(digits) || cue == Some(Cue::MyNumber)) {
         return Some(PiiKind::MyNumber);
     }
-    if (run.plus && (8..=15).contains(&n))
-        || (run.digits.starts_with('0') && (10..=11).contains(&n))
+    // North American numbers are said area code, exchange, line: 3-3-4 (with a leading 1).
+    let nanp = matches!(sizes, [3, 3, 4] | [1, 3, 3, 4]) && !digits.starts_with('0');
+    if (plus && (8..=15).contains(&n))
+        || (digits.starts_with('0') && (10..=11).contains(&n))
+        || nanp
     {
         return Some(PiiKind::PhoneNumber);
     }
-    if n == 7 && (run.postal_form || mentions(context, POSTAL_CONTEXT)) {
+    if n == 7 && (sizes == [3, 4] || cue == Some(Cue::Postal)) {
         return Some(PiiKind::PostalCode);
     }
-    if (7..=15).contains(&n) && mentions(context, PHONE_CONTEXT) {
+    if (7..=15).contains(&n) && cue == Some(Cue::Phone) {
         return Some(PiiKind::PhoneNumber);
     }
     None
 }
 
 /// The personal data in `phrases`, consecutive phrases of one speaker (a number may run
-/// over several). `context`: what was said around them by either party ("your card
-/// number?"), which tells what a number is. `names`: the people's names to look for (from
-/// the call data), matched case-insensitively as whole words.
-pub fn find(phrases: &[&str], context: &str, names: &[String]) -> Vec<Finding> {
+/// over several). `before[i]`: what either party said in the moments before phrase `i`
+/// began, which tells what a number is ("your card number?"). `names`: the people's names
+/// to look for (from the call data), matched case-insensitively as whole words.
+pub fn find(phrases: &[&str], before: &[String], names: &[String]) -> Vec<Finding> {
     let mut found: Vec<Finding> = Vec::new();
-    let context = format!("{context} {}", phrases.join(" "));
+    let cue_at = |phrase: usize, at: usize| {
+        let before = before.get(phrase).map_or("", String::as_str);
+        nearest_cue(before, phrases[phrase].get(..at).unwrap_or(""))
+    };
     for run in runs(phrases) {
-        if let Some(kind) = classify(&run, &context) {
-            // One span per phrase, from its first piece to its last, fillers included.
-            let mut spans: Vec<Finding> = Vec::new();
-            for (phrase, range) in run.spans {
-                match spans.last_mut() {
-                    Some(last) if last.phrase == phrase => last.range.end = range.end,
-                    _ => spans.push(Finding {
-                        kind,
-                        phrase,
-                        range,
-                    }),
+        // The longest stretch of phrases that makes a number, from the first on: digits
+        // said in the next phrase may be the next number, not the rest of this one.
+        let mut first = 0;
+        while first < run.segments.len() {
+            let mut taken = 0;
+            for last in (first..run.segments.len()).rev() {
+                let segments = &run.segments[first..=last];
+                let digits: String = segments.iter().map(|s| s.digits.as_str()).collect();
+                let shapes: Vec<&str> = segments.iter().map(|s| s.shape.as_str()).collect();
+                let plus = if first == 0 { run.plus.clone() } else { None };
+                let (phrase, at) = match (&plus, segments[0].spans.first()) {
+                    (Some((p, r)), _) => (*p, r.start),
+                    (None, Some(r)) => (segments[0].phrase, r.start),
+                    (None, None) => continue,
+                };
+                let cue = cue_at(phrase, at);
+                if let Some(kind) = classify(&digits, plus.is_some(), &group_sizes(&shapes), cue) {
+                    // One span per phrase, from its first piece to its last, fillers included.
+                    for segment in segments {
+                        let (Some(s), Some(e)) = (segment.spans.first(), segment.spans.last())
+                        else {
+                            continue;
+                        };
+                        let start = match &plus {
+                            Some((p, r)) if *p == segment.phrase => r.start,
+                            _ => s.start,
+                        };
+                        found.push(Finding {
+                            kind,
+                            phrase: segment.phrase,
+                            range: start..e.end,
+                        });
+                    }
+                    taken = last - first + 1;
+                    break;
                 }
             }
-            found.extend(spans);
+            first += taken.max(1);
         }
     }
     let patterns = patterns();
@@ -211,11 +407,16 @@ pub fn find(phrases: &[&str], context: &str, names: &[String]) -> Vec<Finding> {
             .spoken_email
             .find_iter(text)
             .for_each(|m| add(PiiKind::Email, m));
-        if mentions(&context, BIRTH_CONTEXT) {
-            patterns
-                .date
-                .find_iter(text)
-                .for_each(|m| add(PiiKind::DateOfBirth, m));
+        patterns
+            .spoken_email_ja
+            .find_iter(text)
+            .for_each(|m| add(PiiKind::Email, m));
+        for m in patterns.date.find_iter(text) {
+            // 「1985年4月12日生まれ」: the label may follow the date.
+            let born_after = text[m.end()..].trim_start().starts_with("生まれ");
+            if born_after || cue_at(phrase, m.start()) == Some(Cue::Birth) {
+                add(PiiKind::DateOfBirth, m);
+            }
         }
         for name in names {
             found.extend(name_spans(text, name).map(|range| Finding {

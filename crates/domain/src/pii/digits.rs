@@ -71,7 +71,7 @@ const ENGLISH: &[(&str, char)] = &[
 
 /// Fillers a caller says between the pieces of a number; they do not end it.
 const FILLERS_EN: &[&str] = &["and", "then", "uh", "um", "er", "erm"];
-const FILLERS_JA: &[&str] = &["えーと", "えっと", "えー", "あのー", "あと"];
+const FILLERS_JA: &[&str] = &["えーと", "えっと", "えー", "あのー", "あと", "で、"];
 
 fn digit_of(c: char) -> Option<char> {
     match c {
@@ -120,17 +120,35 @@ fn is_separator(c: char) -> bool {
 pub fn tokens(text: &str) -> Vec<(Range<usize>, Token)> {
     let mut out: Vec<(Range<usize>, Token)> = Vec::new();
     let mut repeat = 1; // "double"/"triple" before the next digit word
+    let mut repeat_from = 0; // where that word began: it belongs to the digits' span
+    let mut kana_digit_before = false; // the last digit was read in kana, separators since
     let mut at = 0;
     while let Some(c) = text[at..].chars().next() {
         let rest = &text[at..];
         if let Some(d) = digit_of(c) {
+            kana_digit_before = false;
             out.push((at..at + c.len_utf8(), Token::Digits(d.to_string())));
             at += c.len_utf8();
             continue;
         }
         if let Some((reading, d)) = KANA.iter().find(|(k, _)| rest.starts_with(k)) {
-            out.push((at..at + reading.len(), Token::Digits(d.to_string())));
-            at += reading.len();
+            // 「に」「ご」 are particles too (「2404にお願いします」「ヨンにお願いします」):
+            // digits only before another digit read in kana, or ending such a number.
+            let after = &rest[reading.len()..];
+            let digit_follows = KANA.iter().any(|(k, _)| after.starts_with(k));
+            let ends_number = kana_digit_before && after.chars().next().is_none_or(is_separator);
+            let particle = matches!(*reading, "に" | "ご") && !digit_follows && !ends_number;
+            if !particle {
+                out.push((at..at + reading.len(), Token::Digits(d.to_string())));
+                at += reading.len();
+                kana_digit_before = true;
+                continue;
+            }
+        }
+        kana_digit_before = kana_digit_before && is_separator(c);
+        if let Some(plus) = ["プラス", "ぷらす"].iter().find(|p| rest.starts_with(*p)) {
+            out.push((at..at + plus.len(), Token::Plus));
+            at += plus.len();
             continue;
         }
         if let Some(filler) = FILLERS_JA.iter().find(|f| rest.starts_with(*f)) {
@@ -143,13 +161,16 @@ pub fn tokens(text: &str) -> Vec<(Range<usize>, Token)> {
                 .find(|ch: char| !ch.is_ascii_alphabetic())
                 .unwrap_or(rest.len());
             let word = rest[..len].to_ascii_lowercase();
+            let mut from = at;
             let token = match word.as_str() {
                 "double" => {
                     repeat = 2;
+                    repeat_from = at;
                     Token::Separator
                 }
                 "triple" => {
                     repeat = 3;
+                    repeat_from = at;
                     Token::Separator
                 }
                 "plus" => Token::Plus,
@@ -157,6 +178,9 @@ pub fn tokens(text: &str) -> Vec<(Range<usize>, Token)> {
                 _ => match ENGLISH.iter().find(|(w, _)| *w == word) {
                     Some((_, d)) => {
                         let digits = d.to_string().repeat(repeat);
+                        if repeat > 1 {
+                            from = repeat_from;
+                        }
                         repeat = 1;
                         Token::Digits(digits)
                     }
@@ -166,7 +190,7 @@ pub fn tokens(text: &str) -> Vec<(Range<usize>, Token)> {
                     }
                 },
             };
-            out.push((at..at + len, token));
+            out.push((from..at + len, token));
             at += len;
             continue;
         }

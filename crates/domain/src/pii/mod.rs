@@ -17,24 +17,43 @@ const READ_OUT_GAP_SECONDS: f64 = 5.0;
 /// How far back what was said tells what a number is ("Could I have your card number?").
 const CONTEXT_BEFORE_SECONDS: f64 = 20.0;
 
-/// The names to look for: each full name and its parts (family and given name).
+/// The names to look for: each full name and its parts (family and given name). A
+/// Japanese name written without a space (「山田太郎」) is also looked for as its first
+/// two characters and the rest, the commonest split of family and given name; in a
+/// transcript the family name alone is what is said most (「山田様」).
 pub fn names_to_find<'a>(full_names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for full in full_names {
         let full = full.trim();
-        let parts = full.split([' ', '\u{3000}']).filter(|p| !p.is_empty());
-        for name in std::iter::once(full).chain(parts) {
-            if !name.is_empty() && !names.iter().any(|n| n == name) {
-                names.push(name.to_string());
+        let mut parts: Vec<String> = full
+            .split([' ', '\u{3000}'])
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect();
+        if let [one] = parts.as_slice() {
+            let chars: Vec<char> = one.chars().collect();
+            if (3..=5).contains(&chars.len()) && chars.iter().all(|c| !c.is_ascii()) {
+                let (family, given) = chars.split_at(2);
+                parts.push(family.iter().collect());
+                parts.push(given.iter().collect());
+            }
+        }
+        if parts.len() > 1 && !full.is_ascii() {
+            // The name as a transcript writes it, without the space.
+            parts.push(parts.concat());
+        }
+        for name in std::iter::once(full.to_string()).chain(parts) {
+            if !name.is_empty() && !names.contains(&name) {
+                names.push(name);
             }
         }
     }
     names
 }
 
-/// `transcript` with the personal data in its phrases replaced; how many spans of each
-/// kind were replaced.
-pub fn redact(transcript: &Transcript, names: &[String]) -> (Transcript, BTreeMap<PiiKind, usize>) {
+/// The spans of personal data in each utterance of `transcript` (one list per utterance,
+/// sorted, overlaps joined): what [`redact`] replaces.
+pub fn spans(transcript: &Transcript, names: &[String]) -> Vec<Vec<(Range<usize>, PiiKind)>> {
     let utterances = &transcript.utterances;
     let mut ranges: Vec<Vec<(Range<usize>, PiiKind)>> = vec![Vec::new(); utterances.len()];
     for group in speaker_groups(utterances) {
@@ -44,13 +63,23 @@ pub fn redact(transcript: &Transcript, names: &[String]) -> (Transcript, BTreeMa
             ranges[group[finding.phrase]].push((finding.range, finding.kind));
         }
     }
+    utterances
+        .iter()
+        .zip(ranges)
+        .map(|(u, found)| merged(&u.text, found))
+        .collect()
+}
+
+/// `transcript` with the personal data in its phrases replaced; how many spans of each
+/// kind were replaced.
+pub fn redact(transcript: &Transcript, names: &[String]) -> (Transcript, BTreeMap<PiiKind, usize>) {
+    let found = spans(transcript, names);
     let mut counts = BTreeMap::new();
     let mut redacted = transcript.clone();
-    for (utterance, found) in redacted.utterances.iter_mut().zip(ranges) {
-        if found.is_empty() {
+    for (utterance, spans) in redacted.utterances.iter_mut().zip(found) {
+        if spans.is_empty() {
             continue;
         }
-        let spans = merged(&utterance.text, found);
         for (_, kind) in &spans {
             *counts.entry(*kind).or_insert(0) += 1;
         }
@@ -81,19 +110,21 @@ fn speaker_groups(utterances: &[Utterance]) -> Vec<Vec<usize>> {
     groups
 }
 
-/// What either party said from shortly before `group` began to its end.
-fn context_of(utterances: &[Utterance], group: &[usize]) -> String {
-    let (Some(&first), Some(&last)) = (group.first(), group.last()) else {
-        return String::new();
-    };
-    let from = utterances[first].start - CONTEXT_BEFORE_SECONDS;
-    let to = utterances[last].end;
-    utterances
+/// For each phrase of `group`: what either party said from shortly before it began up to
+/// its start.
+fn context_of(utterances: &[Utterance], group: &[usize]) -> Vec<String> {
+    group
         .iter()
-        .filter(|u| u.start >= from && u.start <= to)
-        .map(|u| u.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
+        .map(|&i| {
+            let from = utterances[i].start - CONTEXT_BEFORE_SECONDS;
+            utterances[..i]
+                .iter()
+                .filter(|u| u.start >= from)
+                .map(|u| u.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
 }
 
 /// The spans sorted, overlaps joined, and neighbours of one kind with only spacing or
@@ -174,6 +205,49 @@ fn redact_words(utterance: &mut Utterance, spans: &[(Range<usize>, PiiKind)]) {
         }
     }
     utterance.words = words;
+}
+
+/// A stretch of one speaker's speech (voice activity) up to this long that overlaps a
+/// replaced word is hidden whole: word timings can be seconds off, speech stretches are
+/// not.
+const WHOLE_STRETCH_SECONDS: f64 = 8.0;
+
+/// When the personal data replaced in `redacted` (a transcript from [`redact`]) was said,
+/// to hide it in the recording: the times of its placeholder words (the whole phrase
+/// where the phrase has no word timings), and the speaker's short stretches of speech
+/// that overlap them.
+pub fn redacted_times(redacted: &Transcript) -> Vec<(f64, f64)> {
+    let is_placeholder = |text: &str| PiiKind::ALL.iter().any(|k| text.contains(k.placeholder()));
+    let mut times = Vec::new();
+    for u in &redacted.utterances {
+        if !is_placeholder(&u.text) {
+            continue;
+        }
+        let mut words: Vec<(f64, f64)> = u
+            .words
+            .iter()
+            .filter(|w| is_placeholder(&w.text))
+            .map(|w| (w.start, w.end))
+            .collect();
+        if words.is_empty() {
+            words.push((u.start, u.end));
+        }
+        let speech = redacted
+            .speech
+            .get(u.speaker)
+            .map_or(&[][..], Vec::as_slice);
+        for &(start, end) in &words {
+            times.extend(
+                speech
+                    .iter()
+                    .filter(|s| s.start < end && start < s.end)
+                    .filter(|s| s.end - s.start <= WHOLE_STRETCH_SECONDS)
+                    .map(|s| (s.start, s.end)),
+            );
+        }
+        times.extend(words);
+    }
+    times
 }
 
 #[cfg(test)]

@@ -187,6 +187,22 @@ fn word_timings_follow_the_phrase() {
         ]
     );
     assert_eq!(counts.get(&PiiKind::CardNumber), Some(&1));
+    // The recording is hidden where the placeholder's words were said, and over the
+    // speaker's short stretch of speech around them (word timings can be off).
+    assert_eq!(redacted_times(&out), [(0.3, 1.45)]);
+    let mut heard = out.clone();
+    heard.speech[1] = vec![
+        crate::metrics::Span {
+            start: 0.1,
+            end: 2.0,
+        },
+        crate::metrics::Span {
+            start: 5.0,
+            end: 30.0,
+        },
+    ];
+    heard.utterances[0].words[1].end = 6.0;
+    assert_eq!(redacted_times(&heard), [(0.1, 2.0), (0.3, 6.0)]);
 
     // Words that cannot be placed in the text go, rather than keep a card number.
     let mut u = utterance(1, 0.0, "Card 4111111111111111");
@@ -197,6 +213,8 @@ fn word_timings_follow_the_phrase() {
     }];
     let (out, _) = redact(&transcript(vec![u]), &[]);
     assert!(out.utterances[0].words.is_empty());
+    // Without word timings, the whole phrase.
+    assert_eq!(redacted_times(&out), [(0.0, 2.0)]);
 }
 
 /// A card number with a valid check digit: 15 random digits and the Luhn digit.
@@ -266,4 +284,118 @@ proptest! {
         prop_assume!(!has_digit_word);
         prop_assert_eq!(one(&text), text);
     }
+}
+
+#[test]
+fn the_nearest_label_says_what_a_number_is() {
+    // A valid My Number and a Luhn-valid 16 digits, labelled as something else.
+    assert_eq!(
+        one("The tracking number is 1234 5678 9018."),
+        "The tracking number is 1234 5678 9018."
+    );
+    assert_eq!(
+        one("注文番号は4111111111111111です"),
+        "注文番号は4111111111111111です"
+    );
+    // An order mentioned before does not hide a card read out after it was asked for.
+    let texts = redacted_texts(
+        vec![
+            utterance(1, 0.0, "It's about order 123456."),
+            utterance(0, 3.0, "Could I have the card number?"),
+            utterance(1, 6.0, "4111 1111 1111 1112."),
+        ],
+        &[],
+    );
+    assert_eq!(texts[2], "[card number].");
+    // A delivery date after a date of birth was asked for is not one.
+    let texts = redacted_texts(
+        vec![
+            utterance(0, 0.0, "Can you confirm your date of birth?"),
+            utterance(1, 3.0, "April 12, 1985."),
+            utterance(0, 6.0, "It should arrive on March 3, 2026."),
+        ],
+        &[],
+    );
+    assert_eq!(
+        texts[1..],
+        ["[date of birth].", "It should arrive on March 3, 2026."]
+    );
+    assert_eq!(
+        one("私、1985年4月12日生まれです。"),
+        "私、[date of birth]生まれです。"
+    );
+}
+
+#[test]
+fn shapes_of_numbers() {
+    // North American 3-3-4, written or said, without a word about phones.
+    assert_eq!(
+        one("Try 415-555-0123 after six."),
+        "Try [phone number] after six."
+    );
+    assert_eq!(
+        one("So that's eight five seven, seven double two, eight five nine five, correct?"),
+        "So that's [phone number], correct?"
+    );
+    // A card's 4-4-4-4 with one digit misheard (Luhn fails).
+    assert_eq!(one("It's 4111-1111-1111-1112."), "It's [card number].");
+    // Twelve digits after a plus are an international number, not a My Number.
+    assert_eq!(
+        one("My wife's on +123456789018."),
+        "My wife's on [phone number]."
+    );
+    assert_eq!(
+        one("はい、プラス44 20 7946 0958です。"),
+        "はい、[phone number]です。"
+    );
+}
+
+#[test]
+fn numbers_said_one_after_another_are_found_apart() {
+    let texts = redacted_texts(
+        vec![
+            utterance(1, 0.0, "It's 4111-1111-1111-1111."),
+            utterance(0, 2.2, "Which postcode is that?"),
+            utterance(1, 4.5, "one six one, four seven seven six, in Tokyo."),
+        ],
+        &[],
+    );
+    assert_eq!(texts[0], "It's [card number].");
+    assert_eq!(texts[2], "[postal code], in Tokyo.");
+}
+
+#[test]
+fn japanese_particles_and_spoken_forms() {
+    // 「に」 after a number is a particle, not a 2.
+    assert_eq!(
+        one("折り返しは070 3430 2404にお願いします。"),
+        "折り返しは[phone number]にお願いします。"
+    );
+    assert_eq!(
+        one("携帯はゼロキュウゼロ イチニサンヨン ゴーロクナナハチにお願いします。"),
+        "携帯は[phone number]にお願いします。"
+    );
+    assert_eq!(
+        one("k ドット suzuki アットマーク yahoo ドット co ドット jpです。"),
+        "[e-mail]です。"
+    );
+    // "double" belongs to the digits it doubles: nothing of the number is left.
+    assert_eq!(
+        one("It's double four one six, one five zero nine, nine two nine six, nine zero nine oh."),
+        "It's [card number]."
+    );
+}
+
+#[test]
+fn japanese_names_written_without_a_space() {
+    let texts = redacted_texts(
+        vec![
+            utterance(1, 0.0, "あ、中村愛です。"),
+            utterance(0, 2.0, "中村様ですね。"),
+        ],
+        &["中村愛", "山田 太郎"],
+    );
+    assert_eq!(texts, ["あ、[name]です。", "[name]様ですね。"]);
+    let names = names_to_find(["山田 太郎"]);
+    assert!(names.contains(&"山田太郎".to_string()));
 }

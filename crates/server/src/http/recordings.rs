@@ -111,7 +111,7 @@ impl Served {
     operation_id = "getRecording",
     tag = "CallHistories",
     summary = r#"The call's stored recording"#,
-    description = r#"The file as uploaded (`audio/wav`, `audio/mpeg` or `audio/mp4` by the call's `audio_file_type`). Answers a single `Range: bytes=` request with 206 and `Content-Range` (at most 4 MiB per answer; ask again from where it ends), an unsatisfiable one with 416; without `Range` the whole file is streamed. Signed in by bearer token or the session cookie."#,
+    description = r#"The file as uploaded (`audio/wav`, `audio/mpeg` or `audio/mp4` by the call's `audio_file_type`), or, when the company redacts personal data in recordings, the redacted copy (`audio/wav`, 16-bit PCM). Answers a single `Range: bytes=` request with 206 and `Content-Range` (at most 4 MiB per answer; ask again from where it ends), an unsatisfiable one with 416; without `Range` the whole file is streamed. Signed in by bearer token or the session cookie."#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     params(
         ("call_id" = String, Path, format = "uuid"),
@@ -140,7 +140,11 @@ pub async fn recording(
     let audio = call
         .audio
         .ok_or_else(|| AppError::NotFound("the call's recording has not been uploaded".into()))?;
-    let kind = call.data.audio_file_type;
+    // A redacted copy, when the company has one made, is what is served: a PCM WAV.
+    let kind = match audio.redacted_at {
+        Some(_) => AudioFileType::Wav,
+        None => call.data.audio_file_type,
+    };
     let g711 = if kind == AudioFileType::Wav && audio.bytes > 0 {
         let head = app
             .blobs

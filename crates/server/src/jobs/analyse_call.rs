@@ -6,11 +6,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use kiku_analysis::pipeline::{AnalysisError, Recording};
-use kiku_domain::analysis::report;
-use kiku_domain::pii;
+use kiku_domain::analysis::{report, AudioRedaction};
+use kiku_domain::{pii, AudioFileType};
 use kiku_storage::FinishOutcome;
 
-use super::{JobContext, Outcome};
+use super::{redact_recording, JobContext, Outcome};
 use crate::app::{analysis, call_analysis, AppError};
 
 /// Reports made again when the settings keep changing under a finishing analysis.
@@ -48,9 +48,14 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
     let data = &call.data;
     let call_seconds =
         (data.call_ends_at - data.call_answered_at.unwrap_or(data.call_starts_at)).as_seconds_f64();
+    // A redacted copy (made when the call was analysed before) is a WAV.
+    let declared = match audio.redacted_at {
+        Some(_) => AudioFileType::Wav,
+        None => data.audio_file_type,
+    };
     let recording = Recording {
         audio: file,
-        declared: Some(data.audio_file_type),
+        declared: Some(declared),
         channel_type: data.audio_channel_type,
         call_seconds: (call_seconds > 0.0).then_some(call_seconds),
         language: settings.language.clone(),
@@ -121,6 +126,7 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
     let hints = call_analysis::hints(app, job.company_id, data).await?;
     let roles = call_analysis::decide_roles(data, &transcript, &hints);
     let transcript = Arc::new(transcript);
+    let mut copy = None;
     for _ in 0..SCORING_ATTEMPTS {
         // The settings as they are now: a change made while the call was analysed applies,
         // and storing checks that they are still these.
@@ -132,6 +138,14 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
         } else {
             transcript.clone()
         };
+        if copy.is_none() {
+            match redact_recording::write_copy(app, audio, declared, &transcript, &settings).await {
+                Ok(written) => copy = written,
+                Err(cause) => return Ok(Outcome::Retry { cause, at: None }),
+            }
+        }
+        let keep_original = settings.keep_original_recording;
+        let redact_audio = settings.redact_audio != AudioRedaction::Off;
         let (heard, decided) = (transcript.clone(), roles.clone());
         let scored = tokio::task::spawn_blocking(move || report(&heard, &decided, &settings)).await;
         let Ok(report) = scored else {
@@ -147,10 +161,22 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
         match finished.await? {
             FinishOutcome::Stored { version } => {
                 tracing::info!(worker = ctx.worker, call = %call_id, version, score = report.score, "analysis completed");
+                match copy {
+                    Some(copy) if redact_audio => {
+                        let truncated = transcript.truncated;
+                        redact_recording::use_copy(app, call_id, copy, keep_original, truncated)
+                            .await;
+                    }
+                    Some(copy) => redact_recording::discard(app, copy).await,
+                    None => {}
+                }
                 return Ok(Outcome::Closed);
             }
             FinishOutcome::NotHeld => {
                 tracing::warn!(worker = ctx.worker, call = %call_id, "finished too late; the job had moved on");
+                if let Some(copy) = copy {
+                    redact_recording::discard(app, copy).await;
+                }
                 return Ok(Outcome::Closed);
             }
             FinishOutcome::SettingsChanged => continue,

@@ -8,6 +8,7 @@ mod analyse_call;
 mod apply_tag_rule;
 mod deliver_notification;
 mod deliver_webhook;
+mod redact_recording;
 mod rescore_company;
 
 pub use deliver_webhook::{DeliverySettings, EndpointSlots};

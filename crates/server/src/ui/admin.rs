@@ -299,7 +299,12 @@ pub struct SettingsForm {
 }
 
 /// The settings the form describes, or why not.
-fn settings_of(form: &SettingsForm) -> Result<kiku_domain::analysis::AnalysisSettings, String> {
+/// The settings the form gives; what the page does not show (the recording's redaction,
+/// set through the API) stays as `current` has it, off with redaction itself.
+fn settings_of(
+    form: &SettingsForm,
+    current: &kiku_domain::analysis::AnalysisSettings,
+) -> Result<kiku_domain::analysis::AnalysisSettings, String> {
     let language = kiku_domain::analysis::Language::try_from(form.language.clone())?;
     let keywords = form
         .keywords
@@ -315,6 +320,11 @@ fn settings_of(form: &SettingsForm) -> Result<kiku_domain::analysis::AnalysisSet
         keywords,
         score_rule,
         redact_personal_data: form.redact_personal_data.is_some(),
+        redact_audio: match form.redact_personal_data {
+            Some(_) => current.redact_audio,
+            None => kiku_domain::analysis::AudioRedaction::Off,
+        },
+        keep_original_recording: current.keep_original_recording,
     };
     settings.validate()?;
     Ok(settings)
@@ -342,7 +352,10 @@ pub async fn save_settings(
         saved: None,
         simulated: None,
     };
-    let settings = match settings_of(&form) {
+    let current = crate::app::analysis::settings(&app, company)
+        .await
+        .map_err(|e| UiError::new(e, lang))?;
+    let settings = match settings_of(&form, &current) {
         Ok(settings) => settings,
         Err(problem) => {
             page.problem = Some(problem);

@@ -17,7 +17,7 @@ use crate::{
 };
 
 pub(super) const CALL_COLUMNS: &str =
-    "id, company_id, call_data, status, status_reason, audio_key, audio_bytes, audio_uploaded_at_ms, progress_percent, created_at_ms";
+    "id, company_id, call_data, status, status_reason, audio_key, audio_bytes, audio_uploaded_at_ms, audio_redacted_at_ms, original_audio_key, progress_percent, created_at_ms";
 
 pub(super) fn status_of(row: &AnyRow) -> Result<CallStatus> {
     let text: String = row.try_get("status")?;
@@ -38,6 +38,11 @@ pub(super) fn call_from_row(row: &AnyRow) -> Result<CallRecord> {
                 row.try_get::<Option<i64>, _>("audio_uploaded_at_ms")?
                     .unwrap_or_default(),
             )?,
+            redacted_at: row
+                .try_get::<Option<i64>, _>("audio_redacted_at_ms")?
+                .map(from_ms)
+                .transpose()?,
+            original_key: row.try_get("original_audio_key")?,
         }),
         None => None,
     };
@@ -162,7 +167,7 @@ impl CallStore for SqlStore {
         let company: String = row.try_get("company_id")?;
         let replaced: Option<String> = row.try_get("audio_key")?;
         sqlx::query(
-            "UPDATE calls SET audio_key = $1, audio_bytes = $2, audio_uploaded_at_ms = $3, status = $4, updated_at_ms = $3 WHERE id = $5",
+            "UPDATE calls SET audio_key = $1, audio_bytes = $2, audio_uploaded_at_ms = $3, audio_redacted_at_ms = NULL, original_audio_key = NULL, status = $4, updated_at_ms = $3 WHERE id = $5",
         )
         .bind(&audio.key)
         .bind(i64::try_from(audio.bytes).unwrap_or(i64::MAX))
@@ -191,5 +196,37 @@ impl CallStore for SqlStore {
         }
         tx.commit().await?;
         Ok(AttachOutcome::Attached { replaced })
+    }
+
+    async fn use_redacted_audio(
+        &self,
+        id: CallId,
+        original_key: &str,
+        copy: NewAudio,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE calls SET original_audio_key = audio_key, audio_key = $1, audio_bytes = $2, audio_redacted_at_ms = $3, updated_at_ms = $3 \
+             WHERE id = $4 AND audio_key = $5 AND audio_redacted_at_ms IS NULL",
+        )
+        .bind(&copy.key)
+        .bind(i64::try_from(copy.bytes).unwrap_or(i64::MAX))
+        .bind(ms(now))
+        .bind(id.to_string())
+        .bind(original_key)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn forget_original_audio(&self, id: CallId, original_key: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE calls SET original_audio_key = NULL WHERE id = $1 AND original_audio_key = $2",
+        )
+        .bind(id.to_string())
+        .bind(original_key)
+        .execute(&self.write)
+        .await?;
+        Ok(())
     }
 }
