@@ -369,7 +369,10 @@ async fn one_webhook_secret_per_company() {
             Err(StorageError::Conflict(_))
         ));
         assert_eq!(
-            s.webhook_secret(a.id).await.expect("q").map(|w| w.secret_hash),
+            s.webhook_secret(a.id)
+                .await
+                .expect("q")
+                .map(|w| w.secret_hash),
             Some(kiku_domain::webhook_secret::hash("s1"))
         );
         assert!(s.delete_webhook_secret(a.id).await.expect("delete"));

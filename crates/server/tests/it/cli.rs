@@ -77,7 +77,10 @@ async fn operators_bootstrap_everything_from_the_command_line() {
         let shown = run(&["webhook-url", "show", "--company", &c]).1;
         assert_eq!(shown["masked_url"], url["masked_url"]);
         assert!(shown.get("url").is_none(), "{shown}");
-        let secret = url["url"].as_str().and_then(|u| u.rsplit('/').next()).expect("secret");
+        let secret = url["url"]
+            .as_str()
+            .and_then(|u| u.rsplit('/').next())
+            .expect("secret");
         assert!(!shown.to_string().contains(secret), "{shown}");
         let (ok, err) = run(&["webhook-url", "create", "--company", &c]);
         assert!(!ok && err["error"]["code"] == "conflict", "{err}");
