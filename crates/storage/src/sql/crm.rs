@@ -103,6 +103,24 @@ pub(super) async fn keep_record(
     Ok(())
 }
 
+impl SqlStore {
+    /// A connection's credentials as stored: encrypted for its row.
+    fn sealed_credentials(
+        &self,
+        company: CompanyId,
+        id: CrmConnectionId,
+        input: &CrmConnectionInput,
+    ) -> String {
+        let row = id.to_string();
+        let slot = Slot {
+            column: CREDENTIALS,
+            company,
+            row: &row,
+        };
+        self.secrets.seal(&input.credentials.to_string(), slot)
+    }
+}
+
 #[async_trait]
 impl CrmStore for SqlStore {
     async fn create_crm_connection(
@@ -122,14 +140,7 @@ impl CrmStore for SqlStore {
         .bind(&input.name)
         .bind(input.base_url.clone())
         .bind(input.settings.to_string())
-        .bind(self.secrets.seal(
-            &input.credentials.to_string(),
-            Slot {
-                column: CREDENTIALS,
-                company,
-                row: &id.to_string(),
-            },
-        ))
+        .bind(self.sealed_credentials(company, id, input))
         .bind(&input.content)
         .bind(i64::from(input.enabled))
         .bind(ms(now))
@@ -194,14 +205,7 @@ impl CrmStore for SqlStore {
         .bind(&input.name)
         .bind(input.base_url.clone())
         .bind(input.settings.to_string())
-        .bind(self.secrets.seal(
-            &input.credentials.to_string(),
-            Slot {
-                column: CREDENTIALS,
-                company,
-                row: &id.to_string(),
-            },
-        ))
+        .bind(self.sealed_credentials(company, id, input))
         .bind(&input.content)
         .bind(i64::from(input.enabled))
         .bind(ms(now))
