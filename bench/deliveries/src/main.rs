@@ -102,7 +102,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// One completed call (its analysis the first event) and `events - 1` more events for it,
 /// each with its delivery job to `endpoint`, in transactions of 5,000.
 async fn seed(url: &str, company: CompanyId, endpoint: OutgoingWebhookId, events: usize) -> String {
-    let store = SqlStore::connect(url).await.expect("database");
+    let store = SqlStore::connect(url, kiku_storage::test_support::secret_keys())
+        .await
+        .expect("database");
     let call = json!({"call_data": [{
         "call_data_id": "bench", "audio_file_type": "wav", "event_type": "AUTOMATIC_RECORD",
         "call_starts_at": "2026-01-05T10:00:00+09:00", "call_answered_at": null,
@@ -204,6 +206,10 @@ async fn main() {
     let env: Vec<(&str, String)> = vec![
         ("KIKU_DATA_DIR", args.dir.display().to_string()),
         ("KIKU_LISTEN", format!("127.0.0.1:{port}")),
+        (
+            "KIKU_SECRETS_KEY",
+            kiku_storage::test_support::TEST_SECRETS_KEY.into(),
+        ),
         ("KIKU_PUBLIC_URL", base.clone()),
         ("KIKU_ANALYSIS_WORKERS", "0".into()),
         ("KIKU_DELIVERY_WORKERS", args.workers.to_string()),

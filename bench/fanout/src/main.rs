@@ -187,7 +187,9 @@ fn mail_count(maildir: &Path) -> usize {
 /// `calls` analysed calls (user Emma, FROM; the customer +81322223333, whom the CRM fakes
 /// know), each result stored by `finish_analysis` with its event and fan-out.
 async fn seed(url: &str, company: CompanyId, calls: usize) {
-    let store = SqlStore::connect(url).await.expect("database");
+    let store = SqlStore::connect(url, kiku_storage::test_support::secret_keys())
+        .await
+        .expect("database");
     let now = time::OffsetDateTime::now_utc();
     for first in (0..calls).step_by(100) {
         let batch: Vec<Value> = (first..calls.min(first + 100))
@@ -270,6 +272,10 @@ async fn main() {
     let env: Vec<(&str, String)> = vec![
         ("KIKU_DATA_DIR", data.display().to_string()),
         ("KIKU_LISTEN", format!("127.0.0.1:{port}")),
+        (
+            "KIKU_SECRETS_KEY",
+            kiku_storage::test_support::TEST_SECRETS_KEY.into(),
+        ),
         ("KIKU_PUBLIC_URL", base.clone()),
         ("KIKU_ANALYSIS_WORKERS", "0".into()),
         (

@@ -172,7 +172,9 @@ fn transcript(rng: &mut Rng, japanese: bool) -> Transcript {
 
 pub async fn build(url: &str, calls: usize) -> Built {
     let started = Instant::now();
-    let store = SqlStore::connect(url).await.expect("connect");
+    let store = SqlStore::connect(url, kiku_storage::test_support::secret_keys())
+        .await
+        .expect("connect");
     let t0 = OffsetDateTime::from_unix_timestamp(1_704_067_200).expect("2024-01-01");
     let admin = NewUser {
         company_id: CompanyId::new(),
@@ -268,7 +270,9 @@ pub async fn build(url: &str, calls: usize) -> Built {
     store.close().await;
     let store_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let store = SqlStore::connect(url).await.expect("reopen");
+    let store = SqlStore::connect(url, kiku_storage::test_support::secret_keys())
+        .await
+        .expect("reopen");
     let index_seconds = started.elapsed().as_secs_f64();
     store.close().await;
     Built {

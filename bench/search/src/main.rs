@@ -238,7 +238,9 @@ fn export(
 async fn backend(args: &Args, name: &str, url: &str) {
     let postgres = name == "PostgreSQL";
     let built = data::build(url, args.calls).await;
-    let store = SqlStore::connect(url).await.expect("connect");
+    let store = SqlStore::connect(url, kiku_storage::test_support::secret_keys())
+        .await
+        .expect("connect");
     let pool = AnyPool::connect(url).await.expect("raw pool");
     println!("\n## {name}\n");
     println!(

@@ -83,6 +83,10 @@ pub async fn time_pages(
             .arg("serve")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env("KIKU_LISTEN", format!("127.0.0.1:{port}"))
+            .env(
+                "KIKU_SECRETS_KEY",
+                kiku_storage::test_support::TEST_SECRETS_KEY,
+            )
             .env("KIKU_PUBLIC_URL", &base)
             .env("KIKU_ANALYSIS_WORKERS", "0")
             .env("RUST_LOG", "warn")

@@ -1,6 +1,6 @@
 //! Kiku's domain: the rules of call data, call status, upload signatures, job retries,
-//! sign-in throttling, outgoing webhooks, notifications, CRM connections, auto-tag rules and
-//! personal data in transcripts.
+//! sign-in throttling, outgoing webhooks, notifications, CRM connections, auto-tag rules,
+//! personal data in transcripts and the Incoming Webhook secret's hash.
 //! Pure logic with no I/O, so every rule is testable on its own.
 
 pub mod analysis;
@@ -22,6 +22,7 @@ pub mod search;
 pub mod sign_in_throttle;
 pub mod tag_rule;
 pub mod upload_signature;
+pub mod webhook_secret;
 
 pub use call_data::{
     AudioFileType, CallData, ChannelType, EventType, Participant, Problem, Side, StereoChannel,

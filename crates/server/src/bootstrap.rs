@@ -18,7 +18,7 @@ use crate::config::{load_or_create_key, AudioStore, Config};
 pub async fn app(config: &Config) -> Result<App, String> {
     private_data_dir(&config.data_dir, config.database_url.is_none())
         .map_err(|e| format!("cannot create data dir {}: {e}", config.data_dir.display()))?;
-    let store = SqlStore::connect(&config.database_url())
+    let store = SqlStore::connect(&config.database_url(), config.secret_keys()?)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
     let blobs = audio_store(config).await?;

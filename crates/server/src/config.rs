@@ -59,6 +59,13 @@ pub struct Config {
     /// Hex key (≥ 32 bytes) signing upload URLs; generated into `data_dir` when absent.
     /// Set it explicitly when several processes on different machines hand out URLs.
     pub signing_key: Option<String>,
+    /// Base64 key (32 bytes) encrypting the secrets stored in the database (endpoint
+    /// signing secrets, Slack webhook URLs, CRM credentials); generated into `data_dir`
+    /// when absent. Every process sharing the database needs the same one.
+    pub secrets_key: Option<String>,
+    /// Comma-separated base64 keys that were `secrets_key` before a rotation: still read,
+    /// never written (`kiku secrets reencrypt` moves everything to the current key).
+    pub secrets_old_keys: String,
     /// How long a sign-in lasts, in hours.
     pub session_hours: u32,
     /// `text` or `json`.
@@ -172,6 +179,10 @@ impl std::fmt::Debug for Config {
                 "signing_key",
                 &self.signing_key.as_ref().map(|_| "<redacted>"),
             )
+            .field(
+                "secrets_key",
+                &self.secrets_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("smtp_host", &self.smtp_host)
             .field(
                 "smtp_password",
@@ -205,6 +216,8 @@ impl Default for Config {
             shutdown_grace_seconds: 10,
             min_free_disk_bytes: 64 * 1024 * 1024,
             signing_key: None,
+            secrets_key: None,
+            secrets_old_keys: String::new(),
             session_hours: 24 * 14,
             log_format: "text".into(),
             model_dir: None,
@@ -310,6 +323,10 @@ impl Config {
                     )
                 }
             }
+        }
+        if let Some(key) = &self.secrets_key {
+            kiku_storage::SecretKeys::from_base64(key, &self.old_secret_keys())
+                .map_err(|e| e.to_string())?;
         }
         if self.analysis_threads == 0 || self.analysis_threads > 256 {
             return Err("analysis_threads (KIKU_ANALYSIS_THREADS) must be 1 to 256".into());
@@ -625,6 +642,39 @@ impl Config {
     pub fn signing_key_file(&self) -> PathBuf {
         self.data_dir.join("upload-signing.key")
     }
+
+    pub fn secrets_key_file(&self) -> PathBuf {
+        self.data_dir.join("secrets.key")
+    }
+
+    fn old_secret_keys(&self) -> Vec<&str> {
+        self.secrets_old_keys
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .collect()
+    }
+
+    /// The keys of the secrets at rest: `secrets_key`, or the one generated into
+    /// `data_dir` on first use; with `secrets_old_keys`.
+    pub fn secret_keys(&self) -> Result<kiku_storage::SecretKeys, String> {
+        let current = match &self.secrets_key {
+            Some(key) => key.clone(),
+            None => load_or_create(
+                &self.secrets_key_file(),
+                kiku_storage::SecretKeys::generate_base64,
+            )?,
+        };
+        kiku_storage::SecretKeys::from_base64(&current, &self.old_secret_keys()).map_err(|e| {
+            match &self.secrets_key {
+                Some(_) => e.to_string(),
+                None => format!(
+                    "{} does not hold a secrets key: {e}",
+                    self.secrets_key_file().display()
+                ),
+            }
+        })
+    }
 }
 
 /// Where recordings are stored.
@@ -636,21 +686,35 @@ pub enum AudioStore {
 
 /// Reads the signing key, generating one into `path` on first use (mode 0600).
 pub fn load_or_create_key(path: &Path) -> Result<Vec<u8>, String> {
+    let text = load_or_create(path, || hex::encode(rand::random::<[u8; 32]>()))?;
+    hex::decode(text.trim()).map_err(|_| format!("{} does not hold a hex key", path.display()))
+}
+
+/// The text of a key file, written by `make` on first use (mode 0600). Processes starting
+/// together on one data folder agree: the file appears whole (written aside, then linked
+/// into place) and only the first link wins; the others read the winner's key.
+fn load_or_create(path: &Path, make: impl FnOnce() -> String) -> Result<String, String> {
     match std::fs::read_to_string(path) {
-        Ok(text) => hex::decode(text.trim())
-            .map_err(|_| format!("{} does not hold a hex key", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key: [u8; 32] = rand::random();
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            }
-            write_private(path, &hex::encode(key))
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            Ok(key.to_vec())
-        }
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Ok(text) => return Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let aside = dir.join(format!(
+        ".{}.{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("key"),
+        uuid::Uuid::new_v4().simple()
+    ));
+    write_private(&aside, &make()).map_err(|e| format!("cannot write {}: {e}", aside.display()))?;
+    let linked = std::fs::hard_link(&aside, path);
+    let _ = std::fs::remove_file(&aside);
+    match linked {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("cannot write {}: {e}", path.display())),
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
@@ -789,5 +853,62 @@ mod tests {
         let b = load_or_create_key(&path).expect("reuse");
         assert_eq!(a, b);
         assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn processes_starting_together_agree_on_one_generated_key() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("dir");
+        let config = Config {
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
+        let ids: Vec<String> = std::thread::scope(|s| {
+            let starts: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| config.secret_keys().expect("keys").current_id().to_string()))
+                .collect();
+            starts
+                .into_iter()
+                .map(|t| t.join().expect("thread"))
+                .collect()
+        });
+        assert!(ids.iter().all(|id| id == &ids[0]), "{ids:?}");
+        let file = config.secrets_key_file();
+        let mode = std::fs::metadata(&file)
+            .expect("key file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Nothing but the key is left behind.
+        assert_eq!(std::fs::read_dir(&config.data_dir).expect("dir").count(), 1);
+    }
+
+    #[test]
+    fn secrets_keys_are_checked_at_start_and_never_shown() {
+        let key = kiku_storage::SecretKeys::generate_base64();
+        let good = Config {
+            secrets_key: Some(key.clone()),
+            secrets_old_keys: format!(" {}, ", kiku_storage::SecretKeys::generate_base64()),
+            ..Config::default()
+        };
+        assert!(good.validate().is_ok());
+        assert!(!format!("{good:?}").contains(&key));
+        for (current, old) in [("short", ""), (key.as_str(), "nope")] {
+            let bad = Config {
+                secrets_key: Some(current.into()),
+                secrets_old_keys: old.into(),
+                ..Config::default()
+            };
+            let err = bad.validate().expect_err("refused");
+            assert!(err.contains("KIKU_SECRETS"), "{err}");
+        }
+        let dir = tempfile::tempdir().expect("dir");
+        let garbled = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        std::fs::write(garbled.secrets_key_file(), "not a key").expect("write");
+        let err = garbled.secret_keys().expect_err("refused");
+        assert!(err.contains("secrets.key"), "{err}");
     }
 }

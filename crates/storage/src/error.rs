@@ -30,6 +30,9 @@ pub enum StorageError {
     /// A database failure shared by several requesters (a group commit's).
     #[error("database error: {0}")]
     Other(String),
+    /// A stored secret cannot be read with the configured keys.
+    #[error(transparent)]
+    Secret(#[from] crate::SecretError),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

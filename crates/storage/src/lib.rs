@@ -7,6 +7,7 @@ mod error;
 mod models;
 mod notifications;
 mod outgoing_webhooks;
+pub mod secrets;
 mod sql;
 mod tag_rules;
 #[cfg(feature = "test-support")]
@@ -27,6 +28,7 @@ pub use error::StorageError;
 pub use models::*;
 pub use notifications::*;
 pub use outgoing_webhooks::*;
+pub use secrets::{SecretError, SecretKeys};
 pub use sql::SqlStore;
 pub use tag_rules::*;
 
@@ -65,10 +67,12 @@ pub trait AccountStore: Send + Sync {
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
 }
 
-/// The company's Incoming Webhook URL secret: at most one per company.
+/// The company's Incoming Webhook URL secret: at most one per company, stored only as its
+/// hash.
 #[async_trait]
 pub trait WebhookUrlStore: Send + Sync {
-    /// Fails with [`StorageError::Conflict`] when the company already has one.
+    /// Stores the hash of `secret`. Fails with [`StorageError::Conflict`] when the company
+    /// already has one.
     async fn create_webhook_secret(
         &self,
         company: CompanyId,
@@ -550,4 +554,22 @@ pub trait Store:
     async fn check_writable(&self, now: OffsetDateTime) -> Result<()>;
     /// The connection pools' use now.
     fn pool_use(&self) -> Vec<PoolUse>;
+    /// Rewrites every stored secret under the current key (after a key rotation), so the
+    /// old keys can be dropped from the configuration.
+    async fn reencrypt_secrets(&self) -> Result<SecretCounts>;
+}
+
+/// What `reencrypt_secrets` did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecretCounts {
+    /// The current key's id.
+    pub key_id: String,
+    /// Values that were under an old key.
+    pub reencrypted: u64,
+    /// Values already under the current key, left as they were.
+    pub already_current: u64,
+    /// Values still in plain text (written by a version before encryption).
+    pub encrypted_from_plain_text: u64,
+    /// Incoming Webhook secrets that were stored as they are, now hashed.
+    pub webhook_secrets_hashed: u64,
 }

@@ -47,7 +47,8 @@ pub struct UserPatch {
 #[derive(Clone, Debug, PartialEq)]
 pub struct WebhookSecret {
     pub company_id: CompanyId,
-    pub secret: String,
+    /// `kiku_domain::webhook_secret::hash` of the secret; the secret itself is not kept.
+    pub secret_hash: String,
     pub created_at: OffsetDateTime,
 }
 

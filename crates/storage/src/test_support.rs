@@ -115,3 +115,12 @@ impl Drop for SmallDisk {
             .status();
     }
 }
+
+/// The key tests encrypt stored secrets with (`secrets_key`): fixed, so a test can reopen
+/// a database or run `kiku` on it.
+pub const TEST_SECRETS_KEY: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+
+/// [`TEST_SECRETS_KEY`] as the store takes it.
+pub fn secret_keys() -> crate::SecretKeys {
+    crate::SecretKeys::from_base64(TEST_SECRETS_KEY, &[]).expect("test secrets key")
+}

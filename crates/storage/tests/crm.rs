@@ -104,7 +104,9 @@ async fn analysed_call(s: &SqlStore, company: CompanyId) -> CallId {
 #[tokio::test]
 async fn connections_fan_out_and_keep_the_newest_record_of_each_call() {
     for db in test_databases().await {
-        let s = SqlStore::connect(&db.url).await.expect("store");
+        let s = SqlStore::connect(&db.url, kiku_storage::test_support::secret_keys())
+            .await
+            .expect("store");
         let company = company(&s).await;
         let on = s
             .create_crm_connection(company.id, &input("on", true), t0())
@@ -293,7 +295,9 @@ async fn crm_targets_of(s: &SqlStore, call: CallId, event: &kiku_domain::EventId
 #[tokio::test]
 async fn one_job_at_a_time_writes_a_calls_record_and_a_rescore_updates_records_only() {
     for db in test_databases().await {
-        let s = SqlStore::connect(&db.url).await.expect("store");
+        let s = SqlStore::connect(&db.url, kiku_storage::test_support::secret_keys())
+            .await
+            .expect("store");
         let company = company(&s).await;
         let on = s
             .create_crm_connection(company.id, &input("on", true), t0())

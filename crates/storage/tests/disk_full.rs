@@ -57,7 +57,9 @@ async fn sqlite_acknowledges_only_committed_writes_and_recovers_when_space_retur
         "sqlite://{}?mode=rwc",
         disk.path().join("kiku.db").display()
     );
-    let store = SqlStore::connect(&url).await.expect("open");
+    let store = SqlStore::connect(&url, kiku_storage::test_support::secret_keys())
+        .await
+        .expect("open");
     let (company, _) = store
         .create_company("A", user(CompanyId::new(), "admin@a.example"))
         .await
@@ -104,7 +106,9 @@ async fn sqlite_acknowledges_only_committed_writes_and_recovers_when_space_retur
     store.close().await;
 
     // Everything acknowledged is in the file, as a fresh process sees it.
-    let reopened = SqlStore::connect(&url).await.expect("reopen");
+    let reopened = SqlStore::connect(&url, kiku_storage::test_support::secret_keys())
+        .await
+        .expect("reopen");
     for id in &acknowledged {
         let call = reopened.call(company.id, *id).await.expect("read");
         assert!(call.is_some(), "acknowledged call {id} is lost");

@@ -20,7 +20,7 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     for db in test_databases().await {
-        let store = SqlStore::connect(&db.url)
+        let store = SqlStore::connect(&db.url, kiku_storage::test_support::secret_keys())
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", db.backend));
         test(store.clone()).await;

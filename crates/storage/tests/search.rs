@@ -137,7 +137,9 @@ fn query(pairs: &[(&str, &str)]) -> CallSearch {
 #[tokio::test]
 async fn every_filter_and_text_search_find_the_same_calls_on_every_backend() {
     for db in test_databases().await {
-        let s = SqlStore::connect(&db.url).await.expect("connect");
+        let s = SqlStore::connect(&db.url, kiku_storage::test_support::secret_keys())
+            .await
+            .expect("connect");
         let (company, user) = s
             .create_company("A", new_admin("a@a.example"))
             .await
@@ -280,7 +282,9 @@ async fn every_filter_and_text_search_find_the_same_calls_on_every_backend() {
             sqlx::query(sql).execute(&raw).await.expect(sql);
         }
         raw.close().await;
-        let s = SqlStore::connect(&db.url).await.expect("reopen");
+        let s = SqlStore::connect(&db.url, kiku_storage::test_support::secret_keys())
+            .await
+            .expect("reopen");
         for (pairs, want) in [
             (vec![("q", "解約"), ("speaker", "user")], vec![ja]),
             (vec![("group_name", "sales")], vec![ja]),
@@ -313,7 +317,9 @@ fn new_admin(email: &str) -> NewUser {
 #[tokio::test]
 async fn cursors_page_through_every_call_once_while_new_ones_arrive() {
     for db in test_databases().await {
-        let s = SqlStore::connect(&db.url).await.expect("connect");
+        let s = SqlStore::connect(&db.url, kiku_storage::test_support::secret_keys())
+            .await
+            .expect("connect");
         let (company, _) = s
             .create_company("A", new_admin("a@a.example"))
             .await
@@ -416,7 +422,9 @@ async fn auto_tags_of(s: &SqlStore, company: CompanyId, call: CallId) -> Vec<Str
 async fn auto_tags_follow_new_results_past_calls_and_deleted_rules_on_every_backend() {
     use kiku_domain::analysis::Role;
     for db in test_databases().await {
-        let s = SqlStore::connect(&db.url).await.expect("connect");
+        let s = SqlStore::connect(&db.url, kiku_storage::test_support::secret_keys())
+            .await
+            .expect("connect");
         let (company, _) = s
             .create_company("A", new_admin("a@a.example"))
             .await

@@ -1,4 +1,4 @@
-//! A short-lived in-process copy of each company's webhook secret, so the hot webhook
+//! A short-lived in-process copy of each company's webhook secret (its hash), so the hot webhook
 //! path skips one database round trip. This process forgets a secret the moment it
 //! creates or deletes one; other processes sharing the database notice within [`TTL`].
 

@@ -1,30 +1,50 @@
-//! The company's secret Incoming Webhook URL: minted, shown, revoked, and checked in
-//! constant time on every request (against a copy at most one second old, see
-//! `secret_cache`).
+//! The company's secret Incoming Webhook URL: minted, shown once, revoked, and checked in
+//! constant time on every request (against a copy of its hash at most one second old, see
+//! `secret_cache`). Only the secret's hash is stored, so after it is minted the URL is
+//! only ever shown masked.
 
-use kiku_domain::CompanyId;
+use kiku_domain::{webhook_secret, CompanyId};
 use kiku_storage::WebhookSecret;
-use subtle::ConstantTimeEq;
 
 use super::{abuse, App, AppError};
 
-/// The URL as handed to an admin.
+/// What stands for the secret in a masked URL.
+const MASK: &str = "********";
+
+/// The URL as handed to an admin: `url` in full only from [`create`].
 pub struct WebhookUrl {
-    pub url: String,
+    pub url: Option<String>,
+    /// The URL with its secret replaced by asterisks.
+    pub masked_url: String,
     pub created_at: time::OffsetDateTime,
 }
 
-fn url_of(app: &App, secret: &WebhookSecret) -> WebhookUrl {
+/// The answer of the API and the CLI: `url` only when just minted.
+pub fn view(url: &WebhookUrl) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "masked_url": url.masked_url,
+        "created_at": kiku_domain::datetime::format(url.created_at),
+    });
+    if let Some(full) = &url.url {
+        body["url"] = serde_json::Value::String(full.clone());
+    }
+    body
+}
+
+fn url_with(app: &App, company: CompanyId, secret: &str) -> String {
+    format!("{}/webhooks/incoming/{company}/{secret}", app.public_url)
+}
+
+fn masked(app: &App, stored: &WebhookSecret) -> WebhookUrl {
     WebhookUrl {
-        url: format!(
-            "{}/webhooks/incoming/{}/{}",
-            app.public_url, secret.company_id, secret.secret
-        ),
-        created_at: secret.created_at,
+        url: None,
+        masked_url: url_with(app, stored.company_id, MASK),
+        created_at: stored.created_at,
     }
 }
 
-/// Mints a 256-bit secret; fails with a conflict while one exists.
+/// Mints a 256-bit secret; fails with a conflict while one exists. The only time the
+/// full URL is known.
 pub async fn create(app: &App, company: CompanyId) -> Result<WebhookUrl, AppError> {
     if app.store.company(company).await?.is_none() {
         return Err(AppError::NotFound("no such company".into()));
@@ -35,13 +55,16 @@ pub async fn create(app: &App, company: CompanyId) -> Result<WebhookUrl, AppErro
         .create_webhook_secret(company, &secret, app.clock.now())
         .await?;
     app.webhook_secrets.forget(company);
-    Ok(url_of(app, &stored))
+    Ok(WebhookUrl {
+        url: Some(url_with(app, company, &secret)),
+        ..masked(app, &stored)
+    })
 }
 
 pub async fn show(app: &App, company: CompanyId) -> Result<WebhookUrl, AppError> {
     let stored = app.store.webhook_secret(company).await?;
     stored
-        .map(|s| url_of(app, &s))
+        .map(|s| masked(app, &s))
         .ok_or_else(|| AppError::NotFound("no Incoming Webhook URL; create one".into()))
 }
 
@@ -65,13 +88,17 @@ pub async fn authorise(app: &App, company: &str, secret: &str) -> Result<Company
     let stored = match app.webhook_secrets.get(company) {
         Some(remembered) => remembered,
         None => {
-            let fetched = app.store.webhook_secret(company).await?.map(|s| s.secret);
+            let fetched = app
+                .store
+                .webhook_secret(company)
+                .await?
+                .map(|s| s.secret_hash);
             app.webhook_secrets.put(company, fetched.clone());
             fetched
         }
     };
     let stored = stored.ok_or_else(not_found)?;
-    if bool::from(stored.as_bytes().ct_eq(secret.as_bytes())) {
+    if webhook_secret::matches(&stored, secret) {
         // Only a right URL is counted: strangers cannot use up a company's rate.
         abuse::take_webhook_request(app, company)?;
         Ok(company)

@@ -161,7 +161,7 @@ pub async fn user(app: &App, command: UserCommand) -> Result<Value, AppError> {
 }
 
 pub async fn webhook_url(app: &App, command: WebhookUrlCommand) -> Result<Value, AppError> {
-    let shown = |u: webhook_url::WebhookUrl| json!({"url": u.url, "created_at": datetime::format(u.created_at)});
+    let shown = |u: webhook_url::WebhookUrl| webhook_url::view(&u);
     match command {
         WebhookUrlCommand::Create { company } => Ok(shown(
             webhook_url::create(app, company_id(&company)?).await?,

@@ -8,6 +8,7 @@ mod calls;
 mod crm;
 mod notifications;
 mod outgoing_webhooks;
+mod secrets;
 mod tag_rules;
 
 use std::process::ExitCode;
@@ -78,6 +79,9 @@ enum Command {
     /// The company's audit log: who did what, when and from where.
     #[command(subcommand, name = "audit-log")]
     AuditLog(audit_log::AuditLogCommand),
+    /// The secrets stored in the database: `reencrypt` after a key rotation.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
     /// Analyse a local recording and print the call detail (no server or database needed).
     Analyze(analyze::AnalyzeArgs),
 }
@@ -177,6 +181,7 @@ async fn run(app: &App, command: Command) -> Result<Value, AppError> {
         Command::CrmConnection(c) => crm::run(app, c).await,
         Command::TagRule(c) => tag_rules::run(app, c).await,
         Command::AuditLog(c) => audit_log::run(app, c).await,
+        Command::Secrets(c) => secrets::run(app, c).await,
     }
 }
 

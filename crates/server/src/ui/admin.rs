@@ -183,8 +183,27 @@ struct WebhookPage {
     t: &'static Text,
     lang: Lang,
     viewer: ViewerView,
+    /// The full URL: only on the page that answers its creation.
     url: Option<String>,
+    masked: Option<String>,
     created: String,
+}
+
+fn webhook_page(
+    viewer: &Viewer,
+    shown: Option<webhook_url::WebhookUrl>,
+) -> Result<Response, UiError> {
+    html(WebhookPage {
+        t: viewer.text(),
+        lang: viewer.lang,
+        viewer: ViewerView::of(viewer),
+        created: shown
+            .as_ref()
+            .map(|u| kiku_domain::datetime::format(u.created_at))
+            .unwrap_or_default(),
+        masked: shown.as_ref().map(|u| u.masked_url.clone()),
+        url: shown.and_then(|u| u.url),
+    })
 }
 
 pub async fn webhook(
@@ -196,28 +215,21 @@ pub async fn webhook(
         Err(AppError::NotFound(_)) => None,
         Err(e) => return Err(UiError::new(e, viewer.lang)),
     };
-    html(WebhookPage {
-        t: viewer.text(),
-        lang: viewer.lang,
-        viewer: ViewerView::of(&viewer),
-        created: shown
-            .as_ref()
-            .map(|u| kiku_domain::datetime::format(u.created_at))
-            .unwrap_or_default(),
-        url: shown.map(|u| u.url),
-    })
+    webhook_page(&viewer, shown)
 }
 
+/// Answers with the page itself, not a redirect: the full URL exists only in this answer
+/// (a reload would post again and be refused, as a second URL is).
 pub async fn create_webhook(
     State(app): State<AppState>,
     AdminViewer(viewer): AdminViewer,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, UiError> {
     viewer.check_csrf(&app, &form.csrf)?;
-    webhook_url::create(&app, viewer.user.company_id)
+    let created = webhook_url::create(&app, viewer.user.company_id)
         .await
         .map_err(|e| UiError::new(e, viewer.lang))?;
-    Ok(Redirect::to("/admin/webhook").into_response())
+    webhook_page(&viewer, Some(created))
 }
 
 pub async fn delete_webhook(

@@ -73,10 +73,15 @@ async fn operators_bootstrap_everything_from_the_command_line() {
             ok && url["url"].as_str().is_some_and(|u| u.contains(&c)),
             "{url}"
         );
-        assert_eq!(
-            run(&["webhook-url", "show", "--company", &c]).1["url"],
-            url["url"]
-        );
+        // Shown once: `show` has only the masked URL (Kiku keeps the secret's hash).
+        let shown = run(&["webhook-url", "show", "--company", &c]).1;
+        assert_eq!(shown["masked_url"], url["masked_url"]);
+        assert!(shown.get("url").is_none(), "{shown}");
+        let secret = url["url"]
+            .as_str()
+            .and_then(|u| u.rsplit('/').next())
+            .expect("secret");
+        assert!(!shown.to_string().contains(secret), "{shown}");
         let (ok, err) = run(&["webhook-url", "create", "--company", &c]);
         assert!(!ok && err["error"]["code"] == "conflict", "{err}");
         assert!(run(&["webhook-url", "delete", "--company", &c]).0);
@@ -194,7 +199,7 @@ async fn settings_come_from_defaults_then_file_then_environment() {
         &["webhook-url", "show", "--company", &c],
     );
     assert!(
-        url["url"]
+        url["masked_url"]
             .as_str()
             .is_some_and(|u| u.starts_with("https://from-env.example/")),
         "environment wins: {url}"

@@ -299,7 +299,9 @@ pub(crate) async fn completed_calls_in(
     use kiku_storage::{AnalysisStore, CallStore, EventStore, JobStore, NewAudio, SqlStore};
 
     let url = format!("sqlite://{}?mode=rwc", data_dir.join("kiku.db").display());
-    let store = SqlStore::connect(&url).await.expect("database");
+    let store = SqlStore::connect(&url, kiku_storage::test_support::secret_keys())
+        .await
+        .expect("database");
     let company = company.parse().expect("company");
     let calls: Vec<Value> = (0..n)
         .map(|i| crate::support::call(&format!("k{i}"), "AUTOMATIC_RECORD", false, None, None))

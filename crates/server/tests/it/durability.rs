@@ -60,7 +60,9 @@ async fn post_batch(
 }
 
 async fn assert_all_stored(url: &str, company: &str, acknowledged: &[CallId]) {
-    let store = SqlStore::connect(url).await.expect("reopen");
+    let store = SqlStore::connect(url, kiku_storage::test_support::secret_keys())
+        .await
+        .expect("reopen");
     let company: CompanyId = company.parse().expect("company");
     for id in acknowledged {
         let call = store.call(company, *id).await.expect("read");

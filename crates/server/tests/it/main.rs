@@ -31,6 +31,7 @@ mod redaction;
 mod roles;
 mod s3;
 mod search;
+mod secrets;
 mod sign_in;
 mod support;
 mod swap;

@@ -251,6 +251,10 @@ fn spawn(
         .env("KIKU_LISTEN", addr)
         .env("KIKU_PUBLIC_URL", base)
         .env("KIKU_ANALYSIS_WORKERS", "0")
+        .env(
+            "KIKU_SECRETS_KEY",
+            kiku_storage::test_support::TEST_SECRETS_KEY,
+        )
         .env("RUST_LOG", "info")
         .env_remove("KIKU_DATABASE_URL")
         .envs(env.iter().map(|(k, v)| (k, v)))

@@ -15,8 +15,8 @@ use kiku_domain::sign_in_throttle::ThrottleRule;
 use kiku_domain::upload_signature::SigningKey;
 use kiku_domain::JobKind;
 use kiku_notify::{ClientSettings, Crms, Mailer, SlackSender, StaticResolver, WebhookClient};
-use kiku_storage::test_support::{test_databases, TestDatabase};
-use kiku_storage::{Job, SqlStore};
+use kiku_storage::test_support::{secret_keys, test_databases, TestDatabase, TEST_SECRETS_KEY};
+use kiku_storage::{Job, SecretKeys, SqlStore};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -153,14 +153,57 @@ async fn start_on_with(
     db: Option<TestDatabase>,
     dir: tempfile::TempDir,
     public_url: Option<&str>,
+    senders: (ClientSettings, Option<Mailer>, AbuseLimits),
+) -> TestServer {
+    start_keyed(
+        backend,
+        url,
+        audio_dir,
+        db,
+        dir,
+        public_url,
+        senders,
+        secret_keys(),
+    )
+    .await
+}
+
+/// Another server on `s`'s database, its secrets opened with `keys` (as after a restart
+/// with a rotated `secrets_key`).
+pub async fn beside_with_keys(s: &TestServer, keys: SecretKeys) -> TestServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = s.database_url().expect("database").to_string();
+    let senders = (test_outgoing_settings(), None, Default::default());
+    start_keyed(
+        s.backend,
+        &url,
+        s.audio_dir.clone(),
+        None,
+        dir,
+        None,
+        senders,
+        keys,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn start_keyed(
+    backend: &'static str,
+    url: &str,
+    audio_dir: std::path::PathBuf,
+    db: Option<TestDatabase>,
+    dir: tempfile::TempDir,
+    public_url: Option<&str>,
     (outgoing, mailer, abuse): (ClientSettings, Option<Mailer>, AbuseLimits),
+    keys: SecretKeys,
 ) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let clock = Arc::new(ManualClock::new(
         OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("t"),
     ));
-    let store = SqlStore::connect(url).await.expect("database");
+    let store = SqlStore::connect(url, keys).await.expect("database");
     let client = WebhookClient::new(outgoing).expect("webhook client");
     let app = Arc::new(App {
         store: Arc::new(store),
@@ -242,7 +285,8 @@ impl TestServer {
         let webhook = webhook_url::create(&self.app, company.id)
             .await
             .expect("url")
-            .url;
+            .url
+            .expect("shown when created");
         Tenant {
             company_id: company.id.to_string(),
             admin_token: token,
@@ -384,6 +428,7 @@ pub fn fixture(name: &str) -> Value {
 pub fn run_kiku(args: &[&str], env: &[(&str, String)]) -> (bool, Value) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiku"))
         .args(args)
+        .env("KIKU_SECRETS_KEY", TEST_SECRETS_KEY)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("run kiku");

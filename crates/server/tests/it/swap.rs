@@ -282,7 +282,9 @@ async fn the_cli_swaps_too() {
 
     // A call completed in the same database, as a worker would have left it.
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("kiku.db").display());
-    let store = SqlStore::connect(&url).await.expect("database");
+    let store = SqlStore::connect(&url, kiku_storage::test_support::secret_keys())
+        .await
+        .expect("database");
     let company_id: CompanyId = company.parse().expect("company");
     let data =
         parse_batch(&json!({"call_data": [call("cli", "AUTOMATIC_RECORD", false, None, None)]}))

@@ -22,6 +22,10 @@ fn kiku(env: &[(&str, String)], args: &[&str]) -> Value {
 fn serve(env: &[(&str, String)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_kiku"))
         .arg("serve")
+        .env(
+            "KIKU_SECRETS_KEY",
+            kiku_storage::test_support::TEST_SECRETS_KEY,
+        )
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -179,7 +183,9 @@ async fn a_killed_workers_job_is_completed_by_the_next_process() {
         let _ = second.wait();
         assert_eq!(done["status"], "completed", "{}: {done:#}", db.backend);
         assert_eq!(done["analysis"]["participants"][0]["role"], "user");
-        let store = SqlStore::connect(&db.url).await.expect("db");
+        let store = SqlStore::connect(&db.url, kiku_storage::test_support::secret_keys())
+            .await
+            .expect("db");
         let jobs = store
             .jobs_for_call(call_id.parse().expect("id"))
             .await

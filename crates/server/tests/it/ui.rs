@@ -560,18 +560,28 @@ async fn admins_manage_users_and_the_webhook_url_in_the_browser() {
             .screenshot(&format!("admin-users-{}", s.backend))
             .await;
 
-        // The Incoming Webhook URL: create, show and copy, delete after confirming.
+        // The Incoming Webhook URL: create, shown once and copied, then masked; delete
+        // after confirming.
         browser.goto(&s.url("/admin/webhook")).await;
         browser.find("#no-webhook").await;
         browser.click("#create-url").await;
+        browser.find("#shown-once").await;
         let url = browser.text("#webhook-url").await;
         let (_, shown) = s.get("/api/v1/incoming-webhook", &t.admin_token).await;
-        assert_eq!(shown["url"].as_str(), Some(url.as_str()));
+        let masked = shown["masked_url"].as_str().expect("masked");
+        assert_eq!(
+            url.rsplit_once('/').map(|(head, _)| head),
+            masked.rsplit_once('/').map(|(head, _)| head)
+        );
         browser.click("#copy-url").await;
         assert_eq!(read_clipboard(&browser).await, json!(url));
         browser
             .screenshot(&format!("admin-webhook-{}", s.backend))
             .await;
+        browser.goto(&s.url("/admin/webhook")).await;
+        assert_eq!(browser.text("#webhook-masked-url").await, masked);
+        let secret = url.rsplit('/').next().expect("secret");
+        assert!(!browser.text("main").await.contains(secret));
         browser.click("#delete-box summary").await;
         browser.click("#delete-url").await;
         browser.find("#no-webhook").await;

@@ -278,11 +278,12 @@ impl WebhookUrlStore for SqlStore {
         secret: &str,
         now: OffsetDateTime,
     ) -> Result<WebhookSecret> {
+        let secret_hash = kiku_domain::webhook_secret::hash(secret);
         sqlx::query(
-            "INSERT INTO incoming_webhooks (company_id, secret, created_at_ms) VALUES ($1, $2, $3)",
+            "INSERT INTO incoming_webhooks (company_id, secret_hash, created_at_ms) VALUES ($1, $2, $3)",
         )
         .bind(company.to_string())
-        .bind(secret)
+        .bind(&secret_hash)
         .bind(ms(now))
         .execute(&self.write)
         .await
@@ -297,14 +298,14 @@ impl WebhookUrlStore for SqlStore {
         })?;
         Ok(WebhookSecret {
             company_id: company,
-            secret: secret.to_string(),
+            secret_hash,
             created_at: now,
         })
     }
 
     async fn webhook_secret(&self, company: CompanyId) -> Result<Option<WebhookSecret>> {
         let row = sqlx::query(
-            "SELECT secret, created_at_ms FROM incoming_webhooks WHERE company_id = $1",
+            "SELECT secret_hash, created_at_ms FROM incoming_webhooks WHERE company_id = $1",
         )
         .bind(company.to_string())
         .fetch_optional(&self.read)
@@ -312,7 +313,7 @@ impl WebhookUrlStore for SqlStore {
         row.map(|row| {
             Ok(WebhookSecret {
                 company_id: company,
-                secret: row.try_get("secret")?,
+                secret_hash: row.try_get("secret_hash")?,
                 created_at: from_ms(row.try_get("created_at_ms")?)?,
             })
         })

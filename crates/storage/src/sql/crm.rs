@@ -10,10 +10,13 @@ use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 use super::{from_ms, is_foreign_key_violation, ms, parsed, SqlStore};
+use crate::secrets::Slot;
 use crate::{
     CrmClaim, CrmConnection, CrmConnectionInput, CrmRecord, CrmRecordWrite, CrmStore, Result,
-    StorageError,
+    SecretKeys, StorageError,
 };
+
+const CREDENTIALS: &str = "crm_connections.credentials";
 
 const RECORD_COLUMNS: &str = "connection_id, call_id, record_id, version, event_id, updated_at_ms";
 
@@ -26,15 +29,25 @@ fn json_column(row: &AnyRow, column: &str) -> Result<Value> {
         .map_err(|_| StorageError::corrupt(format!("crm connection {column} does not read")))
 }
 
-fn connection(row: &AnyRow) -> Result<CrmConnection> {
+fn connection(row: &AnyRow, keys: &SecretKeys) -> Result<CrmConnection> {
+    let id: CrmConnectionId = parsed(row, "id")?;
+    let company_id: CompanyId = parsed(row, "company_id")?;
+    let sealed: String = row.try_get("credentials")?;
+    let slot = Slot {
+        column: CREDENTIALS,
+        company: company_id,
+        row: &id.to_string(),
+    };
+    let credentials = serde_json::from_str(&keys.open(&sealed, slot)?)
+        .map_err(|_| StorageError::corrupt("crm connection credentials do not read"))?;
     Ok(CrmConnection {
-        id: parsed(row, "id")?,
-        company_id: parsed(row, "company_id")?,
+        id,
+        company_id,
         kind: row.try_get("kind")?,
         name: row.try_get("name")?,
         base_url: row.try_get("base_url")?,
         settings: json_column(row, "settings")?,
-        credentials: json_column(row, "credentials")?,
+        credentials,
         content: row.try_get("content")?,
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         created_at: from_ms(row.try_get("created_at_ms")?)?,
@@ -90,6 +103,24 @@ pub(super) async fn keep_record(
     Ok(())
 }
 
+impl SqlStore {
+    /// A connection's credentials as stored: encrypted for its row.
+    fn sealed_credentials(
+        &self,
+        company: CompanyId,
+        id: CrmConnectionId,
+        input: &CrmConnectionInput,
+    ) -> String {
+        let row = id.to_string();
+        let slot = Slot {
+            column: CREDENTIALS,
+            company,
+            row: &row,
+        };
+        self.secrets.seal(&input.credentials.to_string(), slot)
+    }
+}
+
 #[async_trait]
 impl CrmStore for SqlStore {
     async fn create_crm_connection(
@@ -109,7 +140,7 @@ impl CrmStore for SqlStore {
         .bind(&input.name)
         .bind(input.base_url.clone())
         .bind(input.settings.to_string())
-        .bind(input.credentials.to_string())
+        .bind(self.sealed_credentials(company, id, input))
         .bind(&input.content)
         .bind(i64::from(input.enabled))
         .bind(ms(now))
@@ -136,7 +167,7 @@ impl CrmStore for SqlStore {
         .fetch_all(&self.read)
         .await?
         .iter()
-        .map(connection)
+        .map(|row| connection(row, &self.secrets))
         .collect()
     }
 
@@ -153,7 +184,7 @@ impl CrmStore for SqlStore {
         .fetch_optional(&self.read)
         .await?
         .as_ref()
-        .map(connection)
+        .map(|row| connection(row, &self.secrets))
         .transpose()
     }
 
@@ -174,7 +205,7 @@ impl CrmStore for SqlStore {
         .bind(&input.name)
         .bind(input.base_url.clone())
         .bind(input.settings.to_string())
-        .bind(input.credentials.to_string())
+        .bind(self.sealed_credentials(company, id, input))
         .bind(&input.content)
         .bind(i64::from(input.enabled))
         .bind(ms(now))

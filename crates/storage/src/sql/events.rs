@@ -55,10 +55,10 @@ pub(super) async fn insert_event(
     .bind(ms(now))
     .execute(&mut *conn)
     .await?;
-    for endpoint in subscribers(conn, event.company, event.kind.as_str()).await? {
+    for endpoint_id in subscribers(conn, event.company, event.kind.as_str()).await? {
         let delivery = DeliveryJob {
             event_id: id,
-            endpoint_id: endpoint.id,
+            endpoint_id,
             replay: false,
         };
         insert_job(conn, &NewJob::delivery(event.company, &delivery, now), now).await?;

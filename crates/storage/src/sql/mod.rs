@@ -12,11 +12,13 @@ mod events;
 mod group_commit;
 mod ingest;
 mod jobs;
+mod migrations;
 mod notification_fan_out;
 mod notifications;
 mod outgoing_webhooks;
 mod search;
 mod search_index;
+mod secrets;
 mod tag_rules;
 
 use std::str::FromStr;
@@ -27,9 +29,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 use time::OffsetDateTime;
 
-use crate::{PoolUse, Result, StorageError, Store};
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+use crate::{PoolUse, Result, SecretCounts, SecretKeys, StorageError, Store};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Dialect {
@@ -94,11 +94,15 @@ pub struct SqlStore {
     dialect: Dialect,
     /// SQLite only: webhook batches share commits (see `group_commit`).
     group_commit: Option<group_commit::GroupCommit>,
+    /// Encrypts and decrypts the secrets stored in it (`secrets.rs`).
+    secrets: SecretKeys,
 }
 
 impl SqlStore {
-    /// Connects to `sqlite://path` or `postgres://…` and applies pending migrations.
-    pub async fn connect(url: &str) -> Result<Self> {
+    /// Connects to `sqlite://path` or `postgres://…`, applies pending migrations and
+    /// encrypts (or hashes) the secrets still stored in plain text; fails when a stored
+    /// secret does not open with `secrets`.
+    pub async fn connect(url: &str, secrets: SecretKeys) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let dialect = if url.starts_with("sqlite:") {
             Dialect::Sqlite
@@ -136,6 +140,7 @@ impl SqlStore {
                     write,
                     dialect,
                     group_commit,
+                    secrets,
                 }
             }
             Dialect::Postgres => {
@@ -150,11 +155,13 @@ impl SqlStore {
                     write: pool,
                     dialect,
                     group_commit: None,
+                    secrets,
                 }
             }
         };
-        MIGRATOR.run(&store.write).await?;
+        migrations::run(&store.write, dialect).await?;
         store.prepare_search().await?;
+        store.protect_stored_secrets().await?;
         Ok(store)
     }
 
@@ -220,6 +227,10 @@ impl Store for SqlStore {
             Dialect::Postgres => vec![of("shared", &self.write)],
             Dialect::Sqlite => vec![of("read", &self.read), of("write", &self.write)],
         }
+    }
+
+    async fn reencrypt_secrets(&self) -> Result<SecretCounts> {
+        self.reencrypt_all().await
     }
 }
 

@@ -14,10 +14,13 @@ use super::{
     answer_status, cursor_binds, from_ms, is_foreign_key_violation, ms, parsed, parsed_optional,
     SqlStore,
 };
+use crate::secrets::Slot;
 use crate::{
     AttemptFilter, FinishedNotification, NewSlackRule, NotificationAttempt, NotificationStore,
-    Result, SlackRule, SlackRulePatch, StorageError, UserNotifications,
+    Result, SecretKeys, SlackRule, SlackRulePatch, StorageError, UserNotifications,
 };
+
+const WEBHOOK_URL: &str = "slack_rules.webhook_url";
 
 const RULE_COLUMNS: &str = "id, company_id, name, webhook_url, enabled, include_summary, filters, \
     created_at_ms, updated_at_ms";
@@ -26,13 +29,21 @@ const ATTEMPT_COLUMNS: &str = "id, company_id, call_id, event_id, channel, slack
     attempt, attempted_at_ms, status, latency_ms, response_head, error, outcome, replay, \
     crm_connection_id, crm_record_id";
 
-fn rule(row: &AnyRow) -> Result<SlackRule> {
+fn rule(row: &AnyRow, keys: &SecretKeys) -> Result<SlackRule> {
     let filters: String = row.try_get("filters")?;
+    let id: SlackRuleId = parsed(row, "id")?;
+    let company_id: CompanyId = parsed(row, "company_id")?;
+    let webhook_url: String = row.try_get("webhook_url")?;
+    let slot = Slot {
+        column: WEBHOOK_URL,
+        company: company_id,
+        row: &id.to_string(),
+    };
     Ok(SlackRule {
-        id: parsed(row, "id")?,
-        company_id: parsed(row, "company_id")?,
+        id,
+        company_id,
         name: row.try_get("name")?,
-        webhook_url: row.try_get("webhook_url")?,
+        webhook_url: keys.open(&webhook_url, slot)?,
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         include_summary: row.try_get::<i64, _>("include_summary")? != 0,
         filters: serde_json::from_str(&filters)
@@ -77,7 +88,14 @@ impl NotificationStore for SqlStore {
         .bind(id.to_string())
         .bind(new.company_id.to_string())
         .bind(&new.name)
-        .bind(&new.webhook_url)
+        .bind(self.secrets.seal(
+            &new.webhook_url,
+            Slot {
+                column: WEBHOOK_URL,
+                company: new.company_id,
+                row: &id.to_string(),
+            },
+        ))
         .bind(i64::from(new.enabled))
         .bind(i64::from(new.include_summary))
         .bind(new.filters.to_string())
@@ -104,7 +122,7 @@ impl NotificationStore for SqlStore {
         .fetch_all(&self.read)
         .await?
         .iter()
-        .map(rule)
+        .map(|row| rule(row, &self.secrets))
         .collect()
     }
 
@@ -117,7 +135,7 @@ impl NotificationStore for SqlStore {
         .fetch_optional(&self.read)
         .await?
         .as_ref()
-        .map(rule)
+        .map(|row| rule(row, &self.secrets))
         .transpose()
     }
 
@@ -138,7 +156,16 @@ impl NotificationStore for SqlStore {
         .bind(company.to_string())
         .bind(id.to_string())
         .bind(patch.name.clone())
-        .bind(patch.webhook_url.clone())
+        .bind(patch.webhook_url.as_ref().map(|url| {
+            self.secrets.seal(
+                url,
+                Slot {
+                    column: WEBHOOK_URL,
+                    company,
+                    row: &id.to_string(),
+                },
+            )
+        }))
         .bind(patch.enabled.map(i64::from))
         .bind(patch.include_summary.map(i64::from))
         .bind(patch.filters.as_ref().map(Value::to_string))

@@ -12,11 +12,15 @@ use super::{
     answer_status, cursor_binds, from_ms, is_foreign_key_violation, ms, parsed, parsed_optional,
     SqlStore,
 };
+use crate::secrets::Slot;
 use crate::{
     DeliveryEffect, DeliveryFilter, FinishedDelivery, NewOutgoingDelivery, NewOutgoingWebhook,
     OutgoingDelivery, OutgoingWebhook, OutgoingWebhookPatch, OutgoingWebhookStore, Result,
-    StorageError,
+    SecretKeys, StorageError,
 };
+
+const SECRET: &str = "outgoing_webhooks.secret";
+const PREVIOUS_SECRET: &str = "outgoing_webhooks.previous_secret";
 
 const COLUMNS: &str = "id, company_id, name, url, headers, payload, exclude_phrases, \
     exclude_keywords, enabled, events, secret, previous_secret, previous_secret_until_ms, \
@@ -33,12 +37,22 @@ fn optional_time(row: &AnyRow, column: &str) -> Result<Option<OffsetDateTime>> {
         .transpose()
 }
 
-fn endpoint(row: &AnyRow) -> Result<OutgoingWebhook> {
+fn endpoint(row: &AnyRow, keys: &SecretKeys) -> Result<OutgoingWebhook> {
     let events = json_column(row, "events")?;
     let events = serde_json::from_value(events).map_err(|_| StorageError::corrupt("events"))?;
+    let id: OutgoingWebhookId = parsed(row, "id")?;
+    let company_id: CompanyId = parsed(row, "company_id")?;
+    let row_id = id.to_string();
+    let slot = |column| Slot {
+        column,
+        company: company_id,
+        row: &row_id,
+    };
+    let secret: String = row.try_get("secret")?;
+    let previous_secret: Option<String> = row.try_get("previous_secret")?;
     Ok(OutgoingWebhook {
-        id: parsed(row, "id")?,
-        company_id: parsed(row, "company_id")?,
+        id,
+        company_id,
         name: row.try_get("name")?,
         url: row.try_get("url")?,
         headers: json_column(row, "headers")?,
@@ -47,8 +61,10 @@ fn endpoint(row: &AnyRow) -> Result<OutgoingWebhook> {
         exclude_keywords: row.try_get::<i64, _>("exclude_keywords")? != 0,
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         events,
-        secret: row.try_get("secret")?,
-        previous_secret: row.try_get("previous_secret")?,
+        secret: keys.open(&secret, slot(SECRET))?,
+        previous_secret: previous_secret
+            .map(|p| keys.open(&p, slot(PREVIOUS_SECRET)))
+            .transpose()?,
         previous_secret_until: optional_time(row, "previous_secret_until_ms")?,
         disabled_reason: row.try_get("disabled_reason")?,
         failing_since: optional_time(row, "failing_since_ms")?,
@@ -82,25 +98,27 @@ fn bool_int(b: bool) -> i64 {
     i64::from(b)
 }
 
-/// The company's enabled endpoints subscribed to `event_type`: who an event is delivered to.
+/// The company's enabled endpoints subscribed to `event_type`: who an event is delivered
+/// to. Their secrets are not read here (an event only queues a job per endpoint).
 pub(super) async fn subscribers(
     conn: &mut AnyConnection,
     company: CompanyId,
     event_type: &str,
-) -> Result<Vec<OutgoingWebhook>> {
-    let enabled = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM outgoing_webhooks WHERE company_id = $1 AND enabled = 1 \
-         ORDER BY created_at_ms, id"
-    ))
+) -> Result<Vec<OutgoingWebhookId>> {
+    let enabled = sqlx::query(
+        "SELECT id, events FROM outgoing_webhooks WHERE company_id = $1 AND enabled = 1 \
+         ORDER BY created_at_ms, id",
+    )
     .bind(company.to_string())
     .fetch_all(&mut *conn)
     .await?;
     // Events are a JSON array in TEXT; a company has few endpoints, filtered here.
     let mut subscribed = Vec::new();
     for row in &enabled {
-        let e = endpoint(row)?;
-        if e.events.iter().any(|t| t == event_type) {
-            subscribed.push(e);
+        let events: Vec<String> = serde_json::from_value(json_column(row, "events")?)
+            .map_err(|_| StorageError::corrupt("events"))?;
+        if events.iter().any(|t| t == event_type) {
+            subscribed.push(parsed(row, "id")?);
         }
     }
     Ok(subscribed)
@@ -108,6 +126,7 @@ pub(super) async fn subscribers(
 
 async fn fetch(
     tx: &mut Transaction<'static, Any>,
+    keys: &SecretKeys,
     company: CompanyId,
     id: OutgoingWebhookId,
 ) -> Result<Option<OutgoingWebhook>> {
@@ -119,7 +138,7 @@ async fn fetch(
     .fetch_optional(&mut **tx)
     .await?
     .as_ref()
-    .map(endpoint)
+    .map(|row| endpoint(row, keys))
     .transpose()
 }
 
@@ -143,7 +162,14 @@ impl OutgoingWebhookStore for SqlStore {
         .bind(bool_int(new.exclude_keywords))
         .bind(bool_int(new.enabled))
         .bind(Value::from(new.events.clone()).to_string())
-        .bind(&new.secret)
+        .bind(self.secrets.seal(
+            &new.secret,
+            Slot {
+                column: SECRET,
+                company: new.company_id,
+                row: &id.to_string(),
+            },
+        ))
         .bind(now)
         .execute(&self.write)
         .await
@@ -155,7 +181,7 @@ impl OutgoingWebhookStore for SqlStore {
             }
         })?;
         let mut tx = self.read.begin().await?;
-        let created = fetch(&mut tx, new.company_id, id).await?;
+        let created = fetch(&mut tx, &self.secrets, new.company_id, id).await?;
         tx.commit().await?;
         created.ok_or_else(|| StorageError::corrupt("outgoing webhook vanished after insert"))
     }
@@ -168,7 +194,7 @@ impl OutgoingWebhookStore for SqlStore {
         .fetch_all(&self.read)
         .await?
         .iter()
-        .map(endpoint)
+        .map(|row| endpoint(row, &self.secrets))
         .collect()
     }
 
@@ -178,7 +204,7 @@ impl OutgoingWebhookStore for SqlStore {
         id: OutgoingWebhookId,
     ) -> Result<Option<OutgoingWebhook>> {
         let mut tx = self.read.begin().await?;
-        let found = fetch(&mut tx, company, id).await?;
+        let found = fetch(&mut tx, &self.secrets, company, id).await?;
         tx.commit().await?;
         Ok(found)
     }
@@ -252,21 +278,42 @@ impl OutgoingWebhookStore for SqlStore {
         previous_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Option<OutgoingWebhook>> {
-        let done = sqlx::query(
-            "UPDATE outgoing_webhooks SET previous_secret = secret, secret = $3, \
-             previous_secret_until_ms = $4, updated_at_ms = $5 WHERE company_id = $1 AND id = $2",
+        // The current secret becomes the previous one: decrypted and encrypted again for
+        // its new column (a ciphertext only opens where it was written).
+        let mut tx = self.write.begin().await?;
+        // Two rotations at once: the second waits and moves the first's secret along.
+        sqlx::query(&format!(
+            "SELECT id FROM outgoing_webhooks WHERE company_id = $1 AND id = $2 {}",
+            self.dialect.lock_row()
+        ))
+        .bind(company.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(current) = fetch(&mut tx, &self.secrets, company, id).await? else {
+            return Ok(None);
+        };
+        let row = id.to_string();
+        let slot = |column| Slot {
+            column,
+            company,
+            row: &row,
+        };
+        sqlx::query(
+            "UPDATE outgoing_webhooks SET previous_secret = $3, secret = $4, \
+             previous_secret_until_ms = $5, updated_at_ms = $6 WHERE company_id = $1 AND id = $2",
         )
         .bind(company.to_string())
         .bind(id.to_string())
-        .bind(secret)
+        .bind(self.secrets.seal(&current.secret, slot(PREVIOUS_SECRET)))
+        .bind(self.secrets.seal(secret, slot(SECRET)))
         .bind(ms(previous_until))
         .bind(ms(now))
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Ok(None);
-        }
-        self.outgoing_webhook(company, id).await
+        let rotated = fetch(&mut tx, &self.secrets, company, id).await?;
+        tx.commit().await?;
+        Ok(rotated)
     }
 
     async fn outgoing_webhooks_for_event(
@@ -274,8 +321,12 @@ impl OutgoingWebhookStore for SqlStore {
         company: CompanyId,
         event_type: &str,
     ) -> Result<Vec<OutgoingWebhook>> {
-        let mut conn = self.read.acquire().await?;
-        subscribers(&mut conn, company, event_type).await
+        Ok(self
+            .outgoing_webhooks(company)
+            .await?
+            .into_iter()
+            .filter(|e| e.enabled && e.events.iter().any(|t| t == event_type))
+            .collect())
     }
 
     async fn record_outgoing_delivery(
@@ -287,7 +338,7 @@ impl OutgoingWebhookStore for SqlStore {
         if record_attempts(&mut tx, self.dialect, &[(a, effect)]).await? != [true] {
             return Ok(None);
         }
-        let after = fetch(&mut tx, a.company_id, a.endpoint_id).await?;
+        let after = fetch(&mut tx, &self.secrets, a.company_id, a.endpoint_id).await?;
         tx.commit().await?;
         Ok(after)
     }
