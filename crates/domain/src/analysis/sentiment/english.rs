@@ -258,9 +258,6 @@ impl EnglishLexicon {
             return 0.0;
         }
         let mut valence = base;
-        if FORMULAS.contains(&word.as_str()) {
-            valence *= FORMULA_WEIGHT;
-        }
         // "I'd like", "would like": a request.
         if word == "like" && i > 0 && (lower[i - 1] == "would" || lower[i - 1].ends_with("'d")) {
             return 0.0;
@@ -296,6 +293,11 @@ impl EnglishLexicon {
             && (i < 2 || !matches!(lower[i - 2].as_str(), "at" | "very"))
         {
             valence = negated(valence);
+        }
+        // A formula is the formula's feeling, unless negated ("that doesn't help").
+        let negated_here = valence.signum() != base.signum();
+        if FORMULAS.contains(&word.as_str()) && !negated_here {
+            valence *= FORMULA_WEIGHT;
         }
         valence
     }

