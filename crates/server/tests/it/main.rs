@@ -30,6 +30,7 @@ mod redaction;
 mod roles;
 mod s3;
 mod search;
+mod sentiment;
 mod sign_in;
 mod support;
 mod swap;
