@@ -80,13 +80,7 @@ async fn a_happy_agent_and_an_angry_customer_are_scored_and_a_swap_moves_the_sco
         );
         assert!(customer_neg >= 30, "clearly angry: {customer_neg}");
 
-        let (status, body) = s
-            .send(
-                s.http
-                    .post(s.url(&format!("/api/v1/calls/{call_id}/swap")))
-                    .bearer_auth(&t.admin_token),
-            )
-            .await;
+        let (status, body) = crate::swap::swap(&s, &t.admin_token, &call_id).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let (_, swapped) = s
             .get(&format!("/api/v1/calls/{call_id}"), &t.admin_token)
@@ -106,7 +100,10 @@ async fn a_happy_agent_and_an_angry_customer_are_scored_and_a_swap_moves_the_sco
 
 /// A call completed through the storage with a happy agent (speaker 0, the user) and an
 /// angry customer, scored with the server's lexicons.
-async fn completed_happy_angry(s: &crate::support::TestServer, t: &crate::support::Tenant) -> String {
+async fn completed_happy_angry(
+    s: &crate::support::TestServer,
+    t: &crate::support::Tenant,
+) -> String {
     use kiku::app::analysis::{new_analysis, scored_report};
     use kiku::clock::Clock;
     use kiku_domain::analysis::{AnalysisSettings, Roles, Transcript, Utterance};
@@ -144,10 +141,13 @@ async fn completed_happy_angry(s: &crate::support::TestServer, t: &crate::suppor
         basis: "the left channel".into(),
     };
     let (call_id, upload) = s.one_call(t, "moods").await;
-    let job = s
-        .upload_with_and_claim(&upload, crate::ui::wav(20))
-        .await;
-    let made = scored_report(&heard, &roles, &AnalysisSettings::default(), &s.app.sentiment);
+    let job = s.upload_with_and_claim(&upload, crate::ui::wav(20)).await;
+    let made = scored_report(
+        &heard,
+        &roles,
+        &AnalysisSettings::default(),
+        &s.app.sentiment,
+    );
     let new = new_analysis("test engine", &heard, &roles, &made).expect("analysis");
     s.app
         .store
@@ -171,7 +171,11 @@ async fn the_timeline_colours_each_partys_speech_by_sentiment_in_a_real_browser(
             browser.type_into("#password", "correct horse").await;
             browser.click("#sign-in").await;
             browser
-                .wait_until("return location.pathname.startsWith('/calls/')", 10, "the call")
+                .wait_until(
+                    "return location.pathname.startsWith('/calls/')",
+                    10,
+                    "the call",
+                )
                 .await;
         }
         let moods = |track: &str| {
@@ -179,16 +183,18 @@ async fn the_timeline_colours_each_partys_speech_by_sentiment_in_a_real_browser(
         };
         assert_eq!(
             browser.script(&moods("user"), json!([])).await,
-            json!([["mood positive", 12.0, "rgb(47, 158, 68)"]]),
+            json!([["mood positive", 12, "rgb(47, 158, 68)"]]),
             "{}: the agent's happy phrase is green; the greeting stays neutral",
             s.backend
         );
         assert_eq!(
             browser.script(&moods("customer"), json!([])).await,
-            json!([["mood negative", 6.0, "rgb(107, 47, 163)"]]),
+            json!([["mood negative", 6, "rgb(107, 47, 163)"]]),
             "the customer's angry phrase"
         );
-        let (_, api) = s.get(&format!("/api/v1/calls/{call}"), &t.admin_token).await;
+        let (_, api) = s
+            .get(&format!("/api/v1/calls/{call}"), &t.admin_token)
+            .await;
         let user = scores(&api["analysis"], "user");
         let customer = scores(&api["analysis"], "customer");
         let metrics = browser.text("#metrics").await;
@@ -197,21 +203,17 @@ async fn the_timeline_colours_each_partys_speech_by_sentiment_in_a_real_browser(
             user.0, user.1, customer.0, customer.1
         );
         assert!(metrics.contains(&shown), "{shown} in {metrics}");
-        browser.screenshot(&format!("sentiment-{}", s.backend)).await;
+        browser
+            .screenshot(&format!("sentiment-{}", s.backend))
+            .await;
 
         // Swapped: the colours move with the voices.
-        let (status, body) = s
-            .send(
-                s.http
-                    .post(s.url(&format!("/api/v1/calls/{call}/swap")))
-                    .bearer_auth(&t.admin_token),
-            )
-            .await;
+        let (status, body) = crate::swap::swap(&s, &t.admin_token, &call).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         browser.goto(&s.url(&format!("/calls/{call}"))).await;
         assert_eq!(
             browser.script(&moods("user"), json!([])).await,
-            json!([["mood negative", 6.0, "rgb(107, 47, 163)"]])
+            json!([["mood negative", 6, "rgb(107, 47, 163)"]])
         );
     }
 }

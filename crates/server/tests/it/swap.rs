@@ -97,7 +97,7 @@ pub(crate) async fn finish_uploaded(s: &TestServer, upload: &str, recording: Vec
     );
 }
 
-async fn swap(s: &TestServer, token: &str, call: &str) -> (StatusCode, Value) {
+pub(crate) async fn swap(s: &TestServer, token: &str, call: &str) -> (StatusCode, Value) {
     let url = s.url(&format!("/api/v1/calls/{call}/swap"));
     s.send(s.http.post(url).bearer_auth(token)).await
 }

@@ -254,3 +254,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_participant_who_said_nothing_has_no_positive_or_negative_speech() {
+    let heard = transcript("en", vec![say(0, 0.0, 2.0, "I am happy.")]);
+    let made = with_sentiment(
+        report(
+            &heard,
+            &stereo_roles_for_test(),
+            &AnalysisSettings::default(),
+        ),
+        &lexicons(),
+    );
+    assert_eq!(made.customer.sentiment, Some(SentimentShares::default()));
+}
