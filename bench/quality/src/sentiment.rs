@@ -8,6 +8,9 @@ use kiku_domain::analysis::sentiment::{EnglishLexicon, JapaneseLexicon, Lexicons
 
 const LABELS: [Polarity; 3] = [Polarity::Positive, Polarity::Negative, Polarity::Neutral];
 
+/// A method's label for a line; `None` when it has no lexicon for the language.
+type Predictor<'a> = dyn Fn(&str) -> Option<Polarity> + 'a;
+
 struct Line {
     label: Polarity,
     role: String,
@@ -48,8 +51,7 @@ pub fn run(data: &Path, lexicons_dir: &Path) -> Result<String, String> {
         let lines = parse(&read(&data.join(file))?).map_err(|e| format!("{file}: {e}"))?;
         let kiku = |t: &str| lexicons.phrase(language, t).map(|s| s.polarity);
         let baseline = |t: &str| lexicons.baseline(language, t);
-        let methods: [(&str, &dyn Fn(&str) -> Option<Polarity>); 2] =
-            [("Kiku", &kiku), ("baseline", &baseline)];
+        let methods: [(&str, &Predictor); 2] = [("Kiku", &kiku), ("baseline", &baseline)];
         for (method, predict) in methods {
             let mut matrix = [[0usize; 3]; 3];
             let mut wrong = Vec::new();
