@@ -1,7 +1,8 @@
 //! The analysis engine, step by step: decoding recordings by their content, resampling to
 //! the 16 kHz the speech models take, voice activity per channel, windows of joined speech,
 //! Whisper recognition with word timings, pitch, and the [`pipeline`] that runs them for a
-//! call; [`diarize`] and the speaker encoder prepare mono calls.
+//! call; [`diarize`] and the speaker encoder prepare mono calls; [`sentiment`] reads the
+//! sentiment lexicons.
 
 pub mod chunks;
 pub mod decode;
@@ -14,6 +15,7 @@ pub mod pipeline;
 pub mod pitch;
 pub mod recognise;
 pub mod resample;
+pub mod sentiment;
 pub mod speaker;
 #[cfg(feature = "test-support")]
 pub mod testing;

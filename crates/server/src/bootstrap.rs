@@ -66,7 +66,19 @@ pub async fn app(config: &Config) -> Result<App, String> {
         },
         metrics: Default::default(),
         trusted_proxies: config.trusted_proxies()?,
+        sentiment: Arc::new(sentiment_lexicons(config)),
     })
+}
+
+/// The sentiment lexicons; each one missing is logged once, and its language's calls have
+/// no `positive_score` / `negative_score` (never a made-up 0).
+pub fn sentiment_lexicons(config: &Config) -> kiku_domain::analysis::Lexicons {
+    let dir = config.sentiment_dir();
+    let (lexicons, problems) = kiku_analysis::sentiment::load_lexicons(&dir);
+    for problem in problems {
+        tracing::warn!(%problem, "a sentiment lexicon is missing: calls in its language get no sentiment (run scripts/install-models or set KIKU_SENTIMENT_DIR)");
+    }
+    lexicons
 }
 
 /// The recordings' store: the local folder, or the bucket once it has answered (a missing

@@ -76,6 +76,10 @@ pub struct Config {
     /// The speaker encoder that separates the two voices of MONAURAL calls; defaults to
     /// `models/speaker-encoder/encoder.safetensors` in `data_dir` when that file exists.
     pub speaker_encoder: Option<PathBuf>,
+    /// The sentiment lexicons' folder; defaults to `models/sentiment` in `data_dir` (where
+    /// `scripts/install-models` puts them). A missing lexicon leaves its language's calls
+    /// without sentiment (logged at start).
+    pub sentiment_dir: Option<PathBuf>,
     /// Calls analysed at once; 0 runs no analysis in this process.
     pub analysis_workers: usize,
     /// Workers for every other background job (re-scoring); 0 runs none in this process.
@@ -222,6 +226,7 @@ impl Default for Config {
             log_format: "text".into(),
             model_dir: None,
             speaker_encoder: None,
+            sentiment_dir: None,
             analysis_workers: 1,
             job_workers: 2,
             analysis_threads: std::thread::available_parallelism().map_or(2, usize::from),
@@ -482,6 +487,12 @@ impl Config {
         self.model_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("models").join("whisper-base"))
+    }
+
+    pub fn sentiment_dir(&self) -> PathBuf {
+        self.sentiment_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("models").join("sentiment"))
     }
 
     /// How the speech engine runs, from these settings.

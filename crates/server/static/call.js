@@ -1,5 +1,5 @@
-// The call detail: the player, the timeline (who spoke when, silences, overlaps, a cursor
-// that follows playback) and the transcript (click a phrase to hear it; the phrase being
+// The call detail: the player, the timeline (who spoke when, coloured by sentiment,
+// silences, overlaps, a cursor that follows playback) and the transcript (click a phrase to hear it; the phrase being
 // played is highlighted). Bars are placed from data, never from inline styles (CSP).
 const audio = document.getElementById("audio");
 const data = JSON.parse(document.getElementById("timeline-data")?.textContent || "null");
@@ -29,6 +29,20 @@ if (data && timeline) {
   const marks = document.getElementById("track-marks");
   drawBars(marks, data.silences, "silence", d);
   drawBars(marks, data.overlaps, "overlap", d);
+  // Each party's speech coloured by sentiment where a phrase is positive or negative (a
+  // band over the lower half of their bars).
+  for (const [start, end, role, mood] of data.sentiment || []) {
+    const track = document.getElementById(`track-${role}`);
+    if (!track) continue;
+    const band = document.createElement("div");
+    band.className = `mood ${mood}`;
+    band.style.left = `${(100 * start) / d}%`;
+    band.style.width = `${Math.max((100 * (end - start)) / d, 0.2)}%`;
+    band.dataset.start = start;
+    band.dataset.end = end;
+    band.title = `${data.labels?.[mood] || mood} ${clockText(start)}–${clockText(end)}`;
+    track.appendChild(band);
+  }
   timeline.setAttribute("aria-valuemax", String(Math.round(d)));
 }
 

@@ -27,6 +27,12 @@ pub fn test_speaker_encoder() -> Option<PathBuf> {
     test_model_path("KIKU_TEST_SPEAKER_ENCODER")
 }
 
+/// The sentiment lexicons' folder for tests (`KIKU_TEST_SENTIMENT_DIR`, installed by
+/// `scripts/test`); `None` or a failure as for [`test_model_dir`].
+pub fn test_sentiment_dir() -> Option<PathBuf> {
+    test_model_path("KIKU_TEST_SENTIMENT_DIR")
+}
+
 fn test_model_path(variable: &str) -> Option<PathBuf> {
     match std::env::var_os(variable) {
         Some(path) => Some(PathBuf::from(path)),

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{Report, Role, SpeakerReport};
+use super::{Phrase, Report, Role, SpeakerReport};
 use crate::datetime::format;
 use crate::metrics::Span;
 use crate::{CallData, CallId, Side};
@@ -56,7 +56,7 @@ pub fn call_detail(
                 "company_name": null,
                 "login_id": p.login_id,
                 "role": p.role,
-                "analysis": participant_analysis(stats, &report.speech_rate_unit),
+                "analysis": participant_analysis(stats, &report.speech_rate_unit, report.phrases.iter().filter(|ph| ph.role == p.role)),
             })
         })
         .collect();
@@ -152,21 +152,44 @@ pub fn call_detail(
 }
 
 /// MiiTel's participant figures; `f0` is 0 for a party without voiced speech because
-/// the schema has no null there.
-fn participant_analysis(stats: &SpeakerReport, unit: &str) -> Value {
-    json!({
+/// the schema has no null there. `positive_score` / `negative_score` are the shares of
+/// positive and negative speech in whole percent (the schema's integers), and absent with
+/// `phrase_sentiments` when no lexicon covered the call's language.
+fn participant_analysis<'a>(
+    stats: &SpeakerReport,
+    unit: &str,
+    phrases: impl Iterator<Item = &'a Phrase>,
+) -> Value {
+    let mut analysis = json!({
         "f0": round(stats.f0_mean_hz.unwrap_or(0.0)),
         "speechrate": round(stats.speech_rate.unwrap_or(0.0)),
         "variance": stats.f0_std_dev_hz.map(round),
         "filler_count": stats.filler_count,
-        "positive_score": 0,
-        "negative_score": 0,
         "speech_rate_unit": unit,
         "talk_seconds": round(stats.talk_seconds),
         "longest_monologue_seconds": round(stats.longest_monologue_seconds),
         "keyword_count": stats.keyword_count,
         "speech_segments": pairs(&stats.speech),
-    })
+    });
+    if let (Some(shares), Value::Object(fields)) = (stats.sentiment, &mut analysis) {
+        let percent = |share: f64| (share.clamp(0.0, 1.0) * 100.0).round() as u64;
+        fields.insert("positive_score".into(), json!(percent(shares.positive)));
+        fields.insert("negative_score".into(), json!(percent(shares.negative)));
+        let sentiments: Vec<Value> = phrases
+            .filter_map(|p| {
+                let s = p.sentiment?;
+                Some(json!({
+                    "order": p.order,
+                    "start_at": round(p.start),
+                    "end_at": round(p.end),
+                    "sentiment": s.polarity,
+                    "score": round(s.score),
+                }))
+            })
+            .collect();
+        fields.insert("phrase_sentiments".into(), json!(sentiments));
+    }
+    analysis
 }
 
 /// Spans as `[start, end]` pairs, as MiiTel's positions are.

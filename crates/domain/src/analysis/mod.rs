@@ -7,6 +7,7 @@ mod miitel;
 mod mono_roles;
 mod report;
 mod roles;
+pub mod sentiment;
 mod settings;
 pub mod text;
 
@@ -19,6 +20,7 @@ pub use miitel::{call_detail, detail_parties, participant_id, DetailParty};
 pub use mono_roles::{mono_roles, UserHints, REVIEW_BELOW};
 pub use report::{report, KeywordHit, Phrase, Report, SpeakerReport};
 pub use roles::{company_side, speaker_of_channel, stereo_roles, user_side};
+pub use sentiment::{with_sentiment, Lexicons};
 pub use settings::{AnalysisSettings, AudioRedaction, Language};
 pub use text::counts_characters;
 

@@ -136,6 +136,7 @@ mod tests {
             filler_count: 0,
             in_summary: false,
             words: vec![],
+            sentiment: None,
         }
     }
 

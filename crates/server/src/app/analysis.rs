@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use kiku_domain::analysis::{
-    call_detail, detail_parties, report, AnalysisSettings, Report, Roles, Transcript,
+    call_detail, detail_parties, report, with_sentiment, AnalysisSettings, Lexicons, Report, Roles,
+    Transcript,
 };
 use kiku_domain::outbox::VersionReason;
 use kiku_domain::{CallId, CallStatus, CompanyId, UserId};
@@ -54,6 +55,17 @@ pub async fn set_settings(
     Ok(rescoring)
 }
 
+/// The report of `transcript` with `roles` under `settings`, its phrases' and participants'
+/// sentiment scored with `lexicons`: what every stored result holds.
+pub fn scored_report(
+    transcript: &Transcript,
+    roles: &Roles,
+    settings: &AnalysisSettings,
+    lexicons: &Lexicons,
+) -> Report {
+    with_sentiment(report(transcript, roles, settings), lexicons)
+}
+
 /// Recomputes one stored report with `settings`; a new version when it changed. A
 /// concurrent change (a newer version) wins: it was made with these settings already.
 pub async fn rescore(
@@ -63,7 +75,7 @@ pub async fn rescore(
 ) -> Result<Option<u32>, AppError> {
     let transcript: Transcript = parse(&record.transcript, "transcript")?;
     let roles: Roles = parse(&record.roles, "roles")?;
-    let fresh = report(&transcript, &roles, settings);
+    let fresh = scored_report(&transcript, &roles, settings, &app.sentiment);
     let json = serde_json::to_string(&fresh).map_err(AppError::internal)?;
     if json == record.report {
         return Ok(None);
@@ -152,7 +164,7 @@ pub async fn swap(app: &App, company: CompanyId, call: CallId) -> Result<u32, Ap
         let transcript: Transcript = parse(&current.transcript, "transcript")?;
         let roles = parse::<Roles>(&current.roles, "roles")?.swapped();
         let settings = settings(app, company).await?;
-        let fresh = report(&transcript, &roles, &settings);
+        let fresh = scored_report(&transcript, &roles, &settings, &app.sentiment);
         let roles_json = serde_json::to_string(&roles).map_err(AppError::internal)?;
         let report_json = serde_json::to_string(&fresh).map_err(AppError::internal)?;
         let made = app.store.update_analysis(

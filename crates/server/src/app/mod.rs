@@ -62,4 +62,7 @@ pub struct App {
     pub metrics: metrics::Metrics,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`trusted_proxies`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The sentiment lexicons every report is scored with (a swap or re-score in any
+    /// process too); a language without one gets no sentiment.
+    pub sentiment: Arc<kiku_domain::analysis::Lexicons>,
 }

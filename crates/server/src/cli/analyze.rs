@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 use kiku_analysis::pipeline::{AnalysisError, Engine, Recording};
 use kiku_domain::analysis::{
-    call_detail, company_side, detail_parties, report, speaker_of_channel, AnalysisSettings,
-    Language, Roles, UserHints,
+    call_detail, company_side, detail_parties, speaker_of_channel, AnalysisSettings, Language,
+    Roles, UserHints,
 };
 use kiku_domain::{CallData, CallId, ChannelType, EventType, Participant, Side, StereoChannel};
 use serde_json::Value;
@@ -156,7 +156,8 @@ pub fn run(config: &Config, args: AnalyzeArgs) -> Result<Value, Failure> {
             basis: format!("--user-channel {}", args.user_channel),
         }
     };
-    let report = report(&transcript, &roles, &settings);
+    let lexicons = crate::bootstrap::sentiment_lexicons(config);
+    let report = crate::app::analysis::scored_report(&transcript, &roles, &settings, &lexicons);
     let parties = detail_parties(&data, &roles, |_| None);
     Ok(call_detail(CallId::new(), &data, &parties, &report))
 }

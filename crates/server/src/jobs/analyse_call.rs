@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use kiku_analysis::pipeline::{AnalysisError, Recording};
-use kiku_domain::analysis::{report, AudioRedaction};
+use kiku_domain::analysis::AudioRedaction;
 use kiku_domain::{pii, AudioFileType};
 use kiku_storage::FinishOutcome;
 
@@ -146,8 +146,12 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
         }
         let keep_original = settings.keep_original_recording;
         let redact_audio = settings.redact_audio != AudioRedaction::Off;
-        let (heard, decided) = (transcript.clone(), roles.clone());
-        let scored = tokio::task::spawn_blocking(move || report(&heard, &decided, &settings)).await;
+        let (heard, decided, lexicons) = (transcript.clone(), roles.clone(), app.sentiment.clone());
+        // Scored on the transcript as stored: redacted text is what the sentiment reads.
+        let scored = tokio::task::spawn_blocking(move || {
+            analysis::scored_report(&heard, &decided, &settings, &lexicons)
+        })
+        .await;
         let Ok(report) = scored else {
             return Ok(Outcome::GiveUp(
                 "the report crashed on this recording".into(),

@@ -5,12 +5,13 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use kiku_domain::analysis::sentiment::Polarity;
 use kiku_domain::analysis::{Report, Role};
 use kiku_domain::metrics::fillers;
 use kiku_domain::search::CallSearch;
 use kiku_domain::{CallId, CallStatus, EventType, Side};
 use kiku_storage::{AnalysisRecord, CallRecord};
-use serde_json::json;
+use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::call_notifications::{self, NotificationRow};
@@ -380,7 +381,7 @@ fn metrics(t: &Text, r: &Report) -> Vec<Metric> {
     } else {
         r.overlaps.len().to_string()
     };
-    vec![
+    let mut metrics = vec![
         Metric {
             name: t.metric_score,
             value: format!("{:.0}", r.score),
@@ -440,7 +441,25 @@ fn metrics(t: &Text, r: &Report) -> Vec<Metric> {
             value: r.keywords.len().to_string(),
             explain: t.explain_keywords,
         },
-    ]
+    ];
+    // Only when a lexicon covered the call's language: no made-up 0 %.
+    if let (Some(user), Some(customer)) = (r.user.sentiment, r.customer.sentiment) {
+        let percent = |x: f64| format!("{}%", (x * 100.0).round());
+        metrics.push(Metric {
+            name: t.metric_sentiment,
+            value: format!(
+                "{} {} / {} · {} {} / {}",
+                t.user,
+                percent(user.positive),
+                percent(user.negative),
+                t.customer,
+                percent(customer.positive),
+                percent(customer.negative)
+            ),
+            explain: t.explain_sentiment,
+        });
+    }
+    metrics
 }
 
 async fn detail_page(
@@ -559,12 +578,23 @@ async fn detail_page(
             let spans = |v: &[kiku_domain::metrics::Span]| -> Vec<[f64; 2]> {
                 v.iter().map(|s| [s.start, s.end]).collect()
             };
+            // Phrases that are not neutral, to colour each party's speech by.
+            let moods: Vec<Value> = r
+                .phrases
+                .iter()
+                .filter_map(|p| {
+                    let s = p.sentiment.filter(|s| s.polarity != Polarity::Neutral)?;
+                    Some(json!([p.start, p.end, p.role, s.polarity]))
+                })
+                .collect();
             let timeline = json!({
                 "duration": r.duration_seconds,
                 "user": spans(&r.user.speech),
                 "customer": spans(&r.customer.speech),
                 "silences": spans(&r.silences),
                 "overlaps": spans(&r.overlaps),
+                "sentiment": moods,
+                "labels": {"positive": t.positive, "negative": t.negative},
             });
             (phrases, metrics(t, r), summary, timeline.to_string())
         }

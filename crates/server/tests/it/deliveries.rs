@@ -293,7 +293,7 @@ pub(crate) async fn completed_calls_in(
     n: usize,
 ) -> Vec<String> {
     use kiku::app::analysis::new_analysis;
-    use kiku_domain::analysis::{report, AnalysisSettings};
+    use kiku_domain::analysis::AnalysisSettings;
     use kiku_domain::call_data::parse_batch;
     use kiku_domain::JobKind;
     use kiku_storage::{AnalysisStore, CallStore, EventStore, JobStore, NewAudio, SqlStore};
@@ -310,7 +310,12 @@ pub(crate) async fn completed_calls_in(
     let now = time::OffsetDateTime::now_utc();
     let heard = crate::swap::transcript();
     let roles = crate::swap::unsure_roles();
-    let made = report(&heard, &roles, &AnalysisSettings::default());
+    let made = kiku::app::analysis::scored_report(
+        &heard,
+        &roles,
+        &AnalysisSettings::default(),
+        &crate::support::test_sentiment(),
+    );
     let new = new_analysis("test engine", &heard, &roles, &made).expect("analysis");
     let mut events = Vec::new();
     for stored in store

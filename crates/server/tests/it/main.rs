@@ -32,6 +32,7 @@ mod roles;
 mod s3;
 mod search;
 mod secrets;
+mod sentiment;
 mod sign_in;
 mod support;
 mod swap;

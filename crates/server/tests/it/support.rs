@@ -239,6 +239,7 @@ async fn start_keyed(
         metrics: Default::default(),
         // Loopback: the tests' clients are their own "proxy", so X-Forwarded-For is honoured.
         trusted_proxies: vec!["127.0.0.0/8".parse().expect("net")],
+        sentiment: Arc::new(test_sentiment()),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(kiku::serve::serve_on(
@@ -482,4 +483,21 @@ pub async fn send_for_retry(req: reqwest::RequestBuilder) -> (StatusCode, Option
         .and_then(|v| v.parse().ok());
     let body = response.json().await.unwrap_or(Value::Null);
     (status, retry_after, body)
+}
+
+/// The sentiment lexicons the test servers score with: the real ones when
+/// `KIKU_TEST_SENTIMENT_DIR` is set (`scripts/test` installs them), otherwise a few lines of
+/// VADER's lexicon as it ships, so reports still carry sentiment in the vendor's shape.
+pub(crate) fn test_sentiment() -> kiku_domain::analysis::Lexicons {
+    use kiku_domain::analysis::sentiment::EnglishLexicon;
+    if let Some(dir) = std::env::var_os("KIKU_TEST_SENTIMENT_DIR") {
+        let (lexicons, problems) = kiku_analysis::sentiment::load_lexicons(dir.as_ref());
+        assert!(problems.is_empty(), "{problems:?}");
+        return lexicons;
+    }
+    let vader = "angry\t-2.3\t0.64031\t[]\nhappy\t2.7\t0.64031\t[]\nthanks\t1.9\t0.53852\t[]\n";
+    kiku_domain::analysis::Lexicons {
+        english: Some(EnglishLexicon::parse(vader).expect("lexicon")),
+        japanese: None,
+    }
 }

@@ -4,7 +4,7 @@
 //! swap is checked quickly: recomputed from the stored transcript, kept versions, 409s,
 //! tenant scoping, events.
 
-use kiku::app::analysis::new_analysis;
+use kiku::app::analysis::{new_analysis, scored_report};
 use kiku::clock::Clock;
 use kiku_domain::analysis::{report, AnalysisSettings, Roles, Transcript, Utterance};
 use kiku_domain::call_data::parse_batch;
@@ -83,7 +83,12 @@ pub(crate) async fn finish_uploaded(s: &TestServer, upload: &str, recording: Vec
     let now = s.clock.now();
     let roles = unsure_roles();
     let heard = transcript();
-    let made = report(&heard, &roles, &AnalysisSettings::default());
+    let made = scored_report(
+        &heard,
+        &roles,
+        &AnalysisSettings::default(),
+        &s.app.sentiment,
+    );
     let new = new_analysis("test engine", &heard, &roles, &made).expect("analysis");
     let finished = s.app.store.finish_analysis(job.id, "test", &new, None, now);
     assert_eq!(
@@ -92,7 +97,7 @@ pub(crate) async fn finish_uploaded(s: &TestServer, upload: &str, recording: Vec
     );
 }
 
-async fn swap(s: &TestServer, token: &str, call: &str) -> (StatusCode, Value) {
+pub(crate) async fn swap(s: &TestServer, token: &str, call: &str) -> (StatusCode, Value) {
     let url = s.url(&format!("/api/v1/calls/{call}/swap"));
     s.send(s.http.post(url).bearer_auth(token)).await
 }

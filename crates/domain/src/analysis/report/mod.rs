@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::sentiment::{PhraseSentiment, SentimentShares};
 use super::text::{clock, counts_characters, keyword_offsets, speech_units, summary_choice};
 use super::{AnalysisSettings, Role, Roles, Transcript, Word};
 use crate::metrics::fillers;
@@ -57,6 +58,9 @@ pub struct SpeakerReport {
     pub f0_std_dev_hz: Option<f64>,
     pub filler_count: usize,
     pub keyword_count: usize,
+    /// Shares of positive and negative speech; `None` when no lexicon covered the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<SentimentShares>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,6 +75,9 @@ pub struct Phrase {
     pub in_summary: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub words: Vec<Word>,
+    /// `None` when no lexicon covered the call (see [`super::sentiment::with_sentiment`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<PhraseSentiment>,
 }
 
 /// One occurrence of a company keyword.
@@ -110,6 +117,7 @@ pub fn report(transcript: &Transcript, roles: &Roles, settings: &AnalysisSetting
                 filler_count: stripped.count,
                 in_summary: false,
                 words: u.words.clone(),
+                sentiment: None,
             }
         })
         .collect();
@@ -155,6 +163,7 @@ pub fn report(transcript: &Transcript, roles: &Roles, settings: &AnalysisSetting
             f0_std_dev_hz: voice.map(|v| v.f0_std_dev_hz),
             filler_count: mine.map(|p| p.filler_count).sum(),
             keyword_count: hits.iter().filter(|h| h.role == role).count(),
+            sentiment: None,
         }
     };
     let user_report = speaker(Role::User, &timeline.user, &timeline.customer);
