@@ -201,22 +201,14 @@ async fn a_cluster_loses_nothing_when_a_worker_and_an_api_process_are_killed() {
     // Everything analysed, by the two workers left.
     let token = apis[0].sign_in("correct horse").await;
     crate::crash::wait_until_analysed(&http, &apis[1], &token, calls).await;
-    let all = get(&http, &apis[0], &token, "/api/v1/calls?per_page=1").await;
+    let all = crate::crash::get(&http, &apis[0], &token, "/api/v1/calls?per_page=1").await;
     assert_eq!(
         all["total"].as_u64(),
         Some(calls as u64),
         "one row per call"
     );
     for (call_id, digest) in &acknowledged {
-        let versions = get(
-            &http,
-            &apis[0],
-            &token,
-            &format!("/api/v1/calls/{call_id}/versions"),
-        )
-        .await;
-        let count = versions["items"].as_array().map_or(0, Vec::len);
-        assert_eq!(count, 1, "{call_id}: one analysis result: {versions}");
+        crate::crash::assert_analysed_once(&http, &apis[0], &token, call_id).await;
         let recording = http
             .get(apis[1].url(&format!("/api/v1/calls/{call_id}/recording")))
             .bearer_auth(&token)
@@ -260,19 +252,7 @@ async fn a_cluster_loses_nothing_when_a_worker_and_an_api_process_are_killed() {
     );
 
     // No job stuck: the shared queue as any process reports it.
-    let metrics = http
-        .get(apis[0].url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    let stuck: Vec<&str> = metrics
-        .lines()
-        .filter(|l| l.starts_with("kiku_jobs{") && !l.ends_with(" 0"))
-        .collect();
-    assert!(stuck.is_empty(), "jobs left: {stuck:?}");
+    crate::crash::assert_no_jobs_left(&http, &apis[0]).await;
     assert!(
         s3.pending_uploads(&prefix).await.len() <= 1,
         "at most the cut upload's parts"
@@ -288,15 +268,4 @@ fn tokio_stream_of(
     futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     })
-}
-
-async fn get(http: &reqwest::Client, api: &KikuProcess, token: &str, path: &str) -> Value {
-    http.get(api.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json")
 }

@@ -169,18 +169,7 @@ async fn sigkill_during_uploads_loses_nothing_acknowledged_and_analyses_no_parti
             digest == outcome.digest,
             "call {i}: the recording is not what was sent"
         );
-        let versions = get(
-            &http,
-            &kiku,
-            &token,
-            &format!("/api/v1/calls/{id}/versions"),
-        )
-        .await;
-        assert_eq!(
-            versions["items"].as_array().map_or(0, Vec::len),
-            1,
-            "call {i}: one analysis result: {versions}"
-        );
+        assert_analysed_once(&http, &kiku, &token, id).await;
         let history = get(&http, &kiku, &token, &format!("/api/v1/calls/{id}")).await;
         let analysed = history["analysis"]["analysis"]["duration_seconds"]
             .as_f64()
@@ -361,4 +350,25 @@ pub(crate) async fn wait_until_analysed(
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// The call has exactly one analysis result (no duplicate from a job run twice).
+pub(crate) async fn assert_analysed_once(
+    http: &reqwest::Client,
+    kiku: &KikuProcess,
+    token: &str,
+    call_id: &str,
+) {
+    let versions = get(
+        http,
+        kiku,
+        token,
+        &format!("/api/v1/calls/{call_id}/versions"),
+    )
+    .await;
+    assert_eq!(
+        versions["items"].as_array().map_or(0, Vec::len),
+        1,
+        "{call_id}: one analysis result: {versions}"
+    );
 }
