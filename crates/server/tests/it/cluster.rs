@@ -126,13 +126,7 @@ async fn a_cluster_loses_nothing_when_a_worker_and_an_api_process_are_killed() {
     for i in 0..calls {
         let (post_to, upload_to) = (i % 2, (i + 1) % 2);
         let id = format!("c{i}");
-        let mut data = crate::support::call(&id, "AUTOMATIC_RECORD", true, None, None);
-        data["call_answered_at"] = json!("2026-01-05T10:00:00+09:00");
-        let ends = 1_767_574_800 + seconds.ceil() as i64; // 2026-01-05T10:00:00+09:00
-        data["call_ends_at"] = json!(time::OffsetDateTime::from_unix_timestamp(ends)
-            .expect("t")
-            .format(&time::format_description::well_known::Rfc3339)
-            .expect("format"));
+        let data = crate::crash::answered_call(&id, seconds);
         let posted: Value = http
             .post(apis[post_to].url(&path))
             .json(&json!({"call_data": [data]}))

@@ -203,13 +203,7 @@ pub(crate) async fn post_until_accepted(
     seconds: f64,
 ) -> (String, String) {
     let id = format!("crash{i}");
-    let mut data = crate::support::call(&id, "AUTOMATIC_RECORD", true, None, None);
-    data["call_answered_at"] = json!("2026-01-05T10:00:00+09:00");
-    let ends = 1_767_574_800 + seconds.ceil() as i64; // 2026-01-05T10:00:00+09:00
-    data["call_ends_at"] = json!(time::OffsetDateTime::from_unix_timestamp(ends)
-        .expect("t")
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("format"));
+    let data = answered_call(&id, seconds);
     let body = json!({"call_data": [data]});
     loop {
         let answer = http.post(format!("{base}{hook}")).json(&body).send().await;
@@ -371,4 +365,17 @@ pub(crate) async fn assert_analysed_once(
         1,
         "{call_id}: one analysis result: {versions}"
     );
+}
+
+/// Call data for a call answered at 2026-01-05T10:00:00+09:00 that lasted `seconds`, so the
+/// recording's length matches what the call data says.
+pub(crate) fn answered_call(id: &str, seconds: f64) -> Value {
+    let mut data = crate::support::call(id, "AUTOMATIC_RECORD", true, None, None);
+    data["call_answered_at"] = json!("2026-01-05T10:00:00+09:00");
+    let ends = 1_767_574_800 + seconds.ceil() as i64; // 2026-01-05T10:00:00+09:00
+    data["call_ends_at"] = json!(time::OffsetDateTime::from_unix_timestamp(ends)
+        .expect("t")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format"));
+    data
 }
