@@ -40,6 +40,8 @@ pub trait AccountStore: Send + Sync {
     /// Creates a company together with its first admin, atomically.
     async fn create_company(&self, name: &str, admin: NewUser) -> Result<(Company, User)>;
     async fn company(&self, id: CompanyId) -> Result<Option<Company>>;
+    /// Every company's id: for operator actions that touch all of them.
+    async fn company_ids(&self) -> Result<Vec<CompanyId>>;
     async fn create_user(&self, user: NewUser) -> Result<User>;
     async fn users(&self, company: CompanyId) -> Result<Vec<User>>;
     async fn user(&self, company: CompanyId, id: UserId) -> Result<Option<User>>;

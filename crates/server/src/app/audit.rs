@@ -226,6 +226,8 @@ const CLI_ACTIONS: &[(&str, &str)] = &[
     ("tag-rule update", "tag_rule.update"),
     ("tag-rule delete", "tag_rule.delete"),
     ("tag-rule apply", "tag_rule.apply"),
+    // Touches every company: recorded in each company's log.
+    ("secrets reencrypt", "secrets.reencrypt"),
 ];
 
 /// The action a request is, by its method and matched route; `None`: not audited.
@@ -271,6 +273,11 @@ const DETAIL_FIELDS: &[&str] = &[
     "queued",
     "calls",
     "replayed",
+    "key_id",
+    "reencrypted",
+    "already_current",
+    "encrypted_from_plain_text",
+    "webhook_secrets_hashed",
 ];
 
 /// What an action's answer (the API's JSON body or the CLI's output) says worth keeping:

@@ -94,31 +94,44 @@ pub fn audited(matches: &ArgMatches) -> Option<Audited> {
 
 /// Records a command that succeeded with `output`; a failure to record is reported on
 /// stderr (the action itself is done).
+/// A command that names no company (`secrets reencrypt`) acted on all of them, so it is
+/// recorded in every company's log.
 pub async fn record(app: &App, audited: Audited, output: &Value) {
     let (made, kept) = audit::answer_details(output);
-    let company = audited
+    let named = audited
         .company
-        .or_else(|| output["company_id"].as_str().map(str::to_string))
-        .and_then(|c| company_id(&c).ok());
-    let Some(company) = company else {
-        return;
+        .or_else(|| output["company_id"].as_str().map(str::to_string));
+    let companies = match named {
+        Some(c) => company_id(&c).ok().into_iter().collect(),
+        None => match app.store.company_ids().await {
+            Ok(all) => all,
+            Err(e) => {
+                eprintln!(
+                    "kiku: the audit entries of {} were not recorded: {e}",
+                    audited.action
+                );
+                return;
+            }
+        },
     };
     let mut details = audited.details;
     details.extend(kept);
     let target = audited.target.or(made);
-    let recorded = audit::record(
-        app,
-        company,
-        &Actor::operator(),
-        audited.action,
-        target,
-        details,
-    )
-    .await;
-    if let Err(e) = recorded {
-        eprintln!(
-            "kiku: the audit entry of {} was not recorded: {e}",
-            audited.action
-        );
+    for company in companies {
+        let recorded = audit::record(
+            app,
+            company,
+            &Actor::operator(),
+            audited.action,
+            target.clone(),
+            details.clone(),
+        )
+        .await;
+        if let Err(e) = recorded {
+            eprintln!(
+                "kiku: the audit entry of {} was not recorded: {e}",
+                audited.action
+            );
+        }
     }
 }

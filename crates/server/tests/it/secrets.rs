@@ -83,6 +83,24 @@ async fn deliveries_slack_and_crm_work_after_a_rotation_and_reencrypt() {
             ),
             (json!(0), json!(3))
         );
+        // Each run is in the company's audit log, by the operator, with its counts.
+        let (ok, log) = run_kiku(
+            &[
+                "audit-log",
+                "list",
+                "--company",
+                &t.company_id,
+                "--action",
+                "secrets.reencrypt",
+            ],
+            &env,
+        );
+        assert!(ok, "{log}");
+        let items = log["items"].as_array().expect("items");
+        assert_eq!(items.len(), 2, "{log}");
+        assert_eq!(items[1]["via"], "cli", "{log}");
+        assert_eq!(items[1]["details"]["reencrypted"], 3, "{log}");
+        assert_eq!(items[0]["details"]["already_current"], 3, "{log}");
         // Without the key the secrets were written with, the CLI stops with a clear error.
         let (ok, refused) = run_kiku(&["user", "list", "--company", &t.company_id], &env[..2]);
         assert!(!ok);

@@ -132,6 +132,13 @@ impl AccountStore for SqlStore {
         .transpose()
     }
 
+    async fn company_ids(&self) -> Result<Vec<CompanyId>> {
+        let rows = sqlx::query("SELECT id FROM companies ORDER BY id")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|row| parsed(row, "id")).collect()
+    }
+
     async fn create_user(&self, user: NewUser) -> Result<User> {
         let mut tx = self.write.begin().await?;
         let exists = sqlx::query("SELECT 1 FROM companies WHERE id = $1")
