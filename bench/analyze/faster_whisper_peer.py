@@ -2,6 +2,7 @@
 """The peer in the analyze benchmark: faster-whisper on both channels of a stereo call.
 
     faster_whisper_peer.py CALL MODEL_DIR [--beam-size 5] [--threads N] [--language en]
+                           [--hotwords TEXT] [--initial-prompt TEXT]
     faster_whisper_peer.py CALL --decode-only [--repeat N]
 
 Runs inside the benchmark's virtual environment (faster-whisper 1.2.1). Everything the
@@ -9,6 +10,10 @@ benchmark times happens in this one process, as it does for `kiku analyze`: impo
 faster-whisper, loading the model, decoding and splitting the file, voice activity
 detection (Silero, vad_filter=True) and recognition of the left channel, then the right.
 Prints one JSON object: {"left": [{"start", "end", "text"}, ...], "right": [...]}.
+--language auto lets faster-whisper detect the language per channel. --hotwords and
+--initial-prompt are passed to transcribe() as they are (the realistic benchmark's
+vocabulary run gives --hotwords the words `kiku analyze --vocabulary` gets, joined as
+Kiku joins them).
 
 --decode-only times faster-whisper's decode_audio() alone (PyAV: decode, resample to
 16 kHz, split the channels), the best of --repeat runs, and prints {"decode_s": seconds}.
@@ -30,6 +35,8 @@ def main():
     parser.add_argument("--beam-size", type=int, default=5)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--language", default="en")
+    parser.add_argument("--hotwords")
+    parser.add_argument("--initial-prompt")
     parser.add_argument("--decode-only", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
@@ -54,9 +61,11 @@ def main():
     for name, audio in (("left", left), ("right", right)):
         segments, _ = model.transcribe(
             audio,
-            language=args.language,
+            language=None if args.language == "auto" else args.language,
             beam_size=args.beam_size,
             vad_filter=True,
+            hotwords=args.hotwords,
+            initial_prompt=args.initial_prompt,
         )
         # transcribe() is lazy: the work happens while the segments are read.
         out[name] = [

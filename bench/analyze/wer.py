@@ -2,6 +2,7 @@
 """Word error rate of a transcript of the generated call against its script (stdlib only).
 
     wer.py SCRIPT_JSON TRANSCRIPT_JSON [--kiku] [--user-channel left|right] [--dump DIR]
+           [--language en|ja] [--digits-one-by-one]
 
 TRANSCRIPT_JSON is either faster_whisper_peer.py's output ({"left": [{"text"}, ...],
 "right": [...]}) or, with --kiku, what `kiku analyze` prints (MiiTel's call details:
@@ -17,6 +18,18 @@ written out as words ("18" -> "eighteen"), and "ok" counted as "okay". WER is th
 Levenshtein distance (substitutions + deletions + insertions) over the reference length,
 per channel on the channel's whole text in time order, and overall on the sums.
 --dump DIR writes the normalised reference and hypothesis per channel there, for diffing.
+
+--language ja scores characters instead of words (the character error rate; the keys keep
+their names, "ref_words" then counts characters): both sides NFKC-normalised, lower case,
+punctuation, symbols and spaces dropped, kanji digits as digits (一 -> 1). With
+--digits-one-by-one, numbers of four digits or more (order and phone numbers, as people
+read them out) are written digit by digit ("4719" -> "four seven one nine").
+
+When the script lists a "vocabulary" (bench/realistic), the result also says how many of
+its planted occurrences each channel's text has ("vocabulary": {"planted", "recognised",
+"words": {word: [planted, recognised]}}): per channel and word, the times the word (its
+normalised words in a row, or for ja its characters) occurs in the script, and at most as
+many of its occurrences in the transcript.
 """
 
 import argparse
@@ -24,13 +37,15 @@ import json
 import os
 import re
 import sys
+import unicodedata
 
 ONES = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen"
 ).split()
 TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-EQUIVALENT = {"ok": "okay"}
+EQUIVALENT = {"ok": "okay", "mr": "mister", "ms": "miss"}
+KANJI_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
 
 
 def number_words(n):
@@ -48,18 +63,34 @@ def number_words(n):
     return str(n)
 
 
-def normalise(text):
+def normalise(text, language="en", digits_one_by_one=False):
+    if language == "ja":
+        text = unicodedata.normalize("NFKC", text).lower().translate(KANJI_DIGITS)
+        return [c for c in text if unicodedata.category(c)[0] not in "PSZC"]
     text = text.lower().replace("\u2019", "'").replace("'", "")
     text = re.sub(r"(\d),(\d{3})\b", r"\1\2", text)  # 1,000 -> 1000
     text = re.sub(r"[^a-z0-9]+", " ", text)
     text = re.sub(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)", " ", text)  # 7pm -> 7 pm
     words = []
     for word in text.split():
-        if word.isdigit():
+        if word.isdigit() and digits_one_by_one and len(word) >= 4:
+            words.extend(ONES[int(d)] for d in word)
+        elif word.isdigit():
             words.extend(number_words(int(word)).split())
         else:
             words.append(EQUIVALENT.get(word, word))
     return words
+
+
+def occurrences(needle, haystack):
+    """How often the sequence NEEDLE occurs in HAYSTACK (not overlapping)."""
+    n, count, i = len(needle), 0, 0
+    while n and i + n <= len(haystack):
+        if haystack[i: i + n] == needle:
+            count, i = count + 1, i + n
+        else:
+            i += 1
+    return count
 
 
 def align(ref, hyp):
@@ -134,7 +165,10 @@ def main():
     parser.add_argument("--kiku", action="store_true", help="TRANSCRIPT is `kiku analyze` output")
     parser.add_argument("--user-channel", choices=("left", "right"), default="left")
     parser.add_argument("--dump", metavar="DIR")
+    parser.add_argument("--language", choices=("en", "ja"), default="en")
+    parser.add_argument("--digits-one-by-one", action="store_true")
     args = parser.parse_args()
+    norm = lambda text: normalise(text, args.language, args.digits_one_by_one)  # noqa: E731
     with open(args.script, encoding="utf-8") as f:
         script = json.load(f)
     with open(args.transcript, encoding="utf-8") as f:
@@ -144,10 +178,11 @@ def main():
     else:
         hyp_texts = {c: [s["text"] for s in doc[c]] for c in ("left", "right")}
 
-    result = {}
+    result, texts = {}, {}
     for channel in ("left", "right"):
-        ref = normalise(" ".join(u["text"] for u in sorted(script[channel], key=lambda u: u["start"])))
-        hyp = normalise(" ".join(hyp_texts[channel]))
+        ref = norm(" ".join(u["text"] for u in sorted(script[channel], key=lambda u: u["start"])))
+        hyp = norm(" ".join(hyp_texts[channel]))
+        texts[channel] = (ref, hyp)
         result[channel] = stats(ref, hyp)
         if args.dump:
             os.makedirs(args.dump, exist_ok=True)
@@ -157,7 +192,20 @@ def main():
     total = {k: result["left"][k] + result["right"][k] for k in ("ref_words", "hyp_words", "sub", "del", "ins", "errors")}
     total["wer"] = round(total["errors"] / total["ref_words"], 4) if total["ref_words"] else 0.0
     result["overall"] = total
-    json.dump(result, sys.stdout)
+    if script.get("vocabulary"):
+        words = {}
+        for word in script["vocabulary"]:
+            needle = norm(word)
+            planted = sum(occurrences(needle, ref) for ref, _ in texts.values())
+            if planted:
+                got = sum(min(occurrences(needle, ref), occurrences(needle, hyp)) for ref, hyp in texts.values())
+                words[word] = [planted, got]
+        result["vocabulary"] = {
+            "planted": sum(p for p, _ in words.values()),
+            "recognised": sum(r for _, r in words.values()),
+            "words": words,
+        }
+    json.dump(result, sys.stdout, ensure_ascii=False)
     sys.stdout.write("\n")
 
 

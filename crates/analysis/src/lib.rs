@@ -1,7 +1,7 @@
 //! The analysis engine, step by step: decoding recordings by their content, resampling to
 //! the 16 kHz the speech models take, voice activity per channel, windows of joined speech,
 //! Whisper recognition with word timings, pitch, and the [`pipeline`] that runs them for a
-//! call; [`diarize`] and the speaker encoder prepare mono calls; [`sentiment`] reads the
+//! call (with the company's vocabulary in the prompt, [`tokenizer`]); [`diarize`] and the speaker encoder prepare mono calls; [`sentiment`] reads the
 //! sentiment lexicons.
 
 pub mod chunks;
@@ -19,5 +19,6 @@ pub mod sentiment;
 pub mod speaker;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod tokenizer;
 pub mod vad;
 pub mod words;

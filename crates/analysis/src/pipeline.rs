@@ -71,6 +71,9 @@ pub struct Recording {
     /// How long the call lasted by its call data, when known.
     pub call_seconds: Option<f64>,
     pub language: Language,
+    /// Words the recogniser is told to expect (the company's vocabulary and keywords, the
+    /// participants' names: `AnalysisSettings::recognition_vocabulary`); may be empty.
+    pub vocabulary: Vec<String>,
 }
 
 /// How the engine runs.
@@ -166,6 +169,7 @@ impl Engine {
             channel_type,
             call_seconds,
             language,
+            vocabulary,
         } = recording;
         let encoder = match (channel_type, &self.speaker) {
             (ChannelType::Stereo, _) => None,
@@ -190,6 +194,7 @@ impl Engine {
             Language::Fixed(code) => code.clone(),
             Language::Auto => self.detect_language(&channels, &windows)?,
         };
+        let vocabulary = self.recogniser.vocabulary_tokens(&vocabulary, &language);
         let total = windows.iter().map(Vec::len).sum::<usize>().max(1);
         let done = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
@@ -212,8 +217,8 @@ impl Engine {
             let handles: Vec<_> = lanes::plan(&costs, self.lanes)
                 .into_iter()
                 .map(|lane| {
-                    let (channels, windows, language, tick) =
-                        (&channels, &windows, &language, &tick);
+                    let (channels, windows, language, vocabulary, tick) =
+                        (&channels, &windows, &language, &vocabulary, &tick);
                     scope.spawn(move || {
                         let mut out = Vec::new();
                         for run in lane {
@@ -224,6 +229,7 @@ impl Engine {
                                 samples,
                                 windows,
                                 language,
+                                vocabulary,
                                 tick,
                             )?);
                         }
@@ -348,6 +354,7 @@ impl Engine {
         samples: &[f32],
         windows: &[Window],
         language: &str,
+        vocabulary: &[String],
         tick: &(dyn Fn() -> bool + Sync),
     ) -> Result<Vec<Utterance>, AnalysisError> {
         let rate = f64::from(TARGET_RATE);
@@ -359,9 +366,13 @@ impl Engine {
             let mut seek = 0.0;
             loop {
                 let from = ((seek * rate) as usize).min(audio.len());
-                let decoded =
-                    self.recogniser
-                        .transcribe_chunk(&audio[from..], seek, language, &context)?;
+                let decoded = self.recogniser.transcribe_chunk(
+                    &audio[from..],
+                    seek,
+                    language,
+                    vocabulary,
+                    &context,
+                )?;
                 let cut = decoded.resume_at.is_some();
                 let reached = match decoded.resume_at {
                     Some(at) => seek + at,

@@ -11,6 +11,7 @@ use kiku_domain::analysis::counts_characters;
 
 use crate::fallback::{self, Attempt, Verdict};
 use crate::log_mel::{FrontEnd, HOP};
+use crate::tokenizer::{byte_chars, Tokenizer};
 use crate::words;
 
 /// Whisper's window: 30 s at 16 kHz.
@@ -89,6 +90,8 @@ pub struct Recogniser {
     bytes: HashMap<char, u8>,
     /// Ids of the special tokens (`<|…|>`), for the alignment's prompt.
     special_ids: HashMap<String, usize>,
+    /// `None` when the model folder has no `tokenizer.json`: then no vocabulary prompt.
+    tokenizer: Option<Tokenizer>,
     beam_size: usize,
 }
 
@@ -111,8 +114,27 @@ impl Recogniser {
             front_end: FrontEnd::new(),
             bytes: byte_decoder(),
             special_ids: special_ids(dir),
+            tokenizer: Tokenizer::load(dir),
             beam_size: options.beam_size.max(1),
         })
+    }
+
+    /// The prompt tokens that tell the model which words to expect: `words` joined as
+    /// the language writes a list (`, `; `、` where words are not spaced), at most
+    /// [`MAX_CONTEXT_TOKENS`], as faster-whisper's `hotwords` are. Empty without words or
+    /// without the model's tokenizer.
+    pub fn vocabulary_tokens(&self, words: &[String], language: &str) -> Vec<String> {
+        let (Some(tokenizer), false) = (&self.tokenizer, words.is_empty()) else {
+            return Vec::new();
+        };
+        let joiner = if counts_characters(language) {
+            "、"
+        } else {
+            ", "
+        };
+        let mut tokens = tokenizer.encode(&format!(" {}", words.join(joiner)));
+        tokens.truncate(MAX_CONTEXT_TOKENS);
+        tokens
     }
 
     /// Whether the model knows more languages than English.
@@ -164,14 +186,17 @@ impl Recogniser {
 
     /// Transcribes up to 30 s of 16 kHz mono `samples` that start `offset` seconds into the
     /// recording. `language` is a Whisper code (`en`, `ja`, …); ignored by English-only models.
-    /// `context` is what the previous chunks of the same voice decoded to
-    /// ([`Decoded::tokens`], oldest first): the model is conditioned on its last tokens, as
-    /// Whisper and faster-whisper do (`condition_on_previous_text`).
+    /// `vocabulary` ([`Self::vocabulary_tokens`]) comes first in the prompt of every chunk,
+    /// where faster-whisper puts its `hotwords`. `context` is what the previous chunks of
+    /// the same voice decoded to ([`Decoded::tokens`], oldest first): the model is
+    /// conditioned on its last tokens, as Whisper and faster-whisper do
+    /// (`condition_on_previous_text`).
     pub fn transcribe_chunk(
         &self,
         samples: &[f32],
         offset: f64,
         language: &str,
+        vocabulary: &[String],
         context: &[String],
     ) -> Result<Decoded, RecogniseError> {
         // Encoded once, for both decoding and word alignment.
@@ -182,8 +207,11 @@ impl Recogniser {
             start.push("<|transcribe|>".to_string());
         }
         let mut prompt = Vec::new();
-        if !context.is_empty() && self.special_ids.contains_key(START_OF_PREVIOUS) {
+        if (!context.is_empty() || !vocabulary.is_empty())
+            && self.special_ids.contains_key(START_OF_PREVIOUS)
+        {
             prompt.push(START_OF_PREVIOUS.to_string());
+            prompt.extend_from_slice(vocabulary);
             prompt.extend_from_slice(&context[context.len().saturating_sub(MAX_CONTEXT_TOKENS)..]);
         }
         prompt.extend_from_slice(&start);
@@ -477,26 +505,9 @@ fn special_ids(dir: &Path) -> HashMap<String, usize> {
         .collect()
 }
 
-/// GPT-2 byte-level BPE: the printable character standing for each byte in the vocabulary.
+/// GPT-2 byte-level BPE: the byte each character of the vocabulary stands for.
 fn byte_decoder() -> HashMap<char, u8> {
-    let mut bytes: Vec<u32> = (u32::from(b'!')..=u32::from(b'~'))
-        .chain(0xA1..=0xAC)
-        .chain(0xAE..=0xFF)
-        .collect();
-    let mut chars = bytes.clone();
-    let mut extra = 0;
-    for b in 0..256u32 {
-        if !bytes.contains(&b) {
-            bytes.push(b);
-            chars.push(256 + extra);
-            extra += 1;
-        }
-    }
-    bytes
-        .into_iter()
-        .zip(chars)
-        .filter_map(|(b, c)| Some((char::from_u32(c)?, u8::try_from(b).ok()?)))
-        .collect()
+    byte_chars().into_iter().zip(0..=u8::MAX).collect()
 }
 
 #[cfg(test)]

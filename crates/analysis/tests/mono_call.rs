@@ -32,6 +32,7 @@ fn analyse(engine: &Engine, wav: Vec<u8>) -> Transcript {
         channel_type: ChannelType::Monaural,
         call_seconds: None,
         language: Language::Auto,
+        vocabulary: Vec::new(),
     };
     engine.analyse(recording, &|_| true).expect("analysis")
 }

@@ -65,7 +65,7 @@ fn transcribes_generated_english_speech_with_timestamps() {
     let spans = speech_spans(&samples, VadSettings::default());
     let from = (spans[0].start * 16_000.0) as usize;
     let segments = recogniser
-        .transcribe_chunk(&samples[from..], 10.0 + spans[0].start, "en", &[])
+        .transcribe_chunk(&samples[from..], 10.0 + spans[0].start, "en", &[], &[])
         .expect("transcribe")
         .segments;
     let text: String = segments
@@ -99,7 +99,7 @@ fn beam_search_that_repeats_itself_is_sampled_again() {
     // Ordinary speech: beam search's text is kept.
     let samples = speech(dir.path(), "Your order has shipped today.", "0.5");
     let decoded = recogniser
-        .transcribe_chunk(&samples, 0.0, "en", &[])
+        .transcribe_chunk(&samples, 0.0, "en", &[], &[])
         .expect("transcribe");
     assert_eq!(decoded.attempts.len(), 1, "{decoded:?}");
     assert_eq!(decoded.temperature, 0.0);
@@ -107,7 +107,7 @@ fn beam_search_that_repeats_itself_is_sampled_again() {
     // window is sampled again at a higher temperature.
     let samples = speech(dir.path(), &"thank you, ".repeat(12), "0.5");
     let decoded = recogniser
-        .transcribe_chunk(&samples, 0.0, "en", &[])
+        .transcribe_chunk(&samples, 0.0, "en", &[], &[])
         .expect("transcribe");
     let first = decoded.attempts.first().expect("an attempt");
     assert!(
@@ -129,7 +129,7 @@ fn silence_yields_no_text() {
     let recogniser = Recogniser::load(&model, options()).expect("model");
     let silence = vec![0.0f32; 16_000 * 5];
     let decoded = recogniser
-        .transcribe_chunk(&silence, 0.0, "en", &[])
+        .transcribe_chunk(&silence, 0.0, "en", &[], &[])
         .expect("transcribe");
     assert_eq!(decoded.segments, vec![]);
     assert!(decoded.tokens.is_empty(), "{decoded:?}");
@@ -141,4 +141,48 @@ fn a_missing_model_is_a_clear_error() {
         .err()
         .expect("error");
     assert!(err.to_string().contains("/nonexistent/model"), "{err}");
+}
+
+#[test]
+fn the_vocabulary_in_the_prompt_spells_names_the_model_does_not_know() {
+    let Some(model) = test_model_dir() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let recogniser = Recogniser::load(&model, options()).expect("model");
+    let words: Vec<String> = ["Dmitri", "Okonkwo", "Meshlink"]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    let vocabulary = recogniser.vocabulary_tokens(&words, "en");
+    // The model's own BPE, as Hugging Face's tokenizers library encodes " Dmitri, Okonkwo,
+    // Meshlink" with this tokenizer.json (faster-whisper's hotwords).
+    assert_eq!(
+        vocabulary,
+        ["ĠD", "mit", "ri", ",", "ĠOk", "on", "k", "wo", ",", "ĠM", "esh", "link"]
+    );
+    let samples = speech(
+        dir.path(),
+        "Dmitri Okonkwo called about the Meshlink extender.",
+        "0.5",
+    );
+    let text = |vocabulary: &[String]| {
+        recogniser
+            .transcribe_chunk(&samples, 0.0, "en", vocabulary, &[])
+            .expect("transcribe")
+            .segments
+            .iter()
+            .map(|s| s.text.to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let plain = text(&[]);
+    assert!(
+        !plain.contains("dmitri") && !plain.contains("okonkwo"),
+        "without the vocabulary the model does not know the names: {plain:?}"
+    );
+    let told = text(&vocabulary);
+    for word in ["dmitri", "okonkwo", "meshlink", "extender"] {
+        assert!(told.contains(word), "{word:?} missing from {told:?}");
+    }
 }

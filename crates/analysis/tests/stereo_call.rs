@@ -36,6 +36,7 @@ fn recording(audio: Vec<u8>, declared: AudioFileType, call_seconds: Option<f64>)
         channel_type: ChannelType::Stereo,
         call_seconds,
         language: Language::Auto,
+        vocabulary: Vec::new(),
     }
 }
 

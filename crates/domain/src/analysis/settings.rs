@@ -1,5 +1,5 @@
-//! What a company's admins choose about analysis: the language, keywords, score rule and
-//! the redaction of personal data.
+//! What a company's admins choose about analysis: the language, keywords, the vocabulary
+//! the recogniser is told about, score rule and the redaction of personal data.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,6 +7,8 @@ use crate::metrics::ScoreRule;
 
 pub const MAX_KEYWORDS: usize = 500;
 pub const MAX_KEYWORD_CHARS: usize = 100;
+/// Whisper reads at most 223 tokens of prompt; a few hundred words already fill it.
+pub const MAX_VOCABULARY: usize = 200;
 
 /// Recognition language: detected per call, or fixed (a Whisper code such as `ja`, `en`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +56,10 @@ pub struct AnalysisSettings {
     /// Words counted per speaker in every call (case-insensitive).
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// The company's own words (product and place names, jargon) that the recogniser is
+    /// told about in every call, with the keywords and the participants' names.
+    #[serde(default)]
+    pub vocabulary: Vec<String>,
     #[serde(default)]
     pub score_rule: ScoreRule,
     /// Replace personal data (card, phone and My Number numbers, postal codes, e-mail
@@ -80,6 +86,7 @@ impl Default for AnalysisSettings {
         Self {
             language: Language::default(),
             keywords: Vec::new(),
+            vocabulary: Vec::new(),
             score_rule: ScoreRule::default(),
             redact_personal_data: false,
             redact_audio: AudioRedaction::default(),
@@ -115,6 +122,18 @@ impl AnalysisSettings {
                 "keyword {bad:?} must be 1 to {MAX_KEYWORD_CHARS} characters"
             ));
         }
+        if self.vocabulary.len() > MAX_VOCABULARY {
+            return Err(format!("at most {MAX_VOCABULARY} vocabulary words"));
+        }
+        if let Some(bad) = self
+            .vocabulary
+            .iter()
+            .find(|w| w.trim().is_empty() || w.chars().count() > MAX_KEYWORD_CHARS)
+        {
+            return Err(format!(
+                "vocabulary word {bad:?} must be 1 to {MAX_KEYWORD_CHARS} characters"
+            ));
+        }
         if self.redact_audio != AudioRedaction::Off && !self.redact_personal_data {
             return Err(
                 "redact_audio hides what redact_personal_data finds: turn that on too".into(),
@@ -127,15 +146,34 @@ impl AnalysisSettings {
 
     /// The keywords trimmed, without repeats (compared case-insensitively).
     pub fn normalised_keywords(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for k in &self.keywords {
-            let k = k.trim();
-            if !out.iter().any(|o| o.to_lowercase() == k.to_lowercase()) {
-                out.push(k.to_string());
-            }
-        }
-        out
+        distinct(&self.keywords)
     }
+
+    /// What the recogniser is told to expect in a call: the vocabulary, the keywords and
+    /// `names` (the participants' names from the call data), in that order, trimmed,
+    /// without repeats.
+    pub fn recognition_vocabulary(&self, names: &[String]) -> Vec<String> {
+        let all: Vec<String> = self
+            .vocabulary
+            .iter()
+            .chain(&self.keywords)
+            .chain(names)
+            .cloned()
+            .collect();
+        distinct(&all)
+    }
+}
+
+/// `words` trimmed, blanks dropped, without repeats (compared case-insensitively), in order.
+fn distinct(words: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in words {
+        let w = w.trim();
+        if !w.is_empty() && !out.iter().any(|o| o.to_lowercase() == w.to_lowercase()) {
+            out.push(w.to_string());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -171,6 +209,28 @@ mod tests {
         s.keywords.push("  ".into());
         assert!(s.validate().is_err());
         s.keywords = vec!["x".repeat(101)];
+        assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn vocabulary_is_checked_and_joins_keywords_and_names() {
+        let mut s: AnalysisSettings =
+            serde_json::from_str(r#"{"keywords":["Quillbox"]}"#).expect("json");
+        assert!(
+            s.vocabulary.is_empty(),
+            "settings stored before it have none"
+        );
+        s.vocabulary = vec!["Zentrix".into(), " quillbox ".into(), "ソラリンク".into()];
+        assert!(s.validate().is_ok());
+        assert_eq!(
+            s.recognition_vocabulary(&["Maya Lindqvist".into(), " ".into(), "zentrix".into()]),
+            vec!["Zentrix", "quillbox", "ソラリンク", "Maya Lindqvist"]
+        );
+        s.vocabulary.push(String::new());
+        assert!(s.validate().is_err());
+        s.vocabulary = vec!["x".repeat(101)];
+        assert!(s.validate().is_err());
+        s.vocabulary = vec!["w".into(); MAX_VOCABULARY + 1];
         assert!(s.validate().is_err());
     }
 }

@@ -37,7 +37,12 @@ pub struct AnalyzeArgs {
     /// Company keywords to count, comma separated.
     #[arg(long, value_delimiter = ',')]
     pub keywords: Vec<String>,
-    /// With --mono: the user's name, which a self-introduction may say (repeatable).
+    /// Words the recogniser should expect (product and people's names), comma separated;
+    /// with the keywords and the --user-name names they head Whisper's prompt.
+    #[arg(long, value_delimiter = ',')]
+    pub vocabulary: Vec<String>,
+    /// The user's name (repeatable): given to the recogniser, and with --mono looked for
+    /// in a self-introduction.
     #[arg(long)]
     pub user_name: Vec<String>,
     /// With --mono: the company's name, which a self-introduction may say.
@@ -73,6 +78,7 @@ pub fn run(config: &Config, args: AnalyzeArgs) -> Result<Value, Failure> {
     let settings = AnalysisSettings {
         language: language.clone(),
         keywords: args.keywords.clone(),
+        vocabulary: args.vocabulary.clone(),
         ..Default::default()
     };
     settings
@@ -116,6 +122,7 @@ pub fn run(config: &Config, args: AnalyzeArgs) -> Result<Value, Failure> {
                 channel_type,
                 call_seconds: None,
                 language,
+                vocabulary: settings.recognition_vocabulary(&args.user_name),
             },
             &|_| true,
         )

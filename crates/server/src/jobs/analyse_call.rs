@@ -59,6 +59,7 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
         channel_type: data.audio_channel_type,
         call_seconds: (call_seconds > 0.0).then_some(call_seconds),
         language: settings.language.clone(),
+        vocabulary: settings.recognition_vocabulary(&party_names(data)),
     };
 
     let engine = engine.clone();
@@ -194,4 +195,12 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
 
 fn engine_name<'a>(ctx: &'a JobContext<'_>) -> &'a str {
     ctx.engine.map_or("", |e| e.description())
+}
+
+/// The participants' names the call data gives, for the recogniser's vocabulary.
+fn party_names(data: &kiku_domain::CallData) -> Vec<String> {
+    data.participants
+        .iter()
+        .filter_map(|p| p.name.clone())
+        .collect()
 }

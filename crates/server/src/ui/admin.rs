@@ -259,6 +259,7 @@ struct SettingsPage {
     viewer: ViewerView,
     language: String,
     keywords: String,
+    vocabulary: String,
     score_rule: String,
     redact_personal_data: bool,
     problem: Option<String>,
@@ -289,6 +290,7 @@ pub async fn settings(
         viewer: ViewerView::of(&viewer),
         language: language_text(&current.language),
         keywords: current.keywords.join("\n"),
+        vocabulary: current.vocabulary.join("\n"),
         score_rule: serde_json::to_string_pretty(&current.score_rule).unwrap_or_default(),
         redact_personal_data: current.redact_personal_data,
         problem: None,
@@ -304,6 +306,8 @@ pub struct SettingsForm {
     language: String,
     #[serde(default)]
     keywords: String,
+    #[serde(default)]
+    vocabulary: String,
     score_rule: String,
     /// A checkbox: present when ticked.
     #[serde(default)]
@@ -318,18 +322,13 @@ fn settings_of(
     current: &kiku_domain::analysis::AnalysisSettings,
 ) -> Result<kiku_domain::analysis::AnalysisSettings, String> {
     let language = kiku_domain::analysis::Language::try_from(form.language.clone())?;
-    let keywords = form
-        .keywords
-        .lines()
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(str::to_string)
-        .collect();
+    let keywords = lines(&form.keywords);
     let score_rule = serde_json::from_str(&form.score_rule)
         .map_err(|e| format!("the score rule does not read: {e}"))?;
     let settings = kiku_domain::analysis::AnalysisSettings {
         language,
         keywords,
+        vocabulary: lines(&form.vocabulary),
         score_rule,
         redact_personal_data: form.redact_personal_data.is_some(),
         redact_audio: match form.redact_personal_data {
@@ -340,6 +339,15 @@ fn settings_of(
     };
     settings.validate()?;
     Ok(settings)
+}
+
+/// The non-blank lines of a text area, trimmed.
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// `POST /admin/settings`: `action=simulate` shows what the settings would give on recent
@@ -358,6 +366,7 @@ pub async fn save_settings(
         viewer: ViewerView::of(&viewer),
         language: form.language.clone(),
         keywords: form.keywords.clone(),
+        vocabulary: form.vocabulary.clone(),
         score_rule: form.score_rule.clone(),
         redact_personal_data: form.redact_personal_data.is_some(),
         problem: None,

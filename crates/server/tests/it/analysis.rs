@@ -146,10 +146,12 @@ async fn an_uploaded_stereo_call_is_analysed_and_rescored_when_settings_change()
                 s.http
                     .put(s.url("/api/v1/settings/analysis"))
                     .bearer_auth(&t.admin_token)
-                    .json(&json!({"language": "auto", "keywords": ["router", "refund"], "score_rule": rule(0.0)})),
+                    .json(&json!({"language": "auto", "keywords": ["router", "refund"], "vocabulary": ["Kiku"], "score_rule": rule(0.0)})),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, stored) = s.get("/api/v1/settings/analysis", &t.admin_token).await;
+        assert_eq!(stored["vocabulary"], json!(["Kiku"]));
         let _stop = start_worker(&s, engine.clone());
         let call_id =
             ingest_and_upload(&s, &t, call_data("c1", "mp3", seconds, &agent), mp3.clone()).await;
@@ -256,6 +258,21 @@ async fn an_uploaded_stereo_call_is_analysed_and_rescored_when_settings_change()
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let (status, body) = s
+            .send(
+                s.http
+                    .put(s.url("/api/v1/settings/analysis"))
+                    .bearer_auth(&t.admin_token)
+                    .json(&json!({"vocabulary": ["x".repeat(101)]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("vocabulary")),
+            "{body}"
+        );
     }
 }
 

@@ -640,7 +640,8 @@ async fn admins_manage_users_and_the_webhook_url_in_the_browser() {
             .contains("score rule"));
         browser.goto(&s.url("/admin/settings")).await;
         browser
-            .script("const rule = JSON.parse(document.getElementById('score-rule').value); rule.base = 80; document.getElementById('score-rule').value = JSON.stringify(rule); return true", json!([]))
+            .script("const rule = JSON.parse(document.getElementById('score-rule').value); rule.base = 80; document.getElementById('score-rule').value = JSON.stringify(rule); \
+                     document.getElementById('vocabulary').value = 'Zentrix\\n  Quillbox \\n\\n'; return true", json!([]))
             .await;
         browser.click("#save").await;
         assert!(
@@ -649,6 +650,18 @@ async fn admins_manage_users_and_the_webhook_url_in_the_browser() {
         );
         let (_, saved) = s.get("/api/v1/settings/analysis", &t.admin_token).await;
         assert_eq!(saved["score_rule"]["base"], json!(80.0));
+        // The recogniser's vocabulary, one word per line, blank lines dropped.
+        assert_eq!(saved["vocabulary"], json!(["Zentrix", "Quillbox"]));
+        browser.goto(&s.url("/admin/settings")).await;
+        assert_eq!(
+            browser
+                .script(
+                    "return document.getElementById('vocabulary').value",
+                    json!([])
+                )
+                .await,
+            json!("Zentrix\nQuillbox")
+        );
 
         // A user who is not an admin is refused the admin pages, with a page saying so.
         browser.click("#sign-out").await;
