@@ -182,7 +182,8 @@ def main():
     p("| call | kiku | kiku + vocabulary | faster-whisper | faster-whisper + hotwords |")
     p("|---|---:|---:|---:|---:|")
     for c in calls:
-        p(f"| {c['id']} ({'CER' if c['script']['language'] == 'ja' else 'WER'}) | " + " | ".join(cell(c["wer"][run]["overall"]) for run in RUNS) + " |")
+        runs = ("kiku", "kiku-vocab", "peer", "peer-vocab")
+        p(f"| {c['id']} ({'CER' if c['script']['language'] == 'ja' else 'WER'}) | " + " | ".join(cell(c["wer"][run]["overall"]) for run in runs) + " |")
 
 
 if __name__ == "__main__":

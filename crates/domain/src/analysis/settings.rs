@@ -110,30 +110,8 @@ pub enum AudioRedaction {
 impl AnalysisSettings {
     /// Refuses settings that cannot be applied, with the reason.
     pub fn validate(&self) -> Result<(), String> {
-        if self.keywords.len() > MAX_KEYWORDS {
-            return Err(format!("at most {MAX_KEYWORDS} keywords"));
-        }
-        if let Some(bad) = self
-            .keywords
-            .iter()
-            .find(|k| k.trim().is_empty() || k.chars().count() > MAX_KEYWORD_CHARS)
-        {
-            return Err(format!(
-                "keyword {bad:?} must be 1 to {MAX_KEYWORD_CHARS} characters"
-            ));
-        }
-        if self.vocabulary.len() > MAX_VOCABULARY {
-            return Err(format!("at most {MAX_VOCABULARY} vocabulary words"));
-        }
-        if let Some(bad) = self
-            .vocabulary
-            .iter()
-            .find(|w| w.trim().is_empty() || w.chars().count() > MAX_KEYWORD_CHARS)
-        {
-            return Err(format!(
-                "vocabulary word {bad:?} must be 1 to {MAX_KEYWORD_CHARS} characters"
-            ));
-        }
+        check_words(&self.keywords, MAX_KEYWORDS, "keyword")?;
+        check_words(&self.vocabulary, MAX_VOCABULARY, "vocabulary word")?;
         if self.redact_audio != AudioRedaction::Off && !self.redact_personal_data {
             return Err(
                 "redact_audio hides what redact_personal_data finds: turn that on too".into(),
@@ -161,6 +139,22 @@ impl AnalysisSettings {
             .cloned()
             .collect();
         distinct(&all)
+    }
+}
+
+/// At most `max` words, each 1 to [`MAX_KEYWORD_CHARS`] characters once trimmed.
+fn check_words(words: &[String], max: usize, what: &str) -> Result<(), String> {
+    if words.len() > max {
+        return Err(format!("at most {max} {what}s"));
+    }
+    match words
+        .iter()
+        .find(|w| w.trim().is_empty() || w.chars().count() > MAX_KEYWORD_CHARS)
+    {
+        Some(bad) => Err(format!(
+            "{what} {bad:?} must be 1 to {MAX_KEYWORD_CHARS} characters"
+        )),
+        None => Ok(()),
     }
 }
 
