@@ -77,13 +77,14 @@ def main():
     parser.add_argument("--threads", default=str(os.cpu_count()))
     parser.add_argument("--faster-whisper", default="?")
     parser.add_argument("--commit", default="unknown")
+    parser.add_argument("--measured", help="when the runs were made (default: now)")
     args = parser.parse_args()
     calls = load(args.calls_dir, args.work, args.ids)
     p = print
 
     p("# Kiku vs faster-whisper on realistic phone calls")
     p("")
-    p(f"From `bench/run realistic` (see bench/README.md). Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())},")
+    p(f"From `bench/run realistic` (see bench/README.md). Measured {args.measured or time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())},")
     p(f"commit {args.commit}; machine before the run: {args.quiet} cores busy.")
     p(f"Machine: {os.cpu_count()} cores, Linux {platform.release()}; faster-whisper {args.faster_whisper} on Python {platform.python_version()} (the bench's venv may differ).")
     p("")
@@ -117,16 +118,17 @@ def main():
 
     p("## Accuracy, summed over the calls")
     p("")
-    p("| language | tool | user (agent) | customer | overall | planted vocabulary words recognised |")
-    p("|---|---|---:|---:|---:|---:|")
+    p("| language | tool | user (agent) | customer | overall | sub / del / ins | planted vocabulary words recognised |")
+    p("|---|---|---:|---:|---:|---:|---:|")
     for lang, measure in (("en", "WER"), ("ja", "CER")):
         group = [c for c in calls if c["script"]["language"] == lang]
         if not group:
             continue
         for run in RUNS:
             planted, got = vocab(group, run)
+            total = summed(group, run, "overall")
             p(f"| {lang} ({measure}, {len(group)} calls) | {NAMES[run]} | {cell(summed(group, run, 'left'))} | {cell(summed(group, run, 'right'))} | "
-              f"{cell(summed(group, run, 'overall'))} | {got}/{planted} |")
+              f"{cell(summed(group, run, 'overall'))} | {total['sub']} / {total['del']} / {total['ins']} | {got}/{planted} |")
     p("")
     for lang in ("en", "ja"):
         group = [c for c in calls if c["script"]["language"] == lang]
