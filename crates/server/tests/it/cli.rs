@@ -278,6 +278,21 @@ fn analyze_prints_the_call_detail_of_a_local_recording() {
         .expect("raw")
         .starts_with("0:00 (Customer) Hello"));
 
+    // A vocabulary word the settings would refuse is refused here too, with the reason.
+    let long = "x".repeat(101);
+    let (ok, err) = run(&[
+        &path,
+        "--model",
+        &model,
+        "--vocabulary",
+        &format!("Zentrix,{long}"),
+    ]);
+    assert!(!ok);
+    assert_eq!(err["error"]["code"], "invalid_request", "{err}");
+    assert!(err["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("vocabulary")));
+
     // Without the speaker encoder, mono calls are refused as unsupported…
     let (ok, err) = run(&[&path, "--model", &model, "--mono"]);
     assert!(!ok);
