@@ -154,11 +154,13 @@ pub fn call_detail(
 /// MiiTel's participant figures; `f0` is 0 for a party without voiced speech because
 /// the schema has no null there. `positive_score` / `negative_score` are the shares of
 /// positive and negative speech in whole percent (the schema's integers), and absent with
-/// `phrase_sentiments` when no lexicon covered the call's language.
+/// `phrase_sentiments` when no lexicon covered the call's language. `phrase_words` holds
+/// the word timings of the party's phrases here, because MiiTel's phrase objects admit no
+/// extra field; it is absent when the analysis kept none.
 fn participant_analysis<'a>(
     stats: &SpeakerReport,
     unit: &str,
-    phrases: impl Iterator<Item = &'a Phrase>,
+    phrases: impl Iterator<Item = &'a Phrase> + Clone,
 ) -> Value {
     let mut analysis = json!({
         "f0": round(stats.f0_mean_hz.unwrap_or(0.0)),
@@ -176,6 +178,7 @@ fn participant_analysis<'a>(
         fields.insert("positive_score".into(), json!(percent(shares.positive)));
         fields.insert("negative_score".into(), json!(percent(shares.negative)));
         let sentiments: Vec<Value> = phrases
+            .clone()
             .filter_map(|p| {
                 let s = p.sentiment?;
                 Some(json!({
@@ -188,6 +191,27 @@ fn participant_analysis<'a>(
             })
             .collect();
         fields.insert("phrase_sentiments".into(), json!(sentiments));
+    }
+    let timed: Vec<Value> = phrases
+        .filter(|p| !p.words.is_empty())
+        .map(|p| {
+            let words: Vec<Value> = p
+                .words
+                .iter()
+                .map(|w| {
+                    json!({
+                        "word": w.text,
+                        "start_at": round(w.start),
+                        "end_at": round(w.end),
+                        "probability": w.probability.map(round),
+                    })
+                })
+                .collect();
+            json!({"order": p.order, "words": words})
+        })
+        .collect();
+    if let (false, Value::Object(fields)) = (timed.is_empty(), &mut analysis) {
+        fields.insert("phrase_words".into(), json!(timed));
     }
     analysis
 }

@@ -75,6 +75,10 @@ pub struct Word {
     pub start: f64,
     pub end: f64,
     pub text: String,
+    /// The recogniser's confidence in the word (0–1); `None` for analyses stored before
+    /// it was kept, and for a redaction's placeholder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
 }
 
 /// The company side or the other side.
