@@ -68,5 +68,6 @@ pub struct AnalysisSettingsChange {
     /// Analysed calls of the company whose report a background job recomputes with the new
     /// settings.
     rescoring_calls: u64,
+    #[serde(serialize_with = "super::json::sorted_keys")]
     settings: AnalysisSettings,
 }

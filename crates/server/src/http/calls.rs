@@ -10,7 +10,7 @@ use kiku_domain::analysis::CallDetail;
 use kiku_domain::search::{CallSearch, Snippet};
 use kiku_domain::{datetime, CallId, CallStatus, EventType, Participant};
 use kiku_storage::{CallRecord, DeliveryFilter, Total};
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -104,7 +104,7 @@ pub struct CallListItem {
 /// One page of call histories.
 #[derive(Serialize, ToSchema)]
 pub struct CallHistoryPage {
-    #[serde(serialize_with = "alphabetical")]
+    #[serde(serialize_with = "super::json::sorted_keys")]
     items: Vec<CallListItem>,
     /// Pass as `cursor` for the next page; null on the last page.
     #[schema(required)]
@@ -116,13 +116,6 @@ pub struct CallHistoryPage {
     total: u64,
     /// True when more than 10,000 calls match: `total` is then 10,000 and means "10,000+".
     total_is_lower_bound: bool,
-}
-
-/// Each item's fields in alphabetical order, as the list has always sent them (through a
-/// JSON value, whose keys are sorted).
-fn alphabetical<S: Serializer>(items: &[CallListItem], s: S) -> Result<S::Ok, S::Error> {
-    let values: Result<Vec<Value>, _> = items.iter().map(serde_json::to_value).collect();
-    values.map_err(serde::ser::Error::custom)?.serialize(s)
 }
 
 impl CallHistoryOut {

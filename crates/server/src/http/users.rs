@@ -35,6 +35,7 @@ pub struct UserOut {
 /// The company's users.
 #[derive(Serialize, ToSchema)]
 pub struct UserList {
+    #[serde(serialize_with = "super::json::sorted_keys")]
     items: Vec<UserOut>,
 }
 
