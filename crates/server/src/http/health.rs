@@ -44,7 +44,7 @@ enum HealthStatus {
 /// Whether the process can take writes now, and each check's finding.
 #[derive(Serialize, ToSchema)]
 pub struct Readiness {
-    checks: Checks,
+    checks: ReadinessChecks,
     status: ReadinessStatus,
 }
 
@@ -56,20 +56,20 @@ enum ReadinessStatus {
 }
 
 #[derive(Serialize, ToSchema)]
-struct Checks {
-    database: Check,
-    storage: Check,
+struct ReadinessChecks {
+    database: ReadinessCheck,
+    storage: ReadinessCheck,
 }
 
 #[derive(Serialize, ToSchema)]
-struct Check {
+struct ReadinessCheck {
     /// Why not, when not.
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
     ok: bool,
 }
 
-impl Check {
+impl ReadinessCheck {
     fn of(problem: &Option<String>) -> Self {
         Self {
             message: problem.clone(),
@@ -94,9 +94,9 @@ pub async fn ready(State(app): State<AppState>) -> (StatusCode, Json<Readiness>)
     let checks = readiness::check(&app).await;
     let ready = checks.ready();
     let body = Readiness {
-        checks: Checks {
-            database: Check::of(&checks.database),
-            storage: Check::of(&checks.storage),
+        checks: ReadinessChecks {
+            database: ReadinessCheck::of(&checks.database),
+            storage: ReadinessCheck::of(&checks.storage),
         },
         status: if ready {
             ReadinessStatus::Ready
