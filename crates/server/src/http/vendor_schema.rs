@@ -10,6 +10,10 @@ use serde_json::{json, Value};
 
 use super::openapi_document;
 
+#[path = "../../../domain/tests/support/miitel_schema.rs"]
+mod miitel_schema;
+use miitel_schema::json_type;
+
 const VENDOR_SCHEMA: &str = include_str!("../../../../fixtures/miitel/incoming_schema.json");
 const SAMPLES: [&str; 2] = [
     include_str!("../../../../fixtures/miitel/sample1.json"),
@@ -63,15 +67,7 @@ fn validate(value: &Value, schema: &Value, doc: &Value, path: &str, errors: &mut
             }
         }
     }
-    let actual = match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    };
+    let actual = json_type(value);
     let allowed = declared_types(schema);
     let number = actual == "integer" && allowed.contains("number");
     if !allowed.is_empty() && !allowed.contains(actual) && !number {
