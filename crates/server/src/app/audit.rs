@@ -33,7 +33,9 @@ pub enum Via {
 }
 
 impl Via {
-    fn as_str(self) -> &'static str {
+    pub const ALL: [Via; 3] = [Via::Api, Via::Ui, Via::Cli];
+
+    pub fn as_str(self) -> &'static str {
         match self {
             Via::Api => "api",
             Via::Ui => "ui",

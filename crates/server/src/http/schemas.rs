@@ -14,6 +14,7 @@ use utoipa::openapi::schema::{Object, SchemaType, Type};
 use utoipa::openapi::{RefOr, Schema};
 
 use super::error::{ErrorBody, ERROR_CODES};
+use crate::app::audit::Via;
 use crate::app::export::Encoding;
 
 fn string_enum<'a>(description: &str, values: impl IntoIterator<Item = &'a str>) -> RefOr<Schema> {
@@ -164,8 +165,8 @@ schema!(
 );
 
 schema!(
-    /// Where an audited action came from, as `app::audit::Via` names it.
-    AuditVia => string_enum("Where the action came from.", ["api", "ui", "cli"])
+    /// Where an audited action came from, as [`Via`] names it.
+    AuditVia => string_enum("Where the action came from.", Via::ALL.map(Via::as_str))
 );
 
 schema!(
