@@ -191,6 +191,7 @@ mod tests {
             start,
             end: start + 0.4,
             text: text.into(),
+            probability: None,
         }
     }
 

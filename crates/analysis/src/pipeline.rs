@@ -441,6 +441,7 @@ fn utterances(speaker: usize, segment: Segment, window: &Window, language: &str)
                 .to_recording(w.end.max(at), false)
                 .clamp(start, span.end),
             text: w.text,
+            probability: Some(w.probability),
         };
         match groups.last_mut() {
             Some((last, words)) if span.start - last.end <= TURN_GAP_SECONDS => {

@@ -37,7 +37,17 @@ pub struct Segment {
     pub end: f64,
     pub text: String,
     /// Word timings from the model's alignment; empty when it gave none.
-    pub words: Vec<Segment>,
+    pub words: Vec<TimedWord>,
+}
+
+/// A word with its times (seconds) and the model's confidence in it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimedWord {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    /// The mean probability of the word's tokens, as faster-whisper reports it.
+    pub probability: f64,
 }
 
 /// What one chunk decoded to.
@@ -243,11 +253,10 @@ impl Recogniser {
             segment.words = words
                 .iter()
                 .filter(|(r, _)| range.contains(&r.start))
-                .map(|(_, w)| Segment {
+                .map(|(_, w)| TimedWord {
                     start: offset + w.start.min(chunk_seconds),
                     end: offset + w.end.min(chunk_seconds),
-                    text: w.text.clone(),
-                    words: Vec::new(),
+                    ..w.clone()
                 })
                 .collect();
         }
@@ -340,7 +349,7 @@ impl Recogniser {
         ids: &[usize],
         frames: usize,
         language: &str,
-    ) -> Vec<(Range<usize>, Segment)> {
+    ) -> Vec<(Range<usize>, TimedWord)> {
         let Some(start): Option<Vec<usize>> = prompt
             .iter()
             .map(|t| self.special_ids.get(t).copied())
@@ -390,13 +399,13 @@ impl Recogniser {
         words::group(&text_bytes, counts_characters(language))
             .into_iter()
             .map(|(range, text)| {
-                let segment = Segment {
+                let word = TimedWord {
                     start: times[range.start],
                     end: times[range.end].max(times[range.start]),
                     text,
-                    words: Vec::new(),
+                    probability: words::probability(&result.text_token_probs, range.clone()),
                 };
-                (range, segment)
+                (range, word)
             })
             .collect()
     }

@@ -54,9 +54,28 @@ pub fn token_times(path: &[(usize, usize)], tokens: usize) -> Vec<f64> {
     times
 }
 
+/// A word's probability: the mean of its tokens' (0 when the alignment gave none).
+pub fn probability(token_probs: &[f32], tokens: Range<usize>) -> f64 {
+    let probs = token_probs.get(tokens).unwrap_or_default();
+    if probs.is_empty() {
+        return 0.0;
+    }
+    probs.iter().map(|&p| f64::from(p)).sum::<f64>() / probs.len() as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_is_as_probable_as_its_tokens_on_average() {
+        let probs = [0.9, 0.5, 0.7, 0.2];
+        assert!((probability(&probs, 1..3) - 0.6).abs() < 1e-6);
+        assert!((probability(&probs, 3..4) - 0.2).abs() < 1e-6);
+        // Fewer probabilities than tokens: none to average.
+        assert_eq!(probability(&probs, 3..6), 0.0);
+        assert_eq!(probability(&[], 0..1), 0.0);
+    }
 
     fn bytes(tokens: &[&str]) -> Vec<Vec<u8>> {
         tokens.iter().map(|t| t.as_bytes().to_vec()).collect()

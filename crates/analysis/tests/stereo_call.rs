@@ -171,7 +171,23 @@ fn a_generated_stereo_call_is_transcribed_per_role_with_its_metrics() {
                 .all(|w| w.start >= u.start - 0.3 && w.end <= u.end + 0.3),
             "{u:?}"
         );
+        // Each word carries the model's confidence, a probability.
+        assert!(
+            u.words
+                .iter()
+                .all(|w| w.probability.is_some_and(|p| p > 0.0 && p <= 1.0)),
+            "{u:?}"
+        );
     }
+    // A clearly spoken call is heard with confidence, on the whole.
+    let heard: Vec<f64> = transcript
+        .utterances
+        .iter()
+        .flat_map(|u| &u.words)
+        .filter_map(|w| w.probability)
+        .collect();
+    let mean = heard.iter().sum::<f64>() / heard.len() as f64;
+    assert!(mean > 0.5, "mean word probability {mean}");
     let goodbye = transcript
         .utterances
         .iter()

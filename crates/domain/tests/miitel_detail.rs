@@ -3,7 +3,7 @@
 use kiku_domain::analysis::sentiment::JapaneseLexicon;
 use kiku_domain::analysis::{
     call_detail, detail_parties, report, stereo_roles, with_sentiment, AnalysisSettings, Lexicons,
-    Transcript, Utterance,
+    Transcript, Utterance, Word,
 };
 use kiku_domain::call_data::parse_batch;
 use kiku_domain::metrics::Span;
@@ -51,7 +51,20 @@ fn a_rendered_detail_matches_the_vendor_schema() {
                 start: 9.0,
                 end: 12.0,
                 text: "はい、助かります。".into(),
-                words: vec![],
+                words: vec![
+                    Word {
+                        start: 9.0,
+                        end: 9.4,
+                        text: "はい".into(),
+                        probability: Some(0.953_21),
+                    },
+                    Word {
+                        start: 9.4,
+                        end: 12.0,
+                        text: "、助かります。".into(),
+                        probability: None,
+                    },
+                ],
             },
         ],
         overlaps_estimated: false,
@@ -111,6 +124,15 @@ fn a_rendered_detail_matches_the_vendor_schema() {
     let user = &detail["participants"][0]["analysis"];
     assert_eq!(user["positive_score"], 0);
     assert_eq!(user["phrase_sentiments"][0]["sentiment"], "neutral");
+    // Word timings sit beside the phrases (MiiTel's phrase objects are closed), by order.
+    assert_eq!(
+        customer["phrase_words"],
+        json!([{"order": 1, "words": [
+            {"word": "はい", "start_at": 9.0, "end_at": 9.4, "probability": 0.9532},
+            {"word": "、助かります。", "start_at": 9.4, "end_at": 12.0, "probability": null},
+        ]}])
+    );
+    assert_eq!(user.get("phrase_words"), None, "no words were kept: {user}");
 
     // Without a lexicon for the language there is no sentiment, not a made-up 0.
     let detail = call_detail(call, &data, &parties, &unscored);

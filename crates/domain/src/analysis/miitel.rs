@@ -1,9 +1,14 @@
 //! A report rendered as one `call.details[]` entry of MiiTel's `call_analysis_completed`
 //! payload, with Kiku's additions in fields the schema leaves open (`role`, rates, …).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
+use super::detail::{
+    CallDetail, CallDetailAnalysis, DetailKeyword, DetailParticipant, DetailPhrase,
+    DetailPhraseSentiment, DetailPhraseWords, DetailPhrases, DetailTag, DetailWord,
+    ParticipantAnalysis, SpeechRecognition,
+};
 use super::{Phrase, Report, Role, SpeakerReport};
 use crate::datetime::format;
 use crate::metrics::Span;
@@ -24,13 +29,24 @@ pub fn participant_id(call: CallId, side: Side) -> Uuid {
     Uuid::new_v5(&call.as_uuid(), side.as_str().as_bytes())
 }
 
-/// The call detail of `call` (its data and parties) analysed as `report`.
+/// The call detail of `call` (its data and parties) analysed as `report`, as JSON.
 pub fn call_detail(
     call: CallId,
     data: &CallData,
     parties: &[DetailParty],
     report: &Report,
 ) -> Value {
+    // A struct of strings, numbers and lists: serialising it cannot fail.
+    serde_json::to_value(detail(call, data, parties, report)).unwrap_or_default()
+}
+
+/// The call detail of `call` (its data and parties) analysed as `report`.
+pub fn detail(
+    call: CallId,
+    data: &CallData,
+    parties: &[DetailParty],
+    report: &Report,
+) -> CallDetail {
     let id_of = |role: Role| {
         parties
             .iter()
@@ -42,154 +58,178 @@ pub fn call_detail(
             .map(|p| p.number.clone())
             .filter(|n| !n.is_empty())
     };
-    let participants: Vec<Value> = parties
+    let participants = parties
         .iter()
         .map(|p| {
             let stats = match p.role {
                 Role::User => &report.user,
                 Role::Customer => &report.customer,
             };
-            json!({
-                "id": participant_id(call, p.side).to_string(),
-                "from_to": p.side.as_str(),
-                "name": p.name,
-                "company_name": null,
-                "login_id": p.login_id,
-                "role": p.role,
-                "analysis": participant_analysis(stats, &report.speech_rate_unit, report.phrases.iter().filter(|ph| ph.role == p.role)),
-            })
+            let phrases = report.phrases.iter().filter(|ph| ph.role == p.role);
+            DetailParticipant {
+                id: participant_id(call, p.side).to_string(),
+                from_to: p.side,
+                name: p.name.clone(),
+                company_name: None,
+                login_id: p.login_id.clone(),
+                role: p.role,
+                analysis: participant_analysis(stats, &report.speech_rate_unit, phrases),
+            }
         })
         .collect();
-    let phrases: Vec<Value> = [Role::User, Role::Customer]
+    let phrases = [Role::User, Role::Customer]
         .into_iter()
         .filter_map(|role| {
             let mine: Vec<_> = report.phrases.iter().filter(|p| p.role == role).collect();
-            let raw = |summary: bool| -> Vec<Value> {
+            let raw = |summary: bool| -> Vec<DetailPhrase> {
                 mine.iter()
                     .filter(|p| !summary || p.in_summary)
-                    .map(|p| {
-                        json!({
-                            "order": p.order,
-                            "phrase": p.text,
-                            "phrase_nofiller": p.text_without_fillers,
-                            "start_at": round(p.start),
-                            "end_at": round(p.end),
-                            "filler_num": (!summary).then_some(p.filler_count),
-                        })
+                    .map(|p| DetailPhrase {
+                        order: p.order,
+                        phrase: p.text.clone(),
+                        phrase_nofiller: p.text_without_fillers.clone(),
+                        start_at: round(p.start),
+                        end_at: round(p.end),
+                        filler_num: (!summary).then_some(p.filler_count),
                     })
                     .collect()
             };
-            Some(json!({
-                "participant_id": id_of(role)?,
-                "raw": raw(false),
-                "summary": raw(true),
-            }))
+            Some(DetailPhrases {
+                participant_id: id_of(role)?,
+                raw: raw(false),
+                summary: raw(true),
+            })
         })
         .collect();
-    let keywords: Vec<Value> = report
+    let keywords = report
         .keywords
         .iter()
         .filter_map(|k| {
-            Some(json!({
-                "starts_at": k.starts_at.max(0.0).floor() as u64,
-                "participant_id": id_of(k.role)?,
-                "value": k.keyword,
-            }))
+            Some(DetailKeyword {
+                starts_at: k.starts_at.max(0.0).floor() as u64,
+                participant_id: id_of(k.role)?,
+                value: k.keyword.clone(),
+            })
         })
         .collect();
-    json!({
-        "id": call.to_string(),
-        "dial_starts_at": format(data.call_starts_at),
-        "dial_answered_at": data.call_answered_at.map(format),
-        "dial_ends_at": format(data.call_ends_at),
-        "queueing_starts_at": null,
-        "queueing_answered_at": null,
-        "queueing_ends_at": null,
-        "call_type": data.event_type.as_str(),
-        "circuit_number": data.circuit_number,
+    CallDetail {
+        id: call,
+        dial_starts_at: format(data.call_starts_at),
+        dial_answered_at: data.call_answered_at.map(format),
+        dial_ends_at: format(data.call_ends_at),
+        queueing_starts_at: None,
+        queueing_answered_at: None,
+        queueing_ends_at: None,
+        call_type: data.event_type,
+        circuit_number: data.circuit_number.clone(),
         // The PBX sends no circuit name.
-        "circuit_name": null,
-        "from_number": number(Side::From),
-        "to_number": number(Side::To),
-        "previous_id": null,
-        "dtmf": null,
-        "analysis": {
-            "score": round(report.score),
-            "tlr": round(report.tlr),
-            "rally_count": report.rally_count,
-            "overlap_count": report.overlaps.len(),
-            "silence_count": report.silences.len(),
-            "silence_positions": pairs(&report.silences),
-            "overlap_positions": pairs(&report.overlaps),
-            "duration_seconds": round(report.duration_seconds),
-            "silences_per_minute": round(report.silences_per_minute),
-            "silence_total_seconds": round(report.silence_total_seconds),
-            "overlaps_per_minute": round(report.overlaps_per_minute),
-            "overlaps_estimated": report.overlaps_estimated,
-            "recording_truncated": report.recording_truncated,
-            "rallies_per_minute": round(report.rallies_per_minute),
-            "speech_rate_unit": report.speech_rate_unit,
-            "speech_rate_difference": report.speech_rate_difference.map(round),
-            "language": report.language,
-            "role_confidence": round(report.roles.confidence),
-            "role_basis": report.roles.basis,
-            "role_needs_review": report.roles.need_review(),
+        circuit_name: None,
+        from_number: number(Side::From),
+        to_number: number(Side::To),
+        previous_id: None,
+        dtmf: None,
+        analysis: CallDetailAnalysis {
+            score: round(report.score),
+            tlr: round(report.tlr),
+            rally_count: report.rally_count,
+            overlap_count: report.overlaps.len(),
+            silence_count: report.silences.len(),
+            silence_positions: pairs(&report.silences),
+            overlap_positions: pairs(&report.overlaps),
+            duration_seconds: round(report.duration_seconds),
+            silences_per_minute: round(report.silences_per_minute),
+            silence_total_seconds: round(report.silence_total_seconds),
+            overlaps_per_minute: round(report.overlaps_per_minute),
+            overlaps_estimated: report.overlaps_estimated,
+            recording_truncated: report.recording_truncated,
+            rallies_per_minute: round(report.rallies_per_minute),
+            speech_rate_unit: report.speech_rate_unit.clone(),
+            speech_rate_difference: report.speech_rate_difference.map(round),
+            language: report.language.clone(),
+            role_confidence: round(report.roles.confidence),
+            role_basis: report.roles.basis.clone(),
+            role_needs_review: report.roles.need_review(),
         },
-        "participants": participants,
-        "tags": data.tags.iter().map(|t| json!({
-            "created_by": "Incoming Webhook",
-            "creator_type": "SYSTEM",
-            "value": t,
-        })).collect::<Vec<_>>(),
-        "comments": [],
-        "keywords": keywords,
-        "phrases": phrases,
-        "speech_recognition": {
-            "raw": report.transcript_text,
-            "summary": report.summary_text,
+        participants,
+        tags: data
+            .tags
+            .iter()
+            .map(|t| DetailTag {
+                created_by: "Incoming Webhook".into(),
+                creator_type: "SYSTEM".into(),
+                value: t.clone(),
+            })
+            .collect(),
+        comments: Vec::new(),
+        keywords,
+        phrases,
+        speech_recognition: SpeechRecognition {
+            raw: report.transcript_text.clone(),
+            summary: report.summary_text.clone(),
         },
-    })
+        version: None,
+        version_reason: None,
+    }
 }
 
 /// MiiTel's participant figures; `f0` is 0 for a party without voiced speech because
 /// the schema has no null there. `positive_score` / `negative_score` are the shares of
 /// positive and negative speech in whole percent (the schema's integers), and absent with
-/// `phrase_sentiments` when no lexicon covered the call's language.
+/// `phrase_sentiments` when no lexicon covered the call's language. `phrase_words` holds
+/// the word timings of the party's phrases here, because MiiTel's phrase objects admit no
+/// extra field; it is absent when the analysis kept none.
 fn participant_analysis<'a>(
     stats: &SpeakerReport,
     unit: &str,
-    phrases: impl Iterator<Item = &'a Phrase>,
-) -> Value {
-    let mut analysis = json!({
-        "f0": round(stats.f0_mean_hz.unwrap_or(0.0)),
-        "speechrate": round(stats.speech_rate.unwrap_or(0.0)),
-        "variance": stats.f0_std_dev_hz.map(round),
-        "filler_count": stats.filler_count,
-        "speech_rate_unit": unit,
-        "talk_seconds": round(stats.talk_seconds),
-        "longest_monologue_seconds": round(stats.longest_monologue_seconds),
-        "keyword_count": stats.keyword_count,
-        "speech_segments": pairs(&stats.speech),
-    });
-    if let (Some(shares), Value::Object(fields)) = (stats.sentiment, &mut analysis) {
-        let percent = |share: f64| (share.clamp(0.0, 1.0) * 100.0).round() as u64;
-        fields.insert("positive_score".into(), json!(percent(shares.positive)));
-        fields.insert("negative_score".into(), json!(percent(shares.negative)));
-        let sentiments: Vec<Value> = phrases
+    phrases: impl Iterator<Item = &'a Phrase> + Clone,
+) -> ParticipantAnalysis {
+    let percent = |share: f64| (share.clamp(0.0, 1.0) * 100.0).round() as u64;
+    let sentiments = stats.sentiment.map(|_| {
+        phrases
+            .clone()
             .filter_map(|p| {
                 let s = p.sentiment?;
-                Some(json!({
-                    "order": p.order,
-                    "start_at": round(p.start),
-                    "end_at": round(p.end),
-                    "sentiment": s.polarity,
-                    "score": round(s.score),
-                }))
+                Some(DetailPhraseSentiment {
+                    order: p.order,
+                    start_at: round(p.start),
+                    end_at: round(p.end),
+                    sentiment: s.polarity,
+                    score: round(s.score),
+                })
             })
-            .collect();
-        fields.insert("phrase_sentiments".into(), json!(sentiments));
+            .collect()
+    });
+    let timed: Vec<DetailPhraseWords> = phrases
+        .filter(|p| !p.words.is_empty())
+        .map(|p| DetailPhraseWords {
+            order: p.order,
+            words: p
+                .words
+                .iter()
+                .map(|w| DetailWord {
+                    word: w.text.clone(),
+                    start_at: round(w.start),
+                    end_at: round(w.end),
+                    probability: w.probability.map(round),
+                })
+                .collect(),
+        })
+        .collect();
+    ParticipantAnalysis {
+        f0: round(stats.f0_mean_hz.unwrap_or(0.0)),
+        speechrate: round(stats.speech_rate.unwrap_or(0.0)),
+        variance: stats.f0_std_dev_hz.map(round),
+        filler_count: stats.filler_count,
+        positive_score: stats.sentiment.map(|s| percent(s.positive)),
+        negative_score: stats.sentiment.map(|s| percent(s.negative)),
+        speech_rate_unit: unit.to_string(),
+        talk_seconds: round(stats.talk_seconds),
+        longest_monologue_seconds: round(stats.longest_monologue_seconds),
+        keyword_count: stats.keyword_count,
+        speech_segments: pairs(&stats.speech),
+        phrase_sentiments: sentiments,
+        phrase_words: (!timed.is_empty()).then_some(timed),
     }
-    analysis
 }
 
 /// Spans as `[start, end]` pairs, as MiiTel's positions are.

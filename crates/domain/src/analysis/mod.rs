@@ -3,6 +3,7 @@
 //! [`Report`] (metrics, phrases, summary, score) is computed from both plus the company's
 //! [`AnalysisSettings`], so a rule change or a role swap recomputes it without the audio.
 
+pub mod detail;
 mod miitel;
 mod mono_roles;
 mod report;
@@ -16,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::Span;
 use crate::Side;
 
-pub use miitel::{call_detail, detail_parties, participant_id, DetailParty};
+pub use detail::CallDetail;
+pub use miitel::{call_detail, detail, detail_parties, participant_id, DetailParty};
 pub use mono_roles::{mono_roles, UserHints, REVIEW_BELOW};
 pub use report::{report, KeywordHit, Phrase, Report, SpeakerReport};
 pub use roles::{company_side, speaker_of_channel, stereo_roles, user_side};
@@ -75,10 +77,15 @@ pub struct Word {
     pub start: f64,
     pub end: f64,
     pub text: String,
+    /// The recogniser's confidence in the word (0–1); `None` for analyses stored before
+    /// it was kept, and for a redaction's placeholder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
 }
 
 /// The company side or the other side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     User,

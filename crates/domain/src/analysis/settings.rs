@@ -47,18 +47,32 @@ impl From<Language> for String {
     }
 }
 
-/// A company's analysis settings; the default is the product's.
+/// A company's analysis settings; the default is the product's. A `PUT` replaces the whole
+/// object; a field left out takes its default. Unknown fields are refused (400
+/// `malformed_json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AnalysisSettings {
+    /// `auto` (detected per call) or a Whisper language code of two or three letters such
+    /// as `ja` or `en` (read case-insensitively, spaces trimmed); anything else is refused
+    /// with 400. Applies to calls analysed after the change.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, default = "auto", examples("auto", "ja")))]
     pub language: Language,
-    /// Words counted per speaker in every call (case-insensitive).
+    /// Words counted per speaker in every call, case-insensitively (a keyword edge that is
+    /// an ASCII letter or digit must meet a word boundary). Each 1–100 characters after
+    /// trimming; repeats ignoring case count once.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 500))]
     pub keywords: Vec<String>,
-    /// The company's own words (product and place names, jargon) that the recogniser is
-    /// told about in every call, with the keywords and the participants' names.
+    /// The company's own words (product, place and people's names, jargon) the recogniser
+    /// is told to expect: with the keywords and the participants' names from the call data
+    /// they head Whisper's prompt in every window of calls analysed after the change
+    /// (docs/analysis.md, *Vocabulary*). Each 1–100 characters after trimming; repeats
+    /// ignoring case count once.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 200))]
     pub vocabulary: Vec<String>,
     #[serde(default)]
     pub score_rule: ScoreRule,
@@ -97,6 +111,7 @@ impl Default for AnalysisSettings {
 
 /// What replaces personal data in a recording.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AudioRedaction {
     /// The recording is left as it is.

@@ -3,6 +3,8 @@
 mod fields;
 mod parse;
 mod user_id_rule;
+#[cfg(feature = "openapi")]
+pub mod wire;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -14,8 +16,8 @@ pub use parse::{parse_batch, Problem, MAX_CALLS_PER_BATCH};
 pub use user_id_rule::user_id_required;
 
 macro_rules! wire_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
+    ($(#[doc = $doc:literal])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[doc = $doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum $name {
             $(#[serde(rename = $text)] $variant),+
@@ -42,7 +44,32 @@ macro_rules! wire_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        // By hand: the derive does not see a `serde(rename)` built by this macro.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                wire_enum_schema(&[$($doc),*], Self::ALL.iter().map(|v| v.as_str()))
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
+}
+
+/// A wire enum's schema: its spellings, and its doc comment as the description.
+#[cfg(feature = "openapi")]
+fn wire_enum_schema<'a>(
+    doc: &[&str],
+    values: impl Iterator<Item = &'a str>,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{Object, SchemaType, Type};
+    let mut object = Object::with_type(SchemaType::Type(Type::String));
+    let lines: Vec<&str> = doc.iter().map(|line| line.trim()).collect();
+    object.description = Some(lines.join("\n"));
+    object.enum_values = Some(values.map(Into::into).collect());
+    object.into()
 }
 
 wire_enum!(
@@ -50,7 +77,17 @@ wire_enum!(
     AudioFileType { M4a = "m4a", Mp3 = "mp3", Wav = "wav" }
 );
 wire_enum!(
-    /// What kind of call this was.
+    /// Kind of call.
+    ///
+    /// | value | meaning |
+    /// |---|---|
+    /// | `OUTGOING_CALL` | external outgoing call |
+    /// | `OUTGOING_TRANSFER` | external transfer |
+    /// | `INCOMING_CALL` | external incoming call |
+    /// | `AUTOMATIC_TRANSFER` | automatic forwarding |
+    /// | `EXTENSION` | extension call to a user |
+    /// | `EXTENSION_TRANSFER` | internal transfer to a user |
+    /// | `AUTOMATIC_RECORD` | answering machine |
     EventType {
         OutgoingCall = "OUTGOING_CALL",
         OutgoingTransfer = "OUTGOING_TRANSFER",
@@ -62,7 +99,8 @@ wire_enum!(
     }
 );
 wire_enum!(
-    /// Whether each party has a channel of its own.
+    /// Whether each party has a channel of its own. `STEREO`: one party per channel.
+    /// `MONAURAL`: both parties on one channel (Kiku separates the voices).
     ChannelType { Stereo = "STEREO", Monaural = "MONAURAL" }
 );
 wire_enum!(
@@ -74,14 +112,34 @@ wire_enum!(
     StereoChannel { Left = "left", Right = "right" }
 );
 
-/// One party of a call.
+/// One party of the call. No field other than these five is allowed. The vendor schema requires all five; Kiku also accepts `miitel_user_id` and `name` left out (same as `null`). Enum values are matched case-insensitively.
+///
+/// In a `STEREO` call the participant with `stereo_lr: left` is the left channel. A `STEREO` call whose participants both say `left` (vendor sample 1) is accepted; the channel assignment is then decided by Kiku's documented rule and the call history carries the flag `stereo_channels_ambiguous`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Participant {
+    /// Caller (`FROM`) or callee (`TO`).
     #[serde(rename = "type")]
     pub side: Side,
+    /// Channel of this party in a stereo recording.
     pub stereo_lr: StereoChannel,
+    /// The Kiku **user ID** of the company-side party (copy it from the user list), or
+    /// `null` for an outside party. When given it must name a user of this company whose
+    /// *Use Incoming Webhook* permission is on. Whether it is required depends on
+    /// `event_type` (see `CallData`).
     pub miitel_user_id: Option<UserId>,
+    /// Phone number or extension, or `Anonymous`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "(^[+*#0-9][0-9]*$)|(^Anonymous$)",
+            examples("05011112222", "Anonymous")
+        )
+    )]
     pub number: String,
+    /// Display name, if known.
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub name: Option<String>,
 }
 

@@ -16,7 +16,7 @@ const MAX_TEXT: usize = 255;
 const MAX_TAG: usize = 512;
 const MAX_TAGS: usize = 100;
 
-const CALL_FIELDS: &[&str] = &[
+pub(super) const CALL_FIELDS: &[&str] = &[
     "call_data_id",
     "audio_file_type",
     "event_type",
@@ -31,15 +31,22 @@ const CALL_FIELDS: &[&str] = &[
     "participants",
     "tags",
 ];
-const PARTICIPANT_FIELDS: &[&str] = &["type", "stereo_lr", "miitel_user_id", "number", "name"];
+pub(super) const PARTICIPANT_FIELDS: &[&str] =
+    &["type", "stereo_lr", "miitel_user_id", "number", "name"];
 
-/// One thing wrong with a request, located precisely.
+/// One thing wrong with a request, located precisely. Fields in alphabetical order, the
+/// order the API has always sent them in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
-    /// Position of the call in `call_data`; `None` for problems with the whole body.
-    pub index: Option<usize>,
+    /// That call's `call_data_id`, `null` when it has none.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub call_data_id: Option<String>,
-    /// JSON path, e.g. `call_data[3].participants[0].miitel_user_id`.
+    /// Index of the call in `call_data`; `null` for a problem with the body as a whole
+    /// (then `path` is e.g. `call_data`).
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub index: Option<usize>,
+    /// JSON path of the offending value, e.g. `call_data[3].participants[0].miitel_user_id`.
     pub path: String,
     pub reason: String,
 }

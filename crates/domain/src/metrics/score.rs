@@ -3,8 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A company's scoring rule. The default is the product's.
+/// A company's scoring rule. The default is the product's: `base` + the points of the last
+/// `duration_points` row the call reaches + `talk_ratio_weight` × (user talk share in % −
+/// `talk_ratio_target_percent`) + `overlap_per_minute_weight` × overlaps/min +
+/// `silence_per_minute_weight` × silences/min + keyword points, clamped to `min`..`max`.
+/// Refused with 422 `invalid_request`: a non-finite number, `min` ≥ `max`,
+/// `duration_points` not starting at 0 minutes or not in ascending order, a
+/// `keyword_points` entry without a keyword.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScoreRule {
     pub base: f64,
@@ -15,7 +22,8 @@ pub struct ScoreRule {
     pub talk_ratio_target_percent: f64,
     pub overlap_per_minute_weight: f64,
     pub silence_per_minute_weight: f64,
-    /// Points per hit of a company keyword, by keyword.
+    /// `[keyword, points]`: points per occurrence, for keywords also listed in `keywords`
+    /// with the same spelling.
     #[serde(default)]
     pub keyword_points: Vec<(String, f64)>,
     pub min: f64,

@@ -25,8 +25,10 @@ impl RuleName {
 }
 
 /// Which calls a rule posts about; each list that is not empty must match (any of its
-/// values), and the score must lie within the bounds given.
+/// values), and the score must lie within the bounds given. No filters: every analysed
+/// call.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SlackRuleFilters {
     /// A user of the company on either side of the call.
@@ -39,8 +41,10 @@ pub struct SlackRuleFilters {
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
     pub min_score: Option<f64>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
     pub max_score: Option<f64>,
 }
 

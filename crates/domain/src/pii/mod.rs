@@ -199,6 +199,7 @@ fn redact_words(utterance: &mut Utterance, spans: &[(Range<usize>, PiiKind)]) {
                 None => {
                     placeholder[i] = Some(words.len());
                     word.text = format!(" {}", spans[i].1.placeholder());
+                    word.probability = None;
                     words.push(word);
                 }
             },

@@ -170,6 +170,7 @@ fn word_timings_follow_the_phrase() {
             start: i as f64 * 0.3,
             end: i as f64 * 0.3 + 0.25,
             text: format!(" {w}"),
+            probability: Some(0.9),
         })
         .collect();
     let (out, counts) = redact(&transcript(vec![u]), &[]);
@@ -187,6 +188,13 @@ fn word_timings_follow_the_phrase() {
         ]
     );
     assert_eq!(counts.get(&PiiKind::CardNumber), Some(&1));
+    // The placeholder was never heard: no confidence of the model's is kept for it.
+    let probabilities: Vec<_> = out.utterances[0]
+        .words
+        .iter()
+        .map(|w| w.probability)
+        .collect();
+    assert_eq!(probabilities, [Some(0.9), None, Some(0.9)]);
     // The recording is hidden where the placeholder's words were said, and over the
     // speaker's short stretch of speech around them (word timings can be off).
     assert_eq!(redacted_times(&out), [(0.3, 1.45)]);
@@ -210,6 +218,7 @@ fn word_timings_follow_the_phrase() {
         start: 0.0,
         end: 1.0,
         text: " 4111-1111-1111-1111".into(),
+        probability: Some(0.8),
     }];
     let (out, _) = redact(&transcript(vec![u]), &[]);
     assert!(out.utterances[0].words.is_empty());

@@ -14,6 +14,7 @@ const BEFORE_HIT_CHARS: usize = 40;
 
 /// One phrase with a hit.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Snippet {
     pub speaker: Role,
     /// Seconds from the start of the recording.

@@ -1,5 +1,6 @@
 //! A small checker for the vendor's JSON Schema (`call_analysis_completed`), shared by the
-//! tests that must match it (`#[path]`-included: domain's call detail, notify's payloads).
+//! tests that must match it (`#[path]`-included: domain's call detail, notify's payloads,
+//! the server's served Incoming Webhook schema).
 
 #![allow(dead_code)] // each including test uses part of it
 
@@ -18,6 +19,19 @@ pub fn problems(value: &Value, name: &str) -> Vec<String> {
     errors
 }
 
+/// The JSON Schema `type` of `value` (`integer` for whole numbers).
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 /// The parts of JSON Schema the vendor's file uses: `$ref`, `type`, `required`,
 /// `properties`, `additionalProperties: false`, `items` and `enum`.
 pub fn check(value: &Value, schema: &Value, defs: &Value, path: &str, errors: &mut Vec<String>) {
@@ -31,15 +45,7 @@ pub fn check(value: &Value, schema: &Value, defs: &Value, path: &str, errors: &m
             Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
             _ => vec![],
         };
-        let actual = match value {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-            Value::Number(_) => "number",
-            Value::String(_) => "string",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        };
+        let actual = json_type(value);
         let ok = allowed.contains(&actual) || (actual == "integer" && allowed.contains(&"number"));
         if !ok {
             errors.push(format!("{path}: {actual} is not {allowed:?}"));

@@ -4,14 +4,15 @@
 
 use std::collections::HashMap;
 
+use kiku_domain::analysis::detail::DetailTag;
 use kiku_domain::analysis::{
-    call_detail, detail_parties, report, with_sentiment, AnalysisSettings, Lexicons, Report, Roles,
+    detail, detail_parties, report, with_sentiment, AnalysisSettings, Lexicons, Report, Roles,
     Transcript,
 };
 use kiku_domain::outbox::VersionReason;
 use kiku_domain::{CallId, CallStatus, CompanyId, UserId};
 use kiku_storage::{AnalysisRecord, AutoTag, CallRecord, NewAnalysis, Revision};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{App, AppError};
 
@@ -271,20 +272,18 @@ pub async fn details_of(
         };
         let report: Report = parse(&record.report, "report")?;
         let parties = detail_parties(&call.data, &report.roles, |id| logins.get(&id).cloned());
-        let mut detail = call_detail(call.id, &call.data, &parties, &report);
+        let mut detail = detail(call.id, &call.data, &parties, &report);
         // Kiku's additions to MiiTel's detail: which version of the result this is.
-        detail["version"] = record.version.into();
-        detail["version_reason"] = record.reason.as_str().into();
+        detail.version = Some(record.version);
+        detail.version_reason = Some(record.reason.as_str().to_string());
         let auto = auto_tags.remove(&call.id).unwrap_or_default();
-        if let Some(tags) = detail["tags"].as_array_mut() {
-            tags.extend(auto.iter().map(|t| {
-                json!({
-                    "created_by": format!("Auto tag rule: {}", t.rule_name),
-                    "creator_type": "SYSTEM",
-                    "value": t.tag,
-                })
-            }));
-        }
+        detail.tags.extend(auto.iter().map(|t| DetailTag {
+            created_by: format!("Auto tag rule: {}", t.rule_name),
+            creator_type: "SYSTEM".into(),
+            value: t.tag.clone(),
+        }));
+        // A struct of strings, numbers and lists: serialising it cannot fail.
+        let detail = serde_json::to_value(detail).unwrap_or_default();
         out.insert(
             call.id,
             CallAnalysis {

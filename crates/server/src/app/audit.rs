@@ -33,7 +33,9 @@ pub enum Via {
 }
 
 impl Via {
-    fn as_str(self) -> &'static str {
+    pub const ALL: [Via; 3] = [Via::Api, Via::Ui, Via::Cli];
+
+    pub fn as_str(self) -> &'static str {
         match self {
             Via::Api => "api",
             Via::Ui => "ui",
@@ -364,19 +366,57 @@ pub async fn list(
     Ok((page, next))
 }
 
-/// An entry as the API and the CLI show it.
-pub fn view(e: &AuditEntry) -> Value {
+/// One recorded action as the API and the CLI show it: who, when, what and from where.
+/// Entries are never changed. Fields in the order the answer has always had
+/// (alphabetical).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEntry)]
+pub struct EntryView {
+    #[schema(examples("user.update", "webhook_url.delete"))]
+    action: String,
+    actor: ActorView,
+    #[schema(format = DateTime)]
+    at: String,
+    /// The client's address (behind trusted proxies, the forwarded one).
+    #[schema(required)]
+    client: Option<String>,
+    /// Ids and on/off switches from the answer, an export's query; never secrets, URLs or
+    /// settings.
+    #[schema(value_type = Object)]
+    details: Value,
+    id: AuditEntryId,
+    /// The id the action was on, if any.
+    #[schema(required)]
+    target: Option<String>,
+    #[schema(value_type = crate::http::schemas::AuditVia)]
+    via: String,
+}
+
+/// Who did it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = AuditActor)]
+pub struct ActorView {
+    /// The user's id, or `cli` for an operator's command.
+    id: String,
+    /// The user's e-mail, or the operator's login name.
+    name: String,
+}
+
+pub fn view(e: &AuditEntry) -> EntryView {
     let details: Value = serde_json::from_str(&e.entry.details).unwrap_or_else(|_| json!({}));
-    json!({
-        "id": e.id,
-        "at": datetime::format(e.entry.at),
-        "actor": {"id": e.entry.actor_id, "name": e.entry.actor_name},
-        "action": e.entry.action,
-        "target": e.entry.target,
-        "details": details,
-        "client": e.entry.client,
-        "via": e.entry.via,
-    })
+    EntryView {
+        action: e.entry.action.clone(),
+        actor: ActorView {
+            id: e.entry.actor_id.clone(),
+            name: e.entry.actor_name.clone(),
+        },
+        at: datetime::format(e.entry.at),
+        client: e.entry.client.clone(),
+        details,
+        id: e.id,
+        target: e.entry.target.clone(),
+        via: e.entry.via.clone(),
+    }
 }
 
 #[cfg(test)]

@@ -5,26 +5,59 @@ use kiku_domain::analysis::{parse_speaker, speaker_name};
 use kiku_domain::tag_rule::{KeywordMatch, TagRuleSpec};
 use kiku_domain::{datetime, CompanyId, TagRuleId};
 use kiku_storage::TagRule;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{App, AppError};
 
 /// A rule as sent: everything optional, so that one type serves creating (where `name`,
-/// `keywords` and `tag` are required) and changing (where what is missing stays).
-#[derive(Clone, Debug, Default, Deserialize)]
+/// `keywords` and `tag` are required) and changing (where fields left out keep their value).
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TagRuleRequest {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    /// Matched as the company keywords are: case-insensitive; whole words in spaced
+    /// scripts (English), anywhere in Japanese. Repeats (case-insensitive) are dropped.
+    #[schema(min_items = 1, max_items = 50)]
     pub keywords: Option<Vec<String>>,
-    /// `any` (the keywords' total count) or `all` (each keyword's count).
+    /// Default `any`.
     #[serde(rename = "match")]
+    #[schema(value_type = Option<crate::http::schemas::KeywordMatch>)]
     pub keyword_match: Option<String>,
+    /// Default 1.
+    #[schema(minimum = 1, maximum = 1000)]
     pub min_count: Option<u32>,
-    /// `user`, `customer` or `any`.
+    /// Default `any`.
+    #[schema(value_type = Option<crate::http::schemas::TagRuleSpeaker>)]
     pub speaker: Option<String>,
+    #[schema(min_length = 1, max_length = 512)]
     pub tag: Option<String>,
+    /// Off: calls analysed from now on are not tagged by the rule (tags it gave stay).
+    /// Default true.
     pub enabled: Option<bool>,
+}
+
+/// A rule as the API and the CLI show it. Fields in the order the answer has always had
+/// (alphabetical).
+#[derive(Serialize, ToSchema)]
+#[schema(as = TagRule)]
+pub struct TagRuleView {
+    #[schema(format = DateTime)]
+    created_at: String,
+    enabled: bool,
+    id: TagRuleId,
+    keywords: Vec<String>,
+    #[serde(rename = "match")]
+    #[schema(value_type = crate::http::schemas::KeywordMatch)]
+    keyword_match: &'static str,
+    min_count: u32,
+    name: String,
+    #[schema(value_type = crate::http::schemas::TagRuleSpeaker)]
+    speaker: &'static str,
+    tag: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
 }
 
 impl TagRuleRequest {
@@ -130,18 +163,18 @@ pub async fn apply(app: &App, company: CompanyId, id: TagRuleId) -> Result<u64, 
 }
 
 /// A rule as the API and the CLI show it.
-pub fn view(rule: &TagRule) -> Value {
+pub fn view(rule: &TagRule) -> TagRuleView {
     let s = &rule.spec;
-    json!({
-        "id": rule.id,
-        "name": s.name,
-        "keywords": s.keywords,
-        "match": s.keyword_match.as_str(),
-        "min_count": s.min_count,
-        "speaker": speaker_name(s.speaker),
-        "tag": s.tag,
-        "enabled": s.enabled,
-        "created_at": datetime::format(rule.created_at),
-        "updated_at": datetime::format(rule.updated_at),
-    })
+    TagRuleView {
+        created_at: datetime::format(rule.created_at),
+        enabled: s.enabled,
+        id: rule.id,
+        keywords: s.keywords.clone(),
+        keyword_match: s.keyword_match.as_str(),
+        min_count: s.min_count,
+        name: s.name.clone(),
+        speaker: speaker_name(s.speaker),
+        tag: s.tag.clone(),
+        updated_at: datetime::format(rule.updated_at),
+    }
 }

@@ -19,16 +19,29 @@ pub struct WebhookUrl {
     pub created_at: time::OffsetDateTime,
 }
 
-/// The answer of the API and the CLI: `url` only when just minted.
-pub fn view(url: &WebhookUrl) -> serde_json::Value {
-    let mut body = serde_json::json!({
-        "masked_url": url.masked_url,
-        "created_at": kiku_domain::datetime::format(url.created_at),
-    });
-    if let Some(full) = &url.url {
-        body["url"] = serde_json::Value::String(full.clone());
+/// The answer of the API and the CLI: `url` only when just minted. Fields in the order
+/// the answer has always had (alphabetical).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = IncomingWebhookUrl)]
+pub struct WebhookUrlView {
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// The URL with its secret replaced by `********`.
+    masked_url: String,
+    /// The company's secret Incoming Webhook URL (`…/webhooks/incoming/{company_id}/{secret}`),
+    /// only in the answer that created it: Kiku keeps only the secret's hash. Treat it as a
+    /// credential.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uri")]
+    url: Option<String>,
+}
+
+pub fn view(url: &WebhookUrl) -> WebhookUrlView {
+    WebhookUrlView {
+        created_at: kiku_domain::datetime::format(url.created_at),
+        masked_url: url.masked_url.clone(),
+        url: url.url.clone(),
     }
-    body
 }
 
 fn url_with(app: &App, company: CompanyId, secret: &str) -> String {

@@ -161,7 +161,7 @@ pub async fn user(app: &App, command: UserCommand) -> Result<Value, AppError> {
 }
 
 pub async fn webhook_url(app: &App, command: WebhookUrlCommand) -> Result<Value, AppError> {
-    let shown = |u: webhook_url::WebhookUrl| webhook_url::view(&u);
+    let shown = |u: webhook_url::WebhookUrl| json!(webhook_url::view(&u));
     match command {
         WebhookUrlCommand::Create { company } => Ok(shown(
             webhook_url::create(app, company_id(&company)?).await?,

@@ -53,7 +53,7 @@ pub async fn run(app: &App, command: AuditLogCommand) -> Result<Value, AppError>
         limit,
     };
     let (entries, next) = audit::list(app, company_id(&company)?, &query).await?;
-    let items: Vec<Value> = entries.iter().map(audit::view).collect();
+    let items: Vec<_> = entries.iter().map(audit::view).collect();
     Ok(json!({ "items": items, "next_before": next }))
 }
 

@@ -117,15 +117,16 @@ pub async fn run(app: &App, command: CrmConnectionCommand) -> Result<Value, AppE
                 fields: fields(settings.settings)?,
             };
             let created = service::create(app, company_id(&company)?, request).await?;
-            Ok(view::connection(&created))
+            Ok(json!(view::connection(&created)))
         }
         CrmConnectionCommand::List { company } => {
             let all = service::list(app, company_id(&company)?).await?;
             Ok(json!({"items": all.iter().map(view::connection).collect::<Vec<_>>()}))
         }
-        CrmConnectionCommand::Show { company, id } => Ok(view::connection(
-            &service::show(app, company_id(&company)?, connection_id(&id)?).await?,
-        )),
+        CrmConnectionCommand::Show { company, id } => {
+            let connection = service::show(app, company_id(&company)?, connection_id(&id)?).await?;
+            Ok(json!(view::connection(&connection)))
+        }
         CrmConnectionCommand::Update {
             company,
             id,
@@ -141,7 +142,7 @@ pub async fn run(app: &App, command: CrmConnectionCommand) -> Result<Value, AppE
             };
             let id = connection_id(&id)?;
             let updated = service::update(app, company_id(&company)?, id, change).await?;
-            Ok(view::connection(&updated))
+            Ok(json!(view::connection(&updated)))
         }
         CrmConnectionCommand::Delete { company, id } => {
             service::delete(app, company_id(&company)?, connection_id(&id)?).await?;

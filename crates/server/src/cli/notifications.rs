@@ -138,17 +138,17 @@ pub async fn slack_rule(app: &App, command: SlackRuleCommand) -> Result<Value, A
                 include_summary: settings.include_summary,
                 filters: json_arg("filters", settings.filters)?,
             };
-            Ok(view::rule(
-                &rules::create(app, company_id(&company)?, request).await?,
-            ))
+            let rule = rules::create(app, company_id(&company)?, request).await?;
+            Ok(json!(view::rule(&rule)))
         }
         SlackRuleCommand::List { company } => {
             let all = rules::list(app, company_id(&company)?).await?;
             Ok(json!({"items": all.iter().map(view::rule).collect::<Vec<_>>()}))
         }
-        SlackRuleCommand::Show { company, id } => Ok(view::rule(
-            &rules::show(app, company_id(&company)?, rule_id(&id)?).await?,
-        )),
+        SlackRuleCommand::Show { company, id } => {
+            let rule = rules::show(app, company_id(&company)?, rule_id(&id)?).await?;
+            Ok(json!(view::rule(&rule)))
+        }
         SlackRuleCommand::Update {
             company,
             id,
@@ -164,7 +164,7 @@ pub async fn slack_rule(app: &App, command: SlackRuleCommand) -> Result<Value, A
                 filters: json_arg("filters", settings.filters)?,
             };
             let rule = rules::update(app, company_id(&company)?, rule_id(&id)?, change).await?;
-            Ok(view::rule(&rule))
+            Ok(json!(view::rule(&rule)))
         }
         SlackRuleCommand::Delete { company, id } => {
             rules::delete(app, company_id(&company)?, rule_id(&id)?).await?;
@@ -190,14 +190,14 @@ pub async fn email_notifications(
     match command {
         EmailNotificationsCommand::Show { company } => {
             let recipients = email::recipients(app, company_id(&company)?).await?;
-            Ok(email::settings_json(app, &recipients))
+            Ok(json!(email::settings_view(app, &recipients)))
         }
         EmailNotificationsCommand::Set {
             company,
             recipients,
         } => {
             let stored = email::set_recipients(app, company_id(&company)?, &recipients).await?;
-            Ok(email::settings_json(app, &stored))
+            Ok(json!(email::settings_view(app, &stored)))
         }
         EmailNotificationsCommand::User {
             company,
@@ -211,7 +211,7 @@ pub async fn email_notifications(
                 email_on_completion,
             };
             let set = email::set_user_choice(app, company_id(&company)?, user, choice).await?;
-            Ok(email::choice_json(set))
+            Ok(json!(email::choice_view(set)))
         }
         EmailNotificationsCommand::Replay {
             company,

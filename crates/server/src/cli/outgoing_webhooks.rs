@@ -112,15 +112,16 @@ pub async fn run(app: &App, command: OutgoingWebhookCommand) -> Result<Value, Ap
                 events: settings.events,
             };
             let e = service::create(app, company_id(&company)?, request).await?;
-            Ok(service::json_of(&e, true))
+            Ok(json!(view::endpoint_with_secret(&e)))
         }
         OutgoingWebhookCommand::List { company } => {
             let all = service::list(app, company_id(&company)?).await?;
             Ok(json!({"items": all.iter().map(view::endpoint).collect::<Vec<_>>()}))
         }
-        OutgoingWebhookCommand::Show { company, id } => Ok(view::endpoint(
-            &service::show(app, company_id(&company)?, endpoint_id(&id)?).await?,
-        )),
+        OutgoingWebhookCommand::Show { company, id } => {
+            let e = service::show(app, company_id(&company)?, endpoint_id(&id)?).await?;
+            Ok(json!(view::endpoint(&e)))
+        }
         OutgoingWebhookCommand::Update {
             company,
             id,
@@ -139,7 +140,7 @@ pub async fn run(app: &App, command: OutgoingWebhookCommand) -> Result<Value, Ap
                 events: settings.events,
             };
             let e = service::update(app, company_id(&company)?, endpoint_id(&id)?, change).await?;
-            Ok(view::endpoint(&e))
+            Ok(json!(view::endpoint(&e)))
         }
         OutgoingWebhookCommand::Delete { company, id } => {
             service::delete(app, company_id(&company)?, endpoint_id(&id)?).await?;
@@ -147,7 +148,7 @@ pub async fn run(app: &App, command: OutgoingWebhookCommand) -> Result<Value, Ap
         }
         OutgoingWebhookCommand::RotateSecret { company, id } => {
             let e = service::rotate_secret(app, company_id(&company)?, endpoint_id(&id)?).await?;
-            Ok(service::json_of(&e, true))
+            Ok(json!(view::endpoint_with_secret(&e)))
         }
     }
 }

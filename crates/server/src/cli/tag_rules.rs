@@ -91,19 +91,20 @@ pub async fn run(app: &App, command: TagRuleCommand) -> Result<Value, AppError> 
     match command {
         TagRuleCommand::Create { company, rule } => {
             let made = service::create(app, company_id(&company)?, rule.into()).await?;
-            Ok(view(&made))
+            Ok(json!(view(&made)))
         }
         TagRuleCommand::List { company } => {
             let all = service::list(app, company_id(&company)?).await?;
             Ok(json!({"items": all.iter().map(view).collect::<Vec<_>>()}))
         }
-        TagRuleCommand::Show { company, id } => Ok(view(
-            &service::show(app, company_id(&company)?, id_of(&id)?).await?,
-        )),
+        TagRuleCommand::Show { company, id } => {
+            let rule = service::show(app, company_id(&company)?, id_of(&id)?).await?;
+            Ok(json!(view(&rule)))
+        }
         TagRuleCommand::Update { company, id, rule } => {
             let changed =
                 service::update(app, company_id(&company)?, id_of(&id)?, rule.into()).await?;
-            Ok(view(&changed))
+            Ok(json!(view(&changed)))
         }
         TagRuleCommand::Delete { company, id } => {
             service::delete(app, company_id(&company)?, id_of(&id)?).await?;

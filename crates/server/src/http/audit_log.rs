@@ -7,15 +7,16 @@ use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
 
 use super::auth::{session_token, Admin};
 use super::client::ClientAddr;
 use super::json::ApiQuery;
 use super::{ApiError, AppState};
 use crate::app::accounts;
-use crate::app::audit::{self, Actor, Via};
+use crate::app::audit::{self, Actor, EntryView, Via};
 
 /// Answers up to this size are read for the ids they name; larger ones are passed on as
 /// they are.
@@ -51,7 +52,7 @@ pub struct AuditQueryIn {
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "Entries per page (default 50)."),
     ),
     responses(
-        (status = 200, description = r#"A page of entries."#, content((ref("#/components/schemas/AuditLogPage") = "application/json", examples(("ok" = (value = json!({"items": [{"id": "0190f7e2-5b1c-7d3a-9e4f-2a6b8c0d1e2f", "at": "2026-01-05T10:00:00Z", "actor": {"id": "7d1e4a52-0c3b-4f6e-8a9d-1b2c3d4e5f60", "name": "admin@acme.example"}, "action": "user.update", "target": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "details": {"admin": true}, "client": "203.0.113.7", "via": "api"}], "next_before": null}))))))),
+        (status = 200, description = r#"A page of entries."#, content((AuditLogPage = "application/json", examples(("ok" = (value = json!({"items": [{"id": "0190f7e2-5b1c-7d3a-9e4f-2a6b8c0d1e2f", "at": "2026-01-05T10:00:00Z", "actor": {"id": "7d1e4a52-0c3b-4f6e-8a9d-1b2c3d4e5f60", "name": "admin@acme.example"}, "action": "user.update", "target": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "details": {"admin": true}, "client": "203.0.113.7", "via": "api"}], "next_before": null}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 422, description = r#"`invalid_request`: a time, cursor or limit that does not read."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid query"#, value = json!({"code": "invalid_request", "message": "limit must be between 1 and 200"}))))))),
     ),
@@ -60,7 +61,7 @@ pub async fn list(
     State(app): State<AppState>,
     Admin(me): Admin,
     ApiQuery(q): ApiQuery<AuditQueryIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditLogPage>, ApiError> {
     let query = audit::Query {
         since: q.since,
         until: q.until,
@@ -70,8 +71,20 @@ pub async fn list(
         limit: q.limit,
     };
     let (entries, next) = audit::list(&app, me.company_id, &query).await?;
-    let items: Vec<Value> = entries.iter().map(audit::view).collect();
-    Ok(Json(json!({ "items": items, "next_before": next })))
+    let items = entries.iter().map(audit::view).collect();
+    Ok(Json(AuditLogPage {
+        items,
+        next_before: next,
+    }))
+}
+
+/// One page of the audit log, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct AuditLogPage {
+    items: Vec<EntryView>,
+    /// Pass as `before` for the next (older) page; null on the last.
+    #[schema(required)]
+    next_before: Option<String>,
 }
 
 /// Records an audited request that succeeded (2xx, or the web UI's redirect after a

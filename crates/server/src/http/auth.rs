@@ -8,10 +8,10 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use kiku_domain::datetime;
+use kiku_domain::{datetime, CompanyId, UserId};
 use kiku_storage::User;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::client::ClientAddr;
 use super::json::ApiJson;
@@ -108,10 +108,25 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = LoginRequest)]
 pub struct LoginIn {
+    #[schema(format = "email", examples("admin@example.com"))]
     email: String,
+    #[schema(format = Password)]
     password: String,
+}
+
+/// A session. Fields in the order the answer has always had (alphabetical).
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    company_id: CompanyId,
+    #[schema(format = DateTime)]
+    expires_at: String,
+    /// Session token; send as `Authorization: Bearer <token>` (the same value is set as the
+    /// `kiku_session` cookie).
+    token: String,
+    user_id: UserId,
 }
 
 /// The cookie's attributes; `Secure` when Kiku is reached over https, so the browser
@@ -148,9 +163,9 @@ pub(crate) fn cleared_session_cookie(app: &AppState) -> String {
     tag = "Auth",
     summary = r#"Sign in"#,
     description = r#"Returns a session token and sets it as the `kiku_session` cookie. Unknown e-mails, accounts without a password and wrong passwords get the same 401 after the same Argon2 work. When several companies have a user with the e-mail, the oldest account whose password matches signs in. Too many failures for the e-mail or from the client address get 429 with `Retry-After`, even with the right password; a successful sign-in clears the e-mail's count."#,
-    request_body(content((ref("#/components/schemas/LoginRequest") = "application/json", examples(("login" = (value = json!({"email": "admin@example.com", "password": "correct horse battery staple"}))))))),
+    request_body(content((LoginIn = "application/json", examples(("login" = (value = json!({"email": "admin@example.com", "password": "correct horse battery staple"}))))))),
     responses(
-        (status = 200, description = r#"Signed in."#, headers(("Set-Cookie" = String, description = r#"`kiku_session=<token>` (HttpOnly, SameSite=Lax; Secure when `public_url` is https)."#)), content((ref("#/components/schemas/LoginResponse") = "application/json", examples(("ok" = (value = json!({"token": "Vq3nX8rT2wZ5yB7dF9hK1mP4sU6xA0cE2gJ4lN6oQ8t", "user_id": "9b1d82f5-9845-4158-9c7b-75e7c235d8e7", "company_id": "5f0c3d1e-2b7a-4c55-9e0d-1a2b3c4d5e6f", "expires_at": "2026-11-24T12:00:00Z"}))))))),
+        (status = 200, description = r#"Signed in."#, headers(("Set-Cookie" = String, description = r#"`kiku_session=<token>` (HttpOnly, SameSite=Lax; Secure when `public_url` is https)."#)), content((LoginResponse = "application/json", examples(("ok" = (value = json!({"token": "Vq3nX8rT2wZ5yB7dF9hK1mP4sU6xA0cE2gJ4lN6oQ8t", "user_id": "9b1d82f5-9845-4158-9c7b-75e7c235d8e7", "company_id": "5f0c3d1e-2b7a-4c55-9e0d-1a2b3c4d5e6f", "expires_at": "2026-11-24T12:00:00Z"}))))))),
         (status = 400, description = r#"`malformed_json`: the body is not JSON, or not the expected shape at the top level."#, content((ref("#/components/schemas/Error") = "application/json", examples(("malformed" = (summary = r#"Not JSON"#, value = json!({"code": "malformed_json", "message": "request body is not valid JSON: expected value at line 1 column 1"}))))))),
         (status = 401, description = r#"`unauthenticated`: wrong e-mail or password."#, content((ref("#/components/schemas/Error") = "application/json", examples(("bad_credentials" = (summary = r#"Bad credentials"#, value = json!({"code": "unauthenticated", "message": "wrong e-mail or password"}))))))),
         (status = 413, description = r#"`payload_too_large`: the request body is over the configured limit."#, content((ref("#/components/schemas/Error") = "application/json", examples(("too_large" = (summary = r#"Too large"#, value = json!({"code": "payload_too_large", "message": "request body is over the limit"}))))))),
@@ -166,12 +181,12 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let session = accounts::sign_in(&app, &input.email, &input.password, client).await?;
     let cookie = session_cookie(&app, &session);
-    let body = json!({
-        "token": session.token,
-        "user_id": session.user.id,
-        "company_id": session.user.company_id,
-        "expires_at": datetime::format(session.expires_at),
-    });
+    let body = LoginResponse {
+        company_id: session.user.company_id,
+        expires_at: datetime::format(session.expires_at),
+        token: session.token,
+        user_id: session.user.id,
+    };
     let mut response = Json(body).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
@@ -211,7 +226,7 @@ pub async fn logout(State(app): State<AppState>, headers: HeaderMap) -> Result<R
     summary = r#"The signed-in user"#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
-        (status = 200, description = r#"The signed-in user."#, content((ref("#/components/schemas/User") = "application/json"))),
+        (status = 200, description = r#"The signed-in user."#, content((UserOut = "application/json"))),
     ),
 )]
 pub async fn me(CurrentUser(user): CurrentUser) -> Json<UserOut> {

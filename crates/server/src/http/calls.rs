@@ -6,47 +6,116 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use kiku_domain::search::CallSearch;
+use kiku_domain::analysis::CallDetail;
+use kiku_domain::search::{CallSearch, Snippet};
 use kiku_domain::{datetime, CallId, CallStatus, EventType, Participant};
 use kiku_storage::{CallRecord, DeliveryFilter, Total};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tracing::Instrument;
+use utoipa::ToSchema;
 
 use super::auth::{Admin, CurrentUser};
 use super::{ApiError, AppState};
 use crate::app::analysis::{self, CallAnalysis};
-use crate::app::outgoing_webhooks::view;
+use crate::app::outgoing_webhooks::view::{self, DeliveryView};
 use crate::app::{self, export, AppError};
 
-/// A call history as the API shows it.
-#[derive(Serialize)]
+/// A call as stored by Kiku (normalised from the webhook's `CallData`).
+#[derive(Serialize, ToSchema)]
+#[schema(as = CallHistory)]
 pub struct CallHistoryOut {
     call_id: CallId,
+    /// The PBX's own call id.
     call_data_id: String,
+    #[schema(value_type = super::schemas::CallStatus)]
     status: CallStatus,
+    /// `awaiting_upload`: *Analytics engine is not started because the audio file has not
+    /// been uploaded or is uploading.* `queued`: *The recording is stored; analysis is
+    /// waiting for a worker.* `analysing`: *The recording is being analysed.* `completed`:
+    /// *Analysis completed.* `failed`: *Failed to analyze data because the call duration is
+    /// too short to analyze or there is a problem in the recording: <cause>* (causes in
+    /// docs/analysis.md).
     status_message: String,
     event_type: EventType,
     audio_file_type: kiku_domain::AudioFileType,
     audio_channel_type: kiku_domain::ChannelType,
+    /// From `groupname`/`group_name`; empty strings become `null`.
+    #[schema(required)]
     group_name: Option<String>,
+    #[schema(required)]
     queue_name: Option<String>,
+    #[schema(required)]
     circuit_number: Option<String>,
+    #[schema(format = DateTime)]
     call_starts_at: String,
+    #[schema(required, format = DateTime)]
     call_answered_at: Option<String>,
+    #[schema(format = DateTime)]
     call_ends_at: String,
     participants: Vec<Participant>,
+    /// The PBX's tag values.
     tags: Vec<String>,
-    /// Tags the company's auto-tag rules gave the call.
+    /// Tags the company's auto-tag rules gave the call (also in `analysis.tags` with
+    /// `creator_type: SYSTEM`).
     auto_tags: Vec<String>,
+    /// Notes for the operator: `stereo_channels_ambiguous` (a STEREO call whose
+    /// participants both said `left`); `roles_need_review` (the analysis is unsure which
+    /// voice is the user: `role_confidence` below 0.75); `recording_truncated` (only the
+    /// start of the recording, up to the decode cap, was analysed).
+    #[schema(value_type = Vec<super::schemas::Flag>)]
     flags: Vec<&'static str>,
-    audio: Option<Value>,
-    /// 0–100 while analysing.
+    /// The uploaded recording, `null` until one is in.
+    #[schema(required)]
+    audio: Option<AudioInfo>,
+    /// While `analysing`: the share of recognition done, updated with the worker's
+    /// heartbeat (0–99 until completed). `null` in every other status.
+    #[schema(required, maximum = 100)]
     progress_percent: Option<u8>,
-    /// The analysis as MiiTel's `call_analysis_completed` call detail, once completed.
+    /// Once `completed`: the analysis as MiiTel's call detail (`call_analysis_completed` →
+    /// `call.details[]` entry) with Kiku's additions. `null` before and on failure.
+    /// Re-scored when the company's analysis settings change.
+    #[schema(required, value_type = Option<CallDetail>)]
     analysis: Option<Value>,
+    #[schema(format = DateTime)]
     created_at: String,
+}
+
+/// The uploaded recording. Fields in the order the answer has always had (alphabetical).
+#[derive(Serialize, ToSchema)]
+pub struct AudioInfo {
+    bytes: u64,
+    #[schema(format = DateTime)]
+    uploaded_at: String,
+}
+
+/// One call of a page: the call history and, for a text search, where it hit.
+#[derive(Serialize, ToSchema)]
+pub struct CallListItem {
+    #[serde(flatten)]
+    history: CallHistoryOut,
+    /// Only for a text search: up to 5 phrases where it hit, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    snippets: Option<Vec<Snippet>>,
+}
+
+/// One page of call histories.
+#[derive(Serialize, ToSchema)]
+pub struct CallHistoryPage {
+    #[serde(serialize_with = "super::json::sorted_keys")]
+    items: Vec<CallListItem>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(required)]
+    next_cursor: Option<String>,
+    #[schema(minimum = 1, maximum = 200)]
+    per_page: u32,
+    /// Matching calls over all pages, counted up to 10,000.
+    #[schema(maximum = 10000)]
+    total: u64,
+    /// True when more than 10,000 calls match: `total` is then 10,000 and means "10,000+".
+    total_is_lower_bound: bool,
 }
 
 impl CallHistoryOut {
@@ -80,9 +149,10 @@ impl CallHistoryOut {
                 .map(|a| a.auto_tags.clone())
                 .unwrap_or_default(),
             flags,
-            audio: c
-                .audio
-                .map(|a| json!({"bytes": a.bytes, "uploaded_at": datetime::format(a.uploaded_at)})),
+            audio: c.audio.map(|a| AudioInfo {
+                bytes: a.bytes,
+                uploaded_at: datetime::format(a.uploaded_at),
+            }),
             progress_percent: c.progress_percent,
             analysis: analysis.map(|a| a.detail),
             created_at: datetime::format(c.created_at),
@@ -129,7 +199,7 @@ pub(super) fn search_of(query: Pairs, extra: &[&str]) -> Result<CallSearch, AppE
         ("q" = Option<String>, Query, description = r#"Free text over the current result's transcript (at most 200 characters, at most 8 words or phrases, all must occur). Japanese/Chinese: any substring of 2+ characters (`解約` finds `解約したい`); other scripts: whole words, case-insensitively; `"…"` for a phrase."#, max_length = 200),
         ("speaker" = Option<super::schemas::SearchSpeaker>, Query, description = r#"Whose words `q` must be in (needs `q`). Default: `any`."#),
         ("user_id" = Option<Vec<String>>, Query, description = r#"The company user on the call; repeat or comma-separate for several (OR)."#, explode, format = "uuid"),
-        ("event_type" = Option<Vec<super::schemas::EventType>>, Query, description = r#"Repeat or comma-separate for several (OR)."#, explode),
+        ("event_type" = Option<Vec<EventType>>, Query, description = r#"Repeat or comma-separate for several (OR)."#, explode),
         ("status" = Option<Vec<super::schemas::CallStatus>>, Query, description = r#"Repeat or comma-separate for several (OR)."#, explode),
         ("tag" = Option<Vec<String>>, Query, description = r#"A tag of the call; repeat for several (OR). Tags may contain commas."#, explode),
         ("number" = Option<String>, Query, description = r#"The FROM or TO number, or its last 4+ digits (non-digits `+-() ` ignored)."#),
@@ -149,7 +219,7 @@ pub(super) fn search_of(query: Pairs, extra: &[&str]) -> Result<CallSearch, AppE
         ("per_page" = Option<i64>, Query, description = r#"Calls per page. Default: `50`."#, minimum = 1, maximum = 200),
     ),
     responses(
-        (status = 200, description = r#"One page of call histories."#, content((ref("#/components/schemas/CallHistoryPage") = "application/json", examples(("ok" = (value = json!({"items": [{"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "call_data_id": "calldatatest0003", "status": "awaiting_upload", "status_message": "Analytics engine is not started because the audio file has not been uploaded or is uploading.", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "MONAURAL", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:22:33+09:00", "call_answered_at": "2023-11-27T15:22:40+09:00", "call_ends_at": "2023-11-27T15:36:33+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": null, "progress_percent": null, "analysis": null, "created_at": "2023-11-27T06:36:40Z"}], "per_page": 50, "total": 1, "total_is_lower_bound": false, "next_cursor": null}))))))),
+        (status = 200, description = r#"One page of call histories."#, content((CallHistoryPage = "application/json", examples(("ok" = (value = json!({"items": [{"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "call_data_id": "calldatatest0003", "status": "awaiting_upload", "status_message": "Analytics engine is not started because the audio file has not been uploaded or is uploading.", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "MONAURAL", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:22:33+09:00", "call_answered_at": "2023-11-27T15:22:40+09:00", "call_ends_at": "2023-11-27T15:36:33+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": null, "progress_percent": null, "analysis": null, "created_at": "2023-11-27T06:36:40Z"}], "per_page": 50, "total": 1, "total_is_lower_bound": false, "next_cursor": null}))))))),
         (status = 400, description = r#"`invalid_query`: a query parameter is unknown or its value cannot be used; `parameter` names it, `reason` says why."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (value = json!({"code": "invalid_query", "message": "status: \"done\" is not a known value", "parameter": "status", "reason": "\"done\" is not a known value"}))))))),
     ),
 )]
@@ -157,30 +227,27 @@ pub async fn list(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
     query: Pairs,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CallHistoryPage>, ApiError> {
     let search = search_of(query, &[])?;
     let (found, page) = app::search::search(&app, me.company_id, &search).await?;
-    let items: Vec<Value> = found
+    let items = found
         .into_iter()
-        .map(|f| {
-            let mut item = json!(CallHistoryOut::new(f.call, f.analysis));
-            if search.text.is_some() {
-                item["snippets"] = json!(f.snippets);
-            }
-            item
+        .map(|f| CallListItem {
+            history: CallHistoryOut::new(f.call, f.analysis),
+            snippets: search.text.is_some().then_some(f.snippets),
         })
         .collect();
     let total = page.total.unwrap_or(Total {
         count: 0,
         is_lower_bound: true,
     });
-    Ok(Json(json!({
-        "items": items,
-        "per_page": search.per_page,
-        "total": total.count,
-        "total_is_lower_bound": total.is_lower_bound,
-        "next_cursor": page.next_cursor.map(|c| c.encode()),
-    })))
+    Ok(Json(CallHistoryPage {
+        items,
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+        per_page: search.per_page,
+        total: total.count,
+        total_is_lower_bound: total.is_lower_bound,
+    }))
 }
 
 /// `GET /api/v1/calls/export.csv`: every call matching the same filters as the list, one
@@ -198,7 +265,7 @@ pub async fn list(
         ("encoding" = Option<super::schemas::ExportEncoding>, Query, description = r#"`utf-8` (with a byte order mark) or `shift_jis` (characters it lacks written as `&#NNNN;`). Default: `utf-8`."#),
     ),
     responses(
-        (status = 200, description = r#"The CSV file."#, headers(("Content-Disposition" = String, description = r#"`attachment; filename="calls.csv"`"#)), content((ref("#/components/schemas/MetricsText") = "text/csv", example = json!("﻿call_type,call_id,call_data_id,user_name,from_number,to_number,dial_begin,call_begin,call_end,ringing_seconds,call_duration_seconds,status,score,talk_listen_ratio,silences_per_minute,overlaps_per_minute,rallies_per_minute,speech_rate_difference,tags,keyword:解約\r\nincoming (no answer),0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11,calldatatest0003,,'+81322223333,0311112222,2026-01-07T10:00:00+09:00,,2026-01-07T10:00:30+09:00,30,0,awaiting_upload,,,,,,,,\r\n")))),
+        (status = 200, description = r#"The CSV file."#, headers(("Content-Disposition" = String, description = r#"`attachment; filename="calls.csv"`"#)), content((super::schemas::MetricsText = "text/csv", example = json!("﻿call_type,call_id,call_data_id,user_name,from_number,to_number,dial_begin,call_begin,call_end,ringing_seconds,call_duration_seconds,status,score,talk_listen_ratio,silences_per_minute,overlaps_per_minute,rallies_per_minute,speech_rate_difference,tags,keyword:解約\r\nincoming (no answer),0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11,calldatatest0003,,'+81322223333,0311112222,2026-01-07T10:00:00+09:00,,2026-01-07T10:00:30+09:00,30,0,awaiting_upload,,,,,,,,\r\n")))),
         (status = 400, description = r#"`invalid_query`: a query parameter is unknown or its value cannot be used; `parameter` names it, `reason` says why."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (value = json!({"code": "invalid_query", "message": "status: \"done\" is not a known value", "parameter": "status", "reason": "\"done\" is not a known value"}))))))),
     ),
 )]
@@ -270,7 +337,7 @@ async fn call_of(
         ("call_id" = String, Path, format = "uuid"),
     ),
     responses(
-        (status = 200, description = r#"The call history."#, content((ref("#/components/schemas/CallHistory") = "application/json", examples(("ok" = (summary = r#"Awaiting the recording"#, value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "call_data_id": "calldatatest0003", "status": "awaiting_upload", "status_message": "Analytics engine is not started because the audio file has not been uploaded or is uploading.", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "MONAURAL", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:22:33+09:00", "call_answered_at": "2023-11-27T15:22:40+09:00", "call_ends_at": "2023-11-27T15:36:33+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": null, "progress_percent": null, "analysis": null, "created_at": "2023-11-27T06:36:40Z"}))), ("completed" = (summary = r#"Analysed"#, value = json!({"call_id": "7c1e5f0a-3b2d-4e8f-9a61-52d4c3b2a1f0", "call_data_id": "calldatatest0004", "status": "completed", "status_message": "Analysis completed.", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "STEREO", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:40:00+09:00", "call_answered_at": "2023-11-27T15:40:00+09:00", "call_ends_at": "2023-11-27T15:40:12+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": {"bytes": 1310764, "uploaded_at": "2023-11-27T06:36:52Z"}, "progress_percent": null, "analysis": {"id": "7c1e5f0a-3b2d-4e8f-9a61-52d4c3b2a1f0", "dial_starts_at": "2023-11-27T15:40:00+09:00", "dial_answered_at": "2023-11-27T15:40:00+09:00", "dial_ends_at": "2023-11-27T15:40:12+09:00", "queueing_starts_at": null, "queueing_answered_at": null, "queueing_ends_at": null, "call_type": "OUTGOING_CALL", "circuit_number": "05011112222", "circuit_name": "05011112222", "from_number": "05011112222", "to_number": "05022223333", "previous_id": null, "dtmf": null, "analysis": {"score": 32.8856, "tlr": 0.5711, "rally_count": 1, "overlap_count": 0, "silence_count": 0, "silence_positions": [], "overlap_positions": [], "duration_seconds": 12.1264, "silences_per_minute": 0.0, "silence_total_seconds": 0.0, "overlaps_per_minute": 0.0, "overlaps_estimated": false, "recording_truncated": false, "rallies_per_minute": 4.9479, "speech_rate_unit": "words_per_minute", "speech_rate_difference": -3.2741, "language": "en", "role_confidence": 1.0, "role_needs_review": false, "role_basis": "the participant with a miitel_user_id"}, "participants": [{"id": "d7bcdd38-b7be-5a93-a49e-2c6e2014766f", "from_to": "FROM", "name": "User199", "company_name": null, "login_id": "user199@example.com", "role": "user", "analysis": {"f0": 101.8586, "speechrate": 177.7003, "variance": 9.6373, "filler_count": 0, "positive_score": 0, "negative_score": 0, "speech_rate_unit": "words_per_minute", "talk_seconds": 5.74, "longest_monologue_seconds": 5.74, "keyword_count": 2, "speech_segments": [[0.52, 3.1], [9.4, 12.56]]}}, {"id": "d11a2979-921b-5b45-9125-add47a2ed262", "from_to": "TO", "name": "いろは株式会社", "company_name": null, "login_id": null, "role": "customer", "analysis": {"f0": 101.2767, "speechrate": 180.9745, "variance": 9.5056, "filler_count": 0, "positive_score": 0, "negative_score": 0, "speech_rate_unit": "words_per_minute", "talk_seconds": 4.31, "longest_monologue_seconds": 4.31, "keyword_count": 1, "speech_segments": [[3.7, 8.01]]}}], "tags": [{"created_by": "Incoming Webhook", "creator_type": "SYSTEM", "value": "応対メモテスト"}], "comments": [], "keywords": [{"starts_at": 3, "participant_id": "d7bcdd38-b7be-5a93-a49e-2c6e2014766f", "value": "router"}, {"starts_at": 4, "participant_id": "d7bcdd38-b7be-5a93-a49e-2c6e2014766f", "value": "delivery"}, {"starts_at": 8, "participant_id": "d11a2979-921b-5b45-9125-add47a2ed262", "value": "router"}], "phrases": [{"participant_id": "d7bcdd38-b7be-5a93-a49e-2c6e2014766f", "raw": [{"order": 0, "phrase": "Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.", "phrase_nofiller": "Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.", "start_at": 0.0, "end_at": 5.66, "filler_num": 0}], "summary": [{"order": 0, "phrase": "Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.", "phrase_nofiller": "Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.", "start_at": 0.0, "end_at": 5.66, "filler_num": null}]}, {"participant_id": "d11a2979-921b-5b45-9125-add47a2ed262", "raw": [{"order": 1, "phrase": "Oh, hi. Yes, I ordered a router last week. When will it arrive?", "phrase_nofiller": "Oh, hi. Yes, I ordered a router last week. When will it arrive?", "start_at": 6.71, "end_at": 10.99, "filler_num": 0}], "summary": [{"order": 1, "phrase": "Oh, hi. Yes, I ordered a router last week. When will it arrive?", "phrase_nofiller": "Oh, hi. Yes, I ordered a router last week. When will it arrive?", "start_at": 6.71, "end_at": 10.99, "filler_num": null}]}], "speech_recognition": {"raw": "0:00 (User) Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.\n0:06 (Customer) Oh, hi. Yes, I ordered a router last week. When will it arrive?", "summary": "0:00 (User) Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.\n0:06 (Customer) Oh, hi. Yes, I ordered a router last week. When will it arrive?"}}, "created_at": "2023-11-27T06:40:13Z"}))), ("analysing" = (summary = r#"Being analysed"#, value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "call_data_id": "calldatatest0003", "status": "analysing", "status_message": "The recording is being analysed.", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "STEREO", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:22:33+09:00", "call_answered_at": "2023-11-27T15:22:40+09:00", "call_ends_at": "2023-11-27T15:36:33+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": {"bytes": 1310764, "uploaded_at": "2023-11-27T06:36:52Z"}, "progress_percent": 42, "analysis": null, "created_at": "2023-11-27T06:36:40Z"}))), ("failed" = (summary = r#"Failed, with the cause"#, value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "call_data_id": "calldatatest0003", "status": "failed", "status_message": "Failed to analyze data because the call duration is too short to analyze or there is a problem in the recording: the file is wav, not the declared mp3", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "STEREO", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:22:33+09:00", "call_answered_at": "2023-11-27T15:22:40+09:00", "call_ends_at": "2023-11-27T15:36:33+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": {"bytes": 1310764, "uploaded_at": "2023-11-27T06:36:52Z"}, "progress_percent": null, "analysis": null, "created_at": "2023-11-27T06:36:40Z"}))))))),
+        (status = 200, description = r#"The call history."#, content((CallHistoryOut = "application/json", examples(("ok" = (summary = r#"Awaiting the recording"#, value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "call_data_id": "calldatatest0003", "status": "awaiting_upload", "status_message": "Analytics engine is not started because the audio file has not been uploaded or is uploading.", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "MONAURAL", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:22:33+09:00", "call_answered_at": "2023-11-27T15:22:40+09:00", "call_ends_at": "2023-11-27T15:36:33+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": null, "progress_percent": null, "analysis": null, "created_at": "2023-11-27T06:36:40Z"}))), ("completed" = (summary = r#"Analysed"#, value = json!({"call_id": "7c1e5f0a-3b2d-4e8f-9a61-52d4c3b2a1f0", "call_data_id": "calldatatest0004", "status": "completed", "status_message": "Analysis completed.", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "STEREO", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:40:00+09:00", "call_answered_at": "2023-11-27T15:40:00+09:00", "call_ends_at": "2023-11-27T15:40:12+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": {"bytes": 1310764, "uploaded_at": "2023-11-27T06:36:52Z"}, "progress_percent": null, "analysis": {"id": "7c1e5f0a-3b2d-4e8f-9a61-52d4c3b2a1f0", "dial_starts_at": "2023-11-27T15:40:00+09:00", "dial_answered_at": "2023-11-27T15:40:00+09:00", "dial_ends_at": "2023-11-27T15:40:12+09:00", "queueing_starts_at": null, "queueing_answered_at": null, "queueing_ends_at": null, "call_type": "OUTGOING_CALL", "circuit_number": "05011112222", "circuit_name": "05011112222", "from_number": "05011112222", "to_number": "05022223333", "previous_id": null, "dtmf": null, "analysis": {"score": 32.8856, "tlr": 0.5711, "rally_count": 1, "overlap_count": 0, "silence_count": 0, "silence_positions": [], "overlap_positions": [], "duration_seconds": 12.1264, "silences_per_minute": 0.0, "silence_total_seconds": 0.0, "overlaps_per_minute": 0.0, "overlaps_estimated": false, "recording_truncated": false, "rallies_per_minute": 4.9479, "speech_rate_unit": "words_per_minute", "speech_rate_difference": -3.2741, "language": "en", "role_confidence": 1.0, "role_needs_review": false, "role_basis": "the participant with a miitel_user_id"}, "participants": [{"id": "d7bcdd38-b7be-5a93-a49e-2c6e2014766f", "from_to": "FROM", "name": "User199", "company_name": null, "login_id": "user199@example.com", "role": "user", "analysis": {"f0": 101.8586, "speechrate": 177.7003, "variance": 9.6373, "filler_count": 0, "positive_score": 0, "negative_score": 0, "speech_rate_unit": "words_per_minute", "talk_seconds": 5.74, "longest_monologue_seconds": 5.74, "keyword_count": 2, "speech_segments": [[0.52, 3.1], [9.4, 12.56]]}}, {"id": "d11a2979-921b-5b45-9125-add47a2ed262", "from_to": "TO", "name": "いろは株式会社", "company_name": null, "login_id": null, "role": "customer", "analysis": {"f0": 101.2767, "speechrate": 180.9745, "variance": 9.5056, "filler_count": 0, "positive_score": 0, "negative_score": 0, "speech_rate_unit": "words_per_minute", "talk_seconds": 4.31, "longest_monologue_seconds": 4.31, "keyword_count": 1, "speech_segments": [[3.7, 8.01]]}}], "tags": [{"created_by": "Incoming Webhook", "creator_type": "SYSTEM", "value": "応対メモテスト"}], "comments": [], "keywords": [{"starts_at": 3, "participant_id": "d7bcdd38-b7be-5a93-a49e-2c6e2014766f", "value": "router"}, {"starts_at": 4, "participant_id": "d7bcdd38-b7be-5a93-a49e-2c6e2014766f", "value": "delivery"}, {"starts_at": 8, "participant_id": "d11a2979-921b-5b45-9125-add47a2ed262", "value": "router"}], "phrases": [{"participant_id": "d7bcdd38-b7be-5a93-a49e-2c6e2014766f", "raw": [{"order": 0, "phrase": "Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.", "phrase_nofiller": "Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.", "start_at": 0.0, "end_at": 5.66, "filler_num": 0}], "summary": [{"order": 0, "phrase": "Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.", "phrase_nofiller": "Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.", "start_at": 0.0, "end_at": 5.66, "filler_num": null}]}, {"participant_id": "d11a2979-921b-5b45-9125-add47a2ed262", "raw": [{"order": 1, "phrase": "Oh, hi. Yes, I ordered a router last week. When will it arrive?", "phrase_nofiller": "Oh, hi. Yes, I ordered a router last week. When will it arrive?", "start_at": 6.71, "end_at": 10.99, "filler_num": 0}], "summary": [{"order": 1, "phrase": "Oh, hi. Yes, I ordered a router last week. When will it arrive?", "phrase_nofiller": "Oh, hi. Yes, I ordered a router last week. When will it arrive?", "start_at": 6.71, "end_at": 10.99, "filler_num": null}]}], "speech_recognition": {"raw": "0:00 (User) Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.\n0:06 (Customer) Oh, hi. Yes, I ordered a router last week. When will it arrive?", "summary": "0:00 (User) Hello, this is Daniel from Acme support, I am calling about your router order and the delivery schedule.\n0:06 (Customer) Oh, hi. Yes, I ordered a router last week. When will it arrive?"}}, "created_at": "2023-11-27T06:40:13Z"}))), ("analysing" = (summary = r#"Being analysed"#, value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "call_data_id": "calldatatest0003", "status": "analysing", "status_message": "The recording is being analysed.", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "STEREO", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:22:33+09:00", "call_answered_at": "2023-11-27T15:22:40+09:00", "call_ends_at": "2023-11-27T15:36:33+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": {"bytes": 1310764, "uploaded_at": "2023-11-27T06:36:52Z"}, "progress_percent": 42, "analysis": null, "created_at": "2023-11-27T06:36:40Z"}))), ("failed" = (summary = r#"Failed, with the cause"#, value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "call_data_id": "calldatatest0003", "status": "failed", "status_message": "Failed to analyze data because the call duration is too short to analyze or there is a problem in the recording: the file is wav, not the declared mp3", "event_type": "OUTGOING_CALL", "audio_file_type": "mp3", "audio_channel_type": "STEREO", "group_name": null, "queue_name": null, "circuit_number": "05011112222", "call_starts_at": "2023-11-27T15:22:33+09:00", "call_answered_at": "2023-11-27T15:22:40+09:00", "call_ends_at": "2023-11-27T15:36:33+09:00", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": ["応対メモテスト"], "flags": [], "audio": {"bytes": 1310764, "uploaded_at": "2023-11-27T06:36:52Z"}, "progress_percent": null, "analysis": null, "created_at": "2023-11-27T06:36:40Z"}))))))),
         (status = 404, description = r#"`not_found`: no such call in this company."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown call"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
 )]
@@ -298,7 +365,7 @@ pub async fn detail(
         ("call_id" = String, Path, format = "uuid"),
     ),
     responses(
-        (status = 200, description = r#"The call history showing the new version."#, content((ref("#/components/schemas/CallHistory") = "application/json"))),
+        (status = 200, description = r#"The call history showing the new version."#, content((CallHistoryOut = "application/json"))),
         (status = 409, description = r#"`conflict`: the call is not completed (or its result changed meanwhile)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_completed" = (value = json!({"code": "conflict", "message": "only a completed call's user and customer can be swapped; this call is queued"}))))))),
         (status = 404, description = r#"`not_found`: no such call in this company."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown call"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
@@ -329,7 +396,7 @@ pub async fn swap(
         ("call_id" = String, Path, format = "uuid"),
     ),
     responses(
-        (status = 200, description = r#"The versions."#, content((ref("#/components/schemas/CallVersionList") = "application/json", examples(("swapped" = (value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "items": [{"version": 1, "reason": "analysis", "created_at": "2026-11-30T10:00:00Z", "score": 62.5}, {"version": 2, "reason": "swap", "created_at": "2026-11-30T10:05:00Z", "score": 48.0}]}))))))),
+        (status = 200, description = r#"The versions."#, content((CallVersionList = "application/json", examples(("swapped" = (value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "items": [{"version": 1, "reason": "analysis", "created_at": "2026-11-30T10:00:00Z", "score": 62.5}, {"version": 2, "reason": "swap", "created_at": "2026-11-30T10:05:00Z", "score": 48.0}]}))))))),
         (status = 404, description = r#"`not_found`: no such call in this company."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown call"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
 )]
@@ -337,24 +404,50 @@ pub async fn versions(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
     Path(call_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CallVersionList>, ApiError> {
     let call = call_of(&app, me.company_id, &call_id).await?;
     let records = app.store.analysis_versions(me.company_id, call.id).await?;
-    let items: Vec<Value> = records
+    let items = records
         .iter()
         .map(|r| {
             let score = serde_json::from_str::<Value>(&r.report)
                 .ok()
                 .and_then(|report| report.get("score").cloned());
-            json!({
-                "version": r.version,
-                "reason": r.reason.as_str(),
-                "created_at": datetime::format(r.created_at),
-                "score": score,
-            })
+            CallVersion {
+                created_at: datetime::format(r.created_at),
+                reason: r.reason.as_str(),
+                score,
+                version: r.version,
+            }
         })
         .collect();
-    Ok(Json(json!({ "call_id": call.id, "items": items })))
+    Ok(Json(CallVersionList {
+        call_id: call.id,
+        items,
+    }))
+}
+
+/// Every version of a call's result, oldest first.
+#[derive(Serialize, ToSchema)]
+pub struct CallVersionList {
+    call_id: CallId,
+    items: Vec<CallVersion>,
+}
+
+/// One version of a call's result. Fields in the order the answer has always had
+/// (alphabetical).
+#[derive(Serialize, ToSchema)]
+pub struct CallVersion {
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// Why it was made.
+    #[schema(value_type = super::schemas::VersionReason)]
+    reason: &'static str,
+    /// The version's score, as its report has it.
+    #[schema(required, value_type = Option<f64>)]
+    score: Option<Value>,
+    #[schema(minimum = 1)]
+    version: u32,
 }
 
 /// `GET /api/v1/calls/{id}/versions/{n}`: the call history as version `n` of its result
@@ -371,7 +464,7 @@ pub async fn versions(
         ("version" = i64, Path, minimum = 1),
     ),
     responses(
-        (status = 200, description = r#"The call history with `analysis` as that version made it."#, content((ref("#/components/schemas/CallHistory") = "application/json"))),
+        (status = 200, description = r#"The call history with `analysis` as that version made it."#, content((CallHistoryOut = "application/json"))),
         (status = 404, description = r#"`not_found`: no such call in this company."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown call"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
 )]
@@ -408,7 +501,7 @@ pub async fn version(
         ("call_id" = String, Path, format = "uuid"),
     ),
     responses(
-        (status = 200, description = r#"Attempts, newest first."#, content((ref("#/components/schemas/CallDeliveryList") = "application/json"))),
+        (status = 200, description = r#"Attempts, newest first."#, content((CallDeliveryList = "application/json"))),
         (status = 404, description = r#"`not_found`: no such call in this company."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown call"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
     ),
@@ -417,7 +510,7 @@ pub async fn deliveries(
     State(app): State<AppState>,
     Admin(me): Admin,
     Path(call_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CallDeliveryList>, ApiError> {
     let call = call_of(&app, me.company_id, &call_id).await?;
     let filter = DeliveryFilter {
         endpoint: None,
@@ -429,6 +522,16 @@ pub async fn deliveries(
         .store
         .outgoing_deliveries(me.company_id, &filter)
         .await?;
-    let items: Vec<Value> = items.iter().map(view::delivery).collect();
-    Ok(Json(json!({ "call_id": call.id, "items": items })))
+    let items = items.iter().map(view::delivery).collect();
+    Ok(Json(CallDeliveryList {
+        call_id: call.id,
+        items,
+    }))
+}
+
+/// Every attempt to deliver the call's events to outgoing webhooks, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct CallDeliveryList {
+    call_id: CallId,
+    items: Vec<DeliveryView>,
 }

@@ -4,7 +4,9 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use kiku_domain::Problem;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::AppError;
 
@@ -50,6 +52,55 @@ pub(crate) const ERROR_CODES: &[&str] = &[
     "insufficient_storage",
 ];
 
+/// Every error has this shape. `problems` is present only for call-data validation (422 `invalid_call_data`) and idempotency conflicts (409 `call_data_conflict`).
+///
+/// | status | code | when |
+/// |---|---|---|
+/// | 400 | `malformed_json` | body is not JSON / not the expected shape (for analysis settings: unknown fields, a bad `language`, an incomplete `score_rule`) |
+/// | 400 | `invalid_query` | a query parameter of the call list or export is unknown or unusable; `parameter` and `reason` say which and why |
+/// | 401 | `unauthenticated` | no or bad session token |
+/// | 403 | `forbidden` | signed in but not an admin; upload URL forged, tampered or expired |
+/// | 404 | `not_found` | unknown or revoked webhook URL; unknown call in this company |
+/// | 409 | `conflict` / `call_data_conflict` / `upload_closed` | webhook URL already exists; a user with this e-mail already exists in the company; taking the admin right from the company's last admin; same `call_data_id` with different content; upload after analysis started |
+/// | 413 | `payload_too_large` | request body or upload over the configured limit |
+/// | 415 | `unsupported_media_type` | explicit non-JSON `Content-Type` on a JSON endpoint |
+/// | 422 | `invalid_call_data` / `invalid_request` | call data breaks a rule; other request fields invalid (e.g. analysis settings that cannot be applied) |
+/// | 429 | `too_many_requests` | too many failed sign-ins for the account or from the address; `Retry-After` says when to try again |
+/// | 500 | `internal` | opaque; the cause is logged with a request id |
+///
+/// Fields in the order the answer has always had (alphabetical).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    #[schema(value_type = super::schemas::ErrorCode, inline)]
+    code: &'static str,
+    /// Human-readable explanation.
+    message: String,
+    /// For `invalid_query`: the query parameter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    parameter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    problems: Option<Vec<Problem>>,
+    /// For `invalid_query`: why it cannot be used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    reason: Option<String>,
+}
+
+impl ErrorBody {
+    fn new(code: &'static str, message: String) -> Self {
+        Self {
+            code,
+            message,
+            parameter: None,
+            problems: None,
+            reason: None,
+        }
+    }
+}
+
 /// The status and code of an error, for the API and the web UI's pages alike.
 pub(crate) fn status_and_code(err: &AppError) -> (StatusCode, &'static str) {
     match err {
@@ -91,14 +142,14 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
-        let mut body = json!({ "code": code, "message": self.0.to_string() });
+        let mut body = ErrorBody::new(code, self.0.to_string());
         if let AppError::InvalidCallData(problems) | AppError::CallDataConflict(problems) = &self.0
         {
-            body["problems"] = json!(problems);
+            body.problems = Some(problems.clone());
         }
         if let AppError::InvalidQuery(e) = &self.0 {
-            body["parameter"] = json!(e.parameter);
-            body["reason"] = json!(e.reason);
+            body.parameter = Some(e.parameter.clone());
+            body.reason = Some(e.reason.clone());
         }
         let mut response = (status, Json(body)).into_response();
         if let AppError::Unavailable {
@@ -123,7 +174,10 @@ pub async fn not_found() -> ApiError {
 }
 
 pub async fn method_not_allowed() -> Response {
-    let body = json!({"code": "method_not_allowed", "message": "this method is not allowed here"});
+    let body = ErrorBody::new(
+        "method_not_allowed",
+        "this method is not allowed here".into(),
+    );
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 

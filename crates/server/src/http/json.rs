@@ -1,12 +1,13 @@
 //! Reading JSON request bodies by our rules: no `Content-Type` means JSON, an explicit
 //! non-JSON type is 415, the size is capped (413, the API's bodies are small), and parse
-//! errors are 400 JSON.
+//! errors are 400 JSON. Also [`sorted_keys`], for answers that must keep their key order.
 
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use serde::de::DeserializeOwned;
+use serde::{Serialize, Serializer};
 
 use super::body::{read_capped, Buffered};
 use super::{ApiError, AppState};
@@ -69,4 +70,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             .map(|Query(value)| ApiQuery(value))
             .map_err(|e| ApiError(AppError::InvalidRequest(e.body_text())))
     }
+}
+
+/// Writes `value` through a JSON value, whose objects' keys are sorted: for a part of an
+/// answer that has always been sent that way (it was built with `json!`), so that its bytes
+/// stay the same now that it is a type with fields in another order.
+pub fn sorted_keys<T: Serialize, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    serde_json::to_value(value)
+        .map_err(serde::ser::Error::custom)?
+        .serialize(s)
 }

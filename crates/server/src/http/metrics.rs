@@ -19,7 +19,7 @@ use crate::app::metrics;
     summary = r#"Prometheus metrics"#,
     description = r#"This process's metrics in the OpenMetrics text format (which Prometheus scrapes): HTTP requests by route template, method and status with latency histograms, ingested calls, uploads and bytes, analyses and their cost per audio second, deliveries by target and outcome, the shared job queue by kind and state with the oldest ready job's wait, and database connections. No authentication; keep it off the public side of a proxy. See docs/operations.md."#,
     responses(
-        (status = 200, description = r#"The metrics."#, content((ref("#/components/schemas/MetricsText") = "application/openmetrics-text", examples(("some" = (value = json!("# HELP kiku_jobs Jobs in the shared queue, by kind and state (queued, running, dead).\n# TYPE kiku_jobs gauge\nkiku_jobs{kind=\"analyse_call\",state=\"queued\"} 3\n# EOF\n"))))))),
+        (status = 200, description = r#"The metrics."#, content((super::schemas::MetricsText = "application/openmetrics-text", examples(("some" = (value = json!("# HELP kiku_jobs Jobs in the shared queue, by kind and state (queued, running, dead).\n# TYPE kiku_jobs gauge\nkiku_jobs{kind=\"analyse_call\",state=\"queued\"} 3\n# EOF\n"))))))),
     ),
 )]
 pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> {

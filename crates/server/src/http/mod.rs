@@ -17,11 +17,13 @@ mod openapi;
 mod outgoing_webhooks;
 mod pbx;
 mod recordings;
-mod schemas;
+pub(crate) mod schemas;
 mod settings;
 mod slack_rules;
 mod tag_rules;
 mod users;
+#[cfg(test)]
+mod vendor_schema;
 
 use std::sync::Arc;
 

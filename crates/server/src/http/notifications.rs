@@ -6,13 +6,17 @@ use axum::http::StatusCode;
 use axum::Json;
 use kiku_domain::CallId;
 use kiku_storage::UserNotifications;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::auth::{Admin, CurrentUser};
 use super::json::{ApiJson, ApiQuery};
+use super::outgoing_webhooks::ReplayResult;
 use super::{ApiError, AppState};
 use crate::app::notifications::attempts::{self, AttemptPage, PageRequest};
+use crate::app::notifications::email::{EmailSettings, MyNotifications};
+use crate::app::notifications::history::CallNotification;
+use crate::app::notifications::view::AttemptView;
 use crate::app::notifications::{email, history, replay, view};
 use crate::app::AppError;
 
@@ -22,12 +26,18 @@ pub struct PageIn {
     limit: Option<u32>,
 }
 
-#[derive(Deserialize)]
+/// One event (`event_id`) or every event that failed since a time (`failed_since`).
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ReplayNotificationsRequest)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayIn {
+    #[schema(format = "uuid")]
     pub event_id: Option<String>,
+    #[schema(format = DateTime)]
     pub failed_since: Option<String>,
-    /// E-mail only: the one address to send to.
+    /// E-mail replays only, with `event_id`: the one address to send to (default: every
+    /// address the event went to).
+    #[schema(format = "email")]
     pub to: Option<String>,
 }
 
@@ -41,14 +51,35 @@ pub(super) fn target_replay(input: ReplayIn) -> Result<replay::Replay, AppError>
 }
 
 /// 202 with how many notifications will be sent again.
-pub(super) fn replaying(count: u64) -> (StatusCode, Json<Value>) {
-    (StatusCode::ACCEPTED, Json(json!({ "replaying": count })))
+pub(super) fn replaying(count: u64) -> (StatusCode, Json<ReplayResult>) {
+    (
+        StatusCode::ACCEPTED,
+        Json(ReplayResult { replaying: count }),
+    )
 }
 
-/// One page of attempts as JSON, with the cursor of the next page.
-pub(super) fn attempts_json(page: &AttemptPage) -> Value {
-    let items: Vec<Value> = page.items.iter().map(view::attempt).collect();
-    json!({ "items": items, "next_before": page.next_before })
+/// One page of notification attempts, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct NotificationAttemptPage {
+    items: Vec<AttemptView>,
+    /// Pass as `before` for the next (older) page; null on the last.
+    #[schema(required)]
+    next_before: Option<String>,
+}
+
+/// One page of attempts, with the cursor of the next page.
+pub(super) fn attempt_page(page: &AttemptPage) -> Json<NotificationAttemptPage> {
+    Json(NotificationAttemptPage {
+        items: page.items.iter().map(view::attempt).collect(),
+        next_before: page.next_before.clone(),
+    })
+}
+
+/// Every notification of a call.
+#[derive(Serialize, ToSchema)]
+pub struct CallNotificationList {
+    call_id: CallId,
+    items: Vec<CallNotification>,
 }
 
 impl From<PageIn> for PageRequest {
@@ -60,11 +91,19 @@ impl From<PageIn> for PageRequest {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = SetEmailNotificationsRequest)]
 #[serde(deny_unknown_fields)]
 pub struct EmailSettingsIn {
+    #[schema(max_items = 50, value_type = Vec<EmailAddress>)]
     recipients: Vec<String>,
 }
+
+/// An e-mail address (a string in the `email` format).
+#[derive(ToSchema)]
+#[schema(format = "email")]
+#[allow(dead_code)] // Only its schema is used.
+struct EmailAddress(String);
 
 /// `GET /api/v1/email-notifications`: the company-wide recipients.
 #[utoipa::path(
@@ -75,16 +114,16 @@ pub struct EmailSettingsIn {
     summary = r#"Company-wide e-mail recipients (admins)"#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
-        (status = 200, description = r#"The settings."#, content((ref("#/components/schemas/EmailNotifications") = "application/json", examples(("ok" = (value = json!({"recipients": ["sales-lead@acme.example"], "smtp_configured": true}))))))),
+        (status = 200, description = r#"The settings."#, content((EmailSettings = "application/json", examples(("ok" = (value = json!({"recipients": ["sales-lead@acme.example"], "smtp_configured": true}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
     ),
 )]
 pub async fn show_email(
     State(app): State<AppState>,
     Admin(me): Admin,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EmailSettings>, ApiError> {
     let recipients = email::recipients(&app, me.company_id).await?;
-    Ok(Json(email::settings_json(&app, &recipients)))
+    Ok(Json(email::settings_view(&app, &recipients)))
 }
 
 /// `PUT /api/v1/email-notifications`: replaces the company-wide recipients.
@@ -96,9 +135,9 @@ pub async fn show_email(
     summary = r#"Replace the company-wide e-mail recipients (admins)"#,
     description = r#"Each receives an e-mail when a call's speech recognition completes, and again after a swap. At most 50; stored lower-cased, each once."#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
-    request_body(content((ref("#/components/schemas/SetEmailNotificationsRequest") = "application/json", examples(("example" = (value = json!({"recipients": ["sales-lead@acme.example"]}))))))),
+    request_body(content((EmailSettingsIn = "application/json", examples(("example" = (value = json!({"recipients": ["sales-lead@acme.example"]}))))))),
     responses(
-        (status = 200, description = r#"The settings."#, content((ref("#/components/schemas/EmailNotifications") = "application/json"))),
+        (status = 200, description = r#"The settings."#, content((EmailSettings = "application/json"))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
     ),
@@ -107,9 +146,9 @@ pub async fn set_email(
     State(app): State<AppState>,
     Admin(me): Admin,
     ApiJson(input): ApiJson<EmailSettingsIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EmailSettings>, ApiError> {
     let recipients = email::set_recipients(&app, me.company_id, &input.recipients).await?;
-    Ok(Json(email::settings_json(&app, &recipients)))
+    Ok(Json(email::settings_view(&app, &recipients)))
 }
 
 /// `GET /api/v1/email-notifications/deliveries`: every e-mail attempt, newest first.
@@ -125,7 +164,7 @@ pub async fn set_email(
         ("limit" = Option<i64>, Query, description = r#"Default: `50`."#, minimum = 1, maximum = 200),
     ),
     responses(
-        (status = 200, description = r#"A page of attempts."#, content((ref("#/components/schemas/NotificationAttemptPage") = "application/json"))),
+        (status = 200, description = r#"A page of attempts."#, content((NotificationAttemptPage = "application/json"))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 422, description = r#"`invalid_request`: `before` is not a cursor this API handed out, or `limit` is not a number."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid_request" = (summary = r#"Bad cursor"#, value = json!({"code": "invalid_request", "message": "before is not a cursor this API handed out"}))))))),
     ),
@@ -134,9 +173,9 @@ pub async fn email_deliveries(
     State(app): State<AppState>,
     Admin(me): Admin,
     ApiQuery(page): ApiQuery<PageIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NotificationAttemptPage>, ApiError> {
     let page = attempts::of_email(&app, me.company_id, page.into()).await?;
-    Ok(Json(attempts_json(&page)))
+    Ok(attempt_page(&page))
 }
 
 /// `POST /api/v1/email-notifications/replay`: e-mails of one event (to `to`, or to every
@@ -148,9 +187,9 @@ pub async fn email_deliveries(
     tag = "Notifications",
     summary = r#"Send e-mails again (admins)"#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
-    request_body(content((ref("#/components/schemas/ReplayEmailNotificationsRequest") = "application/json", examples(("example" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60", "to": "sales-lead@acme.example"}))))))),
+    request_body(content((ReplayIn = "application/json", examples(("example" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60", "to": "sales-lead@acme.example"}))))))),
     responses(
-        (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayResult") = "application/json", examples(("ok" = (value = json!({"replaying": 1}))))))),
+        (status = 202, description = r#"Queued."#, content((ReplayResult = "application/json", examples(("ok" = (value = json!({"replaying": 1}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
@@ -160,13 +199,15 @@ pub async fn replay_email(
     State(app): State<AppState>,
     Admin(me): Admin,
     ApiJson(input): ApiJson<ReplayIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ReplayResult>), ApiError> {
     let what = replay::Replay::from_request(input.event_id, input.failed_since)?;
     let count = replay::email(&app, me.company_id, input.to.as_deref(), what).await?;
     Ok(replaying(count))
 }
 
-#[derive(Deserialize)]
+/// *E-mail me when recognition of my calls completes.*
+#[derive(Deserialize, ToSchema)]
+#[schema(as = SetMyNotificationsRequest)]
 #[serde(deny_unknown_fields)]
 pub struct MyNotificationsIn {
     email_on_completion: bool,
@@ -181,15 +222,15 @@ pub struct MyNotificationsIn {
     summary = r#"My notification choices"#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
-        (status = 200, description = r#"The choices."#, content((ref("#/components/schemas/MyNotifications") = "application/json"))),
+        (status = 200, description = r#"The choices."#, content((MyNotifications = "application/json"))),
     ),
 )]
 pub async fn show_mine(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MyNotifications>, ApiError> {
     let choice = email::user_choice(&app, me.company_id, me.id).await?;
-    Ok(Json(email::choice_json(choice)))
+    Ok(Json(email::choice_view(choice)))
 }
 
 /// `PUT /api/v1/me/notifications`: *e-mail me when recognition of my calls completes*.
@@ -200,9 +241,9 @@ pub async fn show_mine(
     tag = "Notifications",
     summary = r#"Set my notification choices"#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
-    request_body(content((ref("#/components/schemas/MyNotifications") = "application/json", examples(("example" = (value = json!({"email_on_completion": true}))))))),
+    request_body(content((MyNotificationsIn = "application/json", examples(("example" = (value = json!({"email_on_completion": true}))))))),
     responses(
-        (status = 200, description = r#"The choices."#, content((ref("#/components/schemas/MyNotifications") = "application/json"))),
+        (status = 200, description = r#"The choices."#, content((MyNotifications = "application/json"))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
     ),
 )]
@@ -210,12 +251,12 @@ pub async fn set_mine(
     State(app): State<AppState>,
     CurrentUser(me): CurrentUser,
     ApiJson(input): ApiJson<MyNotificationsIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MyNotifications>, ApiError> {
     let choice = UserNotifications {
         email_on_completion: input.email_on_completion,
     };
     let choice = email::set_user_choice(&app, me.company_id, me.id, choice).await?;
-    Ok(Json(email::choice_json(choice)))
+    Ok(Json(email::choice_view(choice)))
 }
 
 /// `GET /api/v1/calls/{id}/notifications` (admins): every notification of the call.
@@ -231,7 +272,7 @@ pub async fn set_mine(
         ("call_id" = String, Path, format = "uuid"),
     ),
     responses(
-        (status = 200, description = r#"The notifications."#, content((ref("#/components/schemas/CallNotificationList") = "application/json"))),
+        (status = 200, description = r#"The notifications."#, content((CallNotificationList = "application/json"))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
@@ -240,7 +281,7 @@ pub async fn of_call(
     State(app): State<AppState>,
     Admin(me): Admin,
     Path(call_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CallNotificationList>, ApiError> {
     let missing = || AppError::NotFound("no such call in this company".into());
     let id: CallId = call_id.parse().map_err(|_| missing())?;
     app.store
@@ -248,5 +289,5 @@ pub async fn of_call(
         .await?
         .ok_or_else(missing)?;
     let items = history::of_call(&app, me.company_id, id).await?;
-    Ok(Json(json!({ "call_id": id, "items": items })))
+    Ok(Json(CallNotificationList { call_id: id, items }))
 }

@@ -5,39 +5,73 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use kiku_domain::OutgoingWebhookId;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::auth::Admin;
 use super::json::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::app::outgoing_webhooks::replay::{self, Replay};
-use crate::app::outgoing_webhooks::{self as service, view, EndpointChange, EndpointRequest};
+use crate::app::outgoing_webhooks::view::{self, DeliveryView, EndpointView};
+use crate::app::outgoing_webhooks::{self as service, EndpointChange, EndpointRequest};
 use crate::app::AppError;
+use crate::http::schemas::OutgoingWebhookEvent;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CreateOutgoingWebhookRequest)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointIn {
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    /// http or https.
+    #[schema(format = "uri")]
     url: String,
+    /// Additional headers. `User-Agent`, `Content-Type`, `Content-Length`, `Host` and
+    /// `webhook-*` are refused.
+    #[schema(value_type = Option<HashMap<String, String>>)]
     headers: Option<Value>,
+    /// Merged at the payload's top level; may not use `call`, `event_id`, `event_type`,
+    /// `version`, `previous_version`.
+    #[schema(value_type = Option<Object>)]
     payload: Option<Value>,
+    /// Send `phrases: []`. Default false.
     exclude_phrases: Option<bool>,
+    /// Send `keywords: []`. Default false.
     exclude_keywords: Option<bool>,
+    /// Default true.
     enabled: Option<bool>,
+    /// Default: call_analysis_completed, call_analysis_failed.
+    #[schema(value_type = Option<Vec<OutgoingWebhookEvent>>, min_items = 1)]
     events: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
+/// Fields left out are unchanged.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = UpdateOutgoingWebhookRequest)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointPatchIn {
+    #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
+    /// http or https.
+    #[schema(format = "uri")]
     url: Option<String>,
+    /// Additional headers. `User-Agent`, `Content-Type`, `Content-Length`, `Host` and
+    /// `webhook-*` are refused.
+    #[schema(value_type = Option<HashMap<String, String>>)]
     headers: Option<Value>,
+    /// Merged at the payload's top level; may not use `call`, `event_id`, `event_type`,
+    /// `version`, `previous_version`.
+    #[schema(value_type = Option<Object>)]
     payload: Option<Value>,
+    /// Send `phrases: []`. Default false.
     exclude_phrases: Option<bool>,
+    /// Send `keywords: []`. Default false.
     exclude_keywords: Option<bool>,
+    /// Default true.
     enabled: Option<bool>,
+    /// Default: call_analysis_completed, call_analysis_failed.
+    #[schema(value_type = Option<Vec<OutgoingWebhookEvent>>, min_items = 1)]
     events: Option<Vec<String>>,
 }
 
@@ -60,9 +94,9 @@ fn id_of(text: &str) -> Result<OutgoingWebhookId, AppError> {
     summary = r#"Create an outgoing webhook endpoint (admin only)"#,
     description = r#"The URL is checked against the SSRF rule, then challenged: Kiku POSTs `{"challenge": "<random hex>"}` and the endpoint must answer 200, `Content-Type: text/plain`, the hex exactly, within 10 s. The response carries the signing `secret`; it is shown only here and on rotation."#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
-    request_body(content((ref("#/components/schemas/CreateOutgoingWebhookRequest") = "application/json", examples(("create" = (value = json!({"name": "CRM", "url": "https://crm.example.com/kiku", "headers": {"Authorization": "Bearer …"}, "payload": {"source": "kiku"}}))))))),
+    request_body(content((EndpointIn = "application/json", examples(("create" = (value = json!({"name": "CRM", "url": "https://crm.example.com/kiku", "headers": {"Authorization": "Bearer …"}, "payload": {"source": "kiku"}}))))))),
     responses(
-        (status = 201, description = r#"Created; `secret` is shown only now."#, content((ref("#/components/schemas/OutgoingWebhookWithSecret") = "application/json", examples(("ok" = (value = json!({"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": null, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z", "secret": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"}))))))),
+        (status = 201, description = r#"Created; `secret` is shown only now."#, content((EndpointView = "application/json", examples(("ok" = (value = json!({"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": null, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z", "secret": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"}))))))),
         (status = 400, description = r#"`malformed_json`: the body is not JSON, or not the expected shape at the top level."#, content((ref("#/components/schemas/Error") = "application/json", examples(("malformed" = (summary = r#"Not JSON"#, value = json!({"code": "malformed_json", "message": "request body is not valid JSON: expected value at line 1 column 1"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 413, description = r#"`payload_too_large`: the request body is over the configured limit."#, content((ref("#/components/schemas/Error") = "application/json", examples(("too_large" = (summary = r#"Too large"#, value = json!({"code": "payload_too_large", "message": "request body is over the limit"}))))))),
@@ -74,7 +108,7 @@ pub async fn create(
     State(app): State<AppState>,
     Admin(me): Admin,
     ApiJson(input): ApiJson<EndpointIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<EndpointView>), ApiError> {
     let request = EndpointRequest {
         name: input.name,
         url: input.url,
@@ -86,7 +120,10 @@ pub async fn create(
         events: input.events,
     };
     let created = service::create(&app, me.company_id, request).await?;
-    Ok((StatusCode::CREATED, Json(service::json_of(&created, true))))
+    Ok((
+        StatusCode::CREATED,
+        Json(view::endpoint_with_secret(&created)),
+    ))
 }
 
 #[utoipa::path(
@@ -98,17 +135,41 @@ pub async fn create(
     description = r#"Never shows secrets or header values: `header_names` only."#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
-        (status = 200, description = r#"The endpoints, oldest first."#, content((ref("#/components/schemas/OutgoingWebhookList") = "application/json", examples(("ok" = (value = json!({"items": [{"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": null, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z"}]}))))))),
+        (status = 200, description = r#"The endpoints, oldest first."#, content((OutgoingWebhookList = "application/json", examples(("ok" = (value = json!({"items": [{"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": null, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z"}]}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
     ),
 )]
-pub async fn list(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<Value>, ApiError> {
-    let items: Vec<Value> = service::list(&app, me.company_id)
+pub async fn list(
+    State(app): State<AppState>,
+    Admin(me): Admin,
+) -> Result<Json<OutgoingWebhookList>, ApiError> {
+    let items = service::list(&app, me.company_id)
         .await?
         .iter()
         .map(view::endpoint)
         .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(OutgoingWebhookList { items }))
+}
+
+/// The company's outgoing webhooks.
+#[derive(Serialize, ToSchema)]
+pub struct OutgoingWebhookList {
+    items: Vec<EndpointView>,
+}
+
+/// One page of delivery attempts, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct OutgoingWebhookDeliveryPage {
+    items: Vec<DeliveryView>,
+    /// Pass as `before` for the next (older) page; null on the last.
+    #[schema(required)]
+    next_before: Option<String>,
+}
+
+/// How many events a replay queued.
+#[derive(Serialize, ToSchema)]
+pub struct ReplayResult {
+    pub(super) replaying: u64,
 }
 
 #[utoipa::path(
@@ -122,7 +183,7 @@ pub async fn list(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<
         ("id" = String, Path, format = "uuid"),
     ),
     responses(
-        (status = 200, description = r#"The endpoint, without secret or header values."#, content((ref("#/components/schemas/OutgoingWebhook") = "application/json", examples(("ok" = (value = json!({"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": null, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z"}))))))),
+        (status = 200, description = r#"The endpoint, without secret or header values."#, content((EndpointView = "application/json", examples(("ok" = (value = json!({"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": null, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
@@ -131,7 +192,7 @@ pub async fn show(
     State(app): State<AppState>,
     Admin(me): Admin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EndpointView>, ApiError> {
     let e = service::show(&app, me.company_id, id_of(&id)?).await?;
     Ok(Json(view::endpoint(&e)))
 }
@@ -147,9 +208,9 @@ pub async fn show(
     params(
         ("id" = String, Path, format = "uuid"),
     ),
-    request_body(content((ref("#/components/schemas/UpdateOutgoingWebhookRequest") = "application/json", examples(("disable" = (value = json!({"enabled": false}))))))),
+    request_body(content((EndpointPatchIn = "application/json", examples(("disable" = (value = json!({"enabled": false}))))))),
     responses(
-        (status = 200, description = r#"The changed endpoint."#, content((ref("#/components/schemas/OutgoingWebhook") = "application/json", examples(("ok" = (value = json!({"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": null, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z"}))))))),
+        (status = 200, description = r#"The changed endpoint."#, content((EndpointView = "application/json", examples(("ok" = (value = json!({"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": null, "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z"}))))))),
         (status = 400, description = r#"`malformed_json`: the body is not JSON, or not the expected shape at the top level."#, content((ref("#/components/schemas/Error") = "application/json", examples(("malformed" = (summary = r#"Not JSON"#, value = json!({"code": "malformed_json", "message": "request body is not valid JSON: expected value at line 1 column 1"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
@@ -163,7 +224,7 @@ pub async fn update(
     Admin(me): Admin,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<EndpointPatchIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EndpointView>, ApiError> {
     let change = EndpointChange {
         name: input.name,
         url: input.url,
@@ -215,7 +276,7 @@ pub async fn delete(
         ("id" = String, Path, format = "uuid"),
     ),
     responses(
-        (status = 200, description = r#"The endpoint with its new secret."#, content((ref("#/components/schemas/OutgoingWebhookWithSecret") = "application/json", examples(("ok" = (value = json!({"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": "2026-01-06T10:00:00Z", "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z", "secret": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"}))))))),
+        (status = 200, description = r#"The endpoint with its new secret."#, content((EndpointView = "application/json", examples(("ok" = (value = json!({"id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "name": "CRM", "url": "https://crm.example.com/kiku", "header_names": ["Authorization"], "payload": {"source": "kiku"}, "exclude_phrases": false, "exclude_keywords": false, "enabled": true, "events": ["call_analysis_completed", "call_analysis_failed"], "disabled_reason": null, "failing_since": null, "last_success_at": null, "previous_secret_until": "2026-01-06T10:00:00Z", "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z", "secret": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
@@ -224,9 +285,9 @@ pub async fn rotate_secret(
     State(app): State<AppState>,
     Admin(me): Admin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EndpointView>, ApiError> {
     let e = service::rotate_secret(&app, me.company_id, id_of(&id)?).await?;
-    Ok(Json(service::json_of(&e, true)))
+    Ok(Json(view::endpoint_with_secret(&e)))
 }
 
 #[utoipa::path(
@@ -242,7 +303,7 @@ pub async fn rotate_secret(
         ("limit" = Option<i64>, Query, description = r#"Default: `50`."#, minimum = 1, maximum = 200),
     ),
     responses(
-        (status = 200, description = r#"One page of attempts."#, content((ref("#/components/schemas/OutgoingWebhookDeliveryPage") = "application/json", examples(("ok" = (value = json!({"items": [{"id": "0d9a8c51-7f0e-4b51-9f3c-3c1f8d2e6a77", "outgoing_webhook_id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "event_id": "evt_2mX…", "call_id": "8d7c6b5a-4e3f-4a1b-9c8d-7e6f5a4b3c2d", "attempt": 1, "attempted_at": "2026-01-05T10:05:00Z", "status": 503, "latency_ms": 41, "response_head": "busy", "error": null, "replay": false}], "next_before": null}))))))),
+        (status = 200, description = r#"One page of attempts."#, content((OutgoingWebhookDeliveryPage = "application/json", examples(("ok" = (value = json!({"items": [{"id": "0d9a8c51-7f0e-4b51-9f3c-3c1f8d2e6a77", "outgoing_webhook_id": "5f0c1c9e-2b7a-4d43-9a53-0d1f3c2b7e11", "event_id": "evt_2mX…", "call_id": "8d7c6b5a-4e3f-4a1b-9c8d-7e6f5a4b3c2d", "attempt": 1, "attempted_at": "2026-01-05T10:05:00Z", "status": 503, "latency_ms": 41, "response_head": "busy", "error": null, "replay": false}], "next_before": null}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
@@ -253,7 +314,7 @@ pub async fn deliveries(
     Admin(me): Admin,
     Path(id): Path<String>,
     ApiQuery(page): ApiQuery<PageIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OutgoingWebhookDeliveryPage>, ApiError> {
     let (items, next) = service::deliveries(
         &app,
         me.company_id,
@@ -262,14 +323,21 @@ pub async fn deliveries(
         page.limit,
     )
     .await?;
-    let items: Vec<Value> = items.iter().map(view::delivery).collect();
-    Ok(Json(json!({ "items": items, "next_before": next })))
+    let items = items.iter().map(view::delivery).collect();
+    Ok(Json(OutgoingWebhookDeliveryPage {
+        items,
+        next_before: next,
+    }))
 }
 
-#[derive(Deserialize)]
+/// One event (`event_id`) or every event that failed since a time (`failed_since`).
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ReplayRequest)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayIn {
+    #[schema(format = "uuid")]
     event_id: Option<String>,
+    #[schema(format = DateTime)]
     failed_since: Option<String>,
 }
 
@@ -286,9 +354,9 @@ pub struct ReplayIn {
     params(
         ("id" = String, Path, format = "uuid"),
     ),
-    request_body(content((ref("#/components/schemas/ReplayRequest") = "application/json", examples(("one" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60"}))), ("failed" = (value = json!({"failed_since": "2026-11-30T00:00:00Z"}))))))),
+    request_body(content((ReplayIn = "application/json", examples(("one" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60"}))), ("failed" = (value = json!({"failed_since": "2026-11-30T00:00:00Z"}))))))),
     responses(
-        (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayResult") = "application/json", examples(("ok" = (value = json!({"replaying": 3}))))))),
+        (status = 202, description = r#"Queued."#, content((ReplayResult = "application/json", examples(("ok" = (value = json!({"replaying": 3}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
@@ -299,11 +367,8 @@ pub async fn replay(
     Admin(me): Admin,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ReplayIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ReplayResult>), ApiError> {
     let what = Replay::from_request(input.event_id, input.failed_since)?;
     let replaying = replay::replay(&app, me.company_id, id_of(&id)?, what).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "replaying": replaying })),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(ReplayResult { replaying })))
 }

@@ -1,15 +1,17 @@
 //! The PBX-facing endpoints (OpenAPI tag `CallWebhookPbx`): posting call data to the
 //! secret webhook URL, and uploading recordings to signed URLs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
-use kiku_domain::datetime;
-use serde_json::{json, Map, Value};
+use kiku_domain::call_data::wire::IncomingWebhookRequest;
+use kiku_domain::{datetime, CallId, CallStatus};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::body::with_progress_timeout;
 use super::client::ClientAddr;
@@ -33,9 +35,9 @@ On success, `PUT` each recording to the returned `url` within three hours."#,
         ("company_id" = String, Path, description = r#"Part of the minted URL."#, format = "uuid"),
         ("secret" = String, Path, description = r#"Part of the minted URL: a long random secret (≥128 bits), compared in constant time."#),
     ),
-    request_body(description = r#"`Content-Type: application/json`; a request with no `Content-Type` is read as JSON."#, content((ref("#/components/schemas/IncomingWebhookRequest") = "application/json", examples(("sample1" = (summary = r#"Vendor sample 1 (STEREO, both participants `left`)"#, description = r#"MiiTel's `sample1.json`, verbatim. Accepted; the call history is flagged `stereo_channels_ambiguous`."#, value = json!({"call_data": [{"call_data_id": "test_id", "audio_file_type": "mp3", "event_type": "OUTGOING_CALL", "groupname": null, "queue_name": null, "call_starts_at": "2022-12-09T03:41:48+00:00", "call_answered_at": "2023-11-28T07:26:23+00:00", "call_ends_at": "2023-11-28T07:29:34+00:00", "circuit_number": "05011112222", "audio_channel_type": "STEREO", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "9b1d82f5-9845-4158-9c7b-75e7c235d8e7", "number": "05011112222", "name": "RevComm太郎"}, {"type": "TO", "stereo_lr": "left", "miitel_user_id": null, "number": "05033334444", "name": null}]}]}))), ("sample2" = (summary = r#"Vendor sample 2 (MONAURAL, `group_name: ""`, `+0900` offsets, tags)"#, description = r#"MiiTel's `sample2.json`, verbatim."#, value = json!({"call_data": [{"call_data_id": "calldatatest0003", "audio_file_type": "mp3", "event_type": "OUTGOING_CALL", "group_name": "", "queue_name": "", "call_starts_at": "2023-11-27T15:22:33+0900", "call_answered_at": "2023-11-27T15:22:40+0900", "call_ends_at": "2023-11-27T15:36:33+0900", "circuit_number": "05011112222", "audio_channel_type": "MONAURAL", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": [{"value": "応対メモテスト"}]}]}))))))),
+    request_body(description = r#"`Content-Type: application/json`; a request with no `Content-Type` is read as JSON."#, content((IncomingWebhookRequest = "application/json", examples(("sample1" = (summary = r#"Vendor sample 1 (STEREO, both participants `left`)"#, description = r#"MiiTel's `sample1.json`, verbatim. Accepted; the call history is flagged `stereo_channels_ambiguous`."#, value = json!({"call_data": [{"call_data_id": "test_id", "audio_file_type": "mp3", "event_type": "OUTGOING_CALL", "groupname": null, "queue_name": null, "call_starts_at": "2022-12-09T03:41:48+00:00", "call_answered_at": "2023-11-28T07:26:23+00:00", "call_ends_at": "2023-11-28T07:29:34+00:00", "circuit_number": "05011112222", "audio_channel_type": "STEREO", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "9b1d82f5-9845-4158-9c7b-75e7c235d8e7", "number": "05011112222", "name": "RevComm太郎"}, {"type": "TO", "stereo_lr": "left", "miitel_user_id": null, "number": "05033334444", "name": null}]}]}))), ("sample2" = (summary = r#"Vendor sample 2 (MONAURAL, `group_name: ""`, `+0900` offsets, tags)"#, description = r#"MiiTel's `sample2.json`, verbatim."#, value = json!({"call_data": [{"call_data_id": "calldatatest0003", "audio_file_type": "mp3", "event_type": "OUTGOING_CALL", "group_name": "", "queue_name": "", "call_starts_at": "2023-11-27T15:22:33+0900", "call_answered_at": "2023-11-27T15:22:40+0900", "call_ends_at": "2023-11-27T15:36:33+0900", "circuit_number": "05011112222", "audio_channel_type": "MONAURAL", "participants": [{"type": "FROM", "stereo_lr": "left", "miitel_user_id": "00000000-0000-0000-0000-000000000000", "number": "05011112222", "name": "User199"}, {"type": "TO", "stereo_lr": "right", "miitel_user_id": null, "number": "05022223333", "name": "いろは株式会社"}], "tags": [{"value": "応対メモテスト"}]}]}))))))),
     responses(
-        (status = 200, description = r#"All calls accepted (or, on a retry, recognised). One upload URL per call, in request order."#, content((ref("#/components/schemas/IncomingWebhookResponse") = "application/json", examples(("sample2" = (summary = r#"Response to sample 2"#, value = json!({"audio_upload_urls": [{"calldatatest0003": {"url": "https://kiku.example.com/uploads/0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11?expires=1701077800&signature=3b5d0c1e8f2a47c6b9e0d1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6", "call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "expires_at": "2023-11-27T09:36:40Z"}}]}))))))),
+        (status = 200, description = r#"All calls accepted (or, on a retry, recognised). One upload URL per call, in request order."#, content((IncomingWebhookResponse = "application/json", examples(("sample2" = (summary = r#"Response to sample 2"#, value = json!({"audio_upload_urls": [{"calldatatest0003": {"url": "https://kiku.example.com/uploads/0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11?expires=1701077800&signature=3b5d0c1e8f2a47c6b9e0d1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6", "call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "expires_at": "2023-11-27T09:36:40Z"}}]}))))))),
         (status = 400, description = r#"`malformed_json`: the body is not JSON, or not the expected shape at the top level."#, content((ref("#/components/schemas/Error") = "application/json", examples(("malformed" = (summary = r#"Not JSON"#, value = json!({"code": "malformed_json", "message": "request body is not valid JSON: expected value at line 1 column 1"}))))))),
         (status = 404, description = r#"`not_found`: unknown or revoked webhook URL (no hint of which part was wrong)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown URL"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 408, description = r#"`request_timeout`: the body sent nothing for `body_timeout_seconds`; nothing of it was kept."#, content((ref("#/components/schemas/Error") = "application/json", examples(("request_timeout" = (value = json!({"code": "request_timeout", "message": "the request body sent nothing for 30 seconds"}))))))),
@@ -52,36 +54,74 @@ pub async fn post_call_data(
     Path((company_id, secret)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IncomingWebhookResponse>, ApiError> {
     // The URL is checked before the body is read, so strangers cannot make us parse.
     let company = webhook_url::authorise(&app, &company_id, &secret).await?;
     let body = json_body(&app, &headers, body, app.limits.max_request_bytes).await?;
     let grants = ingest::ingest(&app, company, &body.bytes).await?;
     drop(body);
     tracing::info!(company_id = %company, calls = grants.len(), "call data stored");
-    let urls: Vec<Value> = grants
+    let audio_upload_urls = grants
         .into_iter()
         .map(|g| {
-            let mut entry = Map::new();
-            entry.insert("call_id".into(), json!(g.call_id));
-            entry.insert("status".into(), json!(g.status));
-            match g.url {
-                Some((url, expires_at)) => {
-                    entry.insert("url".into(), json!(url));
-                    entry.insert("expires_at".into(), json!(datetime::format(expires_at)));
-                }
-                None => {
-                    entry.insert("url".into(), Value::Null);
-                    entry.insert(
-                        "message".into(),
-                        json!("the recording is in and analysis has started"),
-                    );
-                }
-            }
-            json!({ g.call_data_id: entry })
+            let (url, expires_at, message) = match g.url {
+                Some((url, expires_at)) => (Some(url), Some(datetime::format(expires_at)), None),
+                None => (None, None, Some(ANALYSIS_STARTED)),
+            };
+            let entry = AudioUploadUrl {
+                call_id: g.call_id,
+                expires_at,
+                message,
+                status: g.status,
+                url,
+            };
+            BTreeMap::from([(g.call_data_id, entry)])
         })
         .collect();
-    Ok(Json(json!({ "audio_upload_urls": urls })))
+    Ok(Json(IncomingWebhookResponse { audio_upload_urls }))
+}
+
+const ANALYSIS_STARTED: &str = "the recording is in and analysis has started";
+
+/// The answer to a batch of call data.
+#[derive(Serialize, ToSchema)]
+pub struct IncomingWebhookResponse {
+    /// One **single-key** object per call, in request order, keyed by the call's
+    /// `call_data_id` (PBXs read `audio_upload_urls[0][call_data_id]["url"]`).
+    audio_upload_urls: Vec<BTreeMap<String, AudioUploadUrl>>,
+}
+
+/// Where to upload one call's recording. Fields in the order the answer has always had
+/// (alphabetical).
+#[derive(Serialize, ToSchema)]
+pub struct AudioUploadUrl {
+    /// Id of the call history.
+    call_id: CallId,
+    /// When `url` stops working (three hours after issue); absent without a `url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime, nullable = false)]
+    expires_at: Option<String>,
+    /// Why there is no `url`: the recording is in and its analysis has started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    message: Option<&'static str>,
+    #[schema(value_type = super::schemas::CallStatus)]
+    status: CallStatus,
+    /// Pre-signed URL to `PUT` the recording to. Carries no session; valid for three
+    /// hours. `null` once analysis has started (a retry of a call whose recording is in).
+    #[schema(required, format = "uri")]
+    url: Option<String>,
+}
+
+/// A stored recording. Fields in the order the answer has always had (alphabetical).
+#[derive(Serialize, ToSchema)]
+pub struct UploadResult {
+    /// Size of the stored file.
+    bytes: u64,
+    call_id: CallId,
+    /// `queued`: the call is queued for analysis.
+    #[schema(value_type = super::schemas::CallStatus)]
+    status: CallStatus,
 }
 
 #[utoipa::path(
@@ -98,9 +138,9 @@ The body is the raw file: M4A (AAC in MP4), MP3 or WAV (PCM, μ-law, A-law), ste
         ("expires" = i64, Query, description = r#"Expiry, Unix seconds (part of the signed URL)."#),
         ("signature" = String, Query, description = r#"Hex signature (part of the signed URL)."#, pattern = r#"^[0-9a-fA-F]+$"#),
     ),
-    request_body(content((ref("#/components/schemas/AudioFile") = "application/octet-stream"), (ref("#/components/schemas/AudioFile") = "audio/mpeg"), (ref("#/components/schemas/AudioFile") = "audio/mp4"), (ref("#/components/schemas/AudioFile") = "audio/wav"))),
+    request_body(content((super::schemas::AudioFile = "application/octet-stream"), (super::schemas::AudioFile = "audio/mpeg"), (super::schemas::AudioFile = "audio/mp4"), (super::schemas::AudioFile = "audio/wav"))),
     responses(
-        (status = 200, description = r#"The file is completely stored and fsynced; the call is queued for analysis."#, content((ref("#/components/schemas/UploadResult") = "application/json", examples(("ok" = (value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "bytes": 1843200, "status": "queued"}))))))),
+        (status = 200, description = r#"The file is completely stored and fsynced; the call is queued for analysis."#, content((UploadResult = "application/json", examples(("ok" = (value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "bytes": 1843200, "status": "queued"}))))))),
         (status = 403, description = r#"`forbidden`: the URL is forged, tampered with, or expired (more than three hours after issue)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Bad or expired signature"#, value = json!({"code": "forbidden", "message": "upload URL is invalid or expired"}))))))),
         (status = 408, description = r#"`request_timeout`: the body sent nothing for `body_timeout_seconds`; nothing of it was kept."#, content((ref("#/components/schemas/Error") = "application/json", examples(("request_timeout" = (value = json!({"code": "request_timeout", "message": "the request body sent nothing for 30 seconds"}))))))),
         (status = 409, description = r#"`upload_closed`: analysis of this call has already started."#, content((ref("#/components/schemas/Error") = "application/json", examples(("closed" = (summary = r#"Analysis started"#, value = json!({"code": "upload_closed", "message": "analysis has started; the recording can no longer be replaced"}))))))),
@@ -116,7 +156,7 @@ pub async fn put_recording(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UploadResult>, ApiError> {
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let content_length = headers
         .get(header::CONTENT_LENGTH)
@@ -131,7 +171,9 @@ pub async fn put_recording(
     };
     let stream = with_progress_timeout(body, app.limits.body_timeout);
     let done = upload::receive(&app, request, stream).await?;
-    Ok(Json(
-        json!({"call_id": done.call_id, "bytes": done.bytes, "status": done.status}),
-    ))
+    Ok(Json(UploadResult {
+        bytes: done.bytes,
+        call_id: done.call_id,
+        status: done.status,
+    }))
 }

@@ -118,8 +118,8 @@ impl Served {
         ("Range" = Option<String>, Header, example = json!("bytes=0-1023")),
     ),
     responses(
-        (status = 200, description = r#"The whole recording."#, headers(("Accept-Ranges" = String)), content((ref("#/components/schemas/Binary") = "audio/wav"), (ref("#/components/schemas/Binary") = "audio/mpeg"), (ref("#/components/schemas/Binary") = "audio/mp4"))),
-        (status = 206, description = r#"The bytes asked for."#, headers(("Content-Range" = String)), content((ref("#/components/schemas/Binary") = "audio/wav"))),
+        (status = 200, description = r#"The whole recording."#, headers(("Accept-Ranges" = String)), content((super::schemas::Binary = "audio/wav"), (super::schemas::Binary = "audio/mpeg"), (super::schemas::Binary = "audio/mp4"))),
+        (status = 206, description = r#"The bytes asked for."#, headers(("Content-Range" = String)), content((super::schemas::Binary = "audio/wav"))),
         (status = 404, description = r#"No such call in the company, or no recording uploaded yet."#),
         (status = 416, description = r#"The range is outside the file."#, headers(("Content-Range" = String))),
     ),

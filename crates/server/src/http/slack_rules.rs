@@ -4,35 +4,58 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use kiku_domain::notification::SlackRuleFilters;
 use kiku_domain::SlackRuleId;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::auth::Admin;
 use super::json::{ApiJson, ApiQuery};
-use super::notifications::{attempts_json, replaying, target_replay, PageIn, ReplayIn};
+use super::notifications::{
+    attempt_page, replaying, target_replay, NotificationAttemptPage, PageIn, ReplayIn,
+};
+use super::outgoing_webhooks::ReplayResult;
 use super::{ApiError, AppState};
 use crate::app::notifications::slack_rules::{self as service, not_found, RuleChange, RuleRequest};
+use crate::app::notifications::view::RuleView;
 use crate::app::notifications::{attempts, replay, view};
 use crate::app::AppError;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CreateSlackRuleRequest)]
 #[serde(deny_unknown_fields)]
 pub struct RuleIn {
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    /// Slack's incoming-webhook URL; write-only. Refused (`unsafe_url`) when the host is,
+    /// or resolves to, a network outgoing webhooks may not reach.
+    #[schema(format = "uri")]
     webhook_url: String,
+    /// Default true.
     enabled: Option<bool>,
+    /// Default false.
     include_summary: Option<bool>,
+    #[schema(value_type = Option<SlackRuleFilters>)]
     filters: Option<Value>,
 }
 
-#[derive(Deserialize)]
+/// Fields left out are unchanged.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = UpdateSlackRuleRequest)]
 #[serde(deny_unknown_fields)]
 pub struct RulePatchIn {
+    #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
+    /// Slack's incoming-webhook URL; write-only. Refused (`unsafe_url`) when the host is,
+    /// or resolves to, a network outgoing webhooks may not reach.
+    #[schema(format = "uri")]
     webhook_url: Option<String>,
+    /// Default true.
     enabled: Option<bool>,
+    /// Default false.
     include_summary: Option<bool>,
+    #[schema(value_type = Option<SlackRuleFilters>)]
     filters: Option<Value>,
 }
 
@@ -48,9 +71,9 @@ fn id_of(text: &str) -> Result<SlackRuleId, AppError> {
     summary = r#"Add a Slack rule (admins)"#,
     description = r#"After each completed speech recognition (and again after *Swap user and customer*), every enabled rule whose filters match the call posts one Block Kit message to its Slack incoming webhook."#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
-    request_body(content((ref("#/components/schemas/CreateSlackRuleRequest") = "application/json", examples(("example" = (value = json!({"name": "sales", "webhook_url": "https://hooks.slack.com/services/T000/B000/XXXX", "include_summary": true, "filters": {"event_types": ["OUTGOING_CALL"], "min_score": 60}}))))))),
+    request_body(content((RuleIn = "application/json", examples(("example" = (value = json!({"name": "sales", "webhook_url": "https://hooks.slack.com/services/T000/B000/XXXX", "include_summary": true, "filters": {"event_types": ["OUTGOING_CALL"], "min_score": 60}}))))))),
     responses(
-        (status = 201, description = r#"Created."#, content((ref("#/components/schemas/SlackRule") = "application/json", examples(("ok" = (value = json!({"id": "3f0c9a52-7a61-4f4e-9d7e-5b8a1e2c3d40", "name": "sales", "webhook_host": "hooks.slack.com", "enabled": true, "include_summary": true, "trigger": "speech_recognition_completed", "filters": {"user_ids": [], "event_types": ["OUTGOING_CALL"], "tags": [], "min_score": 60, "max_score": null}, "created_at": "2026-11-30T09:00:00Z", "updated_at": "2026-11-30T09:00:00Z"}))))))),
+        (status = 201, description = r#"Created."#, content((RuleView = "application/json", examples(("ok" = (value = json!({"id": "3f0c9a52-7a61-4f4e-9d7e-5b8a1e2c3d40", "name": "sales", "webhook_host": "hooks.slack.com", "enabled": true, "include_summary": true, "trigger": "speech_recognition_completed", "filters": {"user_ids": [], "event_types": ["OUTGOING_CALL"], "tags": [], "min_score": 60, "max_score": null}, "created_at": "2026-11-30T09:00:00Z", "updated_at": "2026-11-30T09:00:00Z"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
@@ -60,7 +83,7 @@ pub async fn create(
     State(app): State<AppState>,
     Admin(me): Admin,
     ApiJson(input): ApiJson<RuleIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<RuleView>), ApiError> {
     let request = RuleRequest {
         name: input.name,
         webhook_url: input.webhook_url,
@@ -80,17 +103,26 @@ pub async fn create(
     summary = r#"The company's Slack rules (admins)"#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
-        (status = 200, description = r#"Oldest first."#, content((ref("#/components/schemas/SlackRuleList") = "application/json"))),
+        (status = 200, description = r#"Oldest first."#, content((SlackRuleList = "application/json"))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
     ),
 )]
-pub async fn list(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<Value>, ApiError> {
-    let items: Vec<Value> = service::list(&app, me.company_id)
+pub async fn list(
+    State(app): State<AppState>,
+    Admin(me): Admin,
+) -> Result<Json<SlackRuleList>, ApiError> {
+    let items = service::list(&app, me.company_id)
         .await?
         .iter()
         .map(view::rule)
         .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(SlackRuleList { items }))
+}
+
+/// The company's Slack rules.
+#[derive(Serialize, ToSchema)]
+pub struct SlackRuleList {
+    items: Vec<RuleView>,
 }
 
 #[utoipa::path(
@@ -104,7 +136,7 @@ pub async fn list(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<
         ("id" = String, Path, description = r#"The Slack rule's id."#, format = "uuid"),
     ),
     responses(
-        (status = 200, description = r#"The rule."#, content((ref("#/components/schemas/SlackRule") = "application/json", examples(("ok" = (value = json!({"id": "3f0c9a52-7a61-4f4e-9d7e-5b8a1e2c3d40", "name": "sales", "webhook_host": "hooks.slack.com", "enabled": true, "include_summary": true, "trigger": "speech_recognition_completed", "filters": {"user_ids": [], "event_types": ["OUTGOING_CALL"], "tags": [], "min_score": 60, "max_score": null}, "created_at": "2026-11-30T09:00:00Z", "updated_at": "2026-11-30T09:00:00Z"}))))))),
+        (status = 200, description = r#"The rule."#, content((RuleView = "application/json", examples(("ok" = (value = json!({"id": "3f0c9a52-7a61-4f4e-9d7e-5b8a1e2c3d40", "name": "sales", "webhook_host": "hooks.slack.com", "enabled": true, "include_summary": true, "trigger": "speech_recognition_completed", "filters": {"user_ids": [], "event_types": ["OUTGOING_CALL"], "tags": [], "min_score": 60, "max_score": null}, "created_at": "2026-11-30T09:00:00Z", "updated_at": "2026-11-30T09:00:00Z"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
     ),
@@ -113,7 +145,7 @@ pub async fn show(
     State(app): State<AppState>,
     Admin(me): Admin,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RuleView>, ApiError> {
     let rule = service::show(&app, me.company_id, id_of(&id)?).await?;
     Ok(Json(view::rule(&rule)))
 }
@@ -129,9 +161,9 @@ pub async fn show(
     params(
         ("id" = String, Path, description = r#"The Slack rule's id."#, format = "uuid"),
     ),
-    request_body(content((ref("#/components/schemas/UpdateSlackRuleRequest") = "application/json", examples(("example" = (value = json!({"enabled": false}))))))),
+    request_body(content((RulePatchIn = "application/json", examples(("example" = (value = json!({"enabled": false}))))))),
     responses(
-        (status = 200, description = r#"The rule."#, content((ref("#/components/schemas/SlackRule") = "application/json"))),
+        (status = 200, description = r#"The rule."#, content((RuleView = "application/json"))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
@@ -142,7 +174,7 @@ pub async fn update(
     Admin(me): Admin,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<RulePatchIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RuleView>, ApiError> {
     let change = RuleChange {
         name: input.name,
         webhook_url: input.webhook_url,
@@ -194,7 +226,7 @@ pub async fn delete(
         ("limit" = Option<i64>, Query, description = r#"Default: `50`."#, minimum = 1, maximum = 200),
     ),
     responses(
-        (status = 200, description = r#"A page of attempts."#, content((ref("#/components/schemas/NotificationAttemptPage") = "application/json"))),
+        (status = 200, description = r#"A page of attempts."#, content((NotificationAttemptPage = "application/json"))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: `before` is not a cursor this API handed out, or `limit` is not a number."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid_request" = (summary = r#"Bad cursor"#, value = json!({"code": "invalid_request", "message": "before is not a cursor this API handed out"}))))))),
@@ -205,9 +237,9 @@ pub async fn deliveries(
     Admin(me): Admin,
     Path(id): Path<String>,
     ApiQuery(page): ApiQuery<PageIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NotificationAttemptPage>, ApiError> {
     let page = attempts::of_slack_rule(&app, me.company_id, id_of(&id)?, page.into()).await?;
-    Ok(Json(attempts_json(&page)))
+    Ok(attempt_page(&page))
 }
 
 /// `POST /api/v1/slack-rules/{id}/replay`: one event (`event_id`) or every failed one
@@ -223,9 +255,9 @@ pub async fn deliveries(
     params(
         ("id" = String, Path, description = r#"The Slack rule's id."#, format = "uuid"),
     ),
-    request_body(content((ref("#/components/schemas/ReplayRequest") = "application/json", examples(("example" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60"}))))))),
+    request_body(content((ReplayIn = "application/json", examples(("example" = (value = json!({"event_id": "9d1f3a70-1c2e-4f7b-9a51-0b3c2d4e5f60"}))))))),
     responses(
-        (status = 202, description = r#"Queued."#, content((ref("#/components/schemas/ReplayResult") = "application/json", examples(("ok" = (value = json!({"replaying": 1}))))))),
+        (status = 202, description = r#"Queued."#, content((ReplayResult = "application/json", examples(("ok" = (value = json!({"replaying": 1}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Not found"#, value = json!({"code": "not_found", "message": "not found"}))))))),
         (status = 422, description = r#"`invalid_request`: a request field or query parameter is invalid."#, content((ref("#/components/schemas/Error") = "application/json", examples(("invalid" = (summary = r#"Invalid field"#, value = json!({"code": "invalid_request", "message": "per_page must be between 1 and 200"}))))))),
@@ -236,7 +268,7 @@ pub async fn replay(
     Admin(me): Admin,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ReplayIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ReplayResult>), ApiError> {
     let what = target_replay(input)?;
     let count = replay::slack(&app, me.company_id, id_of(&id)?, what).await?;
     Ok(replaying(count))

@@ -6,7 +6,7 @@ use axum::Json;
 use kiku_domain::{datetime, CompanyId, UserId};
 use kiku_storage::{User, UserPatch};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use super::auth::Admin;
 use super::json::ApiJson;
@@ -15,15 +15,28 @@ use crate::app::accounts::{self, UserInput};
 use crate::app::AppError;
 
 /// A user as the API shows it; the password hash never leaves storage.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserOut {
+    /// Stable user ID (a UUID); this is the value a PBX sends as `miitel_user_id`.
     pub user_id: UserId,
     pub company_id: CompanyId,
     pub name: String,
+    #[schema(format = "email")]
     pub email: String,
+    /// Only admins change settings.
     pub admin: bool,
+    /// *Use Incoming Webhook* permission: may this user appear as `miitel_user_id`.
     pub use_incoming_webhook: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
+}
+
+/// The company's users.
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
+    #[serde(serialize_with = "super::json::sorted_keys")]
+    items: Vec<UserOut>,
 }
 
 impl From<User> for UserOut {
@@ -40,11 +53,15 @@ impl From<User> for UserOut {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CreateUserRequest)]
 #[serde(deny_unknown_fields)]
 pub struct UserIn {
     name: String,
+    #[schema(format = "email")]
     email: String,
+    /// Optional: a user without one cannot sign in.
+    #[schema(format = Password)]
     password: Option<String>,
     #[serde(default)]
     admin: bool,
@@ -52,7 +69,9 @@ pub struct UserIn {
     use_incoming_webhook: bool,
 }
 
-#[derive(Deserialize)]
+/// Fields left out are unchanged.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = UpdateUserRequest)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatchIn {
     admin: Option<bool>,
@@ -68,14 +87,17 @@ pub struct UserPatchIn {
     description = r#"Admins copy a user's `user_id` from here to configure the PBX (`miitel_user_id`)."#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
     responses(
-        (status = 200, description = r#"The company's users."#, content((ref("#/components/schemas/UserList") = "application/json", examples(("ok" = (value = json!({"items": [{"user_id": "9b1d82f5-9845-4158-9c7b-75e7c235d8e7", "name": "RevComm太郎", "email": "taro@example.com", "admin": false, "use_incoming_webhook": true, "created_at": "2025-04-01T09:00:00Z"}]}))))))),
+        (status = 200, description = r#"The company's users."#, content((UserList = "application/json", examples(("ok" = (value = json!({"items": [{"user_id": "9b1d82f5-9845-4158-9c7b-75e7c235d8e7", "name": "RevComm太郎", "email": "taro@example.com", "admin": false, "use_incoming_webhook": true, "created_at": "2025-04-01T09:00:00Z"}]}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
     ),
 )]
-pub async fn list(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(app): State<AppState>,
+    Admin(me): Admin,
+) -> Result<Json<UserList>, ApiError> {
     let users = accounts::users(&app, me.company_id).await?;
-    let items: Vec<UserOut> = users.into_iter().map(UserOut::from).collect();
-    Ok(Json(json!({ "items": items })))
+    let items = users.into_iter().map(UserOut::from).collect();
+    Ok(Json(UserList { items }))
 }
 
 #[utoipa::path(
@@ -85,9 +107,9 @@ pub async fn list(State(app): State<AppState>, Admin(me): Admin) -> Result<Json<
     tag = "Users",
     summary = r#"Create a user (admin only)"#,
     security(("bearerAuth" = []), ("sessionCookie" = [])),
-    request_body(content((ref("#/components/schemas/CreateUserRequest") = "application/json", examples(("create" = (value = json!({"name": "RevComm太郎", "email": "taro@example.com", "password": "s3cret-passphrase", "use_incoming_webhook": true}))))))),
+    request_body(content((UserIn = "application/json", examples(("create" = (value = json!({"name": "RevComm太郎", "email": "taro@example.com", "password": "s3cret-passphrase", "use_incoming_webhook": true}))))))),
     responses(
-        (status = 201, description = r#"Created."#, content((ref("#/components/schemas/User") = "application/json", examples(("ok" = (value = json!({"user_id": "9b1d82f5-9845-4158-9c7b-75e7c235d8e7", "name": "RevComm太郎", "email": "taro@example.com", "admin": false, "use_incoming_webhook": true, "created_at": "2025-04-01T09:00:00Z"}))))))),
+        (status = 201, description = r#"Created."#, content((UserOut = "application/json", examples(("ok" = (value = json!({"user_id": "9b1d82f5-9845-4158-9c7b-75e7c235d8e7", "name": "RevComm太郎", "email": "taro@example.com", "admin": false, "use_incoming_webhook": true, "created_at": "2025-04-01T09:00:00Z"}))))))),
         (status = 400, description = r#"`malformed_json`: the body is not JSON, or not the expected shape at the top level."#, content((ref("#/components/schemas/Error") = "application/json", examples(("malformed" = (summary = r#"Not JSON"#, value = json!({"code": "malformed_json", "message": "request body is not valid JSON: expected value at line 1 column 1"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 409, description = r#"`conflict`: a user with this e-mail already exists in this company (other companies' users do not count)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("conflict" = (summary = r#"Conflict"#, value = json!({"code": "conflict", "message": "a user with this e-mail already exists in this company"}))))))),
@@ -122,9 +144,9 @@ pub async fn create(
     params(
         ("user_id" = String, Path, format = "uuid"),
     ),
-    request_body(content((ref("#/components/schemas/UpdateUserRequest") = "application/json", examples(("enable" = (value = json!({"use_incoming_webhook": true}))))))),
+    request_body(content((UserPatchIn = "application/json", examples(("enable" = (value = json!({"use_incoming_webhook": true}))))))),
     responses(
-        (status = 200, description = r#"The updated user."#, content((ref("#/components/schemas/User") = "application/json", examples(("ok" = (value = json!({"user_id": "9b1d82f5-9845-4158-9c7b-75e7c235d8e7", "name": "RevComm太郎", "email": "taro@example.com", "admin": false, "use_incoming_webhook": true, "created_at": "2025-04-01T09:00:00Z"}))))))),
+        (status = 200, description = r#"The updated user."#, content((UserOut = "application/json", examples(("ok" = (value = json!({"user_id": "9b1d82f5-9845-4158-9c7b-75e7c235d8e7", "name": "RevComm太郎", "email": "taro@example.com", "admin": false, "use_incoming_webhook": true, "created_at": "2025-04-01T09:00:00Z"}))))))),
         (status = 400, description = r#"`malformed_json`: the body is not JSON, or not the expected shape at the top level."#, content((ref("#/components/schemas/Error") = "application/json", examples(("malformed" = (summary = r#"Not JSON"#, value = json!({"code": "malformed_json", "message": "request body is not valid JSON: expected value at line 1 column 1"}))))))),
         (status = 403, description = r#"`forbidden`: signed in but not an admin."#, content((ref("#/components/schemas/Error") = "application/json", examples(("forbidden" = (summary = r#"Not an admin"#, value = json!({"code": "forbidden", "message": "admin only"}))))))),
         (status = 404, description = r#"`not_found`: no such user in this company."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"Unknown user"#, value = json!({"code": "not_found", "message": "not found"}))))))),

@@ -86,3 +86,46 @@ async fn the_document_describes_every_error_the_server_sends() {
         assert!(json_bodies >= 15, "{json_bodies}");
     }
 }
+
+/// Bodies that were built with `json!` are types now (so that the document derives their
+/// schemas); `json!` sorted an object's keys, and the answers keep those bytes.
+#[tokio::test]
+async fn typed_answers_keep_the_bytes_json_gave_them() {
+    for s in servers().await {
+        let t = s.tenant("acme").await;
+        let text = |req: reqwest::RequestBuilder| async move {
+            req.send()
+                .await
+                .expect("request")
+                .text()
+                .await
+                .expect("body")
+        };
+        let users = text(
+            s.http
+                .get(s.url("/api/v1/users"))
+                .bearer_auth(&t.admin_token),
+        )
+        .await;
+        assert!(
+            users.starts_with(r#"{"items":[{"admin":true,"company_id":"#),
+            "{users}"
+        );
+        let put = s.http.put(s.url("/api/v1/settings/analysis"));
+        let settings = text(put.bearer_auth(&t.admin_token).json(&json!({}))).await;
+        let expected = r#"{"rescoring_calls":0,"settings":{"keep_original_recording":true,"keywords":[],"language":"auto","redact_audio":"off","redact_personal_data":false,"score_rule":{"base":50.0,"duration_points":[[0.0,0.0],"#;
+        assert!(settings.starts_with(expected), "{settings}");
+        let batch = json!({"call_data": [{"call_data_id": "c1"}]});
+        let problems = text(s.http.post(&t.webhook).json(&batch)).await;
+        let expected = r#"{"code":"invalid_call_data","message":"#;
+        assert!(problems.starts_with(expected), "{problems}");
+        assert!(
+            problems.contains(r#""problems":[{"call_data_id":"c1","index":0,"path":"#),
+            "{problems}"
+        );
+        let login = s.http.post(s.url("/api/v1/auth/login"));
+        let body = json!({"email": "admin@acme.example", "password": "correct horse"});
+        let session = text(login.json(&body)).await;
+        assert!(session.starts_with(r#"{"company_id":"#), "{session}");
+    }
+}

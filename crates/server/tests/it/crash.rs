@@ -126,12 +126,20 @@ async fn sigkill_during_uploads_loses_nothing_acknowledged_and_analyses_no_parti
         });
     }
 
-    // The kills: at random moments while the clients work (and, if they finish first, while
-    // the analyses run).
+    // The kills: at random points of the uploads (after a random number of calls are
+    // through, and at least 0.1–1 s after the last restart), so that over many calls they
+    // spread over the whole run rather than all landing on its first few analyses, whose
+    // job would then be given up as one that kills its worker (see docs/analysis.md); if
+    // the clients finish first, the rest land while the analyses run.
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut points: Vec<usize> = (0..kills).map(|_| rng.gen_range(0..calls)).collect();
+    points.sort_unstable();
     let mut during_uploads = 0;
-    for _ in 0..kills {
+    for point in points {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(100..1000))).await;
+        while outcomes.lock().expect("outcomes").len() < point {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         if outcomes.lock().expect("outcomes").len() < calls {
             during_uploads += 1;
         }

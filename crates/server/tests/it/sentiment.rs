@@ -79,6 +79,17 @@ async fn a_happy_agent_and_an_angry_customer_are_scored_and_a_swap_moves_the_sco
             detail["participants"]
         );
         assert!(customer_neg >= 30, "clearly angry: {customer_neg}");
+        // The customer's words, timed and with the model's confidence, inside the phrase.
+        let angry = spoken_word(detail, "customer", "angry");
+        let (start, end, probability) = (
+            angry["start_at"].as_f64().expect("start_at"),
+            angry["end_at"].as_f64().expect("end_at"),
+            angry["probability"].as_f64().expect("probability"),
+        );
+        assert!(
+            start >= 0.0 && start <= end && end <= call.seconds && probability > 0.3,
+            "{angry}"
+        );
 
         let (status, body) = crate::swap::swap(&s, &t.admin_token, &call_id).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -96,6 +107,28 @@ async fn a_happy_agent_and_an_angry_customer_are_scored_and_a_swap_moves_the_sco
             (user_pos, user_neg, user_phrases)
         );
     }
+}
+
+/// The word (as `phrase_words` carries it) of the participant with `role` that spells
+/// `text`, whatever its case and punctuation.
+fn spoken_word<'a>(detail: &'a Value, role: &str, text: &str) -> &'a Value {
+    let p = detail["participants"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["role"] == role))
+        .expect("participant");
+    p["analysis"]["phrase_words"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|phrase| phrase["words"].as_array().into_iter().flatten())
+        .find(|w| {
+            w["word"].as_str().is_some_and(|s| {
+                s.trim()
+                    .trim_matches(|c: char| !c.is_alphanumeric())
+                    .eq_ignore_ascii_case(text)
+            })
+        })
+        .unwrap_or_else(|| panic!("no word {text:?} in the {role}'s phrase_words: {p:#}"))
 }
 
 /// A call completed through the storage with a happy agent (speaker 0, the user) and an

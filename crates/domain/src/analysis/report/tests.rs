@@ -177,6 +177,7 @@ fn keywords_are_timed_by_their_words() {
         start: 15.0 + i as f64,
         end: 15.5 + i as f64,
         text: (*w).into(),
+        probability: None,
     })
     .collect();
     let settings = AnalysisSettings {
@@ -210,6 +211,7 @@ fn japanese_keywords_are_found_across_character_words() {
                     start: i as f64 * 0.5,
                     end: i as f64 * 0.5 + 0.5,
                     text: c.to_string(),
+                    probability: None,
                 })
                 .collect(),
         }],

@@ -4,7 +4,6 @@
 use kiku_domain::notification::EmailRecipients;
 use kiku_domain::{CompanyId, UserId};
 use kiku_storage::UserNotifications;
-use serde_json::{json, Value};
 
 use super::invalid;
 use crate::app::{App, AppError};
@@ -35,12 +34,21 @@ pub fn smtp_configured(app: &App) -> bool {
     app.notifiers.mailer.is_some()
 }
 
-/// The settings as admins see them.
-pub fn settings_json(app: &App, recipients: &[String]) -> Value {
-    json!({
-        "recipients": recipients,
-        "smtp_configured": smtp_configured(app),
-    })
+/// The company-wide e-mail settings as admins see them.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = EmailNotifications)]
+pub struct EmailSettings {
+    recipients: Vec<String>,
+    /// Whether the server has an SMTP server (`smtp_host`); without one e-mails are
+    /// retried, and logged, until one is configured.
+    smtp_configured: bool,
+}
+
+pub fn settings_view(app: &App, recipients: &[String]) -> EmailSettings {
+    EmailSettings {
+        recipients: recipients.to_vec(),
+        smtp_configured: smtp_configured(app),
+    }
 }
 
 pub async fn user_choice(
@@ -67,6 +75,15 @@ pub async fn set_user_choice(
     Ok(choice)
 }
 
-pub fn choice_json(choice: UserNotifications) -> Value {
-    json!({ "email_on_completion": choice.email_on_completion })
+/// A user's own notification choice.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct MyNotifications {
+    /// E-mail me when recognition of my calls (a call that names me as a party) completes.
+    email_on_completion: bool,
+}
+
+pub fn choice_view(choice: UserNotifications) -> MyNotifications {
+    MyNotifications {
+        email_on_completion: choice.email_on_completion,
+    }
 }

@@ -10,6 +10,7 @@ use kiku_domain::{
 };
 use kiku_storage::{AttemptFilter, DeliveryFilter, JobState};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::{App, AppError};
 
@@ -17,17 +18,20 @@ use crate::app::{App, AppError};
 const MAX_ATTEMPTS: u32 = 1000;
 
 /// Where a notification goes; a Slack rule's or CRM connection's name once attempted.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Fields of this module's answers in the order they have always had (alphabetical).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum NotificationTarget {
     Slack {
-        slack_rule_id: SlackRuleId,
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
         name: Option<String>,
+        slack_rule_id: SlackRuleId,
     },
     Crm {
         crm_connection_id: CrmConnectionId,
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(nullable = false)]
         name: Option<String>,
     },
     Email {
@@ -39,28 +43,38 @@ pub enum NotificationTarget {
 }
 
 /// The latest attempt of a notification.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LastAttempt {
     #[serde(skip)]
     pub at: time::OffsetDateTime,
+    #[schema(format = DateTime)]
     pub attempted_at: String,
-    pub status: Option<u16>,
+    #[schema(required)]
     pub error: Option<String>,
+    #[schema(required)]
+    pub status: Option<u16>,
 }
 
 /// One notification of a call: one target, one event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CallNotification {
-    pub channel: &'static str,
-    pub target: NotificationTarget,
-    pub event_id: String,
+    #[schema(minimum = 0)]
     pub attempts: u32,
-    pub last_attempt: Option<LastAttempt>,
-    /// `delivered`, `failed`, `retrying`, `pending` or `skipped`.
-    pub outcome: String,
-    /// CRM notifications only (`None` elsewhere): the record written or updated, if any.
+    #[schema(value_type = crate::http::schemas::NotificationChannel)]
+    pub channel: &'static str,
+    /// CRM notifications only (absent elsewhere): the record's id in the CRM (a Salesforce
+    /// Task, a HubSpot call, a kintone record), `null` until one is written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crm_record_id: Option<Option<String>>,
+    #[schema(format = "uuid")]
+    pub event_id: String,
+    #[schema(required)]
+    pub last_attempt: Option<LastAttempt>,
+    /// `pending`: waiting for its first attempt (or a replay); `skipped`: the Slack rule's
+    /// filters left the call out, or the CRM record already holds a newer version.
+    #[schema(value_type = crate::http::schemas::NotificationOutcome)]
+    pub outcome: String,
+    pub target: NotificationTarget,
 }
 
 struct Entry {

@@ -17,7 +17,7 @@ use kiku_notify::{ChallengeError, WebhookSecret};
 use kiku_storage::{
     DeliveryFilter, NewOutgoingWebhook, OutgoingDelivery, OutgoingWebhook, OutgoingWebhookPatch,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{cursor, App, AppError};
 
@@ -247,13 +247,4 @@ pub async fn deliveries(
         None
     };
     Ok((page, next))
-}
-
-/// The JSON for an endpoint, with the secret only when `with_secret` (creation, rotation).
-pub fn json_of(e: &OutgoingWebhook, with_secret: bool) -> Value {
-    let mut v = view::endpoint(e);
-    if with_secret {
-        v["secret"] = json!(e.secret);
-    }
-    v
 }
