@@ -34,8 +34,20 @@ const CALL: &[Line] = &[
     Line {
         speaker: 1,
         gap: 0.5,
-        // With the parties' names in Whisper's prompt (the vocabulary), the bare digits of
-        // this espeak line came out as "0 1234 I678"; the lead-in keeps them digits.
+        text: "Zero nine zero, one two three four, five six seven eight.",
+    },
+];
+
+/// [`CALL`] with a lead-in before the phone number: with the parties' names in Whisper's
+/// prompt (the vocabulary), its bare digits came out as "0 1234 I678".
+const CALL_WITH_NAMES: &[Line] = &[
+    CALL[0],
+    CALL[1],
+    CALL[2],
+    CALL[3],
+    Line {
+        speaker: 1,
+        gap: 0.5,
         text: "My number is zero nine zero, one two three four, five six seven eight.",
     },
 ];
@@ -46,7 +58,7 @@ async fn personal_data_is_redacted_before_it_is_stored_when_the_company_asks() {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
-    let call = stereo_call(dir.path(), SUPPORT_VOICES, CALL, 0.5).expect("espeak-ng");
+    let call = stereo_call(dir.path(), SUPPORT_VOICES, CALL_WITH_NAMES, 0.5).expect("espeak-ng");
     let mp3 = mp3_of(dir.path(), &call.wav);
     let engine = crate::analysis::engine(&model);
     // One backend: the redaction is in the pipeline, not in the store.
