@@ -90,6 +90,33 @@ impl Window {
     }
 }
 
+/// Speech heard around a span's edges: the VAD's spans are tight (its timing metrics need
+/// them so), and Whisper cut off at a word's last sound or fed short pauses spliced
+/// out mis-hears more; it gets a little more of the edges and the short pauses back.
+pub const HEARD_PAD_SECONDS: f64 = 0.2;
+/// Pauses shorter than this stay in the audio the model hears.
+pub const HEARD_BRIDGE_SECONDS: f64 = 1.5;
+
+/// What the model is given of a channel whose speech is `speech` (sorted, disjoint) in
+/// a recording of `duration` seconds: each span widened by [`HEARD_PAD_SECONDS`], and
+/// pauses shorter than [`HEARD_BRIDGE_SECONDS`] kept.
+pub fn heard(speech: &[Span], duration: f64) -> Vec<Span> {
+    let mut out: Vec<Span> = Vec::new();
+    for span in speech {
+        let wide = Span::new(
+            (span.start - HEARD_PAD_SECONDS).max(0.0),
+            (span.end + HEARD_PAD_SECONDS).min(duration),
+        );
+        match out.last_mut() {
+            Some(last) if wide.start - last.end < HEARD_BRIDGE_SECONDS => {
+                last.end = wide.end.max(last.end);
+            }
+            _ => out.push(wide),
+        }
+    }
+    out
+}
+
 /// Packs `spans` (sorted, disjoint) into windows of at most `max_seconds`; a span longer
 /// than that is cut into pieces.
 pub fn windows(spans: &[Span], max_seconds: f64) -> Vec<Window> {
@@ -182,7 +209,40 @@ mod tests {
         assert_eq!(w.len(), 2, "the 10 s turn goes whole into the next window");
     }
 
+    #[test]
+    fn the_model_hears_the_edges_and_the_short_pauses() {
+        let speech = [
+            Span::new(0.1, 2.0),
+            Span::new(2.5, 4.0),
+            Span::new(6.0, 7.0),
+            Span::new(9.8, 9.95),
+        ];
+        let expected = [(0.0, 4.2), (5.8, 7.2), (9.6, 10.0)];
+        let got = heard(&speech, 10.0);
+        assert_eq!(got.len(), expected.len(), "{got:?}");
+        for (g, (start, end)) in got.iter().zip(expected) {
+            assert!(
+                (g.start - start).abs() < 1e-9 && (g.end - end).abs() < 1e-9,
+                "{got:?}"
+            );
+        }
+        assert!(heard(&[], 10.0).is_empty());
+    }
+
     proptest! {
+        #[test]
+        fn heard_speech_holds_all_speech_and_stays_in_the_recording(
+            raw in proptest::collection::vec((0.0f64..600.0, 0.01f64..80.0), 0..40)
+        ) {
+            let speech = kiku_domain::metrics::timeline::merge(
+                &raw.iter().map(|(s, l)| Span::new(*s, (s + l).min(700.0))).collect::<Vec<_>>(),
+            );
+            let wide = heard(&speech, 700.0);
+            prop_assert!(wide.windows(2).all(|p| p[1].start - p[0].end >= HEARD_BRIDGE_SECONDS));
+            prop_assert!(wide.iter().all(|w| w.start >= 0.0 && w.end <= 700.0));
+            prop_assert!(speech.iter().all(|s| wide.iter().any(|w| w.start <= s.start && s.end <= w.end)));
+        }
+
         #[test]
         fn windows_cover_every_span_within_the_limit(
             raw in proptest::collection::vec((0.0f64..600.0, 0.01f64..80.0), 0..40)

@@ -26,6 +26,7 @@ const SEGMENT_VAD: VadSettings = VadSettings {
     min_speech: 0.1,
     min_silence: 0.12,
     pad: 0.03,
+    background_db: None,
 };
 
 /// Who spoke when in 16 kHz `samples` whose speech is `spans`.

@@ -12,7 +12,7 @@ use kiku_domain::analysis::{
 use kiku_domain::metrics::Span;
 use kiku_domain::{AudioFileType, ChannelType};
 
-use crate::chunks::{windows, Window};
+use crate::chunks::{heard, windows, Window};
 use crate::decode::{decode_file, Limits};
 use crate::fallback::PROMPT_RESET_TEMPERATURE;
 use crate::lanes;
@@ -182,14 +182,20 @@ impl Engine {
         };
         let (channels, truncated) = self.decode(audio, declared, call_seconds, channel_type)?;
         let duration = channels[0].len() as f64 / f64::from(TARGET_RATE);
-        let speech: Vec<Vec<Span>> = channels
-            .iter()
-            .map(|c| speech_spans(c, VadSettings::default()))
-            .collect();
+        // Each STEREO channel holds one party, so voices far below them are background;
+        // a MONAURAL recording holds both, and the quieter party must not be cut.
+        let vad = match channel_type {
+            ChannelType::Stereo => VadSettings::one_party(),
+            ChannelType::Monaural => VadSettings::default(),
+        };
+        let speech: Vec<Vec<Span>> = channels.iter().map(|c| speech_spans(c, vad)).collect();
         if speech.iter().all(Vec::is_empty) {
             return Err(bad("no speech was found in the recording"));
         }
-        let windows: Vec<Vec<Window>> = speech.iter().map(|s| windows(s, WINDOW_SECONDS)).collect();
+        let windows: Vec<Vec<Window>> = speech
+            .iter()
+            .map(|s| windows(&heard(s, duration), WINDOW_SECONDS))
+            .collect();
         let language = match &language {
             Language::Fixed(code) => code.clone(),
             Language::Auto => self.detect_language(&channels, &windows)?,
@@ -248,6 +254,9 @@ impl Engine {
         let mut utterances = Vec::new();
         for result in per_lane {
             utterances.extend(result?);
+        }
+        for u in &mut utterances {
+            end_words_with_speech(u, &speech[u.speaker]);
         }
         utterances.sort_by(|a, b| a.start.total_cmp(&b.start));
         // Each speaker's speech, and the channel it is on.
@@ -412,6 +421,9 @@ impl Engine {
     }
 }
 
+/// What ends a sentence, in the scripts Whisper writes.
+const SENTENCE_ENDS: &[char] = &['.', '?', '!', '。', '？', '！'];
+
 /// Pauses longer than this between joined spans split a segment into two utterances.
 const TURN_GAP_SECONDS: f64 = 1.0;
 
@@ -431,10 +443,20 @@ fn utterances(speaker: usize, segment: Segment, window: &Window, language: &str)
         }];
     }
     let mut groups: Vec<(Span, Vec<Word>)> = Vec::new();
+    let mut sentence_ended = false;
     for w in segment.words {
         let at = window.word_start(w.start);
-        let span = window.span_at(at);
-        let start = window.to_recording(at, true);
+        // The aligner stretches a word over the pause next to it: the first word after a
+        // pause can start well inside the piece before it, the last one before a pause
+        // can end inside the next. A word that starts a sentence goes with the piece
+        // holding its end, any other with the piece holding its start.
+        let span = if sentence_ended {
+            window.span_at(w.end.max(at) - 1e-3)
+        } else {
+            window.span_at(at)
+        };
+        sentence_ended = w.text.trim_end().ends_with(SENTENCE_ENDS);
+        let start = window.to_recording(at, true).max(span.start);
         let word = Word {
             start,
             end: window
@@ -443,7 +465,17 @@ fn utterances(speaker: usize, segment: Segment, window: &Window, language: &str)
             text: w.text,
             probability: Some(w.probability),
         };
+        // Punctuation alone ("。" aligned after the pause) closes what came before.
+        let punctuation = !word.text.chars().any(char::is_alphanumeric);
         match groups.last_mut() {
+            Some((_, words)) if punctuation => {
+                let at = words.last().map_or(word.start, |w| w.end);
+                words.push(Word {
+                    start: at,
+                    end: at,
+                    ..word
+                });
+            }
             Some((last, words)) if span.start - last.end <= TURN_GAP_SECONDS => {
                 *last = Span::new(last.start, span.end.max(last.end));
                 words.push(word);
@@ -455,7 +487,25 @@ fn utterances(speaker: usize, segment: Segment, window: &Window, language: &str)
     groups
         .into_iter()
         .filter_map(|(_, words)| utterance_of_words(speaker, words, joiner))
+        .filter(|u| u.text.chars().any(char::is_alphanumeric))
         .collect()
+}
+
+/// The model hears a little past the speech ([`heard`]) and the aligner stretches a
+/// word over the pause after it: a word ends no later than the speech it lies in.
+fn end_words_with_speech(utterance: &mut Utterance, speech: &[Span]) {
+    for w in &mut utterance.words {
+        if let Some(span) = speech
+            .iter()
+            .rev()
+            .find(|s| s.start < w.end && s.end > w.start)
+        {
+            w.end = w.end.min(span.end).max(w.start);
+        }
+    }
+    if let Some(last) = utterance.words.last() {
+        utterance.end = last.end.max(utterance.start);
+    }
 }
 
 /// An utterance made of `words`, its text the words joined as the language writes them.
@@ -481,4 +531,98 @@ pub(crate) fn utterance_of_words(
 
 fn bad(cause: &str) -> AnalysisError {
     AnalysisError::BadRecording(cause.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunks::windows;
+    use crate::recognise::TimedWord;
+
+    fn word(start: f64, end: f64, text: &str) -> TimedWord {
+        TimedWord {
+            start,
+            end,
+            text: text.into(),
+            probability: 0.9,
+        }
+    }
+
+    #[test]
+    fn words_stretched_over_a_pause_stay_in_their_sentence() {
+        // Pieces 5 and 6 s apart in the recording, joined with 0.4 s gaps in the window:
+        // [10, 12] at window 0–2, [17, 19] at 2.4–4.4 and [25, 26] at 4.8–5.8.
+        let spans = [
+            Span::new(10.0, 12.0),
+            Span::new(17.0, 19.0),
+            Span::new(25.0, 26.0),
+        ];
+        let window = windows(&spans, 30.0).remove(0);
+        let segment = Segment {
+            start: 0.0,
+            end: 5.0,
+            text: "3時間ほどです。ありがとう。".into(),
+            words: vec![
+                word(0.2, 1.5, "です。"),
+                // The aligner starts it inside the first piece; it ends in the second.
+                word(1.8, 2.6, "あり"),
+                word(2.6, 3.2, "がとう"),
+                // Aligned after a long pause: it still ends the sentence before it.
+                word(4.9, 5.0, "。"),
+            ],
+        };
+        let said = utterances(0, segment.clone(), &window, "ja");
+        let texts: Vec<&str> = said.iter().map(|u| u.text.as_str()).collect();
+        assert_eq!(texts, ["です。", "ありがとう。"]);
+        assert!(said[1].start >= 17.0, "{:?}", said[1]);
+        assert!(said[0].end <= 12.0, "{:?}", said[0]);
+        assert_eq!(said[1].end, said[1].words[1].end, "the stop adds no time");
+
+        // The last word before a pause, its end stretched into the next piece, stays.
+        let english = Segment {
+            start: 0.0,
+            end: 3.2,
+            text: "The delivery was missed yesterday. I am".into(),
+            words: vec![
+                word(0.2, 1.0, "The delivery"),
+                word(1.0, 1.6, "was missed"),
+                word(1.7, 2.5, "yesterday."),
+                word(2.5, 3.0, "I"),
+                word(3.0, 3.2, "am"),
+            ],
+        };
+        let said = utterances(0, english, &window, "en");
+        let texts: Vec<&str> = said.iter().map(|u| u.text.as_str()).collect();
+        assert_eq!(texts, ["The delivery was missed yesterday.", "I am"]);
+
+        // Punctuation alone is no utterance.
+        let alone = Segment {
+            words: vec![word(2.5, 2.6, "。")],
+            ..segment
+        };
+        assert!(utterances(0, alone, &window, "ja").is_empty());
+    }
+
+    #[test]
+    fn a_word_ends_with_the_speech_it_lies_in() {
+        let w = |start: f64, end: f64, text: &str| Word {
+            start,
+            end,
+            text: text.into(),
+            probability: Some(0.9),
+        };
+        let mut said = Utterance {
+            speaker: 0,
+            start: 20.0,
+            end: 25.5,
+            text: "Thanks. Goodbye.".into(),
+            words: vec![w(20.0, 21.0, "Thanks."), w(24.5, 25.5, "Goodbye.")],
+        };
+        end_words_with_speech(&mut said, &[Span::new(19.9, 21.2), Span::new(24.4, 25.1)]);
+        assert_eq!((said.words[0].end, said.words[1].end), (21.0, 25.1));
+        assert_eq!(said.end, 25.1);
+        // A word in no speech (the model heard it in a kept pause) keeps its times.
+        end_words_with_speech(&mut said, &[Span::new(10.0, 12.0)]);
+        assert_eq!(said.end, 25.1);
+    }
 }

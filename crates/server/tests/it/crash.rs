@@ -127,19 +127,27 @@ async fn sigkill_during_uploads_loses_nothing_acknowledged_and_analyses_no_parti
     }
 
     // The kills: at random points of the uploads (after a random number of calls are
-    // through, and at least 0.1–1 s after the last restart), so that over many calls they
-    // spread over the whole run rather than all landing on its first few analyses, whose
-    // job would then be given up as one that kills its worker (see docs/analysis.md); if
-    // the clients finish first, the rest land while the analyses run.
+    // through, and at least 0.1–1 s after the last restart), so that they spread over the
+    // whole run; and never twice into the same analysis: a job cut five times is given up
+    // as one that kills its worker (docs/analysis.md; kiku-storage's contract tests), and a
+    // server that dies again before its one worker can finish the job it was cut in would
+    // cut that job every time. If the clients finish first, the rest land while the
+    // analyses run.
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut points: Vec<usize> = (0..kills).map(|_| rng.gen_range(0..calls)).collect();
     points.sort_unstable();
     let mut during_uploads = 0;
+    let probe = reqwest::Client::new();
+    let token = kiku.sign_in("correct horse").await;
+    let mut cut: Vec<String> = Vec::new();
     for point in points {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(100..1000))).await;
-        while outcomes.lock().expect("outcomes").len() < point {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        while outcomes.lock().expect("outcomes").len() < point
+            || !all_completed(&probe, &kiku, &token, &cut).await
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        cut = analysing(&probe, &kiku, &token).await;
         if outcomes.lock().expect("outcomes").len() < calls {
             during_uploads += 1;
         }
@@ -153,7 +161,6 @@ async fn sigkill_during_uploads_loses_nothing_acknowledged_and_analyses_no_parti
 
     // Everything analysed, once, from the whole recording.
     let http = reqwest::Client::new();
-    let token = kiku.sign_in("correct horse").await;
     wait_until_analysed(&http, &kiku, &token, calls).await;
     let all = get(&http, &kiku, &token, "/api/v1/calls?per_page=1").await;
     assert_eq!(
@@ -300,6 +307,52 @@ pub(crate) async fn get(
         .json()
         .await
         .expect("json")
+}
+
+/// The calls being analysed now (asked until the server answers).
+async fn analysing(http: &reqwest::Client, kiku: &KikuProcess, token: &str) -> Vec<String> {
+    loop {
+        let answer = http
+            .get(kiku.url("/api/v1/calls?status=analysing&per_page=100"))
+            .bearer_auth(token)
+            .send()
+            .await;
+        if let Ok(list) = answer.and_then(|a| a.error_for_status()) {
+            if let Ok(list) = list.json::<Value>().await {
+                return list["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| Some(c["call_id"].as_str()?.to_string()))
+                    .collect();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether every one of `calls` is analysed (`false` while the server does not answer).
+async fn all_completed(
+    http: &reqwest::Client,
+    kiku: &KikuProcess,
+    token: &str,
+    calls: &[String],
+) -> bool {
+    for id in calls {
+        let Ok(answer) = http
+            .get(kiku.url(&format!("/api/v1/calls/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+        else {
+            return false;
+        };
+        let call: Value = answer.json().await.unwrap_or_default();
+        if call["status"] != "completed" {
+            return false;
+        }
+    }
+    true
 }
 
 /// Nothing queued, running or given up, as `/metrics` reports the job table.
