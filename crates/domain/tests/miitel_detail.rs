@@ -43,7 +43,7 @@ fn a_rendered_detail_matches_the_vendor_schema() {
                 speaker: 0,
                 start: 0.5,
                 end: 5.0,
-                text: "えー、お見積のご案内です。".into(),
+                text: "えー、お見積をお送りします。".into(),
                 words: vec![],
             },
             Utterance {
@@ -103,6 +103,14 @@ fn a_rendered_detail_matches_the_vendor_schema() {
     );
     assert_eq!(detail["analysis"]["silence_count"], 1);
     assert_eq!(detail["participants"][0]["role"], "user");
+    // The user's promise is a call note, tied to the user's participant id.
+    assert_eq!(detail["call_notes"].as_array().map(Vec::len), Some(1));
+    assert_eq!(detail["call_notes"][0]["kind"], "commitment");
+    assert_eq!(
+        detail["call_notes"][0]["participant_id"],
+        detail["participants"][0]["id"]
+    );
+    assert_eq!(detail["call_notes"][0]["phrase"], "お見積をお送りします。");
     assert_eq!(detail["participants"][0]["login_id"], "tarou@example.com");
     assert_eq!(detail["keywords"][0]["value"], "見積");
     assert_eq!(
@@ -111,7 +119,7 @@ fn a_rendered_detail_matches_the_vendor_schema() {
     );
     assert_eq!(
         detail["speech_recognition"]["raw"],
-        "0:00 (ユーザー) お見積のご案内です。\n0:09 (取引先) はい、助かります。"
+        "0:00 (ユーザー) お見積をお送りします。\n0:09 (取引先) はい、助かります。"
     );
     let customer = &detail["participants"][1]["analysis"];
     assert_eq!(

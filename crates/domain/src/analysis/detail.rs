@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use super::notes::NoteKind;
 use super::sentiment::Polarity;
 use super::Role;
 use crate::{CallId, EventType, Side};
@@ -64,6 +65,10 @@ pub struct CallDetail {
     /// (`filler_num` null there).
     pub phrases: Vec<DetailPhrases>,
     pub speech_recognition: SpeechRecognition,
+    /// Kiku: the call's notes — the customer's requests and questions, the user's
+    /// commitments — picked from the phrases by fixed rules, in phrase order
+    /// (docs/analysis.md, *Call notes*).
+    pub call_notes: Vec<DetailCallNote>,
     /// Kiku: which version of the call's result this is (set once stored).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(nullable = false, minimum = 1))]
@@ -265,6 +270,31 @@ pub struct DetailPhrase {
     /// `null` in `summary`.
     #[cfg_attr(feature = "openapi", schema(required))]
     pub filler_num: Option<usize>,
+}
+
+/// One call note: a phrase and what it names.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DetailCallNote {
+    /// `request` and `question` (the customer's), `commitment` (the user's).
+    pub kind: NoteKind,
+    #[cfg_attr(feature = "openapi", schema(format = "uuid"))]
+    pub participant_id: String,
+    /// The phrase's `order` in `phrases[].raw`.
+    pub order: usize,
+    pub start_at: f64,
+    pub phrase: String,
+    /// Days named (weekdays, dates, "tomorrow", 「十二日」…), as said.
+    pub dates: Vec<String>,
+    /// Times of day named ("9 am", 「午前九時」), as said.
+    pub times: Vec<String>,
+    /// Sums of money named ("$4", 「500円」), as said.
+    pub amounts: Vec<String>,
+    /// Questions only: whether the user spoke on after it before the customer's next
+    /// phrase (an answer may start while the question is asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub answered: Option<bool>,
 }
 
 /// The transcript as text, every phrase (`raw`) and the summary's.

@@ -5,10 +5,11 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::detail::{
-    CallDetail, CallDetailAnalysis, DetailKeyword, DetailParticipant, DetailPhrase,
+    CallDetail, CallDetailAnalysis, DetailCallNote, DetailKeyword, DetailParticipant, DetailPhrase,
     DetailPhraseSentiment, DetailPhraseWords, DetailPhrases, DetailTag, DetailWord,
     ParticipantAnalysis, SpeechRecognition,
 };
+use super::notes::call_notes;
 use super::{Phrase, Report, Role, SpeakerReport};
 use crate::datetime::format;
 use crate::metrics::Span;
@@ -167,6 +168,22 @@ pub fn detail(
             raw: report.transcript_text.clone(),
             summary: report.summary_text.clone(),
         },
+        call_notes: call_notes(&report.phrases)
+            .into_iter()
+            .filter_map(|n| {
+                Some(DetailCallNote {
+                    kind: n.kind,
+                    participant_id: id_of(n.role)?,
+                    order: n.order,
+                    start_at: round(n.start),
+                    phrase: n.text,
+                    dates: n.dates,
+                    times: n.times,
+                    amounts: n.amounts,
+                    answered: n.answered,
+                })
+            })
+            .collect(),
         version: None,
         version_reason: None,
     }

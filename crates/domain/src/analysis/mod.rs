@@ -6,6 +6,7 @@
 pub mod detail;
 mod miitel;
 mod mono_roles;
+mod notes;
 mod report;
 mod roles;
 pub mod sentiment;
@@ -20,6 +21,7 @@ use crate::Side;
 pub use detail::CallDetail;
 pub use miitel::{call_detail, detail, detail_parties, participant_id, DetailParty};
 pub use mono_roles::{mono_roles, UserHints, REVIEW_BELOW};
+pub use notes::{call_notes, CallNote, NoteKind};
 pub use report::{report, KeywordHit, Phrase, Report, SpeakerReport};
 pub use roles::{company_side, speaker_of_channel, stereo_roles, user_side};
 pub use sentiment::{with_sentiment, Lexicons};

@@ -201,6 +201,28 @@ async fn an_uploaded_stereo_call_is_analysed_and_rescored_when_settings_change()
             .as_str()
             .expect("raw")
             .starts_with("0:00 (User) Hello"));
+        // The call notes: the agent's promise with its day, the customer's question,
+        // which the agent answered.
+        let notes = a["call_notes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no call_notes in {a:#}"));
+        let promise = notes
+            .iter()
+            .find(|n| {
+                n["kind"] == "commitment"
+                    && n["phrase"]
+                        .as_str()
+                        .is_some_and(|p| p.to_lowercase().contains("new router"))
+            })
+            .unwrap_or_else(|| panic!("no commitment to send a router in {notes:#?}"));
+        assert_eq!(promise["participant_id"], user["id"]);
+        assert_eq!(promise["dates"], json!(["tomorrow"]), "{promise}");
+        let question = notes
+            .iter()
+            .find(|n| n["kind"] == "question")
+            .unwrap_or_else(|| panic!("no question in {notes:#?}"));
+        assert_eq!(question["participant_id"], a["participants"][1]["id"]);
+        assert_eq!(question["answered"], true, "{question}");
         let before = a["analysis"]["score"].as_f64().expect("score");
 
         // A rule worth 10 points per "router" re-scores the stored call.
