@@ -40,6 +40,8 @@ pub(crate) const LINES: &[Line] = &[
 
 /// Client tasks posting and uploading at once.
 const CLIENTS: usize = 4;
+/// Calls uploaded but not yet analysed that the clients let build up.
+const BACKLOG: usize = 8;
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -92,10 +94,11 @@ async fn sigkill_during_uploads_loses_nothing_acknowledged_and_analyses_no_parti
 
     let next = Arc::new(AtomicUsize::new(0));
     let outcomes: Arc<Mutex<HashMap<usize, Outcome>>> = Arc::default();
+    let token = kiku.sign_in("correct horse").await;
     let mut clients = tokio::task::JoinSet::new();
     for _ in 0..CLIENTS {
         let (next, outcomes, wav) = (next.clone(), outcomes.clone(), wav.clone());
-        let (base, hook) = (kiku.base.clone(), hook.clone());
+        let (base, hook, token) = (kiku.base.clone(), hook.clone(), token.clone());
         clients.spawn(async move {
             let http = reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -105,6 +108,11 @@ async fn sigkill_during_uploads_loses_nothing_acknowledged_and_analyses_no_parti
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 if i >= calls {
                     return;
+                }
+                // A PBX's steady pace: calls come about as fast as they are analysed, so
+                // that the uploads last the whole run and every kill lands among them.
+                while i >= completed(&http, &base, &token).await + BACKLOG {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 // Each recording differs (its last sample), so a mix-up shows in the checksums.
                 let mut recording = wav.to_vec();
@@ -138,7 +146,6 @@ async fn sigkill_during_uploads_loses_nothing_acknowledged_and_analyses_no_parti
     points.sort_unstable();
     let mut during_uploads = 0;
     let probe = reqwest::Client::new();
-    let token = kiku.sign_in("correct horse").await;
     let mut cut: Vec<String> = Vec::new();
     for point in points {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(100..1000))).await;
@@ -307,6 +314,21 @@ pub(crate) async fn get(
         .json()
         .await
         .expect("json")
+}
+
+/// Calls analysed so far (0 while the server does not answer).
+async fn completed(http: &reqwest::Client, base: &str, token: &str) -> usize {
+    let answer = http
+        .get(format!("{base}/api/v1/calls?status=completed&per_page=1"))
+        .bearer_auth(token)
+        .send()
+        .await;
+    match answer {
+        Ok(list) => list.json::<Value>().await.unwrap_or_default()["total"]
+            .as_u64()
+            .unwrap_or(0) as usize,
+        Err(_) => 0,
+    }
 }
 
 /// The calls being analysed now (asked until the server answers).
