@@ -404,14 +404,7 @@ pub(crate) async fn wait_until_analysed(
 ) {
     let (mut seen, mut since) = (0, Instant::now());
     loop {
-        let done = get(
-            http,
-            kiku,
-            token,
-            "/api/v1/calls?status=completed&per_page=1",
-        )
-        .await;
-        let done = done["total"].as_u64().unwrap_or(0) as usize;
+        let done = completed(http, &kiku.base, token).await;
         if done == calls {
             return;
         }
