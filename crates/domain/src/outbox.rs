@@ -11,13 +11,17 @@ pub enum EventKind {
     CallAnalysisFailed,
     /// A settings change re-scored the call (a new version with the same roles).
     CallAnalysisRescored,
+    /// The call's minutes were written (MiiTel's event of that name; `version` is the
+    /// result they were written from).
+    CallSummarizationCompleted,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 3] = [
+    pub const ALL: [EventKind; 4] = [
         EventKind::CallAnalysisCompleted,
         EventKind::CallAnalysisFailed,
         EventKind::CallAnalysisRescored,
+        EventKind::CallSummarizationCompleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -25,6 +29,7 @@ impl EventKind {
             EventKind::CallAnalysisCompleted => "call_analysis_completed",
             EventKind::CallAnalysisFailed => "call_analysis_failed",
             EventKind::CallAnalysisRescored => "call_analysis_rescored",
+            EventKind::CallSummarizationCompleted => "call_summarization_completed",
         }
     }
 

@@ -44,6 +44,12 @@ pub fn completed_payload(
             d.insert("keywords".into(), json!([]));
         }
     }
+    envelope(input, detail, extra)
+}
+
+/// MiiTel's `{"call": {id, tenant_code, details: [detail]}}` after the endpoint's
+/// additional payload, then Kiku's keys.
+fn envelope(input: PayloadInput<'_>, detail: Value, extra: &ExtraPayload) -> Value {
     let mut out: Map<String, Value> = extra.as_map().clone();
     out.insert(
         "call".into(),
@@ -160,4 +166,51 @@ pub fn failed_payload(
     out.insert("previous_version".into(), Value::Null);
     out.insert("cause".into(), json!(cause));
     Value::Object(out)
+}
+
+/// The call detail's keys MiiTel's `call_summarization_completed` repeats, and its
+/// participants' keys.
+const MINUTES_DETAIL_KEYS: [&str; 13] = [
+    "id",
+    "dial_starts_at",
+    "dial_answered_at",
+    "dial_ends_at",
+    "queueing_starts_at",
+    "queueing_answered_at",
+    "queueing_ends_at",
+    "call_type",
+    "circuit_number",
+    "circuit_name",
+    "from_number",
+    "to_number",
+    "previous_id",
+];
+const MINUTES_PARTICIPANT_KEYS: [&str; 5] = ["id", "from_to", "name", "company_name", "login_id"];
+
+/// The `call_summarization_completed` payload: MiiTel's envelope with the call's own
+/// fields from `input.detail` (the version the minutes were written from), its
+/// participants, and `minutes`; then Kiku's keys, as in [`completed_payload`].
+pub fn minutes_payload(input: PayloadInput<'_>, minutes: &str, extra: &ExtraPayload) -> Value {
+    let pick = |from: &Value, keys: &[&str]| -> Map<String, Value> {
+        keys.iter()
+            .map(|k| {
+                (
+                    (*k).to_string(),
+                    from.get(k).cloned().unwrap_or(Value::Null),
+                )
+            })
+            .collect()
+    };
+    let mut detail = pick(input.detail, &MINUTES_DETAIL_KEYS);
+    let participants: Vec<Value> = input.detail["participants"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|p| Value::Object(pick(p, &MINUTES_PARTICIPANT_KEYS)))
+                .collect()
+        })
+        .unwrap_or_default();
+    detail.insert("participants".into(), Value::Array(participants));
+    detail.insert("minutes".into(), json!(minutes));
+    envelope(input, Value::Object(detail), extra)
 }

@@ -1,11 +1,14 @@
-//! Every payload variant validates against the vendor's `call_analysis_completed` schema,
-//! and the bytes sent are those of the payload.
+//! Every payload variant validates against the vendor's `call_analysis_completed` schema
+//! (the minutes' against `call_summarization_completed`), and the bytes sent are those of
+//! the payload.
 
 #[path = "../../domain/tests/support/miitel_schema.rs"]
 mod miitel_schema;
 
 use kiku_domain::outgoing_webhook::{EventKind, ExtraPayload};
-use kiku_notify::{completed_body, completed_payload, detail_json, PayloadInput, PayloadOptions};
+use kiku_notify::{
+    completed_body, completed_payload, detail_json, minutes_payload, PayloadInput, PayloadOptions,
+};
 use serde_json::{json, Value};
 
 fn vendor_detail() -> Value {
@@ -72,4 +75,61 @@ fn every_variant_matches_the_vendor_schema() {
             }
         }
     }
+}
+
+#[test]
+fn the_minutes_payload_matches_the_vendor_schema() {
+    let sample: Value = serde_json::from_str(include_str!(
+        "../../../fixtures/miitel/call_summarization_completed_sample1.json"
+    ))
+    .expect("sample");
+    // The checker reads this schema: the vendor's own sample passes, a detail without
+    // `minutes` does not.
+    assert!(
+        miitel_schema::problems_against(miitel_schema::MINUTES_SCHEMA, &sample, "Welcome")
+            .is_empty()
+    );
+    let mut broken = sample.clone();
+    broken["call"]["details"][0]
+        .as_object_mut()
+        .expect("detail")
+        .remove("minutes");
+    assert!(
+        !miitel_schema::problems_against(miitel_schema::MINUTES_SCHEMA, &broken, "Welcome")
+            .is_empty()
+    );
+
+    let detail = vendor_detail();
+    let extra = ExtraPayload::parse(&json!({"source": "kiku"})).expect("extra");
+    let input = PayloadInput {
+        call_id: "0184f502-8b66-4ab1-10d3-34c0049a9100",
+        tenant_code: "acme",
+        detail: &detail,
+        event_id: "evt_2",
+        event_type: EventKind::CallSummarizationCompleted,
+        version: 2,
+        previous_version: None,
+    };
+    let minutes = "Topic:\nA router.\n\nKey points:\n- It is broken.";
+    let payload = minutes_payload(input, minutes, &extra);
+    let problems =
+        miitel_schema::problems_against(miitel_schema::MINUTES_SCHEMA, &payload, "Welcome");
+    assert!(problems.is_empty(), "{problems:#?}");
+    let d = &payload["call"]["details"][0];
+    assert_eq!(d["minutes"], minutes);
+    assert_eq!(d["id"], detail["id"]);
+    assert_eq!(d["dial_starts_at"], detail["dial_starts_at"]);
+    // Only what the vendor's event carries: no analysis, phrases or participant scores.
+    assert!(d.get("phrases").is_none() && d.get("analysis").is_none());
+    let participants = d["participants"].as_array().expect("participants");
+    assert_eq!(
+        participants.len(),
+        detail["participants"].as_array().expect("p").len()
+    );
+    assert!(participants
+        .iter()
+        .all(|p| p.get("analysis").is_none() && p["id"].is_string()));
+    assert_eq!(payload["event_type"], "call_summarization_completed");
+    assert_eq!(payload["version"], 2);
+    assert_eq!(payload["source"], "kiku");
 }

@@ -67,6 +67,12 @@ pub async fn app(config: &Config) -> Result<App, String> {
         metrics: Default::default(),
         trusted_proxies: config.trusted_proxies()?,
         sentiment: Arc::new(sentiment_lexicons(config)),
+        minutes: match config.minutes()? {
+            Some(settings) => {
+                Some(kiku_notify::MinutesWriter::new(&settings).map_err(|e| e.to_string())?)
+            }
+            None => None,
+        },
     })
 }
 

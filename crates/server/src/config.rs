@@ -156,6 +156,16 @@ pub struct Config {
     pub smtp_from: String,
     /// The whole exchange with the SMTP server, in seconds.
     pub smtp_timeout_seconds: u32,
+    // minutes (docs/analysis.md, *Minutes*)
+    /// The OpenAI-compatible chat API the minutes are written through, e.g.
+    /// `http://127.0.0.1:8081/v1` (`/chat/completions` is added); none: no minutes.
+    pub minutes_url: Option<String>,
+    /// The model named in each request (required with `minutes_url`).
+    pub minutes_model: Option<String>,
+    /// Sent as `Authorization: Bearer …`. Never logged nor shown.
+    pub minutes_api_key: Option<String>,
+    /// One request to the model, in seconds.
+    pub minutes_timeout_seconds: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -191,6 +201,12 @@ impl std::fmt::Debug for Config {
             .field(
                 "smtp_password",
                 &self.smtp_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("minutes_url", &self.minutes_url)
+            .field("minutes_model", &self.minutes_model)
+            .field(
+                "minutes_api_key",
+                &self.minutes_api_key.as_ref().map(|_| "<redacted>"),
             )
             .finish_non_exhaustive()
     }
@@ -262,6 +278,10 @@ impl Default for Config {
             smtp_password: None,
             smtp_from: "Kiku <kiku@localhost>".into(),
             smtp_timeout_seconds: 30,
+            minutes_url: None,
+            minutes_model: None,
+            minutes_api_key: None,
+            minutes_timeout_seconds: 300,
         }
     }
 }
@@ -386,6 +406,7 @@ impl Config {
             );
         }
         self.smtp()?;
+        self.minutes()?;
         // sign-in throttling
         if !(1..=86_400).contains(&self.sign_in_window_seconds) {
             return Err(
@@ -560,6 +581,30 @@ impl Config {
 
     // notifications
     /// The SMTP settings, when a server is configured.
+    /// The language model that writes minutes, when `minutes_url` is set.
+    pub fn minutes(&self) -> Result<Option<kiku_notify::MinutesSettings>, String> {
+        let Some(url) = self.minutes_url.as_ref().filter(|u| !u.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let Some(model) = self.minutes_model.as_ref().filter(|m| !m.trim().is_empty()) else {
+            return Err("minutes_url (KIKU_MINUTES_URL) needs minutes_model (KIKU_MINUTES_MODEL): the model the requests name".into());
+        };
+        if self.minutes_timeout_seconds == 0 {
+            return Err(
+                "minutes_timeout_seconds (KIKU_MINUTES_TIMEOUT_SECONDS) must be positive".into(),
+            );
+        }
+        let settings = kiku_notify::MinutesSettings {
+            url: url.clone(),
+            model: model.trim().to_string(),
+            api_key: self.minutes_api_key.clone().filter(|k| !k.is_empty()),
+            timeout: std::time::Duration::from_secs(u64::from(self.minutes_timeout_seconds)),
+        };
+        kiku_notify::MinutesWriter::new(&settings)
+            .map_err(|e| format!("{e} (KIKU_MINUTES_URL)"))?;
+        Ok(Some(settings))
+    }
+
     pub fn smtp(&self) -> Result<Option<kiku_notify::SmtpSettings>, String> {
         let Some(host) = self.smtp_host.as_ref().filter(|h| !h.trim().is_empty()) else {
             return Ok(None);
@@ -778,6 +823,25 @@ mod tests {
             .validate()
             .expect_err("invalid")
             .contains("KIKU_SMTP_FROM"));
+        for (url, model, expected) in [
+            ("http://127.0.0.1:8081/v1", None, "KIKU_MINUTES_MODEL"),
+            ("127.0.0.1:8081", Some("m"), "KIKU_MINUTES_URL"),
+        ] {
+            let bad = Config {
+                minutes_url: Some(url.into()),
+                minutes_model: model.map(str::to_string),
+                ..Config::default()
+            };
+            assert!(bad.validate().expect_err("invalid").contains(expected));
+        }
+        let minutes = Config {
+            minutes_url: Some("http://127.0.0.1:8081/v1".into()),
+            minutes_model: Some("smollm2".into()),
+            minutes_api_key: Some("sk-secret".into()),
+            ..Config::default()
+        };
+        assert!(minutes.minutes().expect("valid").is_some());
+        assert!(!format!("{minutes:?}").contains("sk-secret"));
         assert!(!format!(
             "{:?}",
             Config {

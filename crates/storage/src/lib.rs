@@ -272,6 +272,19 @@ pub trait AnalysisStore: Send + Sync {
         settings: &str,
         now: OffsetDateTime,
     ) -> Result<u64>;
+    /// In one transaction: completes the `write_minutes` job, stores `minutes` as the
+    /// call's and writes a `call_summarization_completed` event carrying their text —
+    /// unless `worker` lost the job (`false`), or the call already has minutes of a later
+    /// version (`true`, nothing stored or announced: those are the call's minutes).
+    async fn finish_minutes(
+        &self,
+        job: JobId,
+        worker: &str,
+        minutes: &NewMinutes<'_>,
+        now: OffsetDateTime,
+    ) -> Result<bool>;
+    /// The call's latest minutes, if any were written.
+    async fn minutes(&self, company: CompanyId, call: CallId) -> Result<Option<Minutes>>;
 }
 
 /// Each company's outgoing webhook endpoints and the log of their delivery attempts.

@@ -253,7 +253,7 @@ pub struct Event {
     /// The result version it announces, and the one that was current before.
     pub version: Option<u32>,
     pub previous_version: Option<u32>,
-    /// The cause of a failure.
+    /// The cause of a failure; the text of minutes.
     pub detail: Option<String>,
     pub created_at: OffsetDateTime,
 }
@@ -289,6 +289,8 @@ pub struct Revision<'a> {
     /// JSON: computed metrics.
     pub report: &'a str,
     pub reason: VersionReason,
+    /// Queue a `write_minutes` job for the new version (docs/analysis.md, *Minutes*).
+    pub write_minutes: bool,
 }
 
 /// A finished analysis to store; the JSON documents are opaque to storage.
@@ -302,6 +304,43 @@ pub struct NewAnalysis {
     pub roles: String,
     /// JSON: computed metrics.
     pub report: String,
+    /// Queue a `write_minutes` job for the stored version (docs/analysis.md, *Minutes*).
+    pub write_minutes: bool,
+}
+
+/// Minutes to store: written by `model` from `version` of the call's result.
+#[derive(Clone, Copy, Debug)]
+pub struct NewMinutes<'a> {
+    pub call: CallId,
+    pub version: u32,
+    pub text: &'a str,
+    pub model: &'a str,
+}
+
+/// A call's latest minutes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Minutes {
+    /// The version of the call's result they were written from.
+    pub version: u32,
+    pub text: String,
+    pub model: String,
+    pub created_at: OffsetDateTime,
+}
+
+impl NewJob {
+    /// The `write_minutes` job of `version` of `call`'s result, ready now (payload
+    /// `{"version": …}`).
+    pub fn minutes(company: CompanyId, call: CallId, version: u32, now: OffsetDateTime) -> Self {
+        Self {
+            id: JobId::new(),
+            kind: JobKind::WriteMinutes,
+            company_id: company,
+            call_id: Some(call),
+            payload: serde_json::json!({ "version": version }).to_string(),
+            max_attempts: kiku_domain::job_retry::RetryPolicy::default().max_attempts,
+            run_at: now,
+        }
+    }
 }
 
 /// A call's stored analysis.

@@ -808,6 +808,7 @@ fn new_analysis(tag: &str) -> NewAnalysis {
         transcript: format!(r#"{{"heard":"{tag}"}}"#),
         roles: r#"{"user":"left"}"#.into(),
         report: format!(r#"{{"score":"{tag}"}}"#),
+        write_minutes: false,
     }
 }
 
@@ -1222,7 +1223,8 @@ async fn every_result_change_is_a_kept_version_with_its_event() {
                 Revision {
                     roles: swapped,
                     report: "{}",
-                    reason: swap
+                    reason: swap,
+                    write_minutes: false,
                 },
                 later
             )
@@ -1238,7 +1240,8 @@ async fn every_result_change_is_a_kept_version_with_its_event() {
                 Revision {
                     roles: swapped,
                     report: "{}",
-                    reason: swap
+                    reason: swap,
+                    write_minutes: false,
                 },
                 later
             )
@@ -1254,7 +1257,8 @@ async fn every_result_change_is_a_kept_version_with_its_event() {
                 Revision {
                     roles: swapped,
                     report: r#"{"score":1}"#,
-                    reason: swap
+                    reason: swap,
+                    write_minutes: false,
                 },
                 later
             )
@@ -1271,6 +1275,7 @@ async fn every_result_change_is_a_kept_version_with_its_event() {
                 roles: "{}",
                 report: r#"{"score":2}"#,
                 reason: swap,
+                write_minutes: false,
             },
             later,
         );
@@ -1284,6 +1289,7 @@ async fn every_result_change_is_a_kept_version_with_its_event() {
                 roles: swapped,
                 report: r#"{"score":3}"#,
                 reason: rescore,
+                write_minutes: false,
             },
             later,
         );
@@ -1524,6 +1530,94 @@ async fn a_flood_of_one_company_does_not_starve_another() {
             .await
             .expect("claim");
         assert!(batch.iter().any(|j| j.company_id == d), "{batch:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn minutes_are_queued_with_the_result_and_a_later_versions_minutes_win() {
+    each_backend(|s| async move {
+        let (a, ids) = company_with_queued_calls(&s, "a@a.example", 1).await;
+        let id = ids[0];
+        let lease = t0() + Duration::minutes(5);
+        let job = s
+            .claim_job(&[JobKind::AnalyseCall], "w", lease, t0())
+            .await
+            .expect("claim")
+            .expect("job");
+        let mut analysis = new_analysis("m");
+        analysis.write_minutes = true;
+        let done = s.finish_analysis(job.id, "w", &analysis, None, t0());
+        assert_eq!(
+            done.await.expect("finish"),
+            FinishOutcome::Stored { version: 1 }
+        );
+        // The swap's version queues its own minutes job.
+        let revision = Revision {
+            roles: r#"{"user":"right"}"#,
+            report: "{}",
+            reason: VersionReason::Swap,
+            write_minutes: true,
+        };
+        let swapped = s.update_analysis(a, id, 1, revision, t0());
+        assert_eq!(swapped.await.expect("swap"), Some(2));
+        let claim = || s.claim_job(&[JobKind::WriteMinutes], "m", lease, t0());
+        let first = claim().await.expect("claim").expect("minutes of version 1");
+        let second = claim().await.expect("claim").expect("minutes of version 2");
+        assert_eq!(first.call_id, Some(id));
+        assert_eq!(
+            (first.payload.as_str(), second.payload.as_str()),
+            (r#"{"version":1}"#, r#"{"version":2}"#)
+        );
+        assert!(s.minutes(a, id).await.expect("read").is_none());
+
+        let minutes = |version, text| NewMinutes {
+            call: id,
+            version,
+            text,
+            model: "m",
+        };
+        // Version 2's minutes first; version 1's, finishing later, are dropped unannounced.
+        let new = minutes(2, "two");
+        assert!(s
+            .finish_minutes(second.id, "m", &new, t0())
+            .await
+            .expect("finish"));
+        let new = minutes(1, "one");
+        assert!(s
+            .finish_minutes(first.id, "m", &new, t0())
+            .await
+            .expect("finish"));
+        let kept = s.minutes(a, id).await.expect("read").expect("minutes");
+        assert_eq!(
+            (kept.version, kept.text.as_str(), kept.model.as_str()),
+            (2, "two", "m")
+        );
+        let announced: Vec<(EventKind, Option<u32>, Option<String>)> = s
+            .events_of_call(a, id)
+            .await
+            .expect("events")
+            .into_iter()
+            .filter(|e| e.kind == EventKind::CallSummarizationCompleted)
+            .map(|e| (e.kind, e.version, e.detail))
+            .collect();
+        assert_eq!(
+            announced,
+            vec![(
+                EventKind::CallSummarizationCompleted,
+                Some(2),
+                Some("two".to_string())
+            )]
+        );
+        // A worker that lost its job stores nothing; another company sees no minutes.
+        let new = minutes(3, "three");
+        assert!(!s
+            .finish_minutes(first.id, "m", &new, t0())
+            .await
+            .expect("finish"));
+        let (b, _) = company_with_queued_calls(&s, "b@b.example", 0).await;
+        assert!(s.minutes(b, id).await.expect("read").is_none());
+        assert_eq!(s.minutes(a, id).await.expect("read").expect("m").version, 2);
     })
     .await;
 }

@@ -94,6 +94,7 @@ async fn analysed_call(s: &SqlStore, company: CompanyId) -> CallId {
         transcript: "{}".into(),
         roles: "{}".into(),
         report: "{}".into(),
+        write_minutes: false,
     };
     s.finish_analysis(job.id, "w", &analysis, None, t0())
         .await
@@ -378,6 +379,7 @@ async fn one_job_at_a_time_writes_a_calls_record_and_a_rescore_updates_records_o
                     roles: "{}",
                     report: "{}",
                     reason: kiku_domain::outbox::VersionReason::Rescore,
+                    write_minutes: false,
                 },
                 t0(),
             )

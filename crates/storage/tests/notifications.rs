@@ -179,6 +179,7 @@ async fn a_completed_result_queues_its_notifications_and_attempts_are_logged_wit
             transcript: "{}".into(),
             roles: "{}".into(),
             report: "{}".into(),
+            write_minutes: false,
         };
         s.finish_analysis(job.id, "w", &analysis, None, t0()).await.expect("finish");
 

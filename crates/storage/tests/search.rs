@@ -110,6 +110,7 @@ async fn stored(
         transcript: "{}".into(),
         roles,
         report,
+        write_minutes: false,
     };
     let done = s.finish_analysis(job.id, "w", &analysis, None, t0()).await;
     assert!(matches!(done, Ok(FinishOutcome::Stored { .. })), "{done:?}");
@@ -253,6 +254,7 @@ async fn every_filter_and_text_search_find_the_same_calls_on_every_backend() {
                     roles: &roles,
                     report: &report,
                     reason: VersionReason::Swap,
+                    write_minutes: false,
                 },
                 t0(),
             )
@@ -493,6 +495,7 @@ async fn auto_tags_follow_new_results_past_calls_and_deleted_rules_on_every_back
             roles: &roles,
             report: &report,
             reason: VersionReason::Swap,
+            write_minutes: false,
         };
         let made = s.update_analysis(c, new, current.version, revision, t0());
         assert!(made.await.expect("update").is_some());

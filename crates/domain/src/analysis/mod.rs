@@ -5,6 +5,7 @@
 
 pub mod detail;
 mod miitel;
+pub mod minutes;
 mod mono_roles;
 mod notes;
 mod report;

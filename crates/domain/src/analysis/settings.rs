@@ -89,6 +89,12 @@ pub struct AnalysisSettings {
     /// delete it.
     #[serde(default = "keep_by_default")]
     pub keep_original_recording: bool,
+    /// Have the operator's language model write minutes of each call analysed (or
+    /// swapped) from now on, sent as `call_summarization_completed` (docs/analysis.md,
+    /// *Minutes*). Refused while the server has no `minutes_url`. The model reads the
+    /// transcript as stored: redacted when `redact_personal_data` is on.
+    #[serde(default)]
+    pub write_minutes: bool,
 }
 
 fn keep_by_default() -> bool {
@@ -105,6 +111,7 @@ impl Default for AnalysisSettings {
             redact_personal_data: false,
             redact_audio: AudioRedaction::default(),
             keep_original_recording: true,
+            write_minutes: false,
         }
     }
 }

@@ -8,11 +8,19 @@ use serde_json::{json, Value};
 
 pub const SCHEMA: &str =
     include_str!("../../../../fixtures/miitel/call_analysis_completed_schema.json");
+/// The vendor's `call_summarization_completed` schema (the minutes' event).
+pub const MINUTES_SCHEMA: &str =
+    include_str!("../../../../fixtures/miitel/call_summarization_completed_schema.json");
 
 /// The problems of `value` against the schema's definition `name` (`"Welcome"` for a whole
 /// payload, `"Detail"` for one call detail); empty when it validates.
 pub fn problems(value: &Value, name: &str) -> Vec<String> {
-    let schema: Value = serde_json::from_str(SCHEMA).expect("schema");
+    problems_against(SCHEMA, value, name)
+}
+
+/// [`problems`] against another of the vendor's schemas.
+pub fn problems_against(schema: &str, value: &Value, name: &str) -> Vec<String> {
+    let schema: Value = serde_json::from_str(schema).expect("schema");
     let defs = &schema["definitions"];
     let mut errors = Vec::new();
     check(value, &defs[name], defs, name, &mut errors);

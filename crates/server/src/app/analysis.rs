@@ -47,6 +47,11 @@ pub async fn set_settings(
     settings: &AnalysisSettings,
 ) -> Result<u64, AppError> {
     settings.validate().map_err(AppError::InvalidRequest)?;
+    if settings.write_minutes && app.minutes.is_none() {
+        return Err(AppError::InvalidRequest(
+            "write_minutes needs a language model, and this server has none configured (minutes_url, docs/analysis.md#minutes)".into(),
+        ));
+    }
     let json = serde_json::to_string(settings).map_err(AppError::internal)?;
     let rescoring = app
         .store
@@ -91,6 +96,8 @@ pub async fn rescore(
                 roles: &record.roles,
                 report: &json,
                 reason: VersionReason::Rescore,
+                // The same words and roles: the minutes already written still hold.
+                write_minutes: false,
             },
             app.clock.now(),
         )
@@ -176,6 +183,8 @@ pub async fn swap(app: &App, company: CompanyId, call: CallId) -> Result<u32, Ap
                 roles: &roles_json,
                 report: &report_json,
                 reason: VersionReason::Swap,
+                // Minutes say who asked and who promised what: written again.
+                write_minutes: writes_minutes(app, &settings),
             },
             app.clock.now(),
         );
@@ -204,18 +213,26 @@ pub async fn current_detail(
         .map(|a| a.detail))
 }
 
+/// Whether a new result of a company with `settings` gets minutes: the company asks for
+/// them and this process has a language model.
+pub fn writes_minutes(app: &App, settings: &AnalysisSettings) -> bool {
+    settings.write_minutes && app.minutes.is_some()
+}
+
 /// What a worker stores for a finished analysis.
 pub fn new_analysis(
     engine: &str,
     transcript: &Transcript,
     roles: &Roles,
     report: &Report,
+    write_minutes: bool,
 ) -> Result<NewAnalysis, AppError> {
     Ok(NewAnalysis {
         engine: engine.to_string(),
         transcript: serde_json::to_string(transcript).map_err(AppError::internal)?,
         roles: serde_json::to_string(roles).map_err(AppError::internal)?,
         report: serde_json::to_string(report).map_err(AppError::internal)?,
+        write_minutes,
     })
 }
 

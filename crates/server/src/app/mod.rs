@@ -65,4 +65,7 @@ pub struct App {
     /// The sentiment lexicons every report is scored with (a swap or re-score in any
     /// process too); a language without one gets no sentiment.
     pub sentiment: Arc<kiku_domain::analysis::Lexicons>,
+    /// The operator's language model that writes minutes (`minutes_url`); none: no
+    /// minutes are written, and companies cannot turn them on.
+    pub minutes: Option<kiku_notify::MinutesWriter>,
 }

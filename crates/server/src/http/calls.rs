@@ -488,6 +488,58 @@ pub async fn version(
     Ok(Json(CallHistoryOut::new(call, detail)))
 }
 
+/// `GET /api/v1/calls/{id}/minutes`: the call's latest minutes.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calls/{call_id}/minutes",
+    operation_id = "getCallMinutes",
+    tag = "CallHistories",
+    summary = r#"The call's minutes, written by the operator's language model"#,
+    description = r#"Written after the analysis (and again after a swap) when the company's `write_minutes` setting is on and the server has a language model (`minutes_url`); also sent as `call_summarization_completed`. See docs/analysis.md, *Minutes*."#,
+    security(("bearerAuth" = []), ("sessionCookie" = [])),
+    params(
+        ("call_id" = String, Path, format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = r#"The latest minutes."#, content((CallMinutes = "application/json", examples(("written" = (value = json!({"call_id": "0b6f2a4e-8a57-4f7e-9d54-3d1c0c8e5b11", "text": "Topic:\nA broken router.\n\nKey points:\n- The router stopped working yesterday.\n\nNext steps:\n- The agent sends a new router tomorrow morning.", "version": 1, "model": "SmolLM2-135M-Instruct", "written_at": "2026-11-30T10:00:05Z"}))))))),
+        (status = 404, description = r#"`not_found`: no such call in this company, or no minutes written for it (yet)."#, content((ref("#/components/schemas/Error") = "application/json", examples(("not_found" = (summary = r#"No minutes"#, value = json!({"code": "not_found", "message": "no minutes have been written for this call"}))))))),
+    ),
+)]
+pub async fn minutes(
+    State(app): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Path(call_id): Path<String>,
+) -> Result<Json<CallMinutes>, ApiError> {
+    let call = call_of(&app, me.company_id, &call_id).await?;
+    let minutes = app
+        .store
+        .minutes(me.company_id, call.id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("no minutes have been written for this call".into()))?;
+    Ok(Json(CallMinutes {
+        call_id: call.id,
+        text: minutes.text,
+        version: minutes.version,
+        model: minutes.model,
+        written_at: datetime::format(minutes.created_at),
+    }))
+}
+
+/// A call's latest minutes.
+#[derive(Serialize, ToSchema)]
+pub struct CallMinutes {
+    call_id: CallId,
+    /// As the model wrote them (trimmed; at most 4,000 characters).
+    text: String,
+    /// The version of the call's result they were written from.
+    #[schema(minimum = 1)]
+    version: u32,
+    /// The model named in the request (`minutes_model`).
+    model: String,
+    #[schema(format = DateTime)]
+    written_at: String,
+}
+
 /// `GET /api/v1/calls/{id}/deliveries` (admins): every attempt to deliver the call's events
 /// to outgoing webhooks, newest first.
 #[utoipa::path(

@@ -115,6 +115,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(notifications::of_call))
         .routes(routes!(calls::versions))
         .routes(routes!(calls::version))
+        .routes(routes!(calls::minutes))
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(metrics::metrics))

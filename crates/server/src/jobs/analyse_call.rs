@@ -146,6 +146,7 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
             }
         }
         let keep_original = settings.keep_original_recording;
+        let write_minutes = analysis::writes_minutes(app, &settings);
         let redact_audio = settings.redact_audio != AudioRedaction::Off;
         let (heard, decided, lexicons) = (transcript.clone(), roles.clone(), app.sentiment.clone());
         // Scored on the transcript as stored: redacted text is what the sentiment reads.
@@ -158,7 +159,13 @@ pub async fn run(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
                 "the report crashed on this recording".into(),
             ));
         };
-        let new = analysis::new_analysis(engine_name(ctx), &transcript, &roles, &report)?;
+        let new = analysis::new_analysis(
+            engine_name(ctx),
+            &transcript,
+            &roles,
+            &report,
+            write_minutes,
+        )?;
         let now = app.clock.now();
         let finished = app
             .store

@@ -10,6 +10,7 @@ mod deliver_notification;
 mod deliver_webhook;
 mod redact_recording;
 mod rescore_company;
+mod write_minutes;
 
 pub use deliver_webhook::{DeliverySettings, EndpointSlots};
 
@@ -44,9 +45,10 @@ const ANALYSIS_KINDS: &[JobKind] = &[JobKind::AnalyseCall];
 /// The kinds every process's other workers take. Deliveries have a runner of their own
 /// (`deliver_webhook.rs`): many wait on receivers at once, claimed and recorded in batches.
 const OTHER_KINDS: &[JobKind] = &[JobKind::RescoreCompany, JobKind::ApplyTagRule];
-/// Slack messages and e-mails: workers of their own, so that a slow SMTP server or Slack
-/// never holds up a re-score.
-const NOTIFICATION_KINDS: &[JobKind] = &[JobKind::DeliverNotification];
+/// Work that waits on outside servers — Slack messages, e-mails, the language model's
+/// minutes: workers of their own, so that a slow SMTP server, Slack or model never holds
+/// up a re-score.
+const NOTIFICATION_KINDS: &[JobKind] = &[JobKind::DeliverNotification, JobKind::WriteMinutes];
 
 /// How many workers of each sort a process runs.
 #[derive(Clone, Copy, Debug)]
@@ -57,7 +59,7 @@ pub struct WorkerCounts {
     pub jobs: usize,
     /// Outgoing webhook deliveries in flight at once (0: none delivered by this process).
     pub deliveries: usize,
-    /// Slack messages and e-mails sent at once (0: none sent by this process).
+    /// Slack messages, e-mails and minutes sent at once (0: none sent by this process).
     pub notifications: usize,
 }
 
@@ -314,6 +316,7 @@ async fn handle(ctx: &JobContext<'_>) -> Result<Outcome, AppError> {
         JobKind::RescoreCompany => rescore_company::run(ctx).await,
         JobKind::DeliverNotification => deliver_notification::run(ctx).await,
         JobKind::ApplyTagRule => apply_tag_rule::run(ctx).await,
+        JobKind::WriteMinutes => write_minutes::run(ctx).await,
         // Never claimed by these workers: the delivery runner (`deliver_webhook.rs`) has them.
         JobKind::DeliverWebhook => Ok(Outcome::Requeue),
     }

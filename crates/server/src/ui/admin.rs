@@ -262,6 +262,7 @@ struct SettingsPage {
     vocabulary: String,
     score_rule: String,
     redact_personal_data: bool,
+    write_minutes: bool,
     problem: Option<String>,
     saved: Option<u64>,
     simulated: Option<Vec<SimulatedRow>>,
@@ -293,6 +294,7 @@ pub async fn settings(
         vocabulary: current.vocabulary.join("\n"),
         score_rule: serde_json::to_string_pretty(&current.score_rule).unwrap_or_default(),
         redact_personal_data: current.redact_personal_data,
+        write_minutes: current.write_minutes,
         problem: None,
         saved: None,
         simulated: None,
@@ -312,6 +314,8 @@ pub struct SettingsForm {
     /// A checkbox: present when ticked.
     #[serde(default)]
     redact_personal_data: Option<String>,
+    #[serde(default)]
+    write_minutes: Option<String>,
 }
 
 /// The settings the form describes, or why not.
@@ -336,6 +340,7 @@ fn settings_of(
             None => kiku_domain::analysis::AudioRedaction::Off,
         },
         keep_original_recording: current.keep_original_recording,
+        write_minutes: form.write_minutes.is_some(),
     };
     settings.validate()?;
     Ok(settings)
@@ -369,6 +374,7 @@ pub async fn save_settings(
         vocabulary: form.vocabulary.clone(),
         score_rule: form.score_rule.clone(),
         redact_personal_data: form.redact_personal_data.is_some(),
+        write_minutes: form.write_minutes.is_some(),
         problem: None,
         saved: None,
         simulated: None,

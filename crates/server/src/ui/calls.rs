@@ -322,6 +322,8 @@ struct DetailPage {
     phrases: Vec<PhraseView>,
     metrics: Vec<Metric>,
     summary: Vec<String>,
+    /// The language model's minutes (`write_minutes`), the text's lines.
+    minutes: Option<Vec<String>>,
     /// Who spoke when, for the timeline script (JSON).
     timeline: String,
     /// Admins: the call's notifications.
@@ -637,6 +639,12 @@ async fn detail_page(
         phrases,
         metrics,
         summary,
+        minutes: app
+            .store
+            .minutes(company, id)
+            .await
+            .map_err(|e| failed(e.into()))?
+            .map(|m| m.text.lines().map(str::to_string).collect()),
         timeline,
         notifications: call_notifications::rows(app, viewer, id).await?,
     };

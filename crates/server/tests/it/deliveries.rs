@@ -4,7 +4,7 @@
 //! swap announced as a new event with the new version, the log and replays.
 
 #[path = "../../../domain/tests/support/miitel_schema.rs"]
-mod miitel_schema;
+pub(crate) mod miitel_schema;
 
 use std::time::{Duration, Instant};
 
@@ -316,7 +316,7 @@ pub(crate) async fn completed_calls_in(
         &AnalysisSettings::default(),
         &crate::support::test_sentiment(),
     );
-    let new = new_analysis("test engine", &heard, &roles, &made).expect("analysis");
+    let new = new_analysis("test engine", &heard, &roles, &made, false).expect("analysis");
     let mut events = Vec::new();
     for stored in store
         .ingest_calls(company, &data, now)

@@ -20,6 +20,7 @@ mod isolation;
 mod limits;
 mod logs;
 mod metrics;
+mod minutes;
 mod mono;
 mod notifications;
 mod outgoing_webhook_delivery;

@@ -48,7 +48,7 @@ pub(crate) async fn stored_call(
     let company: CompanyId = t.company_id.parse().expect("company");
     let (settings, used) = settings_as_stored(&s.app, company).await.expect("settings");
     let made = report(&heard, &roles, &settings);
-    let new = new_analysis("test engine", &heard, &roles, &made).expect("analysis");
+    let new = new_analysis("test engine", &heard, &roles, &made, false).expect("analysis");
     let finished = s
         .app
         .store

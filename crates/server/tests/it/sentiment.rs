@@ -181,7 +181,7 @@ async fn completed_happy_angry(
         &AnalysisSettings::default(),
         &s.app.sentiment,
     );
-    let new = new_analysis("test engine", &heard, &roles, &made).expect("analysis");
+    let new = new_analysis("test engine", &heard, &roles, &made, false).expect("analysis");
     s.app
         .store
         .finish_analysis(job.id, "test", &new, None, s.clock.now())

@@ -48,6 +48,15 @@ pub struct Tenant {
     pub webhook: String,
 }
 
+/// What a test server sends with: the outgoing webhook client's settings, the mailer, the
+/// abuse limits and the minutes' language model.
+type Senders = (
+    ClientSettings,
+    Option<Mailer>,
+    AbuseLimits,
+    Option<kiku_notify::MinutesWriter>,
+);
+
 /// One started server per available backend.
 pub async fn servers() -> Vec<TestServer> {
     let mut out = Vec::new();
@@ -68,40 +77,35 @@ pub async fn servers_with_public_url(public_url: &str) -> Vec<TestServer> {
 
 /// Like [`servers`], with these outgoing webhook client settings (e.g. no allow list).
 pub async fn servers_with_outgoing(settings: fn() -> ClientSettings) -> Vec<TestServer> {
-    let mut out = Vec::new();
-    for db in test_databases().await {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let audio_dir = dir.path().join("audio");
-        let (backend, url) = (db.backend, db.url.clone());
-        out.push(
-            start_on_with(
-                backend,
-                &url,
-                audio_dir,
-                Some(db),
-                dir,
-                None,
-                (settings(), None, Default::default()),
-            )
-            .await,
-        );
-    }
-    out
+    servers_sending(|| (settings(), None, Default::default(), None)).await
 }
 
 /// Like [`servers`], sending e-mail with `mailer`.
 pub async fn servers_with_mailer(mailer: Mailer) -> Vec<TestServer> {
+    servers_sending(|| {
+        let mailer = Some(mailer.clone());
+        (test_outgoing_settings(), mailer, Default::default(), None)
+    })
+    .await
+}
+
+/// Like [`servers`], writing minutes with `minutes`.
+pub async fn servers_with_minutes(minutes: kiku_notify::MinutesWriter) -> Vec<TestServer> {
+    servers_sending(|| {
+        let minutes = Some(minutes.clone());
+        (test_outgoing_settings(), None, Default::default(), minutes)
+    })
+    .await
+}
+
+/// One server per available backend, each sending with what `senders` makes.
+async fn servers_sending(senders: impl Fn() -> Senders) -> Vec<TestServer> {
     let mut out = Vec::new();
     for db in test_databases().await {
         let dir = tempfile::tempdir().expect("temp dir");
         let audio_dir = dir.path().join("audio");
         let (backend, url) = (db.backend, db.url.clone());
-        let senders = (
-            test_outgoing_settings(),
-            Some(mailer.clone()),
-            Default::default(),
-        );
-        out.push(start_on_with(backend, &url, audio_dir, Some(db), dir, None, senders).await);
+        out.push(start_on_with(backend, &url, audio_dir, Some(db), dir, None, senders()).await);
     }
     out
 }
@@ -141,7 +145,7 @@ pub async fn start_on(
         db,
         dir,
         public_url,
-        (test_outgoing_settings(), None, Default::default()),
+        (test_outgoing_settings(), None, Default::default(), None),
     )
     .await
 }
@@ -153,7 +157,7 @@ async fn start_on_with(
     db: Option<TestDatabase>,
     dir: tempfile::TempDir,
     public_url: Option<&str>,
-    senders: (ClientSettings, Option<Mailer>, AbuseLimits),
+    senders: Senders,
 ) -> TestServer {
     start_keyed(
         backend,
@@ -173,7 +177,7 @@ async fn start_on_with(
 pub async fn beside_with_keys(s: &TestServer, keys: SecretKeys) -> TestServer {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = s.database_url().expect("database").to_string();
-    let senders = (test_outgoing_settings(), None, Default::default());
+    let senders = (test_outgoing_settings(), None, Default::default(), None);
     start_keyed(
         s.backend,
         &url,
@@ -195,7 +199,7 @@ async fn start_keyed(
     db: Option<TestDatabase>,
     dir: tempfile::TempDir,
     public_url: Option<&str>,
-    (outgoing, mailer, abuse): (ClientSettings, Option<Mailer>, AbuseLimits),
+    (outgoing, mailer, abuse, minutes): Senders,
     keys: SecretKeys,
 ) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -240,6 +244,7 @@ async fn start_keyed(
         // Loopback: the tests' clients are their own "proxy", so X-Forwarded-For is honoured.
         trusted_proxies: vec!["127.0.0.0/8".parse().expect("net")],
         sentiment: Arc::new(test_sentiment()),
+        minutes,
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(kiku::serve::serve_on(
@@ -461,15 +466,7 @@ pub fn cli_company(env: &[(&str, String)]) -> Value {
 
 /// Like [`servers`], with `abuse` as the abuse limits.
 pub async fn servers_with_abuse_limits(abuse: AbuseLimits) -> Vec<TestServer> {
-    let mut out = Vec::new();
-    for db in test_databases().await {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let audio_dir = dir.path().join("audio");
-        let (backend, url) = (db.backend, db.url.clone());
-        let settings = (test_outgoing_settings(), None, abuse.clone());
-        out.push(start_on_with(backend, &url, audio_dir, Some(db), dir, None, settings).await);
-    }
-    out
+    servers_sending(|| (test_outgoing_settings(), None, abuse.clone(), None)).await
 }
 
 /// Sends `req`; the status, `Retry-After` in seconds and the JSON body (`Null` if none).

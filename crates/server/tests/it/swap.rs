@@ -89,7 +89,7 @@ pub(crate) async fn finish_uploaded(s: &TestServer, upload: &str, recording: Vec
         &AnalysisSettings::default(),
         &s.app.sentiment,
     );
-    let new = new_analysis("test engine", &heard, &roles, &made).expect("analysis");
+    let new = new_analysis("test engine", &heard, &roles, &made, false).expect("analysis");
     let finished = s.app.store.finish_analysis(job.id, "test", &new, None, now);
     assert_eq!(
         finished.await.expect("finish"),
@@ -323,7 +323,7 @@ async fn the_cli_swaps_too() {
     };
     let heard = transcript();
     let made = report(&heard, &roles, &AnalysisSettings::default());
-    let new = new_analysis("test engine", &heard, &roles, &made).expect("analysis");
+    let new = new_analysis("test engine", &heard, &roles, &made, false).expect("analysis");
     store
         .finish_analysis(job.id, "w", &new, None, now)
         .await

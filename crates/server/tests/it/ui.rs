@@ -143,8 +143,17 @@ async fn the_call_pages_work_in_a_real_browser() {
             .await;
         assert_eq!(browser.text("#total").await, "Calls: 2");
 
-        // The detail: phrases in the user's and the customer's colours, named.
+        // The detail: phrases in the user's and the customer's colours, named; the
+        // language model's minutes line by line.
+        crate::minutes::minutes_written(&s, &t.company_id, &call, "Topic:\nA question.").await;
         browser.goto(&s.url(&format!("/calls/{call}"))).await;
+        let minutes = browser
+            .script(
+                "return document.getElementById('minutes').innerText",
+                json!([]),
+            )
+            .await;
+        assert_eq!(minutes.as_str().map(str::trim), Some("Topic:\nA question."));
         let user_phrases = browser
             .script("return [...document.querySelectorAll('.phrase.user .text')].map(e => e.textContent)", json!([]))
             .await;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use kiku_domain::job_retry::RetryPolicy;
 use kiku_domain::outbox::VersionReason;
-use kiku_domain::{CallId, CallStatus, CompanyId, JobId, JobKind};
+use kiku_domain::{CallId, CallStatus, CompanyId, EventKind, JobId, JobKind};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -13,8 +13,8 @@ use super::jobs::{complete_held_job, insert_job, set_call_status};
 use super::search_index::write_analysis_index;
 use super::{from_ms, is_foreign_key_violation, ms, parsed, placeholders, SqlStore};
 use crate::{
-    AnalysisRecord, AnalysisStore, FinishOutcome, NewAnalysis, NewJob, Result, Revision,
-    StorageError,
+    AnalysisRecord, AnalysisStore, FinishOutcome, Minutes, NewAnalysis, NewJob, NewMinutes, Result,
+    Revision, StorageError,
 };
 
 const ANALYSIS_COLUMNS: &str =
@@ -127,6 +127,9 @@ impl AnalysisStore for SqlStore {
             now,
         )
         .await?;
+        if analysis.write_minutes {
+            insert_job(&mut tx, &NewJob::minutes(company, call, version, now), now).await?;
+        }
         tx.commit().await?;
         Ok(FinishOutcome::Stored { version })
     }
@@ -209,6 +212,7 @@ impl AnalysisStore for SqlStore {
             roles,
             report,
             reason,
+            write_minutes,
         } = revision;
         let mut tx = self.write.begin().await?;
         // The version check and the bump are one statement, so concurrent updates serialise on the row.
@@ -240,6 +244,9 @@ impl AnalysisStore for SqlStore {
             now,
         )
         .await?;
+        if write_minutes {
+            insert_job(&mut tx, &NewJob::minutes(company, call, version, now), now).await?;
+        }
         tx.commit().await?;
         Ok(Some(version))
     }
@@ -274,6 +281,74 @@ impl AnalysisStore for SqlStore {
         .fetch_optional(&self.read)
         .await?;
         row.as_ref().map(analysis_from_row).transpose()
+    }
+
+    async fn finish_minutes(
+        &self,
+        job: JobId,
+        worker: &str,
+        minutes: &NewMinutes<'_>,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let Some(held) = complete_held_job(&mut tx, job, worker, now).await? else {
+            return Ok(false);
+        };
+        let company: CompanyId = held
+            .company
+            .parse()
+            .map_err(|_| StorageError::corrupt("job company_id"))?;
+        // Minutes of an earlier version finishing late never replace later ones.
+        let stored = sqlx::query(
+            "INSERT INTO call_minutes (call_id, company_id, version, text, model, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (call_id) DO UPDATE SET version = excluded.version, text = excluded.text, \
+             model = excluded.model, created_at_ms = excluded.created_at_ms \
+             WHERE call_minutes.version <= excluded.version",
+        )
+        .bind(minutes.call.to_string())
+        .bind(company.to_string())
+        .bind(i64::from(minutes.version))
+        .bind(minutes.text)
+        .bind(minutes.model)
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?;
+        if stored.rows_affected() == 1 {
+            let event = NewEvent {
+                company,
+                call: Some(minutes.call),
+                kind: EventKind::CallSummarizationCompleted,
+                version: Some(minutes.version),
+                previous_version: None,
+                detail: Some(minutes.text),
+            };
+            insert_event(&mut tx, &event, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn minutes(&self, company: CompanyId, call: CallId) -> Result<Option<Minutes>> {
+        let row = sqlx::query(
+            "SELECT version, text, model, created_at_ms FROM call_minutes \
+             WHERE company_id = $1 AND call_id = $2",
+        )
+        .bind(company.to_string())
+        .bind(call.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let version: i64 = row.try_get("version")?;
+        Ok(Some(Minutes {
+            version: u32::try_from(version)
+                .map_err(|_| StorageError::corrupt(format!("minutes version {version}")))?,
+            text: row.try_get("text")?,
+            model: row.try_get("model")?,
+            created_at: from_ms(row.try_get("created_at_ms")?)?,
+        }))
     }
 
     async fn count_analyses(&self, company: CompanyId) -> Result<u64> {

@@ -176,10 +176,12 @@ impl CallStore for SqlStore {
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
-        let queued = sqlx::query("SELECT 1 FROM jobs WHERE call_id = $1 AND state = 'queued'")
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let queued =
+            sqlx::query("SELECT 1 FROM jobs WHERE call_id = $1 AND kind = $2 AND state = 'queued'")
+                .bind(id.to_string())
+                .bind(JobKind::AnalyseCall.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
         if queued.is_none() {
             let job = NewJob {
                 id: JobId::new(),

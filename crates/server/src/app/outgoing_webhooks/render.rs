@@ -1,14 +1,15 @@
 //! What events announce, rendered for a batch of deliveries at once: the events, their
 //! calls and versions come in three queries ([`kiku_storage::EventStore::announced`]) and
 //! each (call, version) detail is made once, however many events and endpoints announce it. The body
-//! for one endpoint is then [`Rendered::body`]. Every retry and replay renders the same
+//! for one endpoint is then [`Rendered::body`] (a minutes event carries the version its
+//! minutes were written from, and their text). Every retry and replay renders the same
 //! thing: an event's version of a result never changes.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use kiku_domain::{CallId, CompanyId, EventId, EventKind};
-use kiku_notify::{detail_json, failed_payload, PayloadInput, PayloadOptions};
+use kiku_notify::{detail_json, failed_payload, minutes_payload, PayloadInput, PayloadOptions};
 use kiku_storage::{AnalysisRecord, CallRecord, Event};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -36,6 +37,12 @@ enum What {
         detail: Arc<Detail>,
         version: u32,
         previous: Option<u32>,
+    },
+    /// Minutes written from `version`; the event holds their text.
+    Minutes {
+        detail: Arc<Detail>,
+        version: u32,
+        text: String,
     },
 }
 
@@ -70,17 +77,37 @@ impl Rendered {
                 version,
                 previous,
             } => target.completed_body_with(
-                PayloadInput {
-                    call_id: &self.call_id,
-                    tenant_code: &self.tenant,
-                    detail: &detail.value,
-                    event_id: &self.event_id,
-                    event_type: self.kind,
-                    version: i64::from(*version),
-                    previous_version: previous.map(i64::from),
-                },
+                self.input(&detail.value, *version, *previous),
                 detail.json(target.options),
             ),
+            What::Minutes {
+                detail,
+                version,
+                text,
+            } => minutes_payload(
+                self.input(&detail.value, *version, None),
+                text,
+                &target.payload,
+            )
+            .to_string()
+            .into_bytes(),
+        }
+    }
+
+    fn input<'a>(
+        &'a self,
+        detail: &'a Value,
+        version: u32,
+        previous: Option<u32>,
+    ) -> PayloadInput<'a> {
+        PayloadInput {
+            call_id: &self.call_id,
+            tenant_code: &self.tenant,
+            detail,
+            event_id: &self.event_id,
+            event_type: self.kind,
+            version: i64::from(version),
+            previous_version: previous.map(i64::from),
         }
     }
 }
@@ -157,6 +184,18 @@ pub async fn render_events(
         let Some(detail) = details.get(&key) else {
             continue;
         };
+        let what = match event.kind {
+            EventKind::CallSummarizationCompleted => What::Minutes {
+                detail: detail.clone(),
+                version: key.1,
+                text: event.detail.clone().unwrap_or_default(),
+            },
+            _ => What::Completed {
+                detail: detail.clone(),
+                version: key.1,
+                previous: event.previous_version,
+            },
+        };
         out.insert(
             event.id,
             Rendered {
@@ -165,11 +204,7 @@ pub async fn render_events(
                 tenant: tenant.clone(),
                 event_id: event.id.to_string(),
                 kind: event.kind,
-                what: What::Completed {
-                    detail: detail.clone(),
-                    version: key.1,
-                    previous: event.previous_version,
-                },
+                what,
             },
         );
     }

@@ -144,6 +144,7 @@ const ROWS: &[(&str, &str, Guard, u16)] = &[
         Guard::Signed,
         200,
     ),
+    ("GET", "/api/v1/calls/{call_id}/minutes", Guard::Signed, 200),
     ("GET", "/health", Guard::Public, 200),
     ("GET", "/ready", Guard::Public, 200),
     ("GET", "/metrics", Guard::Public, 200),

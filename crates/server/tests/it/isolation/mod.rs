@@ -75,6 +75,7 @@ async fn company(s: &TestServer, name: &str, hook: &str) -> Company {
     let user_id = s.user(&t, &email, true).await;
     let user_token = s.login(&email, "agent password").await;
     let call_id = completed_call(s, &t, &format!("{name}-done")).await;
+    crate::minutes::minutes_written(s, &t.company_id, &call_id, &format!("{name} minutes")).await;
     let (_, upload) = s.one_call(&t, &format!("{name}-waiting")).await;
     let token = t.admin_token.clone();
     let endpoint = created(
