@@ -13,6 +13,10 @@ KIKU_LIB_SOURCED=1
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
 KIKU_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The CTranslate2 release the prebuilt engine is (scripts/install-engine), and the one
+# bench/run's faster-whisper runs on, so both tools run the same engine.
+# shellcheck disable=SC2034
+KIKU_ENGINE_VERSION=4.8.4
 
 kiku_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 kiku_die() {

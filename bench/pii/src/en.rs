@@ -137,12 +137,98 @@ pub fn positive(b: &mut Builder, rng: &Rng, who: &People, scene: usize) {
         2 => my_number(b, rng),
         3 => postal(b, rng),
         4 => email(b, rng, who),
-        _ => birth(b, rng),
+        5 => birth(b, rng),
+        _ => address(b, rng),
     }
 }
 
-pub const POSITIVE_SCENES: usize = 6;
-pub const NEGATIVE_SCENES: usize = 8;
+pub const POSITIVE_SCENES: usize = 7;
+pub const NEGATIVE_SCENES: usize = 9;
+
+const STREETS: &[&str] = &[
+    "Maple",
+    "Oak",
+    "Cedar Hill",
+    "Lincoln",
+    "Park",
+    "Sunset",
+    "Willow Creek",
+    "Harbor",
+    "Elm",
+    "Jefferson",
+];
+const STREET_TYPES: &[&str] = &[
+    "Street",
+    "Avenue",
+    "Road",
+    "Drive",
+    "Lane",
+    "Boulevard",
+    "Court",
+    "Way",
+    "St.",
+    "Ave.",
+];
+
+/// A street address as a transcript writes it ("1234 North Maple Avenue, Apt 4B").
+fn street_address(rng: &Rng) -> String {
+    let number = rng.range(1, 9999);
+    let direction = if rng.chance(0.2) {
+        rng.pick(&["North ", "South ", "East ", "West "])
+    } else {
+        ""
+    };
+    let unit = if rng.chance(0.3) {
+        format!(
+            ", {} {}{}",
+            rng.pick(&["Apt", "Apartment", "Suite", "Unit"]),
+            rng.range(1, 40),
+            rng.pick(&["", "B", "C"])
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{number} {direction}{} {}{unit}",
+        rng.pick(STREETS),
+        rng.pick(STREET_TYPES)
+    )
+}
+
+fn address(b: &mut Builder, rng: &Rng) {
+    let e = b.entity(PiiKind::Address);
+    let said = street_address(rng);
+    if rng.chance(0.25) {
+        b.say(
+            rng,
+            CUSTOMER,
+            vec![
+                t(rng.pick(&["I moved, it's ", "Send it to ", "Ship it to my home, "])),
+                p(e, said),
+                t(rng.pick(&[".", ", in Springfield.", ", thanks."])),
+            ],
+        );
+    } else {
+        b.say(
+            rng,
+            AGENT,
+            vec![t(rng.pick(&[
+                "And the delivery address?",
+                "Can I confirm your home address?",
+                "Where should the technician go?",
+            ]))],
+        );
+        b.say(
+            rng,
+            CUSTOMER,
+            vec![
+                t(rng.pick(&["It's ", "", "Sure, ", "Uh, "])),
+                p(e, said),
+                t(rng.pick(&[".", ", Portland.", ""])),
+            ],
+        );
+    }
+}
 
 fn card(b: &mut Builder, rng: &Rng) {
     let groups = numbers::misheard(rng, numbers::card(rng));
@@ -491,6 +577,19 @@ pub fn negative(b: &mut Builder, rng: &Rng, scene: usize) {
                     rng.pick(&["250", "500", "1000"]),
                     rng.range(1, 9)
                 ))],
+            );
+        }
+        8 => {
+            // Places that are not anyone's address.
+            b.say(
+                rng,
+                AGENT,
+                vec![t(rng.pick(&[
+                    "Our Main Street branch is open until 6.",
+                    "You can pick it up at the Oak Avenue store, Building 3.",
+                    "Take Route 66 and it's the 5th Avenue exit.",
+                    "We have 2 Maple Leaf models left in the Park Road warehouse.",
+                ]))],
             );
         }
         _ => {

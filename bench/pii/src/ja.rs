@@ -114,8 +114,69 @@ pub fn positive(b: &mut Builder, rng: &Rng, who: &People, scene: usize) {
         2 => my_number(b, rng),
         3 => postal(b, rng),
         4 => email(b, rng, who),
-        _ => birth(b, rng),
+        5 => birth(b, rng),
+        _ => address(b, rng),
     }
+}
+
+const PLACES: &[(&str, &str, &[&str])] = &[
+    ("東京都", "世田谷区", &["桜丘", "三軒茶屋", "北沢"]),
+    ("東京都", "品川区", &["大井", "西五反田"]),
+    ("神奈川県", "横浜市中区", &["山下町", "本町"]),
+    ("大阪府", "大阪市北区", &["梅田", "中之島"]),
+    ("愛知県", "名古屋市中村区", &["名駅", "椿町"]),
+    ("福岡県", "福岡市博多区", &["博多駅前", "祇園町"]),
+    ("北海道", "札幌市中央区", &["北一条西", "大通西"]),
+];
+
+/// A Japanese address as a transcript writes it: the prefecture (or not), the city and
+/// ward, the town and the block numbers in one of the usual ways.
+fn japanese_address(rng: &Rng) -> String {
+    let (prefecture, city, towns) = rng.pick(PLACES);
+    let town = rng.pick(towns);
+    let (a, b, c) = (rng.range(1, 9), rng.range(1, 30), rng.range(1, 20));
+    let kanji = |n: usize| {
+        const DIGITS: [&str; 10] = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+        match n {
+            0..=9 => DIGITS[n].to_string(),
+            10 => "十".into(),
+            _ => format!(
+                "{}十{}",
+                if n >= 20 { DIGITS[n / 10] } else { "" },
+                DIGITS[n % 10]
+            ),
+        }
+    };
+    let blocks = match rng.below(4) {
+        0 => format!("{a}丁目{b}番{c}号"),
+        1 => format!("{a}-{b}-{c}"),
+        2 => format!("{}丁目{}番地", kanji(a), kanji(b)),
+        _ => format!("{a}丁目{b}-{c}"),
+    };
+    let prefecture = if rng.chance(0.6) { prefecture } else { "" };
+    format!("{prefecture}{city}{town}{blocks}")
+}
+
+fn address(b: &mut Builder, rng: &Rng) {
+    let e = b.entity(PiiKind::Address);
+    b.say(
+        rng,
+        AGENT,
+        vec![t(rng.pick(&[
+            "ご住所をお願いいたします。",
+            "お届け先のご住所を伺えますか。",
+            "ご登録のご住所を確認させてください。",
+        ]))],
+    );
+    b.say(
+        rng,
+        CUSTOMER,
+        vec![
+            t(rng.pick(&["はい、", "えーと、", "", "住所は"])),
+            p(e, japanese_address(rng)),
+            t(rng.pick(&["です。", "になります。", "のマンションです。"])),
+        ],
+    );
 }
 
 fn card(b: &mut Builder, rng: &Rng) {
@@ -447,6 +508,19 @@ pub fn negative(b: &mut Builder, rng: &Rng, scene: usize) {
                     rng.range(2, 20),
                     rng.range(1, 9)
                 ))],
+            );
+        }
+        8 => {
+            // Places that are not anyone's address.
+            b.say(
+                rng,
+                AGENT,
+                vec![t(rng.pick(&[
+                    "渋谷店は3階にございます。",
+                    "品川区の倉庫から2番目の便で発送いたします。",
+                    "3丁目の交差点の角の店舗でお受け取りいただけます。",
+                    "新宿区役所前の窓口は5番です。",
+                ]))],
             );
         }
         _ => {

@@ -1,7 +1,8 @@
-//! Recognition windows cut from speech spans, as faster-whisper's VAD filter does: the
-//! spans of a channel are joined back to back (the silence between them dropped) into
-//! windows of at most 30 s, so the model never sees long silence (where it hallucinates)
-//! and no window starts mid-word. Times in a window map back to the recording.
+//! Stretches of joined speech, as faster-whisper's VAD filter makes them: the spans of a
+//! channel are joined back to back (the silence between them dropped), so the model never
+//! sees long silence (where it hallucinates). The recogniser reads a stretch through in
+//! Whisper's 30 s windows, each starting where the text before it was complete. Times in
+//! a stretch map back to the recording.
 
 use kiku_domain::metrics::Span;
 
@@ -9,18 +10,18 @@ use kiku_domain::metrics::Span;
 /// other without a pause.
 pub const JOINT_GAP_SECONDS: f64 = 0.4;
 
-/// One window: the recording's spans it holds, in order, and where each starts inside it.
+/// One stretch: the recording's spans it holds, in order, and where each starts inside it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Window {
+pub struct Stretch {
     pieces: Vec<(Span, f64)>,
 }
 
-impl Window {
+impl Stretch {
     pub fn seconds(&self) -> f64 {
         self.pieces.last().map_or(0.0, |(s, at)| at + s.len())
     }
 
-    /// Speech in the window after window time `t`.
+    /// Speech in the stretch after stretch time `t`.
     pub fn speech_after(&self, t: f64) -> f64 {
         self.pieces
             .iter()
@@ -28,7 +29,7 @@ impl Window {
             .sum()
     }
 
-    /// Speech in the window, without the gaps between its pieces.
+    /// Speech in the stretch, without the gaps between its pieces.
     pub fn speech_seconds(&self) -> f64 {
         self.pieces.iter().map(|(s, _)| s.len()).sum()
     }
@@ -37,7 +38,7 @@ impl Window {
         self.pieces.iter().map(|(s, _)| s)
     }
 
-    /// The window's samples taken from 16 kHz `samples` of the recording.
+    /// The stretch's samples taken from 16 kHz `samples` of the recording.
     pub fn samples(&self, samples: &[f32], rate: f64) -> Vec<f32> {
         let mut out = Vec::new();
         for (span, at) in &self.pieces {
@@ -49,7 +50,7 @@ impl Window {
         out
     }
 
-    /// The recording's span holding window time `t` (the later one at a joint).
+    /// The recording's span holding stretch time `t` (the later one at a joint).
     pub fn span_at(&self, t: f64) -> Span {
         self.pieces
             .iter()
@@ -59,7 +60,7 @@ impl Window {
             .map_or(Span::new(t, t), |(span, _)| *span)
     }
 
-    /// Where a word aligned to start at window time `t` starts: in a joint's silence it
+    /// Where a word aligned to start at stretch time `t` starts: in a joint's silence it
     /// starts with the next piece, because the aligner starts the first word after a
     /// pause early, and no word is said in the silence Kiku put there.
     pub fn word_start(&self, t: f64) -> f64 {
@@ -72,7 +73,7 @@ impl Window {
             .map_or(t, |pair| pair[1].1)
     }
 
-    /// The recording time of `t` seconds into the window. A time at a joint belongs to the
+    /// The recording time of `t` seconds into the stretch. A time at a joint belongs to the
     /// later piece when `starting` (a segment begins there), to the earlier one otherwise.
     pub fn to_recording(&self, t: f64, starting: bool) -> f64 {
         let mut best = None;
@@ -117,11 +118,11 @@ pub fn heard(speech: &[Span], duration: f64) -> Vec<Span> {
     out
 }
 
-/// Packs `spans` (sorted, disjoint) into windows of at most `max_seconds`; a span longer
+/// Packs `spans` (sorted, disjoint) into stretches of at most `max_seconds`; a span longer
 /// than that is cut into pieces.
-pub fn windows(spans: &[Span], max_seconds: f64) -> Vec<Window> {
-    let mut out: Vec<Window> = Vec::new();
-    let mut current = Window { pieces: Vec::new() };
+pub fn stretches(spans: &[Span], max_seconds: f64) -> Vec<Stretch> {
+    let mut out: Vec<Stretch> = Vec::new();
+    let mut current = Stretch { pieces: Vec::new() };
     for span in spans {
         let mut rest = *span;
         while !rest.is_empty() {
@@ -132,10 +133,10 @@ pub fn windows(spans: &[Span], max_seconds: f64) -> Vec<Window> {
             };
             let room = max_seconds - current.seconds() - gap;
             if room < 0.5 || (rest.len() > room && rest.len() <= max_seconds && room < 5.0) {
-                // Start a fresh window rather than splitting a turn for a little room.
+                // Start a fresh stretch rather than splitting a turn for a little room.
                 out.push(std::mem::replace(
                     &mut current,
-                    Window { pieces: Vec::new() },
+                    Stretch { pieces: Vec::new() },
                 ));
                 continue;
             }
@@ -162,7 +163,7 @@ mod tests {
     #[test]
     fn spans_are_joined_with_a_gap_and_map_back() {
         let spans = [Span::new(2.0, 7.0), Span::new(20.0, 24.0)];
-        let w = windows(&spans, 30.0);
+        let w = stretches(&spans, 30.0);
         assert_eq!(w.len(), 1);
         // 5 s, a 0.4 s gap, 4 s.
         assert_eq!(w[0].seconds(), 9.4);
@@ -200,13 +201,13 @@ mod tests {
 
     #[test]
     fn long_speech_is_cut_and_turns_are_not_split_for_a_little_room() {
-        let w = windows(&[Span::new(0.0, 70.0)], 30.0);
+        let w = stretches(&[Span::new(0.0, 70.0)], 30.0);
         assert_eq!(
-            w.iter().map(Window::seconds).collect::<Vec<_>>(),
+            w.iter().map(Stretch::seconds).collect::<Vec<_>>(),
             [30.0, 30.0, 10.0]
         );
-        let w = windows(&[Span::new(0.0, 27.0), Span::new(30.0, 40.0)], 30.0);
-        assert_eq!(w.len(), 2, "the 10 s turn goes whole into the next window");
+        let w = stretches(&[Span::new(0.0, 27.0), Span::new(30.0, 40.0)], 30.0);
+        assert_eq!(w.len(), 2, "the 10 s turn goes whole into the next stretch");
     }
 
     #[test]
@@ -244,14 +245,14 @@ mod tests {
         }
 
         #[test]
-        fn windows_cover_every_span_within_the_limit(
+        fn stretches_cover_every_span_within_the_limit(
             raw in proptest::collection::vec((0.0f64..600.0, 0.01f64..80.0), 0..40)
         ) {
             let spans = kiku_domain::metrics::timeline::merge(
                 &raw.iter().map(|(s, l)| Span::new(*s, s + l)).collect::<Vec<_>>(),
             );
-            let w = windows(&spans, 30.0);
-            let covered: f64 = w.iter().map(Window::speech_seconds).sum();
+            let w = stretches(&spans, 30.0);
+            let covered: f64 = w.iter().map(Stretch::speech_seconds).sum();
             let total: f64 = spans.iter().map(Span::len).sum();
             prop_assert!((covered - total).abs() < 1e-6);
             prop_assert!(w.iter().all(|w| w.seconds() <= 30.0 + 1e-9));

@@ -188,12 +188,7 @@ mod tests {
     use super::*;
 
     fn word(start: f64, text: &str) -> Word {
-        Word {
-            start,
-            end: start + 0.4,
-            text: text.into(),
-            probability: None,
-        }
+        Word::new(start, start + 0.4, text)
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! One recording in, one role-free [`Transcript`] out: decode → 16 kHz per channel →
-//! voice activity → windows of joined speech → recognition (in parallel lanes) →
+//! voice activity → stretches of joined speech → recognition (in parallel lanes) →
 //! pitch. Every way a recording can be unusable is a [`AnalysisError::BadRecording`]
 //! with the specific cause; engine trouble is an [`AnalysisError::Engine`] worth a retry.
 
@@ -12,13 +12,13 @@ use kiku_domain::analysis::{
 use kiku_domain::metrics::Span;
 use kiku_domain::{AudioFileType, ChannelType};
 
-use crate::chunks::{heard, windows, Window};
+use crate::chunks::{heard, stretches, Stretch};
 use crate::decode::{decode_file, Limits};
 use crate::fallback::PROMPT_RESET_TEMPERATURE;
 use crate::lanes;
 use crate::mono;
 use crate::pitch::pitch_stats;
-use crate::recognise::{RecogniseError, Recogniser, RecogniserOptions, Segment};
+use crate::recognise::{RecogniseError, Recogniser, RecogniserOptions, Segment, CHUNK_SAMPLES};
 use crate::resample::{to_target_rate, TARGET_RATE};
 use crate::speaker::{SpeakerEncoder, SpeakerError};
 use crate::vad::{speech_spans, VadSettings};
@@ -27,7 +27,12 @@ use crate::vad::{speech_spans, VadSettings};
 const MIN_RECORDING_SECONDS: f64 = 1.0;
 /// A recording covering less than this share of the call is not the call's recording.
 const MIN_SHARE_OF_CALL: f64 = 0.5;
-const WINDOW_SECONDS: f64 = 30.0;
+/// Speech is decoded in stretches of at most this much joined speech, each read in
+/// Whisper's 30 s windows, the next starting where the text was complete
+/// (faster-whisper's seeking). A stretch's last window is mostly short and costs a whole
+/// encoder pass, so fewer, longer stretches cost less; they are also what the lanes
+/// share, so a call still splits into enough of them to keep every lane busy.
+const STRETCH_SECONDS: f64 = 90.0;
 /// Seek again only when this much speech is left undecoded, and progress is this much.
 const SEEK_MIN_SECONDS: f64 = 1.0;
 /// Tokens of previous text kept per voice (more than a prompt takes).
@@ -192,26 +197,32 @@ impl Engine {
         if speech.iter().all(Vec::is_empty) {
             return Err(bad("no speech was found in the recording"));
         }
-        let windows: Vec<Vec<Window>> = speech
+        let stretches: Vec<Vec<Stretch>> = speech
             .iter()
-            .map(|s| windows(&heard(s, duration), WINDOW_SECONDS))
+            .map(|s| stretches(&heard(s, duration), STRETCH_SECONDS))
             .collect();
         let language = match &language {
             Language::Fixed(code) => code.clone(),
-            Language::Auto => self.detect_language(&channels, &windows)?,
+            Language::Auto => self.detect_language(&channels, &stretches)?,
         };
         let vocabulary = self.recogniser.vocabulary_tokens(&vocabulary, &language);
-        let total = windows.iter().map(Vec::len).sum::<usize>().max(1);
+        // Progress counts windows, about one per 30 s of a stretch (seeking adds some).
+        let total = stretches
+            .iter()
+            .flatten()
+            .map(|s| (s.seconds() / 30.0).ceil().max(1.0) as usize)
+            .sum::<usize>()
+            .max(1);
         let done = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let tick = || {
             let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-            if !progress(n as f64 / total as f64) {
+            if !progress((n as f64 / total as f64).min(1.0)) {
                 stop.store(true, Ordering::SeqCst);
             }
             !stop.load(Ordering::SeqCst)
         };
-        let costs: Vec<Vec<f64>> = windows
+        let costs: Vec<Vec<f64>> = stretches
             .iter()
             .map(|ws| {
                 ws.iter()
@@ -223,17 +234,19 @@ impl Engine {
             let handles: Vec<_> = lanes::plan(&costs, self.lanes)
                 .into_iter()
                 .map(|lane| {
-                    let (channels, windows, language, vocabulary, tick) =
-                        (&channels, &windows, &language, &vocabulary, &tick);
+                    let (channels, stretches, language, vocabulary, tick) =
+                        (&channels, &stretches, &language, &vocabulary, &tick);
                     scope.spawn(move || {
                         let mut out = Vec::new();
                         for run in lane {
-                            let (samples, windows) =
-                                (&channels[run.channel], &windows[run.channel][run.windows]);
+                            let (samples, stretches) = (
+                                &channels[run.channel],
+                                &stretches[run.channel][run.stretches],
+                            );
                             out.extend(self.transcribe(
                                 run.channel,
                                 samples,
-                                windows,
+                                stretches,
                                 language,
                                 vocabulary,
                                 tick,
@@ -338,19 +351,24 @@ impl Engine {
         Ok((channels, truncated))
     }
 
-    /// The language of the first window of the channel with the most speech.
+    /// The language of the first 30 s of the channel with the most speech.
     fn detect_language(
         &self,
         channels: &[Vec<f32>],
-        windows: &[Vec<Window>],
+        stretches: &[Vec<Stretch>],
     ) -> Result<String, AnalysisError> {
         let busiest = (0..channels.len())
             .max_by(|a, b| {
-                let speech = |i: usize| windows[i].iter().map(Window::speech_seconds).sum::<f64>();
+                let speech = |i: usize| {
+                    stretches[i]
+                        .iter()
+                        .map(Stretch::speech_seconds)
+                        .sum::<f64>()
+                };
                 speech(*a).total_cmp(&speech(*b))
             })
             .unwrap_or(0);
-        let Some(first) = windows[busiest].first() else {
+        let Some(first) = stretches[busiest].first() else {
             return Ok("en".into());
         };
         let samples = first.samples(&channels[busiest], f64::from(TARGET_RATE));
@@ -361,7 +379,7 @@ impl Engine {
         &self,
         speaker: usize,
         samples: &[f32],
-        windows: &[Window],
+        stretches: &[Stretch],
         language: &str,
         vocabulary: &[String],
         tick: &(dyn Fn() -> bool + Sync),
@@ -370,8 +388,8 @@ impl Engine {
         let mut out = Vec::new();
         // What this voice said so far, for conditioning (one channel is one voice).
         let mut context: Vec<String> = Vec::new();
-        for window in windows {
-            let audio = window.samples(samples, rate);
+        for stretch in stretches {
+            let audio = stretch.samples(samples, rate);
             let mut seek = 0.0;
             loop {
                 let from = ((seek * rate) as usize).min(audio.len());
@@ -397,24 +415,31 @@ impl Engine {
                     context.drain(..keep);
                 }
                 for segment in decoded.segments {
-                    out.extend(utterances(speaker, segment, window, language));
+                    out.extend(utterances(speaker, segment, stretch, language));
                 }
                 // Whisper may end its output before the window does, or leave its last
                 // segment unfinished: decode the rest from where its output is complete
-                // (faster-whisper's seeking).
+                // (faster-whisper's seeking). A window that gave nothing (or next to
+                // nothing) is passed over whole, as faster-whisper does.
                 let (progress, left) = if cut {
                     (0.0, 0.0)
                 } else {
                     (SEEK_MIN_SECONDS, SEEK_MIN_SECONDS)
                 };
-                if reached > seek + progress && window.speech_after(reached) > left {
-                    seek = reached;
+                let window_end = seek + (audio.len() - from).min(CHUNK_SAMPLES) as f64 / rate;
+                let next = if reached > seek + progress {
+                    reached
+                } else {
+                    window_end
+                };
+                if !tick() {
+                    return Err(AnalysisError::Stopped);
+                }
+                if stretch.speech_after(next) > left {
+                    seek = next;
                 } else {
                     break;
                 }
-            }
-            if !tick() {
-                return Err(AnalysisError::Stopped);
             }
         }
         Ok(out)
@@ -428,11 +453,16 @@ const SENTENCE_ENDS: &[char] = &['.', '?', '!', '。', '？', '！'];
 const TURN_GAP_SECONDS: f64 = 1.0;
 
 /// A recognised segment as utterances in recording time. Whisper may run one segment
-/// across a joint of the window; with word timings it is split there when the speaker
+/// across a joint of the stretch; with word timings it is split there when the speaker
 /// paused for more than [`TURN_GAP_SECONDS`] (another party's turn lies in between).
-fn utterances(speaker: usize, segment: Segment, window: &Window, language: &str) -> Vec<Utterance> {
-    let start = window.to_recording(segment.start, true);
-    let end = window.to_recording(segment.end, false).max(start);
+fn utterances(
+    speaker: usize,
+    segment: Segment,
+    stretch: &Stretch,
+    language: &str,
+) -> Vec<Utterance> {
+    let start = stretch.to_recording(segment.start, true);
+    let end = stretch.to_recording(segment.end, false).max(start);
     if segment.words.is_empty() {
         return vec![Utterance {
             speaker,
@@ -445,21 +475,21 @@ fn utterances(speaker: usize, segment: Segment, window: &Window, language: &str)
     let mut groups: Vec<(Span, Vec<Word>)> = Vec::new();
     let mut sentence_ended = false;
     for w in segment.words {
-        let at = window.word_start(w.start);
+        let at = stretch.word_start(w.start);
         // The aligner stretches a word over the pause next to it: the first word after a
         // pause can start well inside the piece before it, the last one before a pause
         // can end inside the next. A word that starts a sentence goes with the piece
         // holding its end, any other with the piece holding its start.
         let span = if sentence_ended {
-            window.span_at(w.end.max(at) - 1e-3)
+            stretch.span_at(w.end.max(at) - 1e-3)
         } else {
-            window.span_at(at)
+            stretch.span_at(at)
         };
         sentence_ended = w.text.trim_end().ends_with(SENTENCE_ENDS);
-        let start = window.to_recording(at, true).max(span.start);
+        let start = stretch.to_recording(at, true).max(span.start);
         let word = Word {
             start,
-            end: window
+            end: stretch
                 .to_recording(w.end.max(at), false)
                 .clamp(start, span.end),
             text: w.text,
@@ -536,7 +566,7 @@ fn bad(cause: &str) -> AnalysisError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chunks::windows;
+    use crate::chunks::stretches;
     use crate::recognise::TimedWord;
 
     fn word(start: f64, end: f64, text: &str) -> TimedWord {
@@ -550,14 +580,14 @@ mod tests {
 
     #[test]
     fn words_stretched_over_a_pause_stay_in_their_sentence() {
-        // Pieces 5 and 6 s apart in the recording, joined with 0.4 s gaps in the window:
-        // [10, 12] at window 0–2, [17, 19] at 2.4–4.4 and [25, 26] at 4.8–5.8.
+        // Pieces 5 and 6 s apart in the recording, joined with 0.4 s gaps in the stretch:
+        // [10, 12] at stretch 0–2, [17, 19] at 2.4–4.4 and [25, 26] at 4.8–5.8.
         let spans = [
             Span::new(10.0, 12.0),
             Span::new(17.0, 19.0),
             Span::new(25.0, 26.0),
         ];
-        let window = windows(&spans, 30.0).remove(0);
+        let stretch = stretches(&spans, 30.0).remove(0);
         let segment = Segment {
             start: 0.0,
             end: 5.0,
@@ -571,7 +601,7 @@ mod tests {
                 word(4.9, 5.0, "。"),
             ],
         };
-        let said = utterances(0, segment.clone(), &window, "ja");
+        let said = utterances(0, segment.clone(), &stretch, "ja");
         let texts: Vec<&str> = said.iter().map(|u| u.text.as_str()).collect();
         assert_eq!(texts, ["です。", "ありがとう。"]);
         assert!(said[1].start >= 17.0, "{:?}", said[1]);
@@ -591,7 +621,7 @@ mod tests {
                 word(3.0, 3.2, "am"),
             ],
         };
-        let said = utterances(0, english, &window, "en");
+        let said = utterances(0, english, &stretch, "en");
         let texts: Vec<&str> = said.iter().map(|u| u.text.as_str()).collect();
         assert_eq!(texts, ["The delivery was missed yesterday.", "I am"]);
 
@@ -600,7 +630,7 @@ mod tests {
             words: vec![word(2.5, 2.6, "。")],
             ..segment
         };
-        assert!(utterances(0, alone, &window, "ja").is_empty());
+        assert!(utterances(0, alone, &stretch, "ja").is_empty());
     }
 
     #[test]

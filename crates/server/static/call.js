@@ -1,6 +1,6 @@
 // The call detail: the player, the timeline (who spoke when, coloured by sentiment,
-// silences, overlaps, a cursor that follows playback) and the transcript (click a phrase to hear it; the phrase being
-// played is highlighted). Bars are placed from data, never from inline styles (CSP).
+// silences, overlaps, a cursor that follows playback) and the transcript (click a phrase,
+// or a word, to hear it; the phrase and the word being played are highlighted). Bars are placed from data, never from inline styles (CSP).
 const audio = document.getElementById("audio");
 const data = JSON.parse(document.getElementById("timeline-data")?.textContent || "null");
 const timeline = document.getElementById("timeline");
@@ -62,16 +62,19 @@ if (audio) {
   document.getElementById("speed").addEventListener("change", (e) => {
     audio.playbackRate = Number(e.target.value);
   });
-  for (const phrase of phrases) {
-    const go = () => {
-      seek(Number(phrase.dataset.start));
+  // Phrases and call notes play from where they are said.
+  for (const phrase of [...phrases, ...document.querySelectorAll("#notes .note")]) {
+    const go = (e) => {
+      // A word plays from the word, anything else from the phrase's start.
+      const word = e?.target?.closest?.(".w");
+      seek(Number((word || phrase).dataset.start));
       audio.play().catch(() => {});
     };
     phrase.addEventListener("click", go);
     phrase.addEventListener("keydown", (e) => {
       if (e.key === "Enter" || e.key === " ") {
         e.preventDefault();
-        go();
+        go(null);
       }
     });
   }
@@ -107,5 +110,14 @@ if (audio) {
       if (Number(phrase.dataset.start) <= now + 0.05) current = phrase;
     }
     for (const phrase of phrases) phrase.classList.toggle("current", phrase === current);
+    // In the phrase being played, the word being said (none in the pause after one).
+    let spoken = null;
+    for (const word of current ? current.querySelectorAll(".w") : []) {
+      if (Number(word.dataset.start) <= now + 0.05 && now < Number(word.dataset.end) + 0.25) spoken = word;
+    }
+    for (const word of document.querySelectorAll("#phrases .w.spoken")) {
+      if (word !== spoken) word.classList.remove("spoken");
+    }
+    spoken?.classList.add("spoken");
   });
 }

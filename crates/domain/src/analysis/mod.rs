@@ -86,6 +86,18 @@ pub struct Word {
     pub probability: Option<f64>,
 }
 
+impl Word {
+    /// A word without the recogniser's confidence (a placeholder, or one written by hand).
+    pub fn new(start: f64, end: f64, text: impl Into<String>) -> Self {
+        Self {
+            start,
+            end,
+            text: text.into(),
+            probability: None,
+        }
+    }
+}
+
 /// The company side or the other side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

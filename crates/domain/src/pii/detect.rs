@@ -1,6 +1,8 @@
 //! Finding personal data in the phrases of one speaker: numbers by their shape and check
 //! digits (across phrases, as callers read them out in pieces), e-mail addresses, dates of
-//! birth where the speaker says it is one, and the names the call data or the company gives.
+//! birth where the speaker says it is one, street addresses by their shape (a house number
+//! and a street type; a ward, city or town of a prefecture and a block number), and the
+//! names the call data or the company gives.
 
 use std::ops::Range;
 
@@ -19,17 +21,19 @@ pub enum PiiKind {
     PostalCode,
     Email,
     DateOfBirth,
+    Address,
     Name,
 }
 
 impl PiiKind {
-    pub const ALL: [PiiKind; 7] = [
+    pub const ALL: [PiiKind; 8] = [
         Self::CardNumber,
         Self::PhoneNumber,
         Self::MyNumber,
         Self::PostalCode,
         Self::Email,
         Self::DateOfBirth,
+        Self::Address,
         Self::Name,
     ];
 
@@ -42,6 +46,7 @@ impl PiiKind {
             Self::PostalCode => "[postal code]",
             Self::Email => "[e-mail]",
             Self::DateOfBirth => "[date of birth]",
+            Self::Address => "[address]",
             Self::Name => "[name]",
         }
     }
@@ -190,6 +195,8 @@ fn nearest_cue(before: &str, same_phrase: &str) -> Option<Cue> {
 }
 
 struct Patterns {
+    address: Regex,
+    address_ja: Regex,
     email: Regex,
     spoken_email: Regex,
     spoken_email_ja: Regex,
@@ -199,6 +206,18 @@ struct Patterns {
 fn patterns() -> &'static Patterns {
     static PATTERNS: std::sync::OnceLock<Patterns> = std::sync::OnceLock::new();
     PATTERNS.get_or_init(|| Patterns {
+        // "1234 Maple Avenue", "42 North Oak St., Apt 4B": a house number, the street's
+        // capitalised name and its type.
+        address: Regex::new(
+            r"\b[0-9]{1,6}[A-Za-z]?,?\s+((?i:north|south|east|west)\s+)?([A-Z][A-Za-z'-]*\s+){1,3}(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|way|court|ct|place|pl|terrace|parkway|pkwy|circle|highway|hwy|square)\b\.?(,?\s+(?i:apartment|apt|suite|unit|flat)\.?\s*[0-9A-Za-z-]+)?",
+        )
+        .expect("valid pattern"),
+        // 「東京都世田谷区桜丘3丁目12番5号」「横浜市中区山下町1-2-3」: a city, ward, town or
+        // village (its prefecture may come first), then the block number.
+        address_ja: Regex::new(&format!(
+            r"({PREFECTURES})?[一-龥々ぁ-んァ-ヴー]{{1,6}}?[市区町村郡][一-龥々ァ-ヴーがヶケ]{{0,8}}?{JA_NUMBER}(丁目|番地|番|号|[-－ー‐])({JA_NUMBER})?((番地|番|号|[-－ー‐]){JA_NUMBER})*(番地|番|号)?"
+        ))
+        .expect("valid pattern"),
         email: Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
             .expect("valid pattern"),
         spoken_email: Regex::new(
@@ -216,6 +235,11 @@ fn patterns() -> &'static Patterns {
         .expect("valid pattern"),
     })
 }
+
+/// The 47 prefectures, as a pattern's alternatives.
+const PREFECTURES: &str = "北海道|東京都|大阪府|京都府|(青森|岩手|宮城|秋田|山形|福島|茨城|栃木|群馬|埼玉|千葉|神奈川|新潟|富山|石川|福井|山梨|長野|岐阜|静岡|愛知|三重|滋賀|兵庫|奈良|和歌山|鳥取|島根|岡山|広島|山口|徳島|香川|愛媛|高知|福岡|佐賀|長崎|熊本|大分|宮崎|鹿児島|沖縄)県";
+/// A block or house number in a Japanese address: digits (half or full width) or kanji.
+const JA_NUMBER: &str = "[0-9０-９一二三四五六七八九十〇]+";
 
 /// The digits of a run said in one phrase.
 struct Segment {
@@ -411,6 +435,16 @@ pub fn find(phrases: &[&str], before: &[String], names: &[String]) -> Vec<Findin
             .spoken_email_ja
             .find_iter(text)
             .for_each(|m| add(PiiKind::Email, m));
+        patterns
+            .address
+            .find_iter(text)
+            .for_each(|m| add(PiiKind::Address, m));
+        for m in patterns.address_ja.find_iter(text) {
+            // 「2番目」 counts; it is no block number.
+            if !text[m.end()..].starts_with('目') {
+                add(PiiKind::Address, m);
+            }
+        }
         for m in patterns.date.find_iter(text) {
             // 「1985年4月12日生まれ」: the label may follow the date.
             let born_after = text[m.end()..].trim_start().starts_with("生まれ");

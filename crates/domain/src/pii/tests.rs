@@ -106,6 +106,38 @@ fn what_is_not_personal_data_stays() {
 }
 
 #[test]
+fn street_addresses_by_their_shape() {
+    assert_eq!(
+        one("Send it to 1234 Maple Avenue, Apt 4B, please."),
+        "Send it to [address], please."
+    );
+    assert_eq!(
+        one("I live at 42 North Oak St. in Springfield"),
+        "I live at [address] in Springfield"
+    );
+    assert_eq!(
+        one("住所は東京都世田谷区桜丘3丁目12番5号です"),
+        "住所は[address]です"
+    );
+    assert_eq!(
+        one("横浜市中区山下町1-2-3までお願いします"),
+        "[address]までお願いします"
+    );
+    assert_eq!(one("大阪府大阪市北区梅田三丁目一番"), "[address]");
+    // Places that are not someone's address.
+    for text in [
+        "Our Main Street branch opens at 9.",
+        "Take Route 66 north, it's in Building 3.",
+        "By the way, the 5th Avenue store has 2 left.",
+        "品川区の倉庫から2番目の便で届きます",
+        "渋谷店は3階です",
+        "3丁目の角の店舗です",
+    ] {
+        assert_eq!(one(text), text);
+    }
+}
+
+#[test]
 fn a_misheard_card_number_goes_when_a_card_was_asked_for() {
     // Recognition dropped three digits: the check digit fails, the question says "card".
     let texts = redacted_texts(

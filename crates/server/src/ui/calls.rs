@@ -6,8 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use kiku_domain::analysis::sentiment::Polarity;
-use kiku_domain::analysis::{Report, Role};
-use kiku_domain::metrics::fillers;
+use kiku_domain::analysis::{call_notes, NoteKind, Report, Role};
 use kiku_domain::search::CallSearch;
 use kiku_domain::{CallId, CallStatus, EventType, Side};
 use kiku_storage::{AnalysisRecord, CallRecord};
@@ -19,6 +18,7 @@ use super::error::UiError;
 use super::form::value_of;
 use super::i18n::{Lang, Text};
 use super::session::{CsrfForm, Viewer};
+use super::transcript::{pieces, Piece};
 use super::{html, query_string};
 use crate::app::{analysis, search, AppError};
 use crate::http::AppState;
@@ -271,7 +271,19 @@ struct PhraseView {
     speaker: &'static str,
     start: f64,
     at: String,
-    pieces: Vec<(String, &'static str)>,
+    pieces: Vec<Piece>,
+}
+
+/// A call note ([`call_notes`]): what it records, who said it, where.
+struct NoteView {
+    kind: &'static str,
+    role: &'static str,
+    speaker: &'static str,
+    start: f64,
+    at: String,
+    text: String,
+    /// The dates, times and amounts it names, and for a question whether it was answered.
+    details: Vec<String>,
 }
 
 struct Metric {
@@ -322,6 +334,7 @@ struct DetailPage {
     phrases: Vec<PhraseView>,
     metrics: Vec<Metric>,
     summary: Vec<String>,
+    notes: Vec<NoteView>,
     /// The language model's minutes (`write_minutes`), the text's lines.
     minutes: Option<Vec<String>>,
     /// Who spoke when, for the timeline script (JSON).
@@ -339,38 +352,52 @@ fn reason_text(t: &Text, reason: kiku_domain::outbox::VersionReason) -> &'static
     }
 }
 
-/// Text in pieces: fillers dimmed, keyword hits marked.
-fn pieces(text: &str, keywords: &[String]) -> Vec<(String, &'static str)> {
-    let mut out = Vec::new();
-    for (piece, filler) in fillers::marked(text) {
-        if filler {
-            out.push((piece, "filler"));
-            continue;
-        }
-        let mut rest = piece.as_str();
-        while !rest.is_empty() {
-            // The earliest hit of any keyword (as character offset and length).
-            let hit = keywords
-                .iter()
-                .filter_map(|k| {
-                    let first = *kiku_domain::analysis::text::keyword_offsets(rest, k).first()?;
-                    Some((first, k.trim().chars().count()))
-                })
-                .min();
-            let Some((first, chars)) = hit else {
-                out.push((rest.to_string(), ""));
-                break;
-            };
-            let start: usize = rest.chars().take(first).map(char::len_utf8).sum();
-            let len: usize = rest[start..].chars().take(chars).map(char::len_utf8).sum();
-            if start > 0 {
-                out.push((rest[..start].to_string(), ""));
-            }
-            out.push((rest[start..start + len].to_string(), "keyword"));
-            rest = &rest[start + len..];
-        }
+/// The CSS class of a role's phrases and notes.
+fn role_class(role: Role) -> &'static str {
+    match role {
+        Role::User => "user",
+        Role::Customer => "customer",
     }
-    out
+}
+
+fn role_name(t: &Text, role: Role) -> &'static str {
+    match role {
+        Role::User => t.user,
+        Role::Customer => t.customer,
+    }
+}
+
+/// The call notes of `r`, as the call detail's `call_notes` has them.
+fn notes(t: &Text, r: &Report) -> Vec<NoteView> {
+    call_notes(&r.phrases)
+        .into_iter()
+        .map(|n| {
+            let mut details: Vec<String> = [n.dates, n.times, n.amounts].concat();
+            if let Some(answered) = n.answered {
+                details.push(
+                    if answered {
+                        t.note_answered
+                    } else {
+                        t.note_open
+                    }
+                    .into(),
+                );
+            }
+            NoteView {
+                kind: match n.kind {
+                    NoteKind::Request => t.note_request,
+                    NoteKind::Commitment => t.note_commitment,
+                    NoteKind::Question => t.note_question,
+                },
+                role: role_class(n.role),
+                speaker: role_name(t, n.role),
+                start: n.start,
+                at: clock(n.start),
+                text: n.text,
+                details,
+            }
+        })
+        .collect()
 }
 
 fn number(v: Option<f64>, digits: usize) -> String {
@@ -546,7 +573,7 @@ async fn detail_page(
             k
         })
         .unwrap_or_default();
-    let (phrases, metrics, summary, timeline) = match &report {
+    let (phrases, metrics, summary, notes, timeline) = match &report {
         Some(r) => {
             if r.roles.need_review() {
                 flags.push(t.flag_roles_need_review);
@@ -558,17 +585,11 @@ async fn detail_page(
                 .phrases
                 .iter()
                 .map(|p| PhraseView {
-                    role: match p.role {
-                        Role::User => "user",
-                        Role::Customer => "customer",
-                    },
-                    speaker: match p.role {
-                        Role::User => t.user,
-                        Role::Customer => t.customer,
-                    },
+                    role: role_class(p.role),
+                    speaker: role_name(t, p.role),
                     start: p.start,
                     at: clock(p.start),
-                    pieces: pieces(&p.text, &keywords),
+                    pieces: pieces(&p.text, &p.words, &keywords),
                 })
                 .collect();
             let summary = r
@@ -598,9 +619,16 @@ async fn detail_page(
                 "sentiment": moods,
                 "labels": {"positive": t.positive, "negative": t.negative},
             });
-            (phrases, metrics(t, r), summary, timeline.to_string())
+            let notes = notes(t, r);
+            (phrases, metrics(t, r), summary, notes, timeline.to_string())
         }
-        None => (Vec::new(), Vec::new(), Vec::new(), "null".to_string()),
+        None => (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            "null".to_string(),
+        ),
     };
     let versions_view = versions
         .iter()
@@ -639,6 +667,7 @@ async fn detail_page(
         phrases,
         metrics,
         summary,
+        notes,
         minutes: app
             .store
             .minutes(company, id)
@@ -691,34 +720,4 @@ pub async fn swap(
         .map_err(|e| UiError::new(e, lang))?;
     tracing::info!(call_id = %id, user_id = %viewer.user.id, version, "user and customer swapped (web UI)");
     Ok(Redirect::to(&format!("/calls/{id}")).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keyword_hits_and_fillers_are_marked_and_nothing_is_lost() {
-        let got = pieces(
-            "um the refund for the router",
-            &["router".into(), "refund".into()],
-        );
-        let joined: String = got.iter().map(|(t, _)| t.as_str()).collect();
-        assert_eq!(joined, "um the refund for the router");
-        let marked: Vec<(&str, &str)> = got
-            .iter()
-            .filter(|(_, k)| !k.is_empty())
-            .map(|(t, k)| (t.as_str(), *k))
-            .collect();
-        assert_eq!(
-            marked,
-            vec![
-                ("um", "filler"),
-                ("refund", "keyword"),
-                ("router", "keyword")
-            ]
-        );
-        let ja = pieces("えー、解約したいです", &["解約".into()]);
-        assert!(ja.contains(&("解約".to_string(), "keyword")), "{ja:?}");
-    }
 }

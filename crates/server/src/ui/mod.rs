@@ -23,6 +23,7 @@ mod session;
 mod sign_in;
 mod slack_rules;
 mod tag_rules;
+mod transcript;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::handler::Handler;

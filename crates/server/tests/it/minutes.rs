@@ -223,7 +223,7 @@ async fn minutes_are_written_from_the_stored_transcript_announced_and_rewritten_
             // Speaker 1 was taken for the user: the agent's lines are the customer's words.
             assert_eq!(
                 request["messages"][1]["content"],
-                "Customer: Hello, this is Emma from Northwind.\nAgent: Hi, I have a question.\n\
+                "Customer: Hello, this is Emma from Northwind.\nAgent: Hi, could you send the invoice today?\n\
                  Customer: Sure, go ahead.\nAgent: Thanks.\n"
             );
         }

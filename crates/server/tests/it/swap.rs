@@ -6,7 +6,7 @@
 
 use kiku::app::analysis::{new_analysis, scored_report};
 use kiku::clock::Clock;
-use kiku_domain::analysis::{report, AnalysisSettings, Roles, Transcript, Utterance};
+use kiku_domain::analysis::{report, AnalysisSettings, Roles, Transcript, Utterance, Word};
 use kiku_domain::call_data::parse_batch;
 use kiku_domain::metrics::Span;
 use kiku_domain::{CompanyId, EventKind, JobKind, Side};
@@ -17,13 +17,26 @@ use time::Duration;
 
 use crate::support::{call, run_kiku, servers, Tenant, TestServer};
 
+/// An utterance whose words share its time evenly.
 fn say(speaker: usize, start: f64, end: f64, text: &str) -> Utterance {
+    let said: Vec<&str> = text.split_whitespace().collect();
+    let each = (end - start) / said.len().max(1) as f64;
+    let words = said
+        .iter()
+        .enumerate()
+        .map(|(i, w)| Word {
+            start: start + each * i as f64,
+            end: start + each * (i + 1) as f64,
+            text: (*w).into(),
+            probability: Some(0.9),
+        })
+        .collect();
     Utterance {
         speaker,
         start,
         end,
         text: text.into(),
-        words: vec![],
+        words,
     }
 }
 
@@ -40,7 +53,7 @@ pub(crate) fn transcript() -> Transcript {
         voices: [None, None],
         utterances: vec![
             say(0, 0.0, 8.0, "Hello, this is Emma from Northwind."),
-            say(1, 8.5, 12.0, "Hi, I have a question."),
+            say(1, 8.5, 12.0, "Hi, could you send the invoice today?"),
             say(0, 12.0, 16.0, "Sure, go ahead."),
             say(1, 16.5, 17.0, "Thanks."),
         ],

@@ -144,9 +144,15 @@ async fn the_call_pages_work_in_a_real_browser() {
         assert_eq!(browser.text("#total").await, "Calls: 2");
 
         // The detail: phrases in the user's and the customer's colours, named; the
-        // language model's minutes line by line.
+        // language model's minutes line by line; no call notes (the user asks).
         crate::minutes::minutes_written(&s, &t.company_id, &call, "Topic:\nA question.").await;
         browser.goto(&s.url(&format!("/calls/{call}"))).await;
+        assert_eq!(
+            browser
+                .script("return document.getElementById('notes')", json!([]))
+                .await,
+            json!(null)
+        );
         let minutes = browser
             .script(
                 "return document.getElementById('minutes').innerText",
@@ -159,7 +165,7 @@ async fn the_call_pages_work_in_a_real_browser() {
             .await;
         assert_eq!(
             user_phrases,
-            json!(["Hi, I have a question.", "Thanks."]),
+            json!(["Hi, could you send the invoice today?", "Thanks."]),
             "speaker 1 was taken for the user"
         );
         let colour = browser
@@ -229,6 +235,35 @@ async fn the_call_pages_work_in_a_real_browser() {
                 "the player 5 s back",
             )
             .await;
+        // A click on a word plays from it; the word being played is highlighted
+        // ("Sure, go ahead." is said from 12 s to 16 s, a word each 1⅓ s).
+        browser
+            .click("#phrases li:nth-child(3) .text .w:last-child")
+            .await;
+        browser
+            .wait_until(
+                "const t = document.getElementById('audio').currentTime; return t >= 14.6 && t < 16.5",
+                10,
+                "the player at the word \"ahead.\"",
+            )
+            .await;
+        let spoken = |at: f64| {
+            format!("const a = document.getElementById('audio'); a.pause(); if (Math.abs(a.currentTime - {at}) > 0.01) a.currentTime = {at}; return document.querySelector('#phrases .w.spoken')?.textContent ?? null")
+        };
+        browser
+            .wait_until(
+                &format!("return ((() => {{ {} }})()) === 'go'", spoken(13.6)),
+                10,
+                "\"go\" highlighted at 13.6 s",
+            )
+            .await;
+        browser
+            .wait_until(
+                &format!("return ((() => {{ {} }})()) === null", spoken(16.4)),
+                10,
+                "no word highlighted in the pause after the phrase",
+            )
+            .await;
         browser.screenshot(&format!("call-{}", s.backend)).await;
 
         // Swap (behind the Operation menu's confirmation): the roles flip, a new version.
@@ -243,6 +278,28 @@ async fn the_call_pages_work_in_a_real_browser() {
         assert_eq!(
             user_phrases,
             json!(["Hello, this is Emma from Northwind.", "Sure, go ahead."])
+        );
+        // The customer's request is now a call note (a question the agent answered);
+        // the agent's question was none before the swap.
+        let notes = browser
+            .script("return [...document.querySelectorAll('#notes .note')].map(n => [n.querySelector('.kind').textContent, n.querySelector('.who').textContent, n.querySelector('.text').textContent, n.querySelector('.details')?.textContent ?? ''])", json!([]))
+            .await;
+        assert_eq!(
+            notes,
+            json!([
+                [
+                    "Request",
+                    "Customer",
+                    "Hi, could you send the invoice today?",
+                    "(today)"
+                ],
+                [
+                    "Question",
+                    "Customer",
+                    "Hi, could you send the invoice today?",
+                    "(today, answered)"
+                ]
+            ])
         );
 
         // The Japanese UI.

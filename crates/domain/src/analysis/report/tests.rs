@@ -173,12 +173,7 @@ fn keywords_are_timed_by_their_words() {
     ]
     .iter()
     .enumerate()
-    .map(|(i, w)| crate::analysis::Word {
-        start: 15.0 + i as f64,
-        end: 15.5 + i as f64,
-        text: (*w).into(),
-        probability: None,
-    })
+    .map(|(i, w)| crate::analysis::Word::new(15.0 + i as f64, 15.5 + i as f64, *w))
     .collect();
     let settings = AnalysisSettings {
         keywords: vec!["Quote".into(), "support team".into()],
@@ -207,12 +202,7 @@ fn japanese_keywords_are_found_across_character_words() {
             words: "お見積です"
                 .chars()
                 .enumerate()
-                .map(|(i, c)| crate::analysis::Word {
-                    start: i as f64 * 0.5,
-                    end: i as f64 * 0.5 + 0.5,
-                    text: c.to_string(),
-                    probability: None,
-                })
+                .map(|(i, c)| crate::analysis::Word::new(i as f64 * 0.5, i as f64 * 0.5 + 0.5, c))
                 .collect(),
         }],
         ..transcript()
