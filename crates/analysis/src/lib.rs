@@ -1,5 +1,5 @@
 //! The analysis engine, step by step: decoding recordings by their content, resampling to
-//! the 16 kHz the speech models take, voice activity per channel, windows of joined speech,
+//! the 16 kHz the speech models take, voice activity per channel, stretches of joined speech,
 //! Whisper recognition with word timings, pitch, and the [`pipeline`] that runs them for a
 //! call (with the company's vocabulary in the prompt, [`tokenizer`]); [`diarize`] and the speaker encoder prepare mono calls; [`sentiment`] reads the
 //! sentiment lexicons.

@@ -18,7 +18,9 @@ use crate::fallback::PROMPT_RESET_TEMPERATURE;
 use crate::lanes;
 use crate::mono;
 use crate::pitch::pitch_stats;
-use crate::recognise::{RecogniseError, Recogniser, RecogniserOptions, Segment, CHUNK_SAMPLES};
+use crate::recognise::{
+    ComputeDevice, RecogniseError, Recogniser, RecogniserOptions, Segment, CHUNK_SAMPLES,
+};
 use crate::resample::{to_target_rate, TARGET_RATE};
 use crate::speaker::{SpeakerEncoder, SpeakerError};
 use crate::vad::{speech_spans, VadSettings};
@@ -88,6 +90,8 @@ pub struct EngineOptions {
     /// speaker embeddings.
     pub threads: usize,
     pub beam_size: usize,
+    /// Where recognition runs (the speaker encoder and everything else run on the CPU).
+    pub device: ComputeDevice,
     /// No recording is decoded past this, whatever the call data says.
     pub max_recording_seconds: f64,
     /// The speaker encoder (`encoder.safetensors`) that separates the voices of MONAURAL
@@ -100,6 +104,7 @@ impl Default for EngineOptions {
         Self {
             threads: std::thread::available_parallelism().map_or(2, usize::from),
             beam_size: 5,
+            device: ComputeDevice::Cpu,
             max_recording_seconds: 4.0 * 3600.0,
             speaker_encoder: None,
         }
@@ -127,6 +132,7 @@ impl Engine {
                 replicas,
                 threads_per_replica: (threads / replicas).max(1),
                 beam_size: options.beam_size,
+                device: options.device,
             },
         )?;
         let model = model_dir.file_name().map_or_else(
@@ -139,8 +145,12 @@ impl Engine {
             .map(|path| SpeakerEncoder::load(path).map(|e| e.with_threads(threads)))
             .transpose()?;
         let description = format!(
-            "whisper {model} int8 beam {}; webrtc vad; yin f0{}",
+            "whisper {model} int8 beam {}{}; webrtc vad; yin f0{}",
             options.beam_size.max(1),
+            match options.device {
+                ComputeDevice::Cpu => String::new(),
+                ComputeDevice::Cuda(i) => format!(" on cuda:{i}"),
+            },
             if speaker.is_some() {
                 "; ge2e 2-means diarization"
             } else {

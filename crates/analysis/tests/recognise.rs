@@ -15,6 +15,7 @@ fn options() -> RecogniserOptions {
         replicas: 1,
         threads_per_replica: 2,
         beam_size: 1,
+        ..Default::default()
     }
 }
 

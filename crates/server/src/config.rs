@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use kiku_analysis::recognise::ComputeDevice;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -89,6 +90,9 @@ pub struct Config {
     pub analysis_threads: usize,
     /// Beam width of the speech recogniser (1 = greedy, faster; 5 = faster-whisper's default).
     pub beam_size: usize,
+    /// Where speech recognition runs: `cpu`, or `cuda` / `cuda:N` for an NVIDIA GPU (the
+    /// release build's engine, with CUDA 12 and cuDNN 9 installed).
+    pub analysis_device: String,
     /// Recordings are never decoded past this length, in minutes.
     pub max_recording_minutes: u32,
     /// An analysis running longer than this is stopped and the call fails, in minutes.
@@ -247,6 +251,7 @@ impl Default for Config {
             job_workers: 2,
             analysis_threads: std::thread::available_parallelism().map_or(2, usize::from),
             beam_size: 5,
+            analysis_device: "cpu".into(),
             max_recording_minutes: 240,
             analysis_timeout_minutes: 60,
             analysis_lease_seconds: 60,
@@ -359,6 +364,9 @@ impl Config {
         if !(1..=10).contains(&self.beam_size) {
             return Err("beam_size (KIKU_BEAM_SIZE) must be 1 to 10".into());
         }
+        self.analysis_device
+            .parse::<ComputeDevice>()
+            .map_err(|e| format!("analysis_device (KIKU_ANALYSIS_DEVICE): {e}"))?;
         if self.max_recording_minutes == 0 || self.analysis_timeout_minutes == 0 {
             return Err(
                 "max_recording_minutes and analysis_timeout_minutes must be positive".into(),
@@ -521,6 +529,8 @@ impl Config {
         kiku_analysis::pipeline::EngineOptions {
             threads: self.analysis_threads,
             beam_size: self.beam_size,
+            // Checked by `validate`.
+            device: self.analysis_device.parse().unwrap_or_default(),
             max_recording_seconds: f64::from(self.max_recording_minutes) * 60.0,
             speaker_encoder: self.speaker_encoder.clone().or_else(|| {
                 let installed = self
@@ -823,6 +833,19 @@ mod tests {
             .validate()
             .expect_err("invalid")
             .contains("KIKU_SMTP_FROM"));
+        let bad = Config {
+            analysis_device: "gpu".into(),
+            ..Config::default()
+        };
+        assert!(bad
+            .validate()
+            .expect_err("invalid")
+            .contains("KIKU_ANALYSIS_DEVICE"));
+        let gpu = Config {
+            analysis_device: "cuda:1".into(),
+            ..Config::default()
+        };
+        assert_eq!(gpu.engine_options().device, ComputeDevice::Cuda(1));
         for (url, model, expected) in [
             ("http://127.0.0.1:8081/v1", None, "KIKU_MINUTES_MODEL"),
             ("127.0.0.1:8081", Some("m"), "KIKU_MINUTES_URL"),

@@ -293,6 +293,18 @@ fn analyze_prints_the_call_detail_of_a_local_recording() {
         .as_str()
         .is_some_and(|m| m.contains("vocabulary")));
 
+    // A GPU this machine lacks (or this build cannot use) is refused with the reason.
+    let mut no_gpu = env.to_vec();
+    no_gpu.push(("KIKU_ANALYSIS_DEVICE", "cuda:7".to_string()));
+    let (ok, err) = run_kiku(&["analyze", &path, "--model", &model], &no_gpu);
+    assert!(!ok);
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cannot load the speech model")),
+        "{err}"
+    );
+
     // Without the speaker encoder, mono calls are refused as unsupported…
     let (ok, err) = run(&[&path, "--model", &model, "--mono"]);
     assert!(!ok);
