@@ -802,61 +802,69 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_bad_values_are_explained() {
         assert!(Config::default().validate().is_ok());
-        let bad = Config {
-            public_url: Some("ftp://x".into()),
-            ..Config::default()
-        };
-        assert!(bad
-            .validate()
-            .expect_err("invalid")
-            .contains("KIKU_PUBLIC_URL"));
-        let bad = Config {
-            signing_key: Some("abcd".into()),
-            ..Config::default()
-        };
-        assert!(bad.validate().expect_err("invalid").contains("32 bytes"));
-        let bad = Config {
-            smtp_host: Some("mail.example".into()),
-            smtp_security: "ssl".into(),
-            ..Config::default()
-        };
-        assert!(bad
-            .validate()
-            .expect_err("invalid")
-            .contains("KIKU_SMTP_SECURITY"));
-        let bad = Config {
-            smtp_host: Some("mail.example".into()),
-            smtp_from: "nobody".into(),
-            ..Config::default()
-        };
-        assert!(bad
-            .validate()
-            .expect_err("invalid")
-            .contains("KIKU_SMTP_FROM"));
-        let bad = Config {
-            analysis_device: "gpu".into(),
-            ..Config::default()
-        };
-        assert!(bad
-            .validate()
-            .expect_err("invalid")
-            .contains("KIKU_ANALYSIS_DEVICE"));
+        let refused = [
+            (
+                Config {
+                    public_url: Some("ftp://x".into()),
+                    ..Config::default()
+                },
+                "KIKU_PUBLIC_URL",
+            ),
+            (
+                Config {
+                    signing_key: Some("abcd".into()),
+                    ..Config::default()
+                },
+                "32 bytes",
+            ),
+            (
+                Config {
+                    smtp_host: Some("mail.example".into()),
+                    smtp_security: "ssl".into(),
+                    ..Config::default()
+                },
+                "KIKU_SMTP_SECURITY",
+            ),
+            (
+                Config {
+                    smtp_host: Some("mail.example".into()),
+                    smtp_from: "nobody".into(),
+                    ..Config::default()
+                },
+                "KIKU_SMTP_FROM",
+            ),
+            (
+                Config {
+                    analysis_device: "gpu".into(),
+                    ..Config::default()
+                },
+                "KIKU_ANALYSIS_DEVICE",
+            ),
+            (
+                Config {
+                    minutes_url: Some("http://127.0.0.1:8081/v1".into()),
+                    ..Config::default()
+                },
+                "KIKU_MINUTES_MODEL",
+            ),
+            (
+                Config {
+                    minutes_url: Some("127.0.0.1:8081".into()),
+                    minutes_model: Some("m".into()),
+                    ..Config::default()
+                },
+                "KIKU_MINUTES_URL",
+            ),
+        ];
+        for (bad, expected) in refused {
+            let why = bad.validate().expect_err("invalid");
+            assert!(why.contains(expected), "{why}");
+        }
         let gpu = Config {
             analysis_device: "cuda:1".into(),
             ..Config::default()
         };
         assert_eq!(gpu.engine_options().device, ComputeDevice::Cuda(1));
-        for (url, model, expected) in [
-            ("http://127.0.0.1:8081/v1", None, "KIKU_MINUTES_MODEL"),
-            ("127.0.0.1:8081", Some("m"), "KIKU_MINUTES_URL"),
-        ] {
-            let bad = Config {
-                minutes_url: Some(url.into()),
-                minutes_model: model.map(str::to_string),
-                ..Config::default()
-            };
-            assert!(bad.validate().expect_err("invalid").contains(expected));
-        }
         let minutes = Config {
             minutes_url: Some("http://127.0.0.1:8081/v1".into()),
             minutes_model: Some("smollm2".into()),
